@@ -1,0 +1,1 @@
+"""celltrial.allocation (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""celltrial.analysis (see docs/architecture.md)."""

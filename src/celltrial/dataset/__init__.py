@@ -1,0 +1,1 @@
+"""celltrial.dataset (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""celltrial.evidence (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""celltrial.report (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""celltrial.simulate (see docs/architecture.md)."""
