@@ -1,0 +1,252 @@
+"""Loading protocol YAML with one clear message per problem.
+
+Every problem names the file, the line, the field path and the rule, for example::
+
+    lanzoni2021.yaml:42 arms[0].dose.unit: 'cell/kg' is not a known unit (did you mean 'cells/kg'?)
+
+The YAML is composed into nodes first, so each key's line is known; pydantic validates the
+types; :mod:`.checks` adds the cross-field rules. A user's mistake is reported, never raised as
+a traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from celltrial.protocol.checks import check_protocol
+from celltrial.protocol.models import Protocol
+from celltrial.protocol.units import suggest
+
+FieldPath = tuple[str | int, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One problem in a protocol file."""
+
+    file: str
+    line: int | None
+    path: FieldPath
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        field = format_path(self.path)
+        return f"{where} {field}: {self.message}" if field else f"{where}: {self.message}"
+
+
+class ProtocolError(ValueError):
+    """A protocol file that does not validate; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def format_path(path: FieldPath) -> str:
+    """``arms[0].dose.unit`` from ``("arms", 0, "dose", "unit")``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+class _Lines:
+    """Line numbers (1-based) of every key and list item of a composed YAML document."""
+
+    def __init__(self, root: yaml.Node | None) -> None:
+        self.lines: dict[FieldPath, int] = {}
+        self.duplicates: list[tuple[FieldPath, int]] = []
+        if root is not None:
+            self.lines[()] = root.start_mark.line + 1
+            self._walk(root, ())
+
+    def _walk(self, node: yaml.Node, path: FieldPath) -> None:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key, value in node.value:
+                name = str(key.value)
+                child = (*path, name)
+                if name in seen:
+                    self.duplicates.append((child, key.start_mark.line + 1))
+                seen.add(name)
+                self.lines[child] = key.start_mark.line + 1
+                self._walk(value, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                child = (*path, i)
+                self.lines[child] = item.start_mark.line + 1
+                self._walk(item, child)
+
+    def line(self, path: FieldPath) -> int | None:
+        """The line of ``path``, or of its nearest ancestor present in the file."""
+        for cut in range(len(path), -1, -1):
+            found = self.lines.get(tuple(path[:cut]))
+            if found is not None:
+                return found
+        return None
+
+
+def _model_types(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models inside a field annotation (``list[Arm] | None`` -> [Arm])."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found.extend(_model_types(arg))
+    return found
+
+
+def _fields_at(path: FieldPath) -> list[str]:
+    """The field names allowed in the mapping at ``path`` (for "did you mean")."""
+    model: type[BaseModel] = Protocol
+    for part in path:
+        if isinstance(part, int):
+            continue
+        info = model.model_fields.get(part)
+        inner = _model_types(info.annotation) if info is not None else []
+        if not inner:
+            return []
+        model = inner[0]
+    return [info.alias or name for name, info in model.model_fields.items() if name != "unknowns"]
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> FieldPath:
+    """Drop pydantic's union/function tags from an error location."""
+    out: list[str | int] = []
+    for part in loc:
+        if isinstance(part, int):
+            out.append(part)
+        elif isinstance(part, str) and ("[" in part or part in {"str", "int", "float", "bool", "dict", "list"}):
+            continue
+        else:
+            out.append(part)
+    return tuple(out)
+
+
+def _message(err: Any, path: FieldPath) -> str:
+    kind = err["type"]
+    msg = str(err["msg"])
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    if kind == "extra_forbidden":
+        name = str(path[-1])
+        return f"{name!r} is not a field here{suggest(name, _fields_at(path[:-1]))}"
+    if kind == "missing":
+        return "required, but missing"
+    if kind in ("value_error", "assertion_error"):
+        return msg
+    value = err.get("input")
+    shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+    return f"{shown}: {msg[0].lower()}{msg[1:]}" if msg else shown
+
+
+def _validation_problems(exc: ValidationError, file: str, lines: _Lines) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: set[tuple[FieldPath, str]] = set()
+    errors = exc.errors()
+    # A value that fails a union reports once per branch; keep the most informative.
+    by_path: dict[FieldPath, list[Any]] = {}
+    for err in errors:
+        by_path.setdefault(_clean_loc(err["loc"]), []).append(err)
+    for path, errs in by_path.items():
+        useful = [e for e in errs if "'unknown'" not in str(e["msg"])] or errs
+        for err in useful[:1] if len(useful) > 1 and _same_input(useful) else useful:
+            message = _message(err, path)
+            if err["type"] == "missing":
+                line = lines.line(path[:-1])
+            else:
+                line = lines.line(path)
+            key = (path, message)
+            if key in seen:
+                continue
+            seen.add(key)
+            problems.append(Problem(file, line, path, message))
+    return problems
+
+
+def _same_input(errs: list[Any]) -> bool:
+    return len({repr(e.get("input")) for e in errs}) == 1
+
+
+def parse_protocol(text: str, *, file: str = "<protocol>") -> Protocol:
+    """Validate protocol YAML ``text``; raise :class:`ProtocolError` listing every problem."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else None
+        raise ProtocolError([Problem(file, line, (), f"not valid YAML: {exc.problem}")]) from None
+    except yaml.YAMLError as exc:
+        raise ProtocolError([Problem(file, None, (), f"not valid YAML: {exc}")]) from None
+    lines = _Lines(root)
+    problems = [
+        Problem(file, line, path, "this key appears twice in the same mapping")
+        for path, line in lines.duplicates
+    ]
+    if not isinstance(data, dict):
+        problems.append(Problem(file, lines.line(()), (), "a protocol file is a YAML mapping"))
+        raise ProtocolError(problems)
+    try:
+        protocol = Protocol.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_validation_problems(exc, file, lines))
+        raise ProtocolError(problems) from None
+    for path, message in check_protocol(protocol):
+        problems.append(Problem(file, lines.line(path), path, message))
+    if problems:
+        raise ProtocolError(problems)
+    return protocol
+
+
+def load_protocol(source: str | Path) -> Protocol:
+    """Load a protocol from a file path, or a library id such as ``lanzoni2021``.
+
+    Raises :class:`ProtocolError` (problems with file and line) or ``FileNotFoundError``
+    naming what was looked for.
+    """
+    path = Path(source)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise FileNotFoundError(f"no protocol file {str(path)!r}")
+        return parse_protocol(path.read_text(encoding="utf-8"), file=path.name)
+    text = library_text(str(source))
+    return parse_protocol(text, file=f"{source}.yaml")
+
+
+def library_ids() -> list[str]:
+    """Ids of the protocols shipped in ``celltrial/protocol/library``."""
+    folder = resources.files("celltrial.protocol") / "library"
+    return sorted(
+        entry.name.removesuffix(".yaml")
+        for entry in folder.iterdir()
+        if entry.name.endswith(".yaml")
+    )
+
+
+def library_text(protocol_id: str) -> str:
+    """The YAML text of a library protocol."""
+    ids = library_ids()
+    if protocol_id not in ids:
+        raise FileNotFoundError(
+            f"no protocol {protocol_id!r} in the library{suggest(protocol_id, ids)}; "
+            f"known: {', '.join(ids)} (or give a path to a .yaml file)"
+        )
+    folder = resources.files("celltrial.protocol") / "library"
+    return (folder / f"{protocol_id}.yaml").read_text(encoding="utf-8")
+
+
+def library_path(protocol_id: str) -> Path:
+    """Filesystem path of a library protocol (for copying it as a starting point)."""
+    library_text(protocol_id)  # raises a clear error when unknown
+    return Path(str(resources.files("celltrial.protocol") / "library" / f"{protocol_id}.yaml"))
