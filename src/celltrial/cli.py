@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from celltrial.commands.allocation import app as allocation_app
 from celltrial.protocol import (
     CalendarError,
     Protocol,
@@ -31,8 +32,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-protocol_app = typer.Typer(help="Trial protocols: list, show, validate, calendar.", no_args_is_help=True)
+protocol_app = typer.Typer(
+    help="Trial protocols: list, show, validate, calendar.", no_args_is_help=True
+)
 app.add_typer(protocol_app, name="protocol")
+app.add_typer(allocation_app, name="allocation")
+
 
 def _console(stderr: bool = False) -> Console:
     probe = Console(stderr=stderr)
@@ -112,7 +117,9 @@ def protocol_validate(
 
 
 @protocol_app.command("show")
-def protocol_show(source: Annotated[str, typer.Argument(help="protocol file or library id")]) -> None:
+def protocol_show(
+    source: Annotated[str, typer.Argument(help="protocol file or library id")],
+) -> None:
     """Show a protocol: design, arms and doses, schedule, safety windows and endpoints."""
     p = _load(source)
     d = p.design
@@ -120,7 +127,9 @@ def protocol_show(source: Annotated[str, typer.Argument(help="protocol file or l
     ids = ", ".join(f"{r.registry} {r.id}" for r in p.registry_ids) or "—"
     console.print(f"id {p.id} · version {p.version} · phase {p.phase} · {ids}", highlight=False)
     ratio = p.ratio()
-    ratio_text = ":".join(str(v) for v in ratio.values()) if ratio else _text(None, d.allocation, "ratio")
+    ratio_text = (
+        ":".join(str(v) for v in ratio.values()) if ratio else _text(None, d.allocation, "ratio")
+    )
     strata = ", ".join(f"{s.factor} ({'/'.join(s.levels)})" for s in d.allocation.strata) or "none"
     console.print(
         f"design: {d.assignment.replace('_', '-')}, blinding {_text(d.blinding, d, 'blinding')}, "
@@ -171,14 +180,21 @@ def protocol_show(source: Annotated[str, typer.Argument(help="protocol file or l
     console.print(visits)
     if p.safety.windows:
         for w in p.safety.windows:
-            console.print(f"safety window: {w.label} ({format_duration(w.duration)} after each administration)", highlight=False)
-    console.print(f"SAE report within {format_duration(p.safety.sae_report_within)}", highlight=False)
+            console.print(
+                f"safety window: {w.label} ({format_duration(w.duration)} after each administration)",
+                highlight=False,
+            )
+    console.print(
+        f"SAE report within {format_duration(p.safety.sae_report_within)}", highlight=False
+    )
     endpoints = Table(title="Endpoints", title_justify="left")
     for column in ("endpoint", "primary", "type", "population", "analysis"):
         endpoints.add_column(column, overflow="fold")
     for e in p.endpoints:
         primary = "yes" if e.primary else _text(None, e, "primary") if e.primary is None else "no"
-        endpoints.add_row(e.label, primary, e.type.replace("_", " "), e.population, ", ".join(e.analysis))
+        endpoints.add_row(
+            e.label, primary, e.type.replace("_", " "), e.population, ", ".join(e.analysis)
+        )
     console.print(endpoints)
 
 
@@ -186,9 +202,13 @@ def _parse_when(text: str) -> datetime:
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
-        raise _fail(f"--randomized: {text!r} is not an ISO 8601 time such as 2026-03-01T10:00Z", 2) from None
+        raise _fail(
+            f"--randomized: {text!r} is not an ISO 8601 time such as 2026-03-01T10:00Z", 2
+        ) from None
     if when.tzinfo is None:
-        raise _fail("--randomized: give a time zone, e.g. 2026-03-01T10:00Z or 2026-03-01T11:00+01:00", 2)
+        raise _fail(
+            "--randomized: give a time zone, e.g. 2026-03-01T10:00Z or 2026-03-01T11:00+01:00", 2
+        )
     return when
 
 
@@ -198,7 +218,9 @@ def protocol_calendar(
     randomized: Annotated[str, typer.Option(help="time of randomization, ISO 8601 with zone")],
     weight: Annotated[float | None, typer.Option(help="participant's weight in kg")] = None,
     arm: Annotated[list[str] | None, typer.Option(help="only these arm ids")] = None,
-    tz: Annotated[str | None, typer.Option(help="show times in this zone, e.g. Europe/Rome")] = None,
+    tz: Annotated[
+        str | None, typer.Option(help="show times in this zone, e.g. Europe/Rome")
+    ] = None,
 ) -> None:
     """A participant's administrations and visits, to the hour."""
     p = _load(source)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from celltrial.protocol.models import Arm, Protocol
 from celltrial.protocol.units import format_count
@@ -49,7 +49,9 @@ class ScheduledAdministration:
         """``80 × 10^6 – 120 × 10^6 cells`` when the dose has a tolerance, else an empty string."""
         if self.amount_low is None or self.amount_high is None or self.counted_in is None:
             return ""
-        return f"{format_count(self.amount_low)} – {format_count(self.amount_high)} {self.counted_in}"
+        return (
+            f"{format_count(self.amount_low)} – {format_count(self.amount_high)} {self.counted_in}"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +75,15 @@ class Calendar:
     visits: tuple[ScheduledVisit, ...]
 
 
+def _after(origin: datetime, hours: int) -> datetime:
+    """``hours`` of elapsed time after ``origin``, in ``origin``'s zone.
+
+    Python adds timedeltas to zone-aware datetimes on the wall clock; across a daylight-saving
+    change that is an hour off, so the sum is done in UTC.
+    """
+    return (origin.astimezone(UTC) + timedelta(hours=hours)).astimezone(origin.tzinfo)
+
+
 def _check_time(randomized: datetime) -> datetime:
     if not isinstance(randomized, datetime):
         raise CalendarError(f"randomized: expected a datetime, got {randomized!r}")
@@ -80,7 +91,11 @@ def _check_time(randomized: datetime) -> datetime:
         raise CalendarError(
             "randomized: give a time-zone-aware time (e.g. 2026-03-01T10:00Z or +01:00)"
         )
-    return randomized.replace(minute=randomized.minute, second=0, microsecond=0)
+    return randomized.replace(second=0, microsecond=0)
+
+
+def _hours_between(a: datetime, b: datetime) -> int:
+    return int((b.astimezone(UTC) - a.astimezone(UTC)).total_seconds() // 3600)
 
 
 def dose_amount(arm: Arm, weight_kg: float | None) -> tuple[float | None, bool]:
@@ -138,21 +153,23 @@ def calendar(
     chosen = [protocol.arm(a) for a in arms] if arms else list(protocol.arms)
     administrations: list[ScheduledAdministration] = []
     starts = [a.administrations.start for a in protocol.arms if a.administrations is not None]
-    first = randomized + timedelta(hours=min(starts) if starts else 0)
+    first = _after(randomized, min(starts) if starts else 0)
     for arm in chosen:
         plan = arm.administrations
         if plan is None:
             continue
         amount, capped = dose_amount(arm, weight_kg)
         low, high = _bounds(arm, amount)
-        arm_first = randomized + timedelta(hours=plan.start)
+        arm_first = _after(randomized, plan.start)
         for number, offset in enumerate(plan.offsets_hours(), start=1):
-            nominal = arm_first + timedelta(hours=offset)
+            nominal = _after(arm_first, offset)
             if number == 1 and plan.start_window is not None:
-                earliest, latest = nominal, nominal + timedelta(hours=plan.start_window)
+                earliest, latest = nominal, _after(nominal, plan.start_window)
             else:
-                slack = timedelta(hours=plan.window or 0)
-                earliest, latest = nominal - slack, nominal + slack
+                earliest, latest = (
+                    _after(nominal, -(plan.window or 0)),
+                    _after(nominal, plan.window or 0),
+                )
             administrations.append(
                 ScheduledAdministration(
                     arm=arm.id,
@@ -175,15 +192,15 @@ def calendar(
     visits: list[ScheduledVisit] = []
     for v in protocol.schedule.visits:
         origin = randomized if protocol.schedule.anchor_of(v) == "randomization" else first
-        nominal = origin + timedelta(hours=v.at)
+        nominal = _after(origin, v.at)
         visits.append(
             ScheduledVisit(
                 visit=v.id,
                 label=v.label,
                 nominal=nominal,
-                earliest=nominal + timedelta(hours=v.window[0]),
-                latest=nominal + timedelta(hours=v.window[1]),
-                hours_from_randomization=int((nominal - randomized).total_seconds() // 3600),
+                earliest=_after(nominal, v.window[0]),
+                latest=_after(nominal, v.window[1]),
+                hours_from_randomization=_hours_between(randomized, nominal),
                 measurements=tuple(v.measurements),
             )
         )

@@ -166,7 +166,10 @@ def _eligibility(p: Protocol) -> Iterator[Problem]:
             continue
         problem = _condition_fits(c, m.kind, m.level_codes)
         if problem:
-            yield ("population", "eligibility", i, c.operator if c.operator != "in" else "in"), problem
+            yield (
+                ("population", "eligibility", i, c.operator if c.operator != "in" else "in"),
+                problem,
+            )
 
 
 def _arms(p: Protocol) -> Iterator[Problem]:
@@ -176,7 +179,10 @@ def _arms(p: Protocol) -> Iterator[Problem]:
             if arm.dose is not None:
                 yield ("arms", i, "dose"), "a standard-care-only arm has no dose"
             if arm.administrations is not None:
-                yield ("arms", i, "administrations"), "a standard-care-only arm has no administrations"
+                yield (
+                    ("arms", i, "administrations"),
+                    "a standard-care-only arm has no administrations",
+                )
             continue
         if arm.dose is None and not is_unknown(arm, "dose"):
             yield ("arms", i, "dose"), f"a {kind} product needs a dose (or write 'unknown')"

@@ -120,13 +120,16 @@ def _fields_at(path: FieldPath) -> list[str]:
     return [info.alias or name for name, info in model.model_fields.items() if name != "unknowns"]
 
 
+_TYPE_TAGS = {"str", "int", "float", "bool", "dict", "list", "tuple"}
+
+
 def _clean_loc(loc: tuple[Any, ...]) -> FieldPath:
     """Drop pydantic's union/function tags from an error location."""
     out: list[str | int] = []
     for part in loc:
         if isinstance(part, int):
             out.append(part)
-        elif isinstance(part, str) and ("[" in part or part in {"str", "int", "float", "bool", "dict", "list"}):
+        elif _is_tag(part):
             continue
         else:
             out.append(part)
@@ -150,32 +153,64 @@ def _message(err: Any, path: FieldPath) -> str:
     return f"{shown}: {msg[0].lower()}{msg[1:]}" if msg else shown
 
 
+_TOP_TYPE_ERRORS = {
+    "string_type",
+    "dict_type",
+    "list_type",
+    "model_type",
+    "model_attributes_type",
+    "int_type",
+    "float_type",
+    "bool_type",
+    "literal_error",
+    "tuple_type",
+}
+
+
+def _is_tag(part: object) -> bool:
+    return isinstance(part, str) and ("[" in part or part in _TYPE_TAGS)
+
+
+def _union_noise(errors: list[Any]) -> set[int]:
+    """Errors of union branches that failed only on the outer type while another branch
+    got further (``{ucmsc: 2, placebo: 1.5}`` is not "a valid string")."""
+    groups: dict[FieldPath, list[int]] = {}
+    for i, err in enumerate(errors):
+        loc = err["loc"]
+        cut = next((k for k, part in enumerate(loc) if _is_tag(part)), None)
+        if cut is not None:
+            groups.setdefault(_clean_loc(loc[:cut]), []).append(i)
+    noise: set[int] = set()
+    for prefix, members in groups.items():
+        if len(members) < 2:
+            continue
+        shallow = [
+            i
+            for i in members
+            if errors[i]["type"] in _TOP_TYPE_ERRORS and _clean_loc(errors[i]["loc"]) == prefix
+        ]
+        if len(shallow) < len(members):
+            noise.update(shallow)
+        else:  # every branch failed at the top: keep the first branch's message only
+            noise.update(shallow[1:])
+    return noise
+
+
 def _validation_problems(exc: ValidationError, file: str, lines: _Lines) -> list[Problem]:
     problems: list[Problem] = []
-    seen: set[tuple[FieldPath, str]] = set()
+    seen: set[FieldPath] = set()
     errors = exc.errors()
-    # A value that fails a union reports once per branch; keep the most informative.
-    by_path: dict[FieldPath, list[Any]] = {}
-    for err in errors:
-        by_path.setdefault(_clean_loc(err["loc"]), []).append(err)
-    for path, errs in by_path.items():
-        useful = [e for e in errs if "'unknown'" not in str(e["msg"])] or errs
-        for err in useful[:1] if len(useful) > 1 and _same_input(useful) else useful:
-            message = _message(err, path)
-            if err["type"] == "missing":
-                line = lines.line(path[:-1])
-            else:
-                line = lines.line(path)
-            key = (path, message)
-            if key in seen:
-                continue
-            seen.add(key)
-            problems.append(Problem(file, line, path, message))
+    noise = _union_noise(errors)
+    for i, err in enumerate(errors):
+        if i in noise or "'unknown'" in str(err["msg"]):
+            continue
+        path = _clean_loc(err["loc"])
+        if path in seen:
+            continue
+        seen.add(path)
+        line = lines.line(path[:-1] if err["type"] == "missing" else path)
+        problems.append(Problem(file, line, path, _message(err, path)))
     return problems
-
-
-def _same_input(errs: list[Any]) -> bool:
-    return len({repr(e.get("input")) for e in errs}) == 1
 
 
 def parse_protocol(text: str, *, file: str = "<protocol>") -> Protocol:

@@ -197,8 +197,7 @@ class Minimization(Model):
 
 class Allocation(Model):
     method: Annotated[
-        Literal["none", "simple", "permuted_blocks", "stratified_blocks", "minimization"]
-        | None,
+        Literal["none", "simple", "permuted_blocks", "stratified_blocks", "minimization"] | None,
         MAY_BE_UNKNOWN,
     ]
     ratio: Annotated[dict[str, int] | str | None, MAY_BE_UNKNOWN] = None
@@ -238,9 +237,13 @@ class Criterion(Condition):
     @classmethod
     def _checklist(cls, data: Any) -> Any:
         # A criterion without a variable is answered yes/no at screening: "eq: true" on itself.
-        if isinstance(data, Mapping) and data.get("variable") is None:
-            if not any(k in data for k in ("lt", "le", "gt", "ge", "eq", "ne", "between", "in")):
-                return {**data, "eq": True}
+        ops = ("lt", "le", "gt", "ge", "eq", "ne", "between", "in")
+        if (
+            isinstance(data, Mapping)
+            and data.get("variable") is None
+            and not any(k in data for k in ops)
+        ):
+            return {**data, "eq": True}
         return data
 
     def satisfied(self, values: Mapping[str, Scalar | None]) -> bool | None:
@@ -402,13 +405,19 @@ class Measurement(Model):
         numeric = self.kind in ("number", "integer")
         if self.range is not None:
             if not numeric:
-                raise ValueError(f"range: only number and integer measurements have one, not {self.kind}")
+                raise ValueError(
+                    f"range: only number and integer measurements have one, not {self.kind}"
+                )
             if self.range[0] >= self.range[1]:
-                raise ValueError(f"range: low {self.range[0]:g} must be below high {self.range[1]:g}")
+                raise ValueError(
+                    f"range: low {self.range[0]:g} must be below high {self.range[1]:g}"
+                )
         if self.kind in ("category", "ordinal") and not self.levels:
             raise ValueError(f"levels: a {self.kind} measurement needs its levels")
         if self.levels and self.kind not in ("category", "ordinal"):
-            raise ValueError(f"levels: only category and ordinal measurements have levels, not {self.kind}")
+            raise ValueError(
+                f"levels: only category and ordinal measurements have levels, not {self.kind}"
+            )
         return self
 
     @property
@@ -505,10 +514,39 @@ AnalysisMethod = Literal[
 ]
 
 _METHODS_BY_TYPE: dict[str, set[str]] = {
-    "time_to_event": {"kaplan_meier", "logrank", "cox_ph", "rmst", "cumulative_incidence", "descriptive"},
-    "binary": {"fisher_exact", "chi_square", "barnard_exact", "risk_difference", "risk_ratio", "odds_ratio", "descriptive"},
-    "continuous": {"wilcoxon_rank_sum", "hodges_lehmann", "t_test", "change_from_baseline", "mixed_model", "mmrm", "descriptive"},
-    "ordinal": {"wilcoxon_rank_sum", "hodges_lehmann", "change_from_baseline", "descriptive", "fisher_exact"},
+    "time_to_event": {
+        "kaplan_meier",
+        "logrank",
+        "cox_ph",
+        "rmst",
+        "cumulative_incidence",
+        "descriptive",
+    },
+    "binary": {
+        "fisher_exact",
+        "chi_square",
+        "barnard_exact",
+        "risk_difference",
+        "risk_ratio",
+        "odds_ratio",
+        "descriptive",
+    },
+    "continuous": {
+        "wilcoxon_rank_sum",
+        "hodges_lehmann",
+        "t_test",
+        "change_from_baseline",
+        "mixed_model",
+        "mmrm",
+        "descriptive",
+    },
+    "ordinal": {
+        "wilcoxon_rank_sum",
+        "hodges_lehmann",
+        "change_from_baseline",
+        "descriptive",
+        "fisher_exact",
+    },
     "safety_count": {"event_counts", "fisher_exact", "descriptive", "kaplan_meier", "logrank"},
 }
 
@@ -523,7 +561,9 @@ class Endpoint(Model):
     label: str
     primary: Annotated[bool | None, MAY_BE_UNKNOWN] = False
     type: Literal["binary", "time_to_event", "continuous", "ordinal", "safety_count"]
-    events: list[str] = Field(default_factory=list, description="clinical event codes (any of them)")
+    events: list[str] = Field(
+        default_factory=list, description="clinical event codes (any of them)"
+    )
     measurement: str | None = None
     condition: Condition | None = None
     baseline_visit: str | None = None
@@ -571,7 +611,9 @@ class Protocol(Model):
         for arm in self.arms:
             if arm.id == arm_id:
                 return arm
-        raise KeyError(f"no arm {arm_id!r} in protocol {self.id}; arms are {[a.id for a in self.arms]}")
+        raise KeyError(
+            f"no arm {arm_id!r} in protocol {self.id}; arms are {[a.id for a in self.arms]}"
+        )
 
     def measurement(self, code: str) -> Measurement:
         for m in self.measurements:

@@ -1,0 +1,1 @@
+"""celltrial.edc: the Django application that runs a trial (arrives with the EDC issue)."""
