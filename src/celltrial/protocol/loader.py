@@ -252,7 +252,7 @@ def load_protocol(source: str | Path) -> Protocol:
     """
     path = Path(source)
     if path.suffix in (".yaml", ".yml") or path.exists():
-        if not path.is_file():
+        if not path.exists() or path.is_dir():
             raise FileNotFoundError(f"no protocol file {str(path)!r}")
         return parse_protocol(path.read_text(encoding="utf-8"), file=path.name)
     text = library_text(str(source))
