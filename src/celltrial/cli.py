@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from celltrial.commands.allocation import app as allocation_app
+from celltrial.commands.evidence import app as evidence_app
 from celltrial.protocol import (
     CalendarError,
     Protocol,
@@ -37,6 +38,7 @@ protocol_app = typer.Typer(
 )
 app.add_typer(protocol_app, name="protocol")
 app.add_typer(allocation_app, name="allocation")
+app.add_typer(evidence_app, name="evidence")
 
 
 def _console(stderr: bool = False) -> Console:
