@@ -146,9 +146,9 @@ def items_in(sentence: str) -> list[Item]:
     for m in _P.finditer(sentence):
         add("p_value", m, _p_value(m))
     for m in _CI.finditer(sentence):
-        unit = "%" if m.group(3) else ""
+        ci_unit = "%" if m.group(3) else ""
         low, high = (float(x.replace("−", "-").replace("–", "-")) for x in (m.group(2), m.group(4)))
-        add("ci", m, {"level": int(m.group(1)), "low": low, "high": high, "unit": unit})
+        add("ci", m, {"level": int(m.group(1)), "low": low, "high": high, "unit": ci_unit})
     for m in _PCT_OF.finditer(sentence):
         add("count", m, {"events": int(m.group(2)), "n": int(m.group(3)), "percent": m.group(1)})
     for m in _COUNT_PCT.finditer(sentence):
