@@ -10,7 +10,11 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from celltrial.evidence.audit import audit
 from celltrial.evidence.extract import Proposal, extract
+from celltrial.evidence.html import report_html
+from celltrial.evidence.pool import pool, to_table
+from celltrial.evidence.records import RecordError, TrialRecord, library_record_paths, load_records
 from celltrial.protocol.units import format_count
 
 app = typer.Typer(
@@ -114,3 +118,111 @@ def extract_command(
         f"{len(proposals)} proposed record(s) from {len(files)} file(s); confirm each value against its sentence.",
         highlight=False,
     )
+
+
+def _records(paths: list[Path]) -> list[TrialRecord]:
+    if not paths:
+        paths = library_record_paths()
+    try:
+        return load_records(paths)
+    except RecordError as exc:
+        for problem in exc.problems:
+            errors.print(
+                f"[bold red]error:[/] {problem}", highlight=False, markup=False, soft_wrap=True
+            )
+        raise typer.Exit(2) from None
+
+
+@app.command("pool")
+def pool_command(
+    records: Annotated[
+        list[Path] | None, typer.Argument(help="record files (default: the five seed trials)")
+    ] = None,
+    outcome: Annotated[str, typer.Option(help="outcome id, e.g. mortality")] = "mortality",
+    measure: Annotated[str, typer.Option(help="RR, OR or RD")] = "RR",
+    method: Annotated[str, typer.Option(help="FE, DL, REML, ML, PM, SJ, HE, EB, HS")] = "REML",
+    knha: Annotated[bool, typer.Option("--knha", help="Hartung-Knapp-Sidik-Jonkman test")] = False,
+    subgroup: Annotated[str | None, typer.Option(help="a subgroups key, e.g. cell_source")] = None,
+    html_out: Annotated[
+        Path | None, typer.Option("--html", help="write an HTML report here")
+    ] = None,
+) -> None:
+    """Pool one outcome across trial records: forest plot, leave-one-out, subgroups."""
+    recs = _records(list(records or []))
+    if measure not in ("RR", "OR", "RD"):
+        errors.print(
+            f"[bold red]error:[/] --measure: {measure!r} is not one of RR, OR, RD", highlight=False
+        )
+        raise typer.Exit(2)
+    methods = ("FE", "DL", "REML", "ML", "PM", "SJ", "HE", "EB", "HS")
+    if method not in methods:
+        errors.print(
+            f"[bold red]error:[/] --method: {method!r} is not one of {', '.join(methods)}",
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    try:
+        result = pool(
+            recs,
+            outcome=outcome,
+            measure=measure,  # type: ignore[arg-type]  # checked above
+            method=method,  # type: ignore[arg-type]  # checked above
+            test="knha" if knha else "z",
+            subgroup=subgroup,
+        )
+    except ValueError as exc:
+        errors.print(f"[bold red]error:[/] {exc}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    table = Table(title=f"{outcome}: {measure} per study", title_justify="left")
+    for column in ("study", "experimental", "control", measure, "95% CI", "weight"):
+        table.add_column(column)
+    for row in to_table(result):
+        table.add_row(
+            row["study"],
+            row["experimental"],
+            row["control"],
+            f"{row['effect']:.3g}",
+            f"{row['ci'][0]:.3g} to {row['ci'][1]:.3g}",
+            f"{row['weight']:.1f}%" + (" *" if row["corrected"] else ""),
+        )
+    console.print(table)
+    console.print(result.summary(), highlight=False)
+    if html_out is not None:
+        html_out.write_text(report_html(title=f"Pooled {outcome}", pooled=result), encoding="utf-8")
+        console.print(f"wrote {html_out}", highlight=False)
+
+
+@app.command("audit")
+def audit_command(
+    records: Annotated[
+        list[Path] | None, typer.Argument(help="record files (default: the five seed trials)")
+    ] = None,
+    html_out: Annotated[
+        Path | None, typer.Option("--html", help="write an HTML report here")
+    ] = None,
+) -> None:
+    """Check every published claim against the trial's own counts."""
+    recs = _records(list(records or []))
+    rows = audit(recs)
+    table = Table(title="Audit of published claims", title_justify="left")
+    for column in ("record", "claim", "reported", "counts", "recomputed", "verdict", "reason"):
+        table.add_column(column, overflow="fold")
+    colour = {"consistent": "green", "inconsistent": "bold red", "not checkable": "dim"}
+    for r in rows:
+        table.add_row(
+            r.record,
+            r.claim,
+            r.reported,
+            r.counts,
+            r.recomputed,
+            f"[{colour[r.verdict]}]{r.verdict}[/]",
+            r.reason,
+        )
+    console.print(table)
+    counts = {v: sum(1 for r in rows if r.verdict == v) for v in colour}
+    console.print(", ".join(f"{n} {v}" for v, n in counts.items()), highlight=False)
+    if html_out is not None:
+        html_out.write_text(
+            report_html(title="Audit of published claims", audit=rows), encoding="utf-8"
+        )
+        console.print(f"wrote {html_out}", highlight=False)

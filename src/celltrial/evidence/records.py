@@ -107,6 +107,7 @@ class Claim(_Model):
     id: str
     text: str
     outcome: str | None = None
+    percentages: tuple[str, str] | None = None
     p_value: str | None = None
     test: str | None = None
     source: str

@@ -66,3 +66,78 @@ def check_level(level: float) -> float:
     if not (0.0 < float(level) < 1.0):
         raise ValueError(f"level: must be strictly between 0 and 1, got {level!r}")
     return float(level)
+
+
+def as_weights(name: str, values: Any, n: int) -> NDArray[np.float64]:
+    """Case weights of length ``n``: finite and non-negative, not all zero."""
+    arr = as_float_array(name, values)
+    if arr.size != n:
+        raise ValueError(f"{name}: length {arr.size} differs from the data's length {n}")
+    if np.any(arr < 0):
+        bad = int(np.flatnonzero(arr < 0)[0])
+        raise ValueError(f"{name}: weights must be >= 0; element {bad} is {arr[bad]!r}")
+    if not np.any(arr > 0):
+        raise ValueError(f"{name}: at least one weight must be positive")
+    return arr
+
+
+def as_labels(name: str, values: Any, n: int) -> tuple[NDArray[Any], NDArray[np.intp]]:
+    """Group or stratum labels of length ``n``: the sorted distinct labels and integer codes.
+
+    Labels may be numbers or strings; NaN (or None) labels are refused.
+    """
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: must be one-dimensional, got shape {arr.shape}")
+    if arr.size != n:
+        raise ValueError(f"{name}: length {arr.size} differs from the data's length {n}")
+    if arr.dtype == object:
+        if any(v is None or (isinstance(v, float) and v != v) for v in arr.tolist()):
+            raise ValueError(f"{name}: must not contain missing values (None/NaN)")
+    elif arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name}: must not contain NaN or infinite labels")
+    levels, codes = np.unique(arr, return_inverse=True)
+    return levels, codes.astype(np.intp).reshape(-1)
+
+
+def check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    """``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name}: must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
+def as_entry(name: str, values: Any, time: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Entry (left-truncation) times: finite, >= 0, same length as ``time`` and < ``time``."""
+    arr = as_float_array(name, values)
+    if arr.size != time.size:
+        raise ValueError(f"{name}: length {arr.size} differs from time's length {time.size}")
+    if np.any(arr < 0):
+        bad = int(np.flatnonzero(arr < 0)[0])
+        raise ValueError(f"{name}: times must be >= 0; element {bad} is {arr[bad]!r}")
+    if np.any(arr >= time):
+        bad = int(np.flatnonzero(arr >= time)[0])
+        raise ValueError(
+            f"{name}: entry must be < time; element {bad} has entry {arr[bad]!r} "
+            f">= time {time[bad]!r}"
+        )
+    return arr
+
+
+def check_table_2x2(name: str, table: Any) -> NDArray[np.float64]:
+    """A 2x2 table of non-negative integer counts."""
+    arr = np.asarray(table, dtype=np.float64)
+    if arr.shape != (2, 2):
+        raise ValueError(f"{name}: must be a 2x2 table, got shape {arr.shape}")
+    check_counts(name, arr)
+    return arr
+
+
+def check_counts(name: str, arr: NDArray[np.float64]) -> None:
+    """Finite, non-negative, whole-number counts."""
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name}: counts must be finite")
+    if np.any(arr < 0):
+        raise ValueError(f"{name}: counts must be >= 0")
+    if np.any(arr != np.round(arr)):
+        raise ValueError(f"{name}: counts must be whole numbers")

@@ -1,0 +1,221 @@
+"""Fixed-effect meta-analysis of 2x2 tables: Mantel-Haenszel and Peto (metafor's ``rma.mh``,
+``rma.peto``).
+
+Mantel-Haenszel, with ``N_i = a_i + b_i + c_i + d_i``:
+
+* odds ratio ``OR = sum(a d / N) / sum(b c / N)``, variance of ``log OR`` by Robins, Breslow and
+  Greenland (1986);
+* risk ratio ``RR = sum(a n2 / N) / sum(c n1 / N)``, variance by Greenland and Robins (1985);
+* risk difference ``RD = sum(a n2/N - c n1/N) / sum(n1 n2 / N)`` with the Sato/Greenland-Robins
+  variance.
+
+The Cochran-Mantel-Haenszel test (``measure="OR"``) is
+``(|sum a - sum n1 m1 / N| - 1/2)^2 / sum(n1 n2 m1 m0 / (N^2 (N - 1)))``.
+
+Peto: ``O - E = a - n1 m1 / N``, ``V = n1 n2 m1 m0 / (N^2 (N - 1))``,
+``log OR = sum(O - E) / sum(V)``, ``se = 1 / sqrt(sum V)``.
+
+Heterogeneity (both): ``Q = sum w_i (y_i - estimate)^2`` with the per-study ``y_i``, ``v_i`` of
+:func:`effect_size` (1/2 added to tables with a zero cell, ``w_i = 1 / v_i``),
+``I2 = 100 max(0, (Q - df)/Q)``, ``H2 = Q / df``.
+
+References
+----------
+Mantel N, Haenszel W (1959). J Natl Cancer Inst 22:719-748.
+Robins J, Breslow N, Greenland S (1986). Biometrics 42:311-323.
+Yusuf S, Peto R et al (1985). Prog Cardiovasc Dis 27:335-371.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import stats
+
+from celltrial.stats._checks import check_level
+from celltrial.stats._result import Result
+from celltrial.stats.effect_size import table_cells
+
+FloatArray = NDArray[np.float64]
+
+__all__ = ["MetaTableResult", "meta_mantel_haenszel", "meta_peto"]
+
+
+@dataclasses.dataclass(frozen=True)
+class MetaTableResult(Result):
+    """A pooled fixed-effect estimate from 2x2 tables (log scale for OR and RR)."""
+
+    estimate: float
+    se: float
+    ci: tuple[float, float]
+    statistic: float
+    p_value: float
+    q: float
+    q_df: int
+    q_p_value: float
+    i2: float
+    h2: float
+    cmh_statistic: float | None
+    cmh_p_value: float | None
+    measure: str
+    method: str
+    n: int
+
+
+def _heterogeneity(
+    a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray, measure: str, est: float
+) -> tuple[float, int, float, float, float]:
+    corr = (a == 0) | (b == 0) | (c == 0) | (d == 0)
+    inc = np.where(corr, 0.5, 0.0)
+    a, b, c, d = a + inc, b + inc, c + inc, d + inc
+    n1, n2 = a + b, c + d
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if measure == "OR":
+            y = np.log(a * d / (b * c))
+            v = 1 / a + 1 / b + 1 / c + 1 / d
+        elif measure == "RR":
+            y = np.log(a / n1) - np.log(c / n2)
+            v = 1 / a - 1 / n1 + 1 / c - 1 / n2
+        elif measure == "RD":
+            p1, p2 = a / n1, c / n2
+            y = p1 - p2
+            v = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
+        else:  # PETO
+            nn = n1 + n2
+            m1 = a + c
+            oe = a - n1 * m1 / nn
+            var = n1 * n2 * m1 * (nn - m1) / (nn**2 * (nn - 1))
+            y = oe / var
+            v = 1 / var
+    ok = np.isfinite(y) & np.isfinite(v) & (v > 0)
+    k = int(ok.sum())
+    if k <= 1:
+        return 0.0, 0, 1.0, 0.0, 1.0
+    q = max(0.0, float(np.sum((y[ok] - est) ** 2 / v[ok])))
+    df = k - 1
+    i2 = max(0.0, 100.0 * (q - df) / q) if q > 0 else 0.0
+    return q, df, float(stats.chi2.sf(q, df)), i2, q / df
+
+
+def meta_mantel_haenszel(
+    ai: Any,
+    bi: Any = None,
+    ci: Any = None,
+    di: Any = None,
+    *,
+    n1i: Any = None,
+    n2i: Any = None,
+    measure: Literal["OR", "RR", "RD"] = "OR",
+    correct: bool = True,
+    level: float = 0.95,
+) -> MetaTableResult:
+    """Mantel-Haenszel fixed-effect meta-analysis (``metafor::rma.mh``).
+
+    Returns the pooled log OR / log RR / RD with its SE, Wald CI and test, Cochran's Q over the
+    per-study estimates, and for ``measure="OR"`` the CMH test (``correct``: with 1/2 continuity
+    correction). No correction is applied to the counts for the pooled estimate itself.
+    """
+    a, b, c, d = table_cells(ai, bi, ci, di, n1i=n1i, n2i=n2i)
+    level = check_level(level)
+    n1, n2 = a + b, c + d
+    nn = n1 + n2
+    if np.any(n1 <= 0) or np.any(n2 <= 0):
+        raise ValueError("n1i/n2i: every arm needs at least one participant")
+    cmh = cmh_p = None
+    if measure == "OR":
+        pi, qi = (a + d) / nn, (b + c) / nn
+        ri, si = a * d / nn, b * c / nn
+        r, s = float(ri.sum()), float(si.sum())
+        if r == 0 or s == 0:
+            raise ValueError("ai/ci: the Mantel-Haenszel odds ratio is 0 or infinite")
+        est = math.log(r / s)
+        se = math.sqrt(
+            0.5 * (np.sum(pi * ri) / r**2 + np.sum(pi * si + qi * ri) / (r * s) + np.sum(qi * si) / s**2)
+        )
+        xt, yt = a + c, b + d
+        num = (abs(float(np.sum(a - n1 / nn * xt))) - (0.5 if correct else 0.0)) ** 2
+        cmh = num / float(np.sum(n1 / nn * (n2 / nn) * (xt * (yt / (nn - 1)))))
+        cmh_p = float(stats.chi2.sf(cmh, 1))
+    elif measure == "RR":
+        r = float(np.sum(a * n2 / nn))
+        s = float(np.sum(c * n1 / nn))
+        if r == 0 or s == 0:
+            raise ValueError("ai/ci: the Mantel-Haenszel risk ratio is 0 or infinite")
+        est = math.log(r / s)
+        se = math.sqrt(float(np.sum(n1 / nn * (n2 / nn) * (a + c) - a / nn * c)) / (r * s))
+    elif measure == "RD":
+        den = float(np.sum(n1 * (n2 / nn)))
+        est = float(np.sum(a * (n2 / nn) - c * (n1 / nn))) / den
+        num = est * float(
+            np.sum(c * (n1 / nn) ** 2 - a * (n2 / nn) ** 2 + n1 / nn * (n2 / nn) * (n2 - n1) / 2)
+        ) + float(np.sum(a * (n2 - c) / nn + c * (n1 - a) / nn)) / 2
+        se = math.sqrt(num / den**2)
+    else:
+        raise ValueError(f"measure: must be 'OR', 'RR' or 'RD', got {measure!r}")
+    return _result(a, b, c, d, est, se, measure, "Mantel-Haenszel", level, cmh, cmh_p)
+
+
+def meta_peto(
+    ai: Any,
+    bi: Any = None,
+    ci: Any = None,
+    di: Any = None,
+    *,
+    n1i: Any = None,
+    n2i: Any = None,
+    level: float = 0.95,
+) -> MetaTableResult:
+    """Peto's one-step pooled log odds ratio (``metafor::rma.peto``)."""
+    a, b, c, d = table_cells(ai, bi, ci, di, n1i=n1i, n2i=n2i)
+    level = check_level(level)
+    n1, n2 = a + b, c + d
+    nn = n1 + n2
+    m1 = a + c
+    oe = a - n1 * m1 / nn
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = np.where(nn > 1, n1 * n2 * m1 * (nn - m1) / (nn**2 * (nn - 1)), 0.0)
+    sv = float(np.sum(var))
+    if sv <= 0:
+        raise ValueError("ai/ci: no table carries information (all variances are 0)")
+    est = float(np.sum(oe)) / sv
+    se = 1.0 / math.sqrt(sv)
+    return _result(a, b, c, d, est, se, "PETO", "Peto", level, None, None)
+
+
+def _result(
+    a: FloatArray,
+    b: FloatArray,
+    c: FloatArray,
+    d: FloatArray,
+    est: float,
+    se: float,
+    measure: str,
+    method: str,
+    level: float,
+    cmh: float | None,
+    cmh_p: float | None,
+) -> MetaTableResult:
+    z = est / se
+    crit = float(stats.norm.isf((1.0 - level) / 2.0))
+    q, df, qp, i2, h2 = _heterogeneity(a, b, c, d, measure, est)
+    return MetaTableResult(
+        estimate=est,
+        se=se,
+        ci=(est - crit * se, est + crit * se),
+        statistic=z,
+        p_value=float(2.0 * stats.norm.sf(abs(z))),
+        q=q,
+        q_df=df,
+        q_p_value=qp,
+        i2=i2,
+        h2=h2,
+        cmh_statistic=cmh,
+        cmh_p_value=cmh_p,
+        measure="OR" if measure == "PETO" else measure,
+        method=method,
+        n=int(a.size),
+    )
