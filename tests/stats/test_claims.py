@@ -61,7 +61,9 @@ def test_shi_normal_ct_is_fisher_not_yates() -> None:
     check = check_claim(events=(10, 0), n=(56, 30), p_value="p = 0.013")
     assert check.verdict == "consistent"
     assert "fisher" in check.matching and "chi2_yates" not in check.matching
-    named = check_claim(events=(10, 0), n=(56, 30), p_value="p = 0.013", test="chi-square with yates")
+    named = check_claim(
+        events=(10, 0), n=(56, 30), p_value="p = 0.013", test="chi-square with yates"
+    )
     assert named.verdict == "inconsistent"
     assert "fisher" in named.reason
 

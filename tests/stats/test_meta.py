@@ -63,7 +63,12 @@ def test_escalc_zero_cells_add_half_only0(measure: str) -> None:
 def test_escalc_means(measure: str) -> None:
     es = effect_size(
         measure,  # type: ignore[arg-type]
-        m1i=NOR.m1i, sd1i=NOR.sd1i, n1i=NOR.n1i, m2i=NOR.m2i, sd2i=NOR.sd2i, n2i=NOR.n2i,
+        m1i=NOR.m1i,
+        sd1i=NOR.sd1i,
+        n1i=NOR.n1i,
+        m2i=NOR.m2i,
+        sd2i=NOR.sd2i,
+        n2i=NOR.n2i,
     )
     close(es.yi, R["escalc"][measure]["yi"], CLOSED)
     close(es.vi, R["escalc"][measure]["vi"], CLOSED)
@@ -207,8 +212,14 @@ def test_mantel_haenszel(measure: str) -> None:
 def test_peto() -> None:
     f = meta_peto(BCG.tpos, BCG.tneg, BCG.cpos, BCG.cneg)
     r = R["peto"]
-    for ours, theirs in [(f.estimate, "beta"), (f.se, "se"), (f.p_value, "pval"), (f.q, "QE"),
-                         (f.q_p_value, "QEp"), (f.i2, "I2")]:
+    for ours, theirs in [
+        (f.estimate, "beta"),
+        (f.se, "se"),
+        (f.p_value, "pval"),
+        (f.q, "QE"),
+        (f.q_p_value, "QEp"),
+        (f.i2, "I2"),
+    ]:
         close(ours, r[theirs], CLOSED)
 
 

@@ -31,7 +31,8 @@ from celltrial.stats.continuous import (
     wilcoxon_rank_sum,
     wilcoxon_signed_rank,
 )
-from celltrial.stats.cox import ChiSquareTest, CoxResult, CoxZphResult, cox_ph
+from celltrial.stats.cox import ChiSquareTest, CoxResult, cox_ph
+from celltrial.stats.cox_zph import CoxZphResult
 from celltrial.stats.effects import (
     EffectResult,
     odds_ratio,
@@ -51,6 +52,33 @@ from celltrial.stats.logrank import LogrankResult, logrank
 
 # isort: split
 # --- statistics core II: longitudinal, meta-analysis, design, claims (exports added below) ---
+from celltrial.stats.claims import (
+    ClaimCheck,
+    check_claim,
+    counts_from_percentage,
+    grim,
+    logrank_p_range,
+    parse_p_value,
+)
+from celltrial.stats.design import (
+    SampleSize,
+    power_survival,
+    sample_size_means,
+    sample_size_proportions,
+    sample_size_survival,
+)
+from celltrial.stats.effect_size import EffectSizes, effect_size
+from celltrial.stats.meta import (
+    LeaveOneOutResult,
+    MetaResult,
+    RegressionTestResult,
+    egger_test,
+    leave_one_out,
+    meta_analysis,
+    peters_test,
+)
+from celltrial.stats.meta_fixed import MetaTableResult, meta_mantel_haenszel, meta_peto
+from celltrial.stats.sequential import GroupSequentialDesign, group_sequential_design
 
 __all__ = [
     "RMST",
@@ -89,4 +117,33 @@ __all__ = [
     "wilcoxon_rank_sum",
     "wilcoxon_signed_rank",
     "wilson_interval",
+]
+
+# statistics core II
+__all__ += [
+    "ClaimCheck",
+    "EffectSizes",
+    "GroupSequentialDesign",
+    "LeaveOneOutResult",
+    "MetaResult",
+    "MetaTableResult",
+    "RegressionTestResult",
+    "SampleSize",
+    "check_claim",
+    "counts_from_percentage",
+    "effect_size",
+    "egger_test",
+    "grim",
+    "group_sequential_design",
+    "leave_one_out",
+    "logrank_p_range",
+    "meta_analysis",
+    "meta_mantel_haenszel",
+    "meta_peto",
+    "parse_p_value",
+    "peters_test",
+    "power_survival",
+    "sample_size_means",
+    "sample_size_proportions",
+    "sample_size_survival",
 ]

@@ -45,7 +45,7 @@ def wls(y: FloatArray, x: FloatArray, w: FloatArray) -> WLS:
     """Weighted least squares: ``b = (X'WX)^-1 X'W y``, ``RSS = sum w (y - X b)^2``."""
     xtw = x.T * w
     a = xtw @ x
-    a_inv = np.linalg.inv(a)
+    a_inv = np.asarray(np.linalg.inv(a), dtype=np.float64)
     beta = a_inv @ (xtw @ y)
     resid = y - x @ beta
     rss = float(np.sum(w * resid * resid))
@@ -73,23 +73,25 @@ def q_gen(y: FloatArray, v: FloatArray, x: FloatArray, tau2: float) -> float:
     return wls(y, x, 1.0 / (v + tau2)).rss
 
 
-def log_likelihood(y: FloatArray, v: FloatArray, x: FloatArray, tau2: float, *, reml: bool) -> float:
+def log_likelihood(
+    y: FloatArray, v: FloatArray, x: FloatArray, tau2: float, *, reml: bool
+) -> float:
     """Log-likelihood (ML) or restricted log-likelihood (REML, metafor's ``REMLf = TRUE``)."""
     k, p = x.shape
     fit = wls(y, x, 1.0 / (v + tau2))
     ll = -0.5 * float(np.sum(np.log(v + tau2))) - 0.5 * fit.rss
     if not reml:
-        return ll - 0.5 * k * math.log(2.0 * math.pi)
+        return float(ll - 0.5 * k * math.log(2.0 * math.pi))
     logdet_xtx = float(np.linalg.slogdet(x.T @ x)[1])
     logdet_a = float(np.linalg.slogdet(np.linalg.inv(fit.a_inv))[1])
-    return ll - 0.5 * (k - p) * math.log(2.0 * math.pi) + 0.5 * logdet_xtx - 0.5 * logdet_a
+    return float(ll - 0.5 * (k - p) * math.log(2.0 * math.pi) + 0.5 * logdet_xtx - 0.5 * logdet_a)
 
 
 def _he(y: FloatArray, v: FloatArray, x: FloatArray) -> float:
     k, p = x.shape
     ols = wls(y, x, np.ones(k))
     hat = np.einsum("ij,jk,ik->i", x, ols.a_inv, x)
-    return (ols.rss - float(np.sum(v * (1.0 - hat)))) / (k - p)
+    return float((ols.rss - float(np.sum(v * (1.0 - hat)))) / (k - p))
 
 
 def _upper_root(f: object, target: float, start: float) -> float:
@@ -171,9 +173,7 @@ def estimate_tau2(y: FloatArray, v: FloatArray, x: FloatArray, method: str) -> f
     return max(0.0, float(tau2))
 
 
-def q_profile_ci(
-    y: FloatArray, v: FloatArray, x: FloatArray, level: float
-) -> tuple[float, float]:
+def q_profile_ci(y: FloatArray, v: FloatArray, x: FloatArray, level: float) -> tuple[float, float]:
     """Q-profile confidence interval for ``tau2`` (Viechtbauer 2007), as metafor's ``confint``.
 
     The bounds solve ``y' P(tau2) y = chi2_{k-p; 1-a/2}`` (lower) and ``= chi2_{k-p; a/2}``

@@ -37,7 +37,7 @@ import math
 import re
 from decimal import Decimal, InvalidOperation
 from itertools import product
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 from scipy import stats
@@ -132,7 +132,9 @@ def parse_p_value(reported: str | float) -> ReportedP:
         s = text.replace("≤", "<=").replace("≥", ">=").replace("＜", "<").replace(" ", "")
         m = re.fullmatch(r"(?i)(?:p(?:-?value)?)?(<=|>=|=|<|>)?([0-9.]+(?:e-?[0-9]+)?)", s)
         if m is None:
-            raise ValueError(f"p_value: cannot read {reported!r} (expected e.g. 'P = 0.03', 'P < 0.001')")
+            raise ValueError(
+                f"p_value: cannot read {reported!r} (expected e.g. 'P = 0.03', 'P < 0.001')"
+            )
         relation, number = m.group(1) or "=", m.group(2)
         if number.startswith("."):
             number = "0" + number
@@ -153,9 +155,7 @@ def counts_from_percentage(percentage: str | float, n: int) -> tuple[int, ...]:
     half = _half_unit(text)
     if n < 1:
         raise ValueError(f"n: arm size must be >= 1, got {n}")
-    ks = tuple(
-        k for k in range(n + 1) if abs(100.0 * k / n - value) <= half * (1 + 1e-9) + 1e-12
-    )
+    ks = tuple(k for k in range(n + 1) if abs(100.0 * k / n - value) <= half * (1 + 1e-9) + 1e-12)
     if not ks:
         raise ValueError(
             f"percentages: {text}% is not k/{n} for any integer k (rounded to the reported digits)"
@@ -290,7 +290,9 @@ def check_claim(
             reason = f"{named} reproduces {reported.text}"
         else:
             verdict = "inconsistent"
-            got = ", ".join(f"{k} = {p:.4g}" for k, p in p_values.items() if k.split("[")[0] == named)
+            got = ", ".join(
+                f"{k} = {p:.4g}" for k, p in p_values.items() if k.split("[")[0] == named
+            )
             reason = f"{named} gives {got}, not {reported.text}"
             if matching:
                 reason += f"; it matches {', '.join(matching)} instead"
@@ -348,9 +350,11 @@ def grim(mean: str | float, n: int, *, items: int = 1) -> ClaimCheck:
         reason = f"total {totals[0]} / {m} = {totals[0] / m:.6g} rounds to {text}"
     else:
         near = [lo - 1, lo, hi, hi + 1]
-        reason = f"no integer total over {m} rounds to {text} (nearest: " + ", ".join(
-            f"{t}/{m} = {t / m:.6g}" for t in sorted(set(near))
-        ) + ")"
+        reason = (
+            f"no integer total over {m} rounds to {text} (nearest: "
+            + ", ".join(f"{t}/{m} = {t / m:.6g}" for t in sorted(set(near)))
+            + ")"
+        )
         verdict = "inconsistent"
     return ClaimCheck(
         verdict=verdict,
@@ -422,7 +426,9 @@ def _exact_pairs(start: tuple[int, int, int, int], cap: int) -> np.ndarray | Non
 _MAX_DP_STATES = 400_000
 
 
-def _linear_dp(start: tuple[int, int, int, int], a: float, b: float) -> tuple[float, float, np.ndarray]:
+def _linear_dp(
+    start: tuple[int, int, int, int], a: float, b: float
+) -> tuple[float, float, np.ndarray]:
     """The ordering maximising ``a U + b V`` (exact dynamic programme over the states).
 
     Censorings add nothing to ``U`` or ``V``, so for fixed events left ``(e1, e2)`` the best
@@ -456,8 +462,8 @@ def _linear_dp(start: tuple[int, int, int, int], a: float, b: float) -> tuple[fl
     s = start
     while sum(s) > 0:
         target = best[s]
-        for s2, du, dv in _step(s):
-            if abs(a * du + b * dv + best[s2] - target) <= 1e-9 * (1.0 + abs(target)):
+        for s2, ddu, ddv in _step(s):
+            if abs(a * ddu + b * ddv + best[s2] - target) <= 1e-9 * (1.0 + abs(target)):
                 seq.append(_code(s, s2))
                 s = s2
                 break
@@ -547,7 +553,10 @@ def _max_chi2(
 
 
 def _witness(
-    start: tuple[int, int, int, int], seeds: list[np.ndarray], lo: float, hi: float,
+    start: tuple[int, int, int, int],
+    seeds: list[np.ndarray],
+    lo: float,
+    hi: float,
     budget: int = 20_000,
 ) -> np.ndarray | None:
     """Adjacent-swap search for an ordering with chi2 in ``[lo, hi]`` (bounded by ``budget``)."""
@@ -609,7 +618,9 @@ def logrank_p_range(
         chi2[pos] = pairs[pos, 0] ** 2 / pairs[pos, 1]
         chi2 = np.unique(np.round(chi2, 12))
         return LogrankRange(
-            chi2=chi2, exact=True, chi2_bound=float(chi2.max()),
+            chi2=chi2,
+            exact=True,
+            chi2_bound=float(chi2.max()),
             p_range=(float(stats.chi2.sf(chi2.max(), 1)), float(stats.chi2.sf(chi2.min(), 1))),
             method="exact: every attainable (U, V) enumerated by dynamic programming",
             seeds=(),
@@ -624,7 +635,9 @@ def logrank_p_range(
     found = [_uv_of(seq) for seq in seeds]
     chi2 = np.unique(np.array([_chi2_point(u, v) for u, v in found] + [best]))
     return LogrankRange(
-        chi2=chi2, exact=False, chi2_bound=bound,
+        chi2=chi2,
+        exact=False,
+        chi2_bound=bound,
         p_range=(float(stats.chi2.sf(bound, 1)), float(stats.chi2.sf(chi2.min(), 1))),
         method=(
             "smallest p from the largest statistic (branch and bound over the convex hull of "
@@ -645,8 +658,15 @@ def _check_logrank(
     kind = "survival (log-rank over all orderings)"
     if reported is None:
         return ClaimCheck(
-            verdict="not checkable", reason="no p-value was reported", kind=kind, reported=None,
-            p_values=p_values, matching=(), p_range=rng.p_range, method=rng.method, n=n,
+            verdict="not checkable",
+            reason="no p-value was reported",
+            kind=kind,
+            reported=None,
+            p_values=p_values,
+            matching=(),
+            p_range=rng.p_range,
+            method=rng.method,
+            n=n,
         )
     hits = [float(p) for p in ps if reported.admits(float(p))]
     verdict: Verdict
@@ -662,7 +682,9 @@ def _check_logrank(
         c_hi = float(stats.chi2.isf(max(p_lo, 1e-300), 1))
         seq = _witness(
             (events[0], n[0] - events[0], events[1], n[1] - events[1]),
-            list(rng.seeds), c_lo, min(c_hi, rng.chi2_bound),
+            list(rng.seeds),
+            c_lo,
+            min(c_hi, rng.chi2_bound),
         )
         if seq is not None:
             u, v = _uv_of(seq)
@@ -688,7 +710,13 @@ def _check_logrank(
             "search found no ordering that gives it"
         )
     return ClaimCheck(
-        verdict=verdict, reason=reason, kind=kind, reported=reported.text, p_values=p_values,
-        matching=tuple(f"logrank p = {h:.4g}" for h in hits[:5]), p_range=rng.p_range,
-        method=rng.method, n=n,
+        verdict=verdict,
+        reason=reason,
+        kind=kind,
+        reported=reported.text,
+        p_values=p_values,
+        matching=tuple(f"logrank p = {h:.4g}" for h in hits[:5]),
+        p_range=rng.p_range,
+        method=rng.method,
+        n=n,
     )

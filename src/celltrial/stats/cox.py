@@ -29,7 +29,8 @@ from celltrial.stats._checks import (
     check_level,
 )
 from celltrial.stats._result import Result
-from celltrial.stats.cox_zph import CoxZphResult, zph_g, zph_test
+from celltrial.stats.cox_zph import CoxZphResult as CoxZphResult
+from celltrial.stats.cox_zph import zph_g, zph_test
 
 FloatArray = NDArray[np.float64]
 _MAX_ITER = 50
@@ -48,33 +49,33 @@ class ChiSquareTest(Result):
 
 @dataclasses.dataclass(frozen=True)
 class _Stratum:
-    """Static structures of one stratum; rows keep their original order (no sorting).
+    """Static structures of one stratum; rows keep their original order.
 
-    Risk-set sums at the ``m`` distinct event times are read off reverse cumulative sums of
-    per-bin totals: a row is at risk at event time ``j`` when ``j < stop_bin`` (its time is
-    >= the event time) and not ``j < entry_bin`` (its entry is >= the event time).
+    ``key = 2 * stop_bin + event`` with ``stop_bin`` the number of the ``m`` distinct event
+    times that are <= the row's time: one ``bincount`` over ``key`` gives both the per-bin
+    totals (a row is at risk at event time ``j`` when ``j < stop_bin``, and not ``j <
+    entry_bin``; risk-set sums are reverse cumulative sums over the bins) and the deaths'
+    totals at event time ``j`` (key ``2 (j + 1) + 1``). For Efron's correction the terms
+    ``k = 1 .. d - 1`` of the times with ``d > 1`` deaths are laid out one after another
+    (``k_time``, ``k_frac = k / d``, segments starting at ``k_start``); the ``k = 0`` term of
+    every time is Breslow's.
     """
 
-    x: FloatArray
-    xx: FloatArray
+    xt: FloatArray
     pairs: list[tuple[int, int]]
-    w: FloatArray
-    time: FloatArray
-    entry: FloatArray | None
-    event_times: FloatArray
-    stop_bin: NDArray[np.intp]
+    w: FloatArray | None
     entry_bin: NDArray[np.intp] | None
-    death_rows: NDArray[np.intp]
-    death_time: NDArray[np.intp]
+    key: NDArray[np.intp]
+    event_times: FloatArray
     n_dead: FloatArray
     dead_w: FloatArray
     dead_wx: FloatArray
     dwx_t: FloatArray
-    dx: FloatArray
-    dxx: FloatArray
-    rep: NDArray[np.intp]
-    frac: FloatArray
-    rows: NDArray[np.intp]
+    tied: NDArray[np.intp]
+    k_time: NDArray[np.intp]
+    k_frac: FloatArray
+    k_start: NDArray[np.intp]
+    rows: NDArray[np.intp] | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,90 +176,82 @@ class _FitData:
     all_entry: FloatArray | None
 
 
+def _bins(idx: NDArray[np.intp], v: FloatArray, nb: int) -> FloatArray:
+    """Sums of ``v`` by ``idx`` (``nb`` bins)."""
+    out: FloatArray = np.bincount(idx, weights=v, minlength=nb).astype(np.float64, copy=False)
+    return out
+
+
 def _build_stratum(
-    x: FloatArray,
+    xt: FloatArray,
     t: FloatArray,
     e: NDArray[np.bool_],
-    w: FloatArray,
+    w: FloatArray | None,
     entry: FloatArray | None,
-    rows: NDArray[np.intp],
+    rows: NDArray[np.intp] | None,
     ties: str,
 ) -> _Stratum:
-    if rows.size == t.size:  # a single stratum: no copies
-        xs, ts, es, ws = x, t, e, w
+    if rows is None:  # a single stratum: no copies
+        xs, ts, es, ws, en = xt, t, e, w, entry
     else:
-        xs, ts, es, ws = x[rows], t[rows], e[rows], w[rows]
-    death_rows = np.flatnonzero(es)
-    dt = ts[death_rows]
-    sdt = np.sort(dt)
+        xs, ts, es = xt[:, rows], t[rows], e[rows]
+        ws = None if w is None else w[rows]
+        en = None if entry is None else entry[rows]
+    # Bin the rows by the event times: sort the times once (unless already sorted), read the
+    # bins off with a searchsorted of sorted queries, and scatter them back to the rows.
+    order: NDArray[np.intp] | None = None
+    if ts.size > 1 and not bool(np.all(ts[1:] >= ts[:-1])):
+        order = np.argsort(ts)
+        t_sorted, e_sorted = ts[order], es[order]
+    else:
+        t_sorted, e_sorted = ts, es
+    sdt = t_sorted[e_sorted]
     first = np.flatnonzero(np.concatenate(([True], sdt[1:] != sdt[:-1])))
     event_times = sdt[first]
     counts = np.diff(np.append(first, sdt.size))
-    death_time = np.searchsorted(event_times, dt)
     m = event_times.size
-    n_dead = counts.astype(np.float64)
-    dw = ws[death_rows]
-    dead_w = np.bincount(death_time, weights=dw, minlength=m).astype(np.float64)
-    dead_wx = xs[death_rows].T @ dw
-    if ties == "efron":
-        rep = np.repeat(np.arange(m), counts)
-        starts = np.cumsum(counts) - counts
-        k = np.arange(rep.size) - np.repeat(starts, counts)
-        frac = k / n_dead[rep]
+    key_sorted = np.searchsorted(event_times, t_sorted, side="right") * 2 + e_sorted
+    if order is None:
+        key = key_sorted
     else:
-        rep = np.arange(m)
-        frac = np.zeros(m)
-    p = xs.shape[1]
-    pairs = [(a, b) for a in range(p) for b in range(a + 1)]
-    xx = np.empty((xs.shape[0], len(pairs)))
-    for c, (a, b) in enumerate(pairs):
-        xx[:, c] = xs[:, a] * xs[:, b]
-    en = None if entry is None else (entry if rows.size == t.size else entry[rows])
+        key = np.empty_like(key_sorted)
+        key[order] = key_sorted
+    p = xs.shape[0]
+    nb = 2 * m + 2
+    n_dead = counts.astype(np.float64)
+    if ws is None:
+        dead_w = n_dead
+        dwx_t = np.stack([_bins(key, xs[j], nb)[3::2] for j in range(p)], axis=1)
+    else:
+        dead_w = _bins(key, ws, nb)[3::2]
+        dwx_t = np.stack([_bins(key, ws * xs[j], nb)[3::2] for j in range(p)], axis=1)
+    if ties == "efron":
+        tied = np.flatnonzero(counts > 1)
+        reps = counts[tied] - 1
+        k_time = np.repeat(tied, reps)
+        k_start = np.cumsum(reps) - reps
+        k = np.arange(1, k_time.size + 1) - np.repeat(k_start, reps)
+        k_frac = k / n_dead[k_time]
+    else:
+        tied = k_time = k_start = np.zeros(0, dtype=np.intp)
+        k_frac = np.zeros(0)
     return _Stratum(
-        x=xs,
-        xx=xx,
-        pairs=pairs,
+        xt=xs,
+        pairs=[(a, b) for a in range(p) for b in range(a + 1)],
         w=ws,
-        time=ts,
-        entry=en,
-        event_times=event_times,
-        stop_bin=np.searchsorted(event_times, ts, side="right"),
         entry_bin=None if en is None else np.searchsorted(event_times, en, side="right"),
-        death_rows=death_rows,
-        death_time=death_time,
+        key=key,
+        event_times=event_times,
         n_dead=n_dead,
         dead_w=dead_w,
-        dead_wx=dead_wx,
-        dwx_t=np.stack(
-            [
-                np.bincount(death_time, weights=dw * xs[death_rows, j], minlength=m)
-                for j in range(p)
-            ],
-            axis=1,
-        ),
-        dx=xs[death_rows],
-        dxx=xx[death_rows],
-        rep=rep,
-        frac=frac,
+        dead_wx=dwx_t.sum(axis=0),
+        dwx_t=dwx_t,
+        tied=tied,
+        k_time=k_time,
+        k_frac=k_frac,
+        k_start=k_start,
         rows=rows,
     )
-
-
-def _risk_sum(s: _Stratum, v: FloatArray) -> FloatArray:
-    """Sum of ``v`` (one value per row) over the risk set of each event time."""
-    m = s.event_times.size
-    tot = np.bincount(s.stop_bin, weights=v, minlength=m + 1)
-    if s.entry_bin is not None:
-        tot -= np.bincount(s.entry_bin, weights=v, minlength=m + 1)
-    out: FloatArray = np.cumsum(tot[::-1])[::-1][1:].astype(np.float64, copy=False)
-    return out
-
-
-def _death_sum(s: _Stratum, v: FloatArray) -> FloatArray:
-    out: FloatArray = np.bincount(s.death_time, weights=v, minlength=s.event_times.size).astype(
-        np.float64, copy=False
-    )
-    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -283,37 +276,62 @@ class _TimeSums:
 
 
 def _time_sums(s: _Stratum, beta: FloatArray, ties: str) -> _TimeSums:
-    eta = s.x @ beta
-    rw = s.w * np.exp(eta)
-    drw = rw[s.death_rows]
+    p = s.xt.shape[0]
     m = s.event_times.size
-    s0 = _risk_sum(s, rw)
-    s1 = np.stack([_risk_sum(s, rw * s.x[:, j]) for j in range(s.x.shape[1])], axis=1)
-    s2 = np.stack([_risk_sum(s, rw * s.xx[:, c]) for c in range(s.xx.shape[1])], axis=1)
-    d0 = _death_sum(s, drw)
-    d1 = np.stack([_death_sum(s, drw * s.dx[:, j]) for j in range(s.dx.shape[1])], axis=1)
-    d2 = np.stack([_death_sum(s, drw * s.dxx[:, c]) for c in range(s.dxx.shape[1])], axis=1)
+    nb = 2 * m + 2
+    eta = beta @ s.xt
+    rw = np.exp(eta)
+    if s.w is not None:
+        rw *= s.w
+    rx = s.xt * rw
+    # columns: w r, w r x_a, w r x_a x_b (pairs)
+    ncol = 1 + p + len(s.pairs)
+    risk = np.empty((ncol, m + 1))
+    dead = np.empty((ncol, m))
+    buf = np.empty_like(rw)
+    for c in range(ncol):
+        if c == 0:
+            v = rw
+        elif c <= p:
+            v = rx[c - 1]
+        else:
+            a, b = s.pairs[c - 1 - p]
+            v = np.multiply(rx[a], s.xt[b], out=buf)
+        tot = _bins(s.key, v, nb)
+        np.add(tot[0::2], tot[1::2], out=risk[c])
+        dead[c] = tot[3::2]
+        if s.entry_bin is not None:
+            risk[c] -= _bins(s.entry_bin, v, m + 1)
+    sums = np.cumsum(risk[:, ::-1], axis=1)[:, ::-1][:, 1:]
+    s0, d0 = sums[0], dead[0]
+    s1, s2 = sums[1 : p + 1].T, sums[p + 1 :].T
+    d1, d2 = dead[1 : p + 1].T, dead[p + 1 :].T
+    # the k = 0 term (Breslow's, and Efron's at times with a single death)
+    log_sum = np.log(s0)
+    h1 = 1.0 / s0
+    q0 = h1 * h1
+    hf, qf, qff = np.zeros(m), np.zeros(m), np.zeros(m)
     if ties == "efron":
-        f = s.frac
-        dk = s0[s.rep] - f * d0[s.rep]
-        inv = 1.0 / dk
-        inv2 = inv * inv
-        fi2 = f * inv2
-
-        def ksum(v: FloatArray) -> FloatArray:
-            out: FloatArray = np.bincount(s.rep, weights=v, minlength=m).astype(
-                np.float64, copy=False
-            )
-            return out
-
-        log_sum = ksum(np.log(dk))
-        h1, hf = ksum(inv), ksum(f * inv)
-        q0, qf, qff = ksum(inv2), ksum(fi2), ksum(f * fi2)
+        if s.k_time.size:
+            f = s.k_frac
+            dk = s0[s.k_time] - f * d0[s.k_time]
+            kv = np.empty((6, dk.size))
+            np.log(dk, out=kv[0])
+            np.divide(1.0, dk, out=kv[1])
+            np.multiply(f, kv[1], out=kv[2])
+            np.multiply(kv[1], kv[1], out=kv[3])
+            np.multiply(f, kv[3], out=kv[4])
+            np.multiply(f, kv[4], out=kv[5])
+            ks = np.add.reduceat(kv, s.k_start, axis=1)
+            tied = s.tied
+            log_sum[tied] += ks[0]
+            h1[tied] += ks[1]
+            hf[tied] = ks[2]
+            q0[tied] += ks[3]
+            qf[tied] = ks[4]
+            qff[tied] = ks[5]
         mw = s.dead_w / s.n_dead
     else:
-        zero = np.zeros(m)
-        log_sum, h1, hf = np.log(s0), 1.0 / s0, zero
-        q0, qf, qff = h1 * h1, zero, zero
         mw = s.dead_w
     return _TimeSums(eta, s1, s2, d1, d2, mw, log_sum, h1, hf, q0, qf, qff)
 
@@ -357,7 +375,12 @@ def _score_residuals(s: _Stratum, beta: FloatArray, ties: str) -> FloatArray:
     mw / D_k`` and ``c_ik = 1`` (``1 - f_k`` for the deaths at ``t``, Efron).
     """
     ts = _time_sums(s, beta, ties)
-    p = s.x.shape[1]
+    x = s.xt.T
+    p = x.shape[1]
+    hi = s.key >> 1
+    dr = np.flatnonzero(s.key & 1)
+    j = hi[dr] - 1
+    dx = x[dr]
     r = np.exp(ts.eta)
     mw = ts.mw[:, None]
     h = ts.mw * ts.h1
@@ -370,13 +393,10 @@ def _score_residuals(s: _Stratum, beta: FloatArray, ties: str) -> FloatArray:
         xbar = ts.s1 * ts.h1[:, None]
     ch = np.concatenate(([0.0], np.cumsum(h)))
     chx = np.vstack((np.zeros((1, p)), np.cumsum(hx, axis=0)))
-    hi = s.stop_bin
     lo = np.zeros_like(hi) if s.entry_bin is None else s.entry_bin
-    resid = -r[:, None] * (s.x * (ch[hi] - ch[lo])[:, None] - (chx[hi] - chx[lo]))
-    dr = s.death_rows
-    j = s.death_time
-    resid[dr] += s.dx - xbar[j]
-    resid[dr] += r[dr, None] * (s.dx * a[j, None] - ax[j])
+    resid = -r[:, None] * (x * (ch[hi] - ch[lo])[:, None] - (chx[hi] - chx[lo]))
+    resid[dr] += dx - xbar[j]
+    resid[dr] += r[dr, None] * (dx * a[j, None] - ax[j])
     out: FloatArray = resid.astype(np.float64, copy=False)
     return out
 
@@ -461,11 +481,12 @@ def cox_ph(
         raise ValueError(f"X: must have shape (n,) or (n, p) with p >= 1, got {xarr.shape}")
     if xarr.shape[0] != n:
         raise ValueError(f"X: has {xarr.shape[0]} rows but time has length {n}")
-    for j in range(xarr.shape[1]):
-        as_float_array(f"X[:, {j}]", xarr[:, j])
+    xt = np.array(xarr.T, dtype=np.float64, order="C")  # one contiguous row per covariate
+    for j in range(xt.shape[0]):
+        as_float_array(f"X[:, {j}]", xt[j])
     check_choice("ties", ties, ("efron", "breslow"))
     level = check_level(level)
-    w = np.ones(n) if weights is None else as_weights("weights", weights, n)
+    w = None if weights is None else as_weights("weights", weights, n)
     en = None if entry is None else as_entry("entry", entry, t)
     if not np.any(e):
         raise ValueError("event: all observations are censored; the model cannot be fitted")
@@ -473,15 +494,16 @@ def cox_ph(
     term_names = tuple(names) if names is not None else tuple(f"x{j + 1}" for j in range(p))
     if len(term_names) != p:
         raise ValueError(f"names: {len(term_names)} names for {p} columns of X")
-    x = xarr - xarr.mean(axis=0)
+    xt -= xt.mean(axis=1)[:, None]
+    groups: list[NDArray[np.intp] | None]
     if strata is None:
-        groups = [np.arange(n)]
+        groups = [None]
     else:
         _, codes = as_labels("strata", strata, n)
         order = np.argsort(codes, kind="stable")
         bounds = np.flatnonzero(np.diff(codes[order])) + 1
-        groups = np.split(order, bounds)
-    sts = [_build_stratum(x, t, e, w, en, g, ties) for g in groups]
+        groups = [g for g in np.split(order, bounds)]
+    sts = [_build_stratum(xt, t, e, w, en, g, ties) for g in groups]
 
     beta = np.zeros(p)
     terms0 = _terms(sts, beta, ties)
@@ -511,8 +533,11 @@ def cox_ph(
     if robust:
         resid = np.zeros((n, p))
         for s in sts:
-            resid[s.rows] = _score_residuals(s, beta, ties)
-        wres = resid * w[:, None]
+            if s.rows is None:
+                resid[:] = _score_residuals(s, beta, ties)
+            else:
+                resid[s.rows] = _score_residuals(s, beta, ties)
+        wres = resid if w is None else resid * w[:, None]
         if cluster is not None:
             _, ccodes = as_labels("cluster", cluster, n)
             wres = np.stack([np.bincount(ccodes, weights=wres[:, j]) for j in range(p)], axis=1)

@@ -167,8 +167,16 @@ def effect_size(
     if measure in ("MD", "SMD"):
         if any(x is None for x in (m1i, sd1i, n1i, m2i, sd2i, n2i)):
             raise ValueError(f"{measure}: needs m1i, sd1i, n1i, m2i, sd2i and n2i")
-        m1, s1, n1 = as_float_array("m1i", m1i), as_float_array("sd1i", sd1i), as_float_array("n1i", n1i)
-        m2, s2, n2 = as_float_array("m2i", m2i), as_float_array("sd2i", sd2i), as_float_array("n2i", n2i)
+        m1, s1, n1 = (
+            as_float_array("m1i", m1i),
+            as_float_array("sd1i", sd1i),
+            as_float_array("n1i", n1i),
+        )
+        m2, s2, n2 = (
+            as_float_array("m2i", m2i),
+            as_float_array("sd2i", sd2i),
+            as_float_array("n2i", n2i),
+        )
         k = m1.size
         for name, arr in (("sd1i", s1), ("n1i", n1), ("m2i", m2), ("sd2i", s2), ("n2i", n2)):
             if arr.size != k:
@@ -185,7 +193,11 @@ def effect_size(
             if np.any(mi <= 1):
                 raise ValueError("n1i/n2i: SMD needs n1i + n2i >= 4")
             sp = np.sqrt(((n1 - 1.0) * s1**2 + (n2 - 1.0) * s2**2) / mi)
-            cm = np.exp(special.gammaln(mi / 2.0) - np.log(np.sqrt(mi / 2.0)) - special.gammaln((mi - 1.0) / 2.0))
+            cm = np.exp(
+                special.gammaln(mi / 2.0)
+                - np.log(np.sqrt(mi / 2.0))
+                - special.gammaln((mi - 1.0) / 2.0)
+            )
             y = cm * (m1 - m2) / sp
             v = 1.0 / n1 + 1.0 / n2 + y**2 / (2.0 * (n1 + n2))
         return EffectSizes(yi=y, vi=v, measure=measure, corrected=np.zeros(k, dtype=bool), n=k)
@@ -204,7 +216,10 @@ def effect_size(
         z = float(stats.norm.isf((1.0 - check_level(level)) / 2.0))
         se = (np.log(hi) - np.log(lo)) / (2.0 * z)
         return EffectSizes(
-            yi=np.log(est), vi=se**2, measure=measure, corrected=np.zeros(est.size, dtype=bool),
+            yi=np.log(est),
+            vi=se**2,
+            measure=measure,
+            corrected=np.zeros(est.size, dtype=bool),
             n=int(est.size),
         )
     raise ValueError(f"measure: must be one of RR, OR, RD, MD, SMD, logHR; got {measure!r}")

@@ -337,7 +337,7 @@ def meta_analysis(
     --------
     >>> res = meta_analysis([-0.9, -1.6, -1.4], [0.36, 0.19, 0.42], method="DL")
     >>> round(res.estimate, 4)
-    -1.3627
+    -1.3677
     """
     y, v = _inputs(yi, vi)
     level = check_level(level)
@@ -347,7 +347,9 @@ def meta_analysis(
         return res
     labels = np.asarray(subgroup)
     if labels.shape != (y.size,):
-        raise ValueError(f"subgroup: needs one label per study ({y.size}), got shape {labels.shape}")
+        raise ValueError(
+            f"subgroup: needs one label per study ({y.size}), got shape {labels.shape}"
+        )
     names = sorted({str(g) for g in labels.tolist()})
     if len(names) < 2:
         raise ValueError("subgroup: needs at least two different subgroups")
@@ -357,9 +359,13 @@ def meta_analysis(
         sel = str_labels == g
         sub_method = method if int(sel.sum()) >= 2 else "FE"
         subs[g] = _fit(
-            y[sel], v[sel], np.ones((int(sel.sum()), 1)),
-            method=sub_method, test=test if sub_method != "FE" else "z",
-            level=level, confint=confint,
+            y[sel],
+            v[sel],
+            np.ones((int(sel.sum()), 1)),
+            method=sub_method,
+            test=test if sub_method != "FE" else "z",
+            level=level,
+            confint=confint,
         )
     est = np.array([subs[g].estimate for g in names])
     w = 1.0 / np.array([subs[g].se for g in names]) ** 2
@@ -410,8 +416,15 @@ def leave_one_out(
     for i in range(k):
         keep = np.arange(k) != i
         fits.append(
-            _fit(y[keep], v[keep], np.ones((k - 1, 1)), method=method, test=test, level=level,
-                 confint=False)
+            _fit(
+                y[keep],
+                v[keep],
+                np.ones((k - 1, 1)),
+                method=method,
+                test=test,
+                level=level,
+                confint=False,
+            )
         )
 
     def col(name: str) -> FloatArray:
@@ -528,7 +541,13 @@ def egger_test(
     """
     y, v = _inputs(yi, vi)
     return _regtest(
-        y, v, np.sqrt(v), predictor="sei", model=model, method=method, test=test,
+        y,
+        v,
+        np.sqrt(v),
+        predictor="sei",
+        model=model,
+        method=method,
+        test=test,
         level=check_level(level),
     )
 
@@ -557,6 +576,12 @@ def peters_test(
     if np.any(nn <= 0):
         raise ValueError("n: sample sizes must be > 0")
     return _regtest(
-        y, v, 1.0 / nn, predictor="ninv", model=model, method=method, test=test,
+        y,
+        v,
+        1.0 / nn,
+        predictor="ninv",
+        model=model,
+        method=method,
+        test=test,
         level=check_level(level),
     )

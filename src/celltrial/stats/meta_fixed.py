@@ -134,7 +134,12 @@ def meta_mantel_haenszel(
             raise ValueError("ai/ci: the Mantel-Haenszel odds ratio is 0 or infinite")
         est = math.log(r / s)
         se = math.sqrt(
-            0.5 * (np.sum(pi * ri) / r**2 + np.sum(pi * si + qi * ri) / (r * s) + np.sum(qi * si) / s**2)
+            0.5
+            * (
+                np.sum(pi * ri) / r**2
+                + np.sum(pi * si + qi * ri) / (r * s)
+                + np.sum(qi * si) / s**2
+            )
         )
         xt, yt = a + c, b + d
         num = (abs(float(np.sum(a - n1 / nn * xt))) - (0.5 if correct else 0.0)) ** 2
@@ -150,9 +155,15 @@ def meta_mantel_haenszel(
     elif measure == "RD":
         den = float(np.sum(n1 * (n2 / nn)))
         est = float(np.sum(a * (n2 / nn) - c * (n1 / nn))) / den
-        num = est * float(
-            np.sum(c * (n1 / nn) ** 2 - a * (n2 / nn) ** 2 + n1 / nn * (n2 / nn) * (n2 - n1) / 2)
-        ) + float(np.sum(a * (n2 - c) / nn + c * (n1 - a) / nn)) / 2
+        num = (
+            est
+            * float(
+                np.sum(
+                    c * (n1 / nn) ** 2 - a * (n2 / nn) ** 2 + n1 / nn * (n2 / nn) * (n2 - n1) / 2
+                )
+            )
+            + float(np.sum(a * (n2 - c) / nn + c * (n1 - a) / nn)) / 2
+        )
         se = math.sqrt(num / den**2)
     else:
         raise ValueError(f"measure: must be 'OR', 'RR' or 'RD', got {measure!r}")
