@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all venv test demo lint typecheck importlint pytest reference lock clean bench
+.PHONY: all venv test demo lint typecheck importlint pytest reference lock clean bench system-deps
 
 all: test
 
@@ -22,6 +22,12 @@ $(STAMP): requirements.lock pyproject.toml
 
 venv: $(STAMP)
 
+# Debian packages the tests and reports use: Chromium renders the HTML report to PDF and
+# drives the browser tests. Installed once; skipped when already present.
+system-deps:
+	@command -v chromium >/dev/null || { echo "installing chromium (Debian)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
+
 lint: venv
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -32,13 +38,16 @@ typecheck: venv
 importlint: venv
 	$(BIN)/lint-imports
 
+# Everything on SQLite, then the EDC tests again on a throw-away PostgreSQL cluster
+# (scripts/with-postgres.sh installs Debian's postgresql when initdb is missing).
 pytest: venv
 	$(BIN)/python -m pytest -q
+	scripts/with-postgres.sh $(BIN)/python -m pytest -q tests/edc
 
-test: venv
+test: venv system-deps
 	$(MAKE) --no-print-directory lint typecheck importlint pytest
 
-demo: venv
+demo: venv system-deps
 	$(BIN)/celltrial demo
 
 # Regenerate the R reference values under tests/reference (needs R; CI does not).

@@ -11,9 +11,9 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from celltrial.commands import _ui as ui
 from celltrial.commands.allocation import app as allocation_app
 from celltrial.commands.evidence import app as evidence_app
 from celltrial.protocol import (
@@ -41,19 +41,12 @@ app.add_typer(allocation_app, name="allocation")
 app.add_typer(evidence_app, name="evidence")
 
 
-def _console(stderr: bool = False) -> Console:
-    probe = Console(stderr=stderr)
-    # Pipes and CI logs get a wide page rather than rich's 80-column default.
-    return probe if probe.is_terminal else Console(stderr=stderr, width=140)
-
-
-console = _console()
-errors = _console(stderr=True)
+console = ui.console
+errors = ui.errors
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
+    return ui.fail(message, code)
 
 
 def _load(source: str) -> Protocol:

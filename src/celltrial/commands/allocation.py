@@ -14,7 +14,6 @@ from typing import Annotated
 
 import numpy as np
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -32,23 +31,18 @@ from celltrial.allocation import (
     verify,
 )
 from celltrial.allocation.sealed import key_file_is_private
+from celltrial.commands import _ui as ui
 from celltrial.protocol import Protocol, ProtocolError, load_protocol
 
 app = typer.Typer(help="Randomization lists: generate, verify, assess.", no_args_is_help=True)
 
 
-def _console(stderr: bool = False) -> Console:
-    probe = Console(stderr=stderr)
-    return probe if probe.is_terminal else Console(stderr=stderr, width=140)
-
-
-console = _console()
-errors = _console(stderr=True)
+console = ui.console
+errors = ui.errors
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True, markup=True)
-    return typer.Exit(code)
+    return ui.fail(message, code)
 
 
 def _load(source: str) -> Protocol:

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 import yaml
-from rich.console import Console
 from rich.table import Table
 
+from celltrial.commands import _ui as ui
 from celltrial.evidence.audit import audit
 from celltrial.evidence.extract import Proposal, extract
 from celltrial.evidence.html import report_html
@@ -22,13 +22,8 @@ app = typer.Typer(
 )
 
 
-def _console(stderr: bool = False) -> Console:
-    probe = Console(stderr=stderr)
-    return probe if probe.is_terminal else Console(stderr=stderr, width=140)
-
-
-console = _console()
-errors = _console(stderr=True)
+console = ui.console
+errors = ui.errors
 
 _SUMMARY_KINDS = (
     "arm_size",
