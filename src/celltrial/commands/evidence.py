@@ -23,7 +23,6 @@ app = typer.Typer(
 
 
 console = ui.console
-errors = ui.errors
 
 _SUMMARY_KINDS = (
     "arm_size",
@@ -67,9 +66,10 @@ def extract_command(
     try:
         proposals = extract(files)
     except ValueError as exc:
-        for line in str(exc).splitlines():
-            errors.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        lines = str(exc).splitlines()
+        for line in lines[:-1]:
+            ui.fail(line)
+        raise ui.fail(lines[-1]) from None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     for p in proposals:
@@ -121,11 +121,9 @@ def _records(paths: list[Path]) -> list[TrialRecord]:
     try:
         return load_records(paths)
     except RecordError as exc:
-        for problem in exc.problems:
-            errors.print(
-                f"[bold red]error:[/] {problem}", highlight=False, markup=False, soft_wrap=True
-            )
-        raise typer.Exit(2) from None
+        for problem in exc.problems[:-1]:
+            ui.fail(problem)
+        raise ui.fail(exc.problems[-1]) from None
 
 
 @app.command("pool")
@@ -145,17 +143,10 @@ def pool_command(
     """Pool one outcome across trial records: forest plot, leave-one-out, subgroups."""
     recs = _records(list(records or []))
     if measure not in ("RR", "OR", "RD"):
-        errors.print(
-            f"[bold red]error:[/] --measure: {measure!r} is not one of RR, OR, RD", highlight=False
-        )
-        raise typer.Exit(2)
+        raise ui.fail(f"--measure: {measure!r} is not one of RR, OR, RD")
     methods = ("FE", "DL", "REML", "ML", "PM", "SJ", "HE", "EB", "HS")
     if method not in methods:
-        errors.print(
-            f"[bold red]error:[/] --method: {method!r} is not one of {', '.join(methods)}",
-            highlight=False,
-        )
-        raise typer.Exit(2)
+        raise ui.fail(f"--method: {method!r} is not one of {', '.join(methods)}")
     try:
         result = pool(
             recs,
@@ -166,8 +157,7 @@ def pool_command(
             subgroup=subgroup,
         )
     except ValueError as exc:
-        errors.print(f"[bold red]error:[/] {exc}", highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise ui.fail(str(exc)) from None
     table = Table(title=f"{outcome}: {measure} per study", title_justify="left")
     for column in ("study", "experimental", "control", measure, "95% CI", "weight"):
         table.add_column(column)
