@@ -115,6 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--no-r", action="store_true", help="skip R even when Rscript is installed")
     ap.add_argument("--no-lifelines", action="store_true")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="best of this many celltrial runs per call (default: 3 at n <= 1e5, else 1)",
+    )
     args = ap.parse_args(argv)
     rng = np.random.default_rng(20240611)
     rows = []
@@ -127,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
             "cox": lambda d=d, X=X: cox_ph(X, d["time"], d["event"]),
         }
         input_mb = sum(v.nbytes for v in d.values()) / 2**20
-        ct = {k: _timed(f, repeat=3 if n <= 100_000 else 1) for k, f in ours.items()}
+        reps = args.repeat if args.repeat is not None else (3 if n <= 100_000 else 1)
+        ct = {k: _timed(f, repeat=reps) for k, f in ours.items()}
         mem = {k: _peak_mb(f) for k, f in ours.items()}
         ll = (
             {}
