@@ -78,6 +78,8 @@ from celltrial.stats.meta import (
     peters_test,
 )
 from celltrial.stats.meta_fixed import MetaTableResult, meta_mantel_haenszel, meta_peto
+from celltrial.stats.mixed import MixedModelResult, linear_mixed_model
+from celltrial.stats.mmrm import MMRMResult, VisitContrast, mmrm
 from celltrial.stats.sequential import GroupSequentialDesign, group_sequential_design
 
 __all__ = [
@@ -125,10 +127,13 @@ __all__ += [
     "EffectSizes",
     "GroupSequentialDesign",
     "LeaveOneOutResult",
+    "MMRMResult",
     "MetaResult",
     "MetaTableResult",
+    "MixedModelResult",
     "RegressionTestResult",
     "SampleSize",
+    "VisitContrast",
     "check_claim",
     "counts_from_percentage",
     "effect_size",
@@ -136,10 +141,12 @@ __all__ += [
     "grim",
     "group_sequential_design",
     "leave_one_out",
+    "linear_mixed_model",
     "logrank_p_range",
     "meta_analysis",
     "meta_mantel_haenszel",
     "meta_peto",
+    "mmrm",
     "parse_p_value",
     "peters_test",
     "power_survival",

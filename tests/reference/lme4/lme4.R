@@ -54,4 +54,20 @@ for (m in names(models)) {
     out$default[[key]] <- fitvals(lmer(models[[m]], data = sleepstudy, REML = reml))
   }
 }
+# Degrees of freedom for t tests: nlme::lme's between/within rule, on sleepstudy with a
+# between-subject covariate (constant within subject) added.
+suppressPackageStartupMessages(library(nlme))
+out$nlme_version <- as.character(packageVersion("nlme"))
+sleepstudy$b <- (as.integer(as.character(sleepstudy$Subject)) %% 7) / 3
+write.csv(sleepstudy, "sleepstudy_b.csv", row.names = FALSE)
+out$lme <- list()
+lctl <- lmeControl(tolerance = 1e-12, msTol = 1e-12, niterEM = 100, msMaxIter = 1000)
+for (m in c("intercept", "slope")) {
+  rnd <- if (m == "intercept") ~ 1 | Subject else ~ Days | Subject
+  f <- lme(Reaction ~ Days + b, random = rnd, data = sleepstudy, method = "REML", control = lctl)
+  tt <- summary(f)$tTable
+  out$lme[[m]] <- list(coef = as.numeric(tt[, "Value"]), se = as.numeric(tt[, "Std.Error"]),
+                       df = as.numeric(tt[, "DF"]), t_value = as.numeric(tt[, "t-value"]),
+                       p_value = as.numeric(tt[, "p-value"]), logLik = as.numeric(logLik(f)))
+}
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE), "lme4.json")

@@ -1,0 +1,243 @@
+"""Load test of the EDC's REST API on loopback.
+
+A 3-site, 300-participant trial (lanzoni2021's protocol, a stratified block list) is set up in
+a fresh database; the API is served by a subprocess (a pool of threads); ``--clients`` client
+threads enter measurements and adverse events for ``--seconds`` seconds, each request with its
+own idempotency key (a tenth are sent twice, as a client retrying would). Afterwards the records
+are counted (zero lost, zero duplicated) and the audit chain is verified.
+
+    python bench/edc_load.py                                   # SQLite (a WAL file)
+    scripts/with-postgres.sh python bench/edc_load.py          # PostgreSQL
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+SITES = ("site1", "site2", "site3")
+PER_SITE = 100
+
+
+def _setup(db: str) -> dict[str, list[str] | str]:
+    from celltrial.edc import setup
+
+    setup(db)
+    from django.core.management import call_command
+
+    from celltrial.allocation import generate_list, scheme_from_protocol
+    from celltrial.edc import actions
+    from celltrial.protocol import library_path, load_protocol
+
+    call_command("migrate", verbosity=0)
+    p = load_protocol("lanzoni2021")
+    admin = actions.create_trial(
+        library_path("lanzoni2021").read_text(encoding="utf-8"),
+        sites=[(s, s) for s in SITES],
+        admin_username="admin",
+    )
+    sealed = generate_list(
+        scheme_from_protocol(p, block_sizes=[2, 4]),
+        key=b"edc-load-benchmark-key-000000000",
+        protocol=p.id,
+        protocol_version=p.version,
+        sites=SITES,
+        per_stratum=PER_SITE,
+    )
+    actions.load_allocation_list(admin, sealed.canonical())
+    tokens: dict[str, str] = {}
+    codes: dict[str, list[str]] = {}
+    for site in SITES:
+        staff = actions.add_staff(admin, f"coord_{site}", "coordinator", [site])
+        tokens[site] = actions.token_for(staff)
+        codes[site] = []
+        for i in range(PER_SITE):
+            sev = "mild_moderate" if i % 2 else "moderate_severe"
+            values = {"covid19": True, "ards_severity": sev, "age": 60, "weight": 75}
+            person = actions.screen_participant(staff, site, values)
+            actions.record_consent(staff, person, "1.0", dt.date(2025, 1, 1))
+            actions.enroll(staff, person)
+            actions.randomize_participant(staff, person)
+            codes[site].append(person.code)
+    return {"tokens": json.dumps(tokens), "codes": json.dumps(codes)}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve(db: str, port: int, threads: int) -> None:
+    from celltrial.edc import setup
+
+    setup(db)
+    from celltrial.edc.server import serve
+
+    serve("127.0.0.1", port, threads=threads)
+
+
+def _wait(port: int, timeout: float = 30) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"the server did not start on port {port}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--threads", type=int, default=16, help="server threads")
+    ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--db", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.serve:
+        _serve(args.db, args.serve, args.threads)
+        return
+    args.clients = max(1, min(args.clients, 64))
+    args.seconds = max(1.0, min(args.seconds, 120.0))
+
+    tmp = tempfile.mkdtemp(prefix="celltrial-edc-load-")
+    db = str(Path(tmp) / "edc.sqlite3")
+    backend = (
+        "PostgreSQL"
+        if os.environ.get("DATABASE_URL", "").startswith("postgres")
+        else "SQLite (WAL)"
+    )
+    t0 = time.perf_counter()
+    state = _setup(db)
+    tokens = json.loads(str(state["tokens"]))
+    codes = json.loads(str(state["codes"]))
+    print(
+        f"EDC load on {backend}: {len(SITES)} sites, {sum(map(len, codes.values()))} participants "
+        f"set up in {time.perf_counter() - t0:.1f} s"
+    )
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            __file__,
+            "--serve",
+            str(port),
+            "--db",
+            db,
+            "--threads",
+            str(args.threads),
+        ],
+        env=os.environ.copy(),
+    )
+    try:
+        _wait(port)
+        latencies: list[float] = []
+        sent = {"measurement": 0, "ae": 0, "retries": 0, "errors": 0}
+        lock = threading.Lock()
+        stop_at = time.monotonic() + args.seconds
+        onset = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
+
+        def client(n: int) -> None:
+            rng = random.Random(n)
+            site = SITES[n % len(SITES)]
+            headers = {
+                "Authorization": f"Bearer {tokens[site]}",
+                "Content-Type": "application/json",
+            }
+            mine: list[float] = []
+            counts = {"measurement": 0, "ae": 0, "retries": 0, "errors": 0}
+            i = 0
+            while time.monotonic() < stop_at:
+                i += 1
+                code = rng.choice(codes[site])
+                if i % 5 == 0:
+                    kind, path = "ae", f"/api/participants/{code}/adverse-events"
+                    body = {
+                        "term": "Headache",
+                        "onset": onset,
+                        "grade": rng.randint(1, 2),
+                        "relatedness": "unlikely",
+                        "outcome": "recovered",
+                    }
+                else:
+                    kind, path = "measurement", f"/api/participants/{code}/measurements"
+                    body = {
+                        "code": rng.choice(["il6", "tnfa", "ifng"]),
+                        "value": round(rng.uniform(1, 500), 1),
+                    }
+                key = f"c{n}-{i}"
+                for attempt in range(2 if i % 10 == 0 else 1):
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                    t = time.perf_counter()
+                    conn.request(
+                        "POST", path, json.dumps(body), {**headers, "Idempotency-Key": key}
+                    )
+                    resp = conn.getresponse()
+                    resp.read()
+                    mine.append(time.perf_counter() - t)
+                    conn.close()
+                    if resp.status != 200:
+                        counts["errors"] += 1
+                    elif attempt == 0:
+                        counts[kind] += 1
+                    else:
+                        counts["retries"] += 1
+            with lock:
+                latencies.extend(mine)
+                for k, v in counts.items():
+                    sent[k] += v
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - start
+    finally:
+        server.terminate()
+        server.wait(10)
+
+    from celltrial.edc.audit import verify_audit
+    from celltrial.edc.models import AdverseEvent, Measurement
+
+    q = statistics.quantiles(latencies, n=100)
+    writes = sent["measurement"] + sent["ae"]
+    print(
+        f"{args.clients} clients x {args.seconds:g} s: {len(latencies)} requests "
+        f"({writes} new records, {sent['retries']} retried with the same key, {sent['errors']} errors)"
+    )
+    print(
+        f"throughput {len(latencies) / elapsed:.0f} writes/s; latency p50 {q[49] * 1000:.1f} ms, "
+        f"p95 {q[94] * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms"
+    )
+    m, a = Measurement.objects.count(), AdverseEvent.objects.count()
+    lost_or_dup = (m - sent["measurement"]) + (a - sent["ae"])
+    report = verify_audit()
+    print(
+        f"counted: {m} measurements (sent {sent['measurement']}), {a} adverse events (sent {sent['ae']}); "
+        f"lost or duplicated: {abs(lost_or_dup)}; {report.message}"
+    )
+    if lost_or_dup or not report.ok or sent["errors"]:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

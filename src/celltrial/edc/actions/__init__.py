@@ -1,0 +1,70 @@
+"""Every write to the EDC is one of these functions.
+
+Each takes the actor (a :class:`~celltrial.edc.models.Staff`) first, checks the actor's role
+and site on the server, runs in one ``transaction.atomic()`` and writes its audit row in that
+transaction. Each accepts ``idempotency_key=``: called again with the same key by the same
+person it returns the first result and writes nothing. Errors are :class:`ActionError`
+(422), :class:`Forbidden` (403), :class:`NotFound` (404) and :class:`Conflict` (409), each
+with ``problems`` naming the field and the rule.
+"""
+
+from celltrial.edc.actions._base import (
+    ActionError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Problem,
+)
+from celltrial.edc.actions.clinical import record_measurement, record_visit
+from celltrial.edc.actions.disposition import mark_lost_to_follow_up, record_death, withdraw
+from celltrial.edc.actions.edit import edit_record
+from celltrial.edc.actions.product import record_infusion, register_lot, release_lot
+from celltrial.edc.actions.randomization import randomize_participant, unblind
+from celltrial.edc.actions.safety import report_adverse_event, report_sae
+from celltrial.edc.actions.screening import (
+    enroll,
+    record_consent,
+    screen_participant,
+    screening_log,
+    update_screening,
+)
+from celltrial.edc.actions.setup import (
+    add_site,
+    add_staff,
+    create_trial,
+    issue_token,
+    load_allocation_list,
+    token_for,
+)
+
+__all__ = [
+    "ActionError",
+    "Conflict",
+    "Forbidden",
+    "NotFound",
+    "Problem",
+    "add_site",
+    "add_staff",
+    "create_trial",
+    "edit_record",
+    "enroll",
+    "issue_token",
+    "load_allocation_list",
+    "mark_lost_to_follow_up",
+    "randomize_participant",
+    "record_consent",
+    "record_death",
+    "record_infusion",
+    "record_measurement",
+    "record_visit",
+    "register_lot",
+    "release_lot",
+    "report_adverse_event",
+    "report_sae",
+    "screen_participant",
+    "screening_log",
+    "token_for",
+    "unblind",
+    "update_screening",
+    "withdraw",
+]

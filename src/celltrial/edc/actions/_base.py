@@ -1,0 +1,164 @@
+"""What every action shares: errors naming field and rule, role checks, the transaction,
+idempotency keys."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import functools
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, cast
+
+from django.apps import apps
+from django.db import IntegrityError, connection, models, transaction
+from django.utils import timezone
+
+from celltrial.edc.models import IdempotencyKey, Participant, Site, Staff
+from celltrial.edc.roles import may_access
+
+T = TypeVar("T", bound=models.Model)
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    field: str
+    message: str
+
+
+class ActionError(Exception):
+    """A user's mistake: each problem names the field and the rule. HTTP 422."""
+
+    status = 422
+
+    def __init__(self, field: str = "", message: str = "", *, problems: Iterable[Problem] = ()):
+        self.problems = list(problems) or [Problem(field, message)]
+        super().__init__("; ".join(f"{p.field}: {p.message}" for p in self.problems))
+
+
+class Forbidden(ActionError):
+    """The actor's role or site does not allow it. HTTP 403."""
+
+    status = 403
+
+
+class NotFound(ActionError):
+    status = 404
+
+
+class Conflict(ActionError):
+    """The record's state does not allow it (e.g. randomizing twice). HTTP 409."""
+
+    status = 409
+
+
+def now() -> dt.datetime:
+    return timezone.now()
+
+
+def aware(value: dt.datetime | None, field: str, *, default_now: bool = False) -> dt.datetime:
+    """A timezone-aware time in UTC, or an error naming the field."""
+    if value is None:
+        if default_now:
+            return now()
+        raise ActionError(field, "required (an ISO 8601 time with a zone)")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ActionError(field, "give a time zone, e.g. 2026-03-01T10:00Z")
+    return value.astimezone(dt.UTC)
+
+
+def require_site(actor: Staff, site: Site) -> None:
+    if not may_access(actor, site):
+        raise Forbidden("site", f"{actor.username} has no access to site {site.code}")
+
+
+def participant_for(
+    actor: Staff, participant: Participant | str, *, lock: bool = False
+) -> Participant:
+    """The participant (by object or code) in the actor's trial and sites; locked if asked."""
+    code = participant.code if isinstance(participant, Participant) else participant
+    qs = Participant.objects.select_related("site", "trial")
+    if lock and connection.features.has_select_for_update:
+        qs = qs.select_for_update(of=("self",))
+    found = qs.filter(trial_id=actor.trial_id, code=code).first()
+    if found is None:
+        raise NotFound("participant", f"no participant {code!r} in this trial")
+    require_site(actor, found.site)
+    return found
+
+
+def site_for(actor: Staff, site: Site | str) -> Site:
+    code = site.code if isinstance(site, Site) else site
+    found = Site.objects.filter(trial_id=actor.trial_id, code=code).first()
+    if found is None:
+        raise NotFound("site", f"no site {code!r} in this trial")
+    require_site(actor, found)
+    return found
+
+
+def _replay(actor: Staff, key: str, name: str) -> models.Model | None:
+    row = IdempotencyKey.objects.filter(staff=actor, key=key).first()
+    if row is None:
+        return None
+    if row.action != name:
+        raise Conflict("idempotency_key", f"{key!r} was already used for {row.action}, not {name}")
+    return apps.get_model("edc", row.table).objects.get(pk=row.record_id)
+
+
+_SQLITE_WRITER = threading.Lock()
+
+
+def _writer_lock() -> contextlib.AbstractContextManager[Any]:
+    """On SQLite, one writer per process at a time: threads queue on a lock instead of
+    spinning in SQLite's busy handler (whose sleeps make long latency tails)."""
+    return _SQLITE_WRITER if connection.vendor == "sqlite" else contextlib.nullcontext()
+
+
+def action(name: str, roles: Iterable[str]) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Make ``fn(actor, ...)`` an action: role check, one transaction, idempotency key.
+
+    The wrapped function takes an extra keyword ``idempotency_key``: called again with the same
+    key by the same person, the action returns the first result and writes nothing.
+    """
+    allowed = frozenset(roles)
+
+    def decorate(fn: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(fn)
+        def run(actor: Staff, *args: Any, idempotency_key: str | None = None, **kwargs: Any) -> T:
+            if actor.role not in allowed:
+                who = ", ".join(sorted(allowed))
+                raise Forbidden(
+                    "role", f"a {actor.role} may not {name.replace('_', ' ')} (allowed: {who})"
+                )
+            if idempotency_key is not None:
+                if not idempotency_key.strip() or len(idempotency_key) > 100:
+                    raise ActionError("idempotency_key", "1 to 100 characters")
+                found = _replay(actor, idempotency_key, name)
+                if found is not None:
+                    return cast(T, found)
+            try:
+                with _writer_lock(), transaction.atomic():
+                    result = fn(actor, *args, **kwargs)
+                    if idempotency_key is not None:
+                        IdempotencyKey.objects.create(
+                            staff=actor,
+                            key=idempotency_key,
+                            action=name,
+                            table=result._meta.model_name,
+                            record_id=result.pk,
+                            created_at=now(),
+                        )
+            except IntegrityError:
+                if idempotency_key is not None:
+                    found = _replay(actor, idempotency_key, name)
+                    if found is not None:
+                        return cast(T, found)
+                raise
+            return result
+
+        run.action_name = name
+        run.roles = allowed
+        return run
+
+    return decorate

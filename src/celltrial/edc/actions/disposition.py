@@ -1,0 +1,98 @@
+"""Leaving the trial: withdrawal, loss to follow-up, death."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from celltrial.edc import audit
+from celltrial.edc.actions._base import ActionError, Conflict, action, aware, now, participant_for
+from celltrial.edc.models import Death, Disposition, Participant, Role, Staff
+from celltrial.edc.roles import CLINICAL_WRITERS
+
+P = Participant.Status
+ACTIVE = (P.SCREENED, P.CONSENTED, P.ENROLLED, P.RANDOMIZED)
+WITHDRAWN_BY = ("participant", "investigator", "sponsor", "guardian")
+
+
+def _leave(
+    actor: Staff,
+    p: Participant,
+    kind: str,
+    status: str,
+    at: dt.datetime,
+    reason: str,
+    by: str,
+    name: str,
+) -> Disposition:
+    if p.status not in ACTIVE and not (
+        kind == Disposition.Kind.DEATH and p.status in (P.WITHDRAWN, P.LOST)
+    ):
+        raise Conflict("participant", f"{p.code} is {p.status}")
+    if at > now() + dt.timedelta(minutes=5):
+        raise ActionError("at", "the time is in the future")
+    d = Disposition.objects.create(participant=p, kind=kind, at=at, reason=reason, by=by)
+    old = audit.snapshot(p, ["status"])
+    p.status = status
+    p.save(update_fields=["status"])
+    audit.write(actor, name, d, old=old, new=audit.snapshot(d) | {"status": status})
+    return d
+
+
+@action("withdraw", CLINICAL_WRITERS)
+def withdraw(
+    actor: Staff,
+    participant: Participant | str,
+    *,
+    reason: str,
+    by: str = "participant",
+    at: dt.datetime | None = None,
+) -> Disposition:
+    """Withdrawal of consent or by the investigator; data collected so far are kept."""
+    p = participant_for(actor, participant, lock=True)
+    if not reason or not reason.strip():
+        raise ActionError("reason", "say why the participant withdraws")
+    if by not in WITHDRAWN_BY:
+        raise ActionError("by", f"one of {', '.join(WITHDRAWN_BY)}")
+    return _leave(
+        actor,
+        p,
+        Disposition.Kind.WITHDRAWN,
+        P.WITHDRAWN,
+        aware(at, "at", default_now=True),
+        reason.strip(),
+        by,
+        "withdraw",
+    )
+
+
+@action("mark_lost_to_follow_up", CLINICAL_WRITERS)
+def mark_lost_to_follow_up(
+    actor: Staff, participant: Participant | str, *, last_contact: dt.datetime, reason: str = ""
+) -> Disposition:
+    """Lost to follow-up, with the time of last contact."""
+    p = participant_for(actor, participant, lock=True)
+    return _leave(
+        actor,
+        p,
+        Disposition.Kind.LOST,
+        P.LOST,
+        aware(last_contact, "last_contact"),
+        reason.strip(),
+        "",
+        "mark_lost_to_follow_up",
+    )
+
+
+@action("record_death", [Role.INVESTIGATOR, Role.COORDINATOR])
+def record_death(
+    actor: Staff, participant: Participant | str, *, died_at: dt.datetime, cause: str
+) -> Death:
+    """Death: time and cause (an AE of grade 5 is reported separately)."""
+    p = participant_for(actor, participant, lock=True)
+    if not cause or not cause.strip():
+        raise ActionError("cause", "the cause of death is required (write 'unknown' if it is)")
+    when = aware(died_at, "died_at")
+    _leave(actor, p, Disposition.Kind.DEATH, P.DEAD, when, cause.strip(), "", "record_death")
+    death = Death.objects.create(participant=p, died_at=when, cause=cause.strip())
+    audit.write(actor, "record_death", death, old=None, new=audit.snapshot(death))
+    return death

@@ -1,0 +1,239 @@
+"""Product lots, release against the protocol's criteria, infusions with dose checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from celltrial.edc import audit
+from celltrial.edc.actions._base import (
+    ActionError,
+    Conflict,
+    NotFound,
+    Problem,
+    action,
+    aware,
+    now,
+    participant_for,
+    site_for,
+)
+from celltrial.edc.models import Infusion, Lot, Participant, ReleaseResult, Role, Site, Staff
+from celltrial.protocol import CalendarError, calendar
+from celltrial.protocol.units import format_count
+
+PHARMACY = [Role.PHARMACIST]
+
+
+def lot_for(actor: Staff, lot: Lot | str, *, lock: bool = False) -> Lot:
+    number = lot.number if isinstance(lot, Lot) else lot
+    qs = Lot.objects.filter(trial_id=actor.trial_id, number=number)
+    found = (qs.select_for_update() if lock else qs).first()
+    if found is None:
+        raise NotFound("lot", f"no lot {number!r} in this trial")
+    return found
+
+
+@action("register_lot", PHARMACY)
+def register_lot(
+    actor: Staff,
+    number: str,
+    arm: str,
+    *,
+    site: Site | str | None = None,
+    expires_at: dt.datetime | None = None,
+) -> Lot:
+    """A lot of one arm's product, in quarantine until released."""
+    protocol = actor.trial.active_protocol().protocol
+    try:
+        arm_def = protocol.arm(arm)
+    except KeyError:
+        raise ActionError("arm", f"{arm!r} is not an arm of {protocol.id}") from None
+    if not number or not number.strip():
+        raise ActionError("number", "the lot number is required")
+    if Lot.objects.filter(trial_id=actor.trial_id, number=number).exists():
+        raise Conflict("number", f"lot {number!r} exists already")
+    lot = Lot.objects.create(
+        trial_id=actor.trial_id,
+        site=site_for(actor, site) if site is not None else None,
+        number=number.strip(),
+        arm=arm,
+        product=arm_def.product.name,
+        expires_at=aware(expires_at, "expires_at") if expires_at is not None else None,
+        status=Lot.Status.QUARANTINE,
+        created_at=now(),
+    )
+    audit.write(actor, "register_lot", lot, old=None, new=audit.snapshot(lot), blinded_safe=False)
+    return lot
+
+
+def _parse_result(raw: Any) -> Any:
+    if isinstance(raw, (bool, int, float)):
+        return raw
+    text = str(raw).strip()
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+@action("release_lot", PHARMACY)
+def release_lot(actor: Staff, lot: Lot | str, results: Mapping[str, Any]) -> Lot:
+    """Record release results; the lot is released when every protocol criterion holds.
+
+    A result missing or not comparable is an error naming it; a failed criterion rejects the
+    lot (recorded, never infused). A protocol that gives no criteria (``release: unknown``)
+    releases on the pharmacist's record alone, and the audit row says so.
+    """
+    the_lot = lot_for(actor, lot, lock=True)
+    if the_lot.status != Lot.Status.QUARANTINE:
+        raise Conflict("lot", f"lot {the_lot.number} is {the_lot.status} already")
+    protocol = actor.trial.active_protocol().protocol
+    criteria = protocol.arm(the_lot.arm).product.release or []
+    known = {c.id for c in criteria}
+    problems = [
+        Problem(
+            f"results.{k}",
+            f"not a release criterion of this product ({', '.join(sorted(known)) or 'none'})",
+        )
+        for k in results
+        if k not in known
+    ]
+    problems += [
+        Problem(f"results.{c.id}", f"required: {c.label} {c.describe()}")
+        for c in criteria
+        if results.get(c.id) is None
+    ]
+    if problems:
+        raise ActionError(problems=problems)
+    failed: list[str] = []
+    old = audit.snapshot(the_lot)
+    for c in criteria:
+        value = _parse_result(results[c.id])
+        try:
+            ok = c.holds(value)
+        except (TypeError, ValueError):
+            raise ActionError(
+                f"results.{c.id}", f"{value!r} cannot be compared: {c.label} must be {c.describe()}"
+            ) from None
+        if not ok:
+            failed.append(c.id)
+        ReleaseResult.objects.create(
+            lot=the_lot, criterion=c.id, value=str(results[c.id]), passed=ok
+        )
+    the_lot.status = Lot.Status.REJECTED if failed else Lot.Status.RELEASED
+    the_lot.released_at = None if failed else now()
+    the_lot.save(update_fields=["status", "released_at"])
+    new = audit.snapshot(the_lot) | {
+        "results": {k: str(v) for k, v in results.items()},
+        "failed": failed,
+        "criteria": "protocol" if criteria else "none in protocol (release: unknown)",
+    }
+    audit.write(actor, "release_lot", the_lot, old=old, new=new, blinded_safe=False)
+    return the_lot
+
+
+@action("record_infusion", PHARMACY)
+def record_infusion(
+    actor: Staff,
+    participant: Participant | str,
+    *,
+    lot: Lot | str,
+    started_at: dt.datetime,
+    delivered: float,
+    number: int | None = None,
+    stopped_at: dt.datetime | None = None,
+    deviation: str = "",
+) -> Infusion:
+    """An administration of a released lot of the participant's arm.
+
+    Refused when the lot is not released or expired, is another arm's product, or the dose
+    delivered is outside the protocol's tolerance around the intended dose (from the weight) or
+    the time outside the administration's window — unless ``deviation`` describes it.
+    """
+    p = participant_for(actor, participant, lock=True)
+    r = getattr(p, "randomization", None)
+    if r is None:
+        raise Conflict("participant", f"{p.code} is not randomized")
+    if p.status in (Participant.Status.DEAD,):
+        raise Conflict("participant", f"{p.code} is dead")
+    the_lot = lot_for(actor, lot)
+    arm = r.slot.arm
+    if the_lot.arm != arm:
+        raise ActionError(
+            "lot", f"lot {the_lot.number} is not the product of this participant's arm"
+        )
+    if the_lot.status != Lot.Status.RELEASED:
+        raise ActionError("lot", f"lot {the_lot.number} is {the_lot.status}, not released")
+    start = aware(started_at, "started_at")
+    stop = aware(stopped_at, "stopped_at") if stopped_at is not None else None
+    if stop is not None and stop < start:
+        raise ActionError("stopped_at", "the infusion stops before it starts")
+    if the_lot.expires_at is not None and start > the_lot.expires_at:
+        raise ActionError(
+            "lot", f"lot {the_lot.number} expired at {the_lot.expires_at.isoformat()}"
+        )
+    done = p.infusions.count()
+    n = number if number is not None else done + 1
+    protocol = actor.trial.active_protocol().protocol
+    try:
+        cal = calendar(protocol, r.randomized_at, weight_kg=p.weight_kg, arms=[arm])
+    except CalendarError as exc:
+        raise ActionError("weight", str(exc)) from None
+    if not 1 <= n <= len(cal.administrations):
+        raise ActionError(
+            "number", f"the protocol plans {len(cal.administrations)} administration(s), not #{n}"
+        )
+    if p.infusions.filter(number=n).exists():
+        raise Conflict("number", f"administration #{n} of {p.code} is recorded already")
+    plan = cal.administrations[n - 1]
+    if not isinstance(delivered, (int, float)) or isinstance(delivered, bool) or delivered <= 0:
+        raise ActionError("delivered", f"a positive amount in {plan.counted_in or 'cells or mL'}")
+    deviation = deviation.strip()
+    problems: list[Problem] = []
+    if plan.amount_low is not None and plan.amount_high is not None:
+        if not plan.amount_low <= delivered <= plan.amount_high:
+            problems.append(
+                Problem(
+                    "delivered",
+                    f"{format_count(delivered)} {plan.counted_in} is outside the allowed "
+                    f"{plan.range_text()}; record a deviation to give it",
+                )
+            )
+    elif plan.amount is not None and delivered > plan.amount * 1.0000001 and plan.capped:
+        problems.append(Problem("delivered", f"above the capped dose {plan.amount_text()}"))
+    in_window = plan.earliest <= start <= plan.latest
+    if not in_window:
+        problems.append(
+            Problem(
+                "started_at",
+                f"administration #{n} is due {plan.earliest.isoformat()} to {plan.latest.isoformat()}; "
+                "record a deviation to give it outside its window",
+            )
+        )
+    if problems and not deviation:
+        raise ActionError(problems=problems)
+    infusion = Infusion.objects.create(
+        participant=p,
+        number=n,
+        lot=the_lot,
+        started_at=start,
+        stopped_at=stop,
+        intended=plan.amount,
+        low=plan.amount_low,
+        high=plan.amount_high,
+        delivered=float(delivered),
+        unit=plan.counted_in or "",
+        capped=plan.capped,
+        in_window=in_window,
+        deviation=deviation,
+    )
+    audit.write(
+        actor,
+        "record_infusion",
+        infusion,
+        old=None,
+        new=audit.snapshot(infusion),
+        blinded_safe=False,
+    )
+    return infusion

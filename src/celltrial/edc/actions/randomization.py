@@ -1,0 +1,139 @@
+"""Randomization from the stored sealed list, under a lock; emergency unblinding."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection
+
+from celltrial.edc import audit
+from celltrial.edc.actions._base import (
+    ActionError,
+    Conflict,
+    action,
+    aware,
+    participant_for,
+)
+from celltrial.edc.models import (
+    AllocationSlot,
+    Participant,
+    Randomization,
+    Role,
+    Site,
+    Staff,
+    Unblinding,
+    VisitRecord,
+)
+from celltrial.protocol import CalendarError, calendar
+
+P = Participant.Status
+
+
+def stratum_for(staff: Staff, p: Participant) -> str:
+    """The participant's stratum label from their screening values (``all`` when unstratified)."""
+    from celltrial.allocation import AllocationError, Factor, stratum_of
+
+    if AllocationSlot.objects.filter(trial_id=staff.trial_id, stratum="all").exists():
+        return "all"
+    protocol = staff.trial.active_protocol().protocol
+    factors = [Factor(s.factor, tuple(s.levels)) for s in protocol.design.allocation.strata]
+    values = {k: str(v) for k, v in p.screening.values.items()}
+    try:
+        return stratum_of(values, factors, participant=p.code)
+    except AllocationError as exc:
+        raise ActionError("stratum", str(exc)) from None
+
+
+@action("randomize_participant", [Role.INVESTIGATOR, Role.COORDINATOR])
+def randomize_participant(
+    actor: Staff, participant: Participant | str, *, at: dt.datetime | None = None
+) -> Randomization:
+    """Give an enrolled participant the next unused row of their site × stratum.
+
+    The site row is locked (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the IMMEDIATE
+    transaction already serialises writers), so two requests never take the same row and none
+    is skipped. The participant's visits are generated from the schedule.
+    """
+    p = participant_for(actor, participant, lock=True)
+    if Randomization.objects.filter(participant=p).exists():
+        raise Conflict("participant", f"{p.code} is randomized already")
+    if p.status != P.ENROLLED:
+        raise Conflict("participant", f"{p.code} is {p.status}; enroll before randomizing")
+    when = aware(at, "at", default_now=True)
+    stratum = stratum_for(actor, p)
+    if connection.features.has_select_for_update:
+        Site.objects.select_for_update().get(pk=p.site_id)
+    slot = (
+        AllocationSlot.objects.filter(
+            trial_id=actor.trial_id, site_code=p.site.code, stratum=stratum, taken_by__isnull=True
+        )
+        .order_by("sequence")
+        .first()
+    )
+    if slot is None:
+        if not AllocationSlot.objects.filter(trial_id=actor.trial_id).exists():
+            raise Conflict("list", "no allocation list is loaded for this trial")
+        raise Conflict("list", f"the list is exhausted for site {p.site.code}, stratum {stratum!r}")
+    protocol = actor.trial.active_protocol().protocol
+    try:
+        cal = calendar(protocol, when, weight_kg=p.weight_kg, arms=[slot.arm])
+    except CalendarError as exc:
+        raise ActionError("weight", str(exc)) from None
+    r = Randomization.objects.create(
+        participant=p,
+        slot=slot,
+        stratum=stratum,
+        sequence=slot.sequence,
+        kit_code=slot.kit_code,
+        randomized_at=when,
+    )
+    p.status = P.RANDOMIZED
+    p.save(update_fields=["status"])
+    VisitRecord.objects.bulk_create(
+        VisitRecord(
+            participant=p,
+            visit=v.visit,
+            label=v.label,
+            nominal=v.nominal,
+            earliest=v.earliest,
+            latest=v.latest,
+        )
+        for v in cal.visits
+    )
+    new = {
+        "stratum": stratum,
+        "sequence": slot.sequence,
+        "kit_code": slot.kit_code,
+        "randomized_at": when,
+        "participant": p.code,
+    }
+    audit.write(actor, "randomize_participant", r, old=None, new=audit.snapshot(r) | new)
+    return r
+
+
+@action("unblind", [Role.INVESTIGATOR])
+def unblind(actor: Staff, participant: Participant | str, reason: str) -> Unblinding:
+    """Emergency unblinding of one participant for the investigator who asks, with a reason.
+
+    The ledger row holds no arm; the caller reads it from the returned row's
+    ``participant.randomization.slot.arm`` (the API shows it to the requester only).
+    """
+    from celltrial.allocation import AllocationError, UnblindingKey
+    from celltrial.allocation import unblind as unblind_key
+
+    p = participant_for(actor, participant, lock=True)
+    r = Randomization.objects.select_related("slot").filter(participant=p).first()
+    if r is None:
+        raise Conflict("participant", f"{p.code} is not randomized")
+    key = UnblindingKey(actor.trial.code, {r.kit_code: r.slot.arm})
+    try:
+        done = unblind_key(
+            key, participant=p.code, kit_code=r.kit_code, requested_by=actor.username, reason=reason
+        )
+    except AllocationError as exc:
+        raise ActionError(str(exc).split(":")[0], str(exc)) from None
+    row = Unblinding.objects.create(
+        participant=p, staff=actor, reason=done.record.reason, at=done.record.at
+    )
+    audit.write(actor, "unblind", row, old=None, new=audit.snapshot(row))
+    return row

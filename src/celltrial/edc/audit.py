@@ -1,0 +1,163 @@
+"""The hash-chained, append-only audit trail.
+
+Each row stores ``hash = SHA-256(prev_hash + canonical JSON of its content)`` where the content
+is who (actor, role), when (UTC), the action, the table and record id, the old and new values
+(canonical JSON) and the reason. :func:`verify_audit` recomputes the chain and names the first
+row that does not fit: an edited row breaks its own hash, a deleted or inserted row breaks the
+sequence numbers or the next row's ``prev_hash``, and rows cut from the end no longer match the
+chain's head.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import decimal
+import hashlib
+import json
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+from celltrial.edc.models import AuditEntry, AuditHead, Staff
+
+GENESIS = "0" * 64
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} in audit content")
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return sorted(value) if isinstance(value, (set, frozenset)) else list(value)
+    raise TypeError(f"cannot put {type(value).__name__} in the audit trail")
+
+
+def canonical(value: Any) -> str:
+    """Canonical JSON: sorted keys, no spaces, UTF-8 text, ISO 8601 UTC times."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain
+    )
+
+
+def snapshot(instance: models.Model, fields: list[str] | None = None) -> dict[str, Any]:
+    """The stored values of a record (foreign keys as ids), ready for :func:`canonical`."""
+    out: dict[str, Any] = {}
+    for field in instance._meta.concrete_fields:
+        if fields is not None and field.name not in fields:
+            continue
+        out[field.attname] = field.value_from_object(instance)
+    return json.loads(canonical(out))
+
+
+def _content(e: AuditEntry) -> dict[str, Any]:
+    return {
+        "seq": e.seq,
+        "at": _plain(e.at),
+        "actor": e.actor,
+        "role": e.role,
+        "action": e.action,
+        "table": e.table,
+        "record_id": e.record_id,
+        "old": e.old,
+        "new": e.new,
+        "reason": e.reason,
+        "blinded_safe": e.blinded_safe,
+    }
+
+
+def row_hash(prev_hash: str, entry: AuditEntry) -> str:
+    return hashlib.sha256((prev_hash + canonical(_content(entry))).encode("utf-8")).hexdigest()
+
+
+def write(
+    actor: Staff | None,
+    action: str,
+    record: models.Model,
+    *,
+    old: dict[str, Any] | None,
+    new: dict[str, Any] | None,
+    reason: str = "",
+    blinded_safe: bool = True,
+) -> AuditEntry:
+    """Append one row; call inside the action's transaction (it locks the chain's head)."""
+    head = AuditHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        head = AuditHead.objects.create(pk=1, seq=0, hash=GENESIS)
+    entry = AuditEntry(
+        seq=head.seq + 1,
+        at=timezone.now(),
+        actor=actor.username if actor is not None else "system",
+        role=actor.role if actor is not None else "system",
+        action=action,
+        table=record._meta.model_name or "",
+        record_id=str(record.pk),
+        old=canonical(old) if old is not None else "",
+        new=canonical(new) if new is not None else "",
+        reason=reason,
+        blinded_safe=blinded_safe,
+        prev_hash=head.hash,
+    )
+    entry.hash = row_hash(head.hash, entry)
+    entry.save()
+    AuditHead.objects.filter(pk=1).update(seq=entry.seq, hash=entry.hash)
+    return entry
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditReport:
+    """Outcome of :func:`verify_audit`: ``first_bad`` is the sequence number of the first bad row."""
+
+    ok: bool
+    rows: int
+    first_bad: int | None
+    message: str
+
+
+def verify_audit() -> AuditReport:
+    """Recompute the whole chain; name the first row that was edited, deleted or inserted."""
+    prev = GENESIS
+    expected = 1
+    n = 0
+    for e in AuditEntry.objects.order_by("seq", "id").iterator(chunk_size=2000):
+        n += 1
+        if e.seq != expected:
+            what = "deleted" if e.seq > expected else "inserted"
+            return AuditReport(
+                False,
+                n,
+                e.seq,
+                f"row {e.seq}: expected sequence number {expected}; a row was {what} before it",
+            )
+        if e.prev_hash != prev:
+            return AuditReport(
+                False,
+                n,
+                e.seq,
+                f"row {e.seq}: prev_hash does not match the hash of row {e.seq - 1}; "
+                f"a row before it was changed, inserted or deleted",
+            )
+        if row_hash(prev, e) != e.hash:
+            return AuditReport(
+                False, n, e.seq, f"row {e.seq}: its content does not match its hash (edited)"
+            )
+        prev = e.hash
+        expected += 1
+    head = AuditHead.objects.filter(pk=1).first()
+    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
+    if head_seq != expected - 1 or head_hash != prev:
+        bad = min(head_seq, expected - 1) + 1
+        return AuditReport(
+            False,
+            n,
+            bad,
+            f"row {bad}: the chain's head says {head_seq} rows ending in {head_hash[:12]}…, "
+            f"the table has {expected - 1}; rows were deleted from or added to the end",
+        )
+    return AuditReport(True, n, None, f"audit trail intact: {n} rows")

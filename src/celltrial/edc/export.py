@@ -1,0 +1,266 @@
+"""Export the trial dataset from the EDC database as CSV tables, so analysis never reads Django.
+
+The tables and their columns are those of :mod:`celltrial.dataset` (SDTM-like DM, DS, EX, AE,
+findings domains such as LB and VS, and the screening log SL); the files are written with
+:func:`celltrial.dataset.write_dataset` and read back with
+:func:`celltrial.dataset.read_dataset`. The export is unblinded (DM holds ARMCD): it is for
+the unblinded statistician and the DSMB, not for site staff.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from celltrial.edc.models import (
+    AdverseEvent,
+    Disposition,
+    Infusion,
+    Measurement,
+    Participant,
+    Trial,
+)
+
+AEREL = {
+    "not_related": "NOT RELATED",
+    "unlikely": "UNLIKELY RELATED",
+    "possible": "POSSIBLY RELATED",
+    "probable": "PROBABLY RELATED",
+    "definite": "RELATED",
+}
+AEOUT = {
+    "recovered": "RECOVERED/RESOLVED",
+    "recovering": "RECOVERING/RESOLVING",
+    "not_recovered": "NOT RECOVERED/NOT RESOLVED",
+    "recovered_with_sequelae": "RECOVERED/RESOLVED WITH SEQUELAE",
+    "fatal": "FATAL",
+    "unknown": "UNKNOWN",
+}
+SERIOUS = {
+    "death": "AESDTH",
+    "life_threatening": "AESLIFE",
+    "hospitalization": "AESHOSP",
+    "disability": "AESDISAB",
+    "congenital_anomaly": "AESCONG",
+    "important_medical_event": "AESMIE",
+}
+DSDECOD = {"withdrawn": "WITHDRAWN", "lost_to_follow_up": "LOST TO FOLLOW-UP", "death": "DEATH"}
+
+
+def _t(value: dt.datetime | dt.date | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.isoformat()
+
+
+def tables(trial: Trial) -> dict[str, pd.DataFrame]:
+    """The dataset's tables (domain code -> data frame) from the database."""
+    from celltrial.dataset import schema
+
+    protocol = trial.active_protocol().protocol
+    labels = {a.id: a.label for a in protocol.arms}
+    factors = [s.factor for s in protocol.design.allocation.strata]
+    people = list(
+        Participant.objects.filter(trial=trial)
+        .select_related("site", "screening", "randomization__slot")
+        .prefetch_related("consents")
+        .order_by("code")
+    )
+    randomized = [p for p in people if hasattr(p, "randomization")]
+    infusions = list(
+        Infusion.objects.filter(participant__trial=trial)
+        .select_related("participant", "lot")
+        .order_by("participant__code", "number")
+    )
+    by_person: dict[int, list[Infusion]] = {}
+    for i in infusions:
+        by_person.setdefault(i.participant_id, []).append(i)
+    deaths = {
+        d.participant_id: d
+        for d in Disposition.objects.filter(participant__trial=trial, kind="death")
+    }
+    study = trial.code
+
+    dm: list[dict[str, Any]] = []
+    for p in randomized:
+        r = p.randomization
+        given = by_person.get(p.id, [])
+        values = p.screening.values
+        act = given[0].lot.arm if given else schema.NOT_TREATED
+        consent = min((c.consented_on for c in p.consents.all()), default=None)
+        row: dict[str, Any] = {
+            "STUDYID": study,
+            "USUBJID": p.code,
+            "SUBJID": p.code,
+            "SITEID": p.site.code,
+            "AGE": values.get("age"),
+            "SEX": values.get("sex"),
+            "ARMCD": r.slot.arm,
+            "ARM": labels.get(r.slot.arm),
+            "ACTARMCD": act,
+            "ACTARM": labels.get(act, "Not treated"),
+            "RFICDTC": _t(consent),
+            "RANDDTC": _t(r.randomized_at),
+            "RFSTDTC": _t(given[0].started_at) if given else None,
+            "RFENDTC": _t(given[-1].stopped_at or given[-1].started_at) if given else None,
+            "DTHDTC": _t(deaths[p.id].at) if p.id in deaths else None,
+            "DTHFL": "Y" if p.id in deaths else "N",
+        }
+        strata = dict(part.split("=", 1) for part in r.stratum.split(";") if "=" in part)
+        for f in factors:
+            row[schema.stratum_column(f)] = strata.get(f, values.get(f))
+        dm.append(row)
+
+    ds: list[dict[str, Any]] = []
+    for p in randomized:
+        consent = min((c.consented_on for c in p.consents.all()), default=None)
+        events = [
+            ("INFORMED CONSENT OBTAINED", "PROTOCOL MILESTONE", _t(consent)),
+            ("RANDOMIZED", "PROTOCOL MILESTONE", _t(p.randomization.randomized_at)),
+        ]
+        for d in p.dispositions.order_by("at"):
+            events.append((DSDECOD[d.kind], "DISPOSITION EVENT", _t(d.at)))
+        for n, (term, cat, when) in enumerate(events, start=1):
+            ds.append(
+                {
+                    "STUDYID": study,
+                    "USUBJID": p.code,
+                    "DSSEQ": n,
+                    "DSTERM": term,
+                    "DSDECOD": term,
+                    "DSCAT": cat,
+                    "DSSTDTC": when,
+                }
+            )
+
+    ex = [
+        {
+            "STUDYID": study,
+            "USUBJID": i.participant.code,
+            "EXSEQ": i.number,
+            "EXTRT": i.lot.arm,
+            "EXDOSE": i.delivered,
+            "EXDOSU": i.unit,
+            "EXPLDOS": i.intended,
+            "EXSTDTC": _t(i.started_at),
+            "EXENDTC": _t(i.stopped_at),
+            "EXLOT": i.lot.number,
+            "EXNUM": i.number,
+            "EXDEVFL": "Y" if i.deviation else "N",
+            "EXDEVRS": i.deviation or None,
+        }
+        for i in infusions
+    ]
+
+    ae: list[dict[str, Any]] = []
+    seq: dict[str, int] = {}
+    for a in (
+        AdverseEvent.objects.filter(
+            participant__trial=trial, participant__randomization__isnull=False
+        )
+        .select_related("participant")
+        .order_by("participant__code", "onset", "id")
+    ):
+        code = a.participant.code
+        seq[code] = seq.get(code, 0) + 1
+        row = {
+            "STUDYID": study,
+            "USUBJID": code,
+            "AESEQ": seq[code],
+            "AETERM": a.term,
+            "AEDECOD": a.decoded_term or None,
+            "AESTDTC": _t(a.onset),
+            "AETOXGR": a.grade,
+            "AESER": "Y" if a.serious else "N",
+            "AEREL": AEREL[a.relatedness],
+            "AEOUT": AEOUT[a.outcome],
+        }
+        for crit, col in SERIOUS.items():
+            row[col] = "Y" if crit in a.serious_criteria else "N"
+        if a.serious and not a.serious_criteria:  # grade 5 without criteria
+            row["AESDTH"] = "Y"
+        ae.append(row)
+
+    catalogue = {m.code: (d, code) for (d, code), m in schema.catalogue(protocol).items()}
+    label = {m.code: m for m in protocol.measurements}
+    findings: dict[str, list[dict[str, Any]]] = {}
+    fseq: dict[tuple[str, str], int] = {}
+    order = {v.id: n for n, v in enumerate(protocol.schedule.visits, start=1)}
+    for m in (
+        Measurement.objects.filter(
+            participant__trial=trial, participant__randomization__isnull=False
+        )
+        .select_related("participant")
+        .order_by("participant__code", "measured_at", "id")
+    ):
+        if m.code not in catalogue:
+            continue
+        dom, testcd = catalogue[m.code]
+        key = (dom, m.participant.code)
+        fseq[key] = fseq.get(key, 0) + 1
+        findings.setdefault(dom, []).append(
+            {
+                "STUDYID": study,
+                "USUBJID": m.participant.code,
+                f"{dom}SEQ": fseq[key],
+                f"{dom}TESTCD": testcd,
+                f"{dom}TEST": label[m.code].label,
+                f"{dom}ORRES": m.value,
+                f"{dom}ORRESU": m.unit or None,
+                f"{dom}DTC": _t(m.measured_at),
+                "VISIT": m.visit or "UNSCHEDULED",
+                "VISITNUM": order.get(m.visit),
+            }
+        )
+
+    sl = []
+    for p in people:
+        s = getattr(p, "screening", None)
+        is_rand = hasattr(p, "randomization")
+        sl.append(
+            {
+                "STUDYID": study,
+                "SCRNID": p.code,
+                "SITEID": p.site.code,
+                "SCRNDTC": _t(s.screened_at) if s else None,
+                "ELIGFL": "Y" if s is not None and s.eligible else "N",
+                "FAILCRIT": ";".join(s.failed) if s and s.failed else None,
+                "RANDFL": "Y" if is_rand else "N",
+                "NRANDRS": None
+                if is_rand
+                else ("NOT ELIGIBLE" if s is not None and s.eligible is False else "OTHER"),
+                "USUBJID": p.code if is_rand else None,
+            }
+        )
+
+    out = {"DM": dm, "DS": ds, "EX": ex, "AE": ae, "SL": sl, **findings}
+    result: dict[str, pd.DataFrame] = {}
+    for code, rows in out.items():
+        columns = schema.domain(code).names
+        frame = (
+            pd.DataFrame(rows, columns=list(columns))
+            if rows
+            else pd.DataFrame(columns=list(columns))
+        )
+        extra = [c for c in (rows[0] if rows else {}) if c not in columns]
+        for c in extra:
+            frame[c] = [r.get(c) for r in rows]
+        result[code] = frame
+    return result
+
+
+def export_dataset(
+    folder: str | Path, *, trial: Trial | None = None
+) -> tuple[list[Path], list[Any]]:
+    """Write the dataset to ``folder`` (one CSV per table); return the files and the problems
+    :func:`celltrial.dataset.make_dataset` found in the tables."""
+    from celltrial.dataset import make_dataset, write_dataset
+
+    the_trial = trial or Trial.objects.get()
+    dataset = make_dataset(tables(the_trial))
+    return write_dataset(dataset, folder, format="csv"), list(dataset.problems)

@@ -1,0 +1,50 @@
+"""The EDC's tables, split by area. Every write goes through :mod:`celltrial.edc.actions`."""
+
+from celltrial.edc.models.audit import AuditEntry, AuditHead
+from celltrial.edc.models.clinical import AdverseEvent, Measurement, VisitRecord
+from celltrial.edc.models.participants import (
+    AllocationSlot,
+    Consent,
+    Death,
+    Disposition,
+    Participant,
+    Randomization,
+    ScreeningRecord,
+    Unblinding,
+)
+from celltrial.edc.models.product import Infusion, Lot, ReleaseResult
+from celltrial.edc.models.trial import (
+    ApiToken,
+    IdempotencyKey,
+    ProtocolVersion,
+    Role,
+    Site,
+    Staff,
+    Trial,
+)
+
+__all__ = [
+    "AdverseEvent",
+    "AllocationSlot",
+    "ApiToken",
+    "AuditEntry",
+    "AuditHead",
+    "Consent",
+    "Death",
+    "Disposition",
+    "IdempotencyKey",
+    "Infusion",
+    "Lot",
+    "Measurement",
+    "Participant",
+    "ProtocolVersion",
+    "Randomization",
+    "ReleaseResult",
+    "Role",
+    "ScreeningRecord",
+    "Site",
+    "Staff",
+    "Trial",
+    "Unblinding",
+    "VisitRecord",
+]

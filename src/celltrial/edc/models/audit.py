@@ -1,0 +1,40 @@
+"""The audit trail: append-only rows chained by SHA-256, and the head of the chain."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+
+class AuditEntry(models.Model):
+    """One change. ``hash`` = SHA-256(prev_hash + canonical JSON of the row's content)."""
+
+    seq = models.BigIntegerField(unique=True)
+    at = models.DateTimeField()
+    actor = models.CharField(max_length=150)
+    role = models.CharField(max_length=20)
+    action = models.CharField(max_length=60)
+    table = models.CharField(max_length=60)
+    record_id = models.CharField(max_length=40)
+    old = models.TextField()
+    new = models.TextField()
+    reason = models.TextField(blank=True)
+    blinded_safe = models.BooleanField(default=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise RuntimeError("the audit trail is append-only: a row cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the audit trail is append-only: a row cannot be deleted")
+
+
+class AuditHead(models.Model):
+    """The last sequence number and hash: locked by each writer, so the chain never forks."""
+
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64)

@@ -1,0 +1,60 @@
+"""Visits generated from the schedule, measurements, adverse events."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from celltrial.edc.models.participants import Participant
+
+
+class VisitRecord(models.Model):
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="visits")
+    visit = models.CharField(max_length=40)
+    label = models.CharField(max_length=200)
+    nominal = models.DateTimeField()
+    earliest = models.DateTimeField()
+    latest = models.DateTimeField()
+    done_at = models.DateTimeField(null=True)
+    in_window = models.BooleanField(null=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["participant", "visit"], name="visit_once")]  # noqa: RUF012
+
+
+class Measurement(models.Model):
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="measurements"
+    )
+    code = models.CharField(max_length=40)
+    visit = models.CharField(max_length=40, blank=True)
+    measured_at = models.DateTimeField()
+    value = models.CharField(max_length=200)
+    number = models.FloatField(null=True)
+    unit = models.CharField(max_length=40, blank=True)
+    domain = models.CharField(max_length=4, blank=True)
+    out_of_range = models.BooleanField(default=False)
+    confirmed = models.BooleanField(default=False)
+    complete = models.BooleanField(default=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["participant", "code"])]  # noqa: RUF012
+
+
+class AdverseEvent(models.Model):
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="adverse_events"
+    )
+    term = models.CharField(max_length=200)
+    decoded_term = models.CharField(max_length=200, blank=True)
+    onset = models.DateTimeField()
+    grade = models.PositiveSmallIntegerField()
+    serious_criteria = models.JSONField(default=list)
+    serious = models.BooleanField(default=False)
+    relatedness = models.CharField(max_length=20)
+    expected = models.BooleanField(null=True)
+    outcome = models.CharField(max_length=30)
+    aware_at = models.DateTimeField()
+    sae_due_at = models.DateTimeField(null=True)
+    sae_reported_at = models.DateTimeField(null=True)
+    windows = models.JSONField(default=list)
+    complete = models.BooleanField(default=True)

@@ -1,0 +1,126 @@
+"""Trial, protocol versions, sites, staff with roles, API tokens, idempotency keys."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models
+
+if TYPE_CHECKING:
+    from celltrial.protocol import Protocol
+
+
+class Trial(models.Model):
+    code = models.SlugField(max_length=40, unique=True)
+    title = models.TextField()
+    blinding = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.code
+
+    def active_protocol(self) -> ProtocolVersion:
+        return self.protocol_versions.filter(active=True).defer("yaml_text").latest("loaded_at")
+
+    @property
+    def is_open_label(self) -> bool:
+        return self.blinding == "open"
+
+
+class ProtocolVersion(models.Model):
+    """A protocol as loaded: its YAML text and the SHA-256 of that text."""
+
+    trial = models.ForeignKey(Trial, on_delete=models.PROTECT, related_name="protocol_versions")
+    version = models.CharField(max_length=40)
+    yaml_text = models.TextField()
+    sha256 = models.CharField(max_length=64)
+    loaded_at = models.DateTimeField()
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [  # noqa: RUF012
+            models.UniqueConstraint(fields=["trial", "sha256"], name="protocol_text_once")
+        ]
+
+    @cached_property
+    def protocol(self) -> Protocol:
+        return _parse(self.sha256, self.yaml_text)
+
+
+_PARSED: dict[str, Protocol] = {}
+
+
+def _parse(sha: str, text: str) -> Protocol:
+    """Parsed protocols, cached by the SHA-256 of their text (the text never changes)."""
+    if sha not in _PARSED:
+        from celltrial.protocol import parse_protocol
+
+        _PARSED[sha] = parse_protocol(text)
+    return _PARSED[sha]
+
+
+class Site(models.Model):
+    trial = models.ForeignKey(Trial, on_delete=models.PROTECT, related_name="sites")
+    code = models.SlugField(max_length=40)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["trial", "code"], name="site_code_once")]  # noqa: RUF012
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Role(models.TextChoices):
+    INVESTIGATOR = "investigator", "Investigator"
+    COORDINATOR = "coordinator", "Study coordinator"
+    PHARMACIST = "pharmacist", "Unblinded pharmacist"
+    MONITOR = "monitor", "Monitor"
+    DATA_MANAGER = "data_manager", "Data manager"
+    DSMB = "dsmb", "DSMB statistician"
+    ADMIN = "admin", "Administrator"
+
+
+class Staff(models.Model):
+    """A person's role in one trial and the sites they work at."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="staff"
+    )
+    trial = models.ForeignKey(Trial, on_delete=models.PROTECT, related_name="staff")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    sites = models.ManyToManyField(Site, blank=True, related_name="staff")
+    all_sites = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.user.get_username()} ({self.role})"
+
+    @property
+    def username(self) -> str:
+        return str(self.user.get_username())
+
+
+class ApiToken(models.Model):
+    """A bearer token; only its SHA-256 is stored."""
+
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="tokens")
+    digest = models.CharField(max_length=64, unique=True)
+    label = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField()
+    revoked = models.BooleanField(default=False)
+
+
+class IdempotencyKey(models.Model):
+    """The first result of an action called with a client's idempotency key."""
+
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE)
+    key = models.CharField(max_length=100)
+    action = models.CharField(max_length=60)
+    table = models.CharField(max_length=60)
+    record_id = models.BigIntegerField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["staff", "key"], name="idempotency_once")]  # noqa: RUF012

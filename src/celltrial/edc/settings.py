@@ -1,0 +1,100 @@
+"""Django settings of the celltrial EDC.
+
+The database is a SQLite file by default (``CELLTRIAL_EDC_DB``, default
+``celltrial-edc.sqlite3`` in the working directory) in WAL mode with IMMEDIATE transactions,
+so writers are serialised and readers never block. ``DATABASE_URL=postgresql://user:pw@host:port/db``
+switches to PostgreSQL (psycopg 3).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent
+
+SECRET_KEY = os.environ.get("CELLTRIAL_SECRET_KEY", "celltrial-edc-development-key-change-me")
+DEBUG = os.environ.get("CELLTRIAL_DEBUG", "") == "1"
+ALLOWED_HOSTS = os.environ.get("CELLTRIAL_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(
+    ","
+)
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "ninja",
+    "celltrial.edc.apps.EdcConfig",
+]
+MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
+ROOT_URLCONF = "celltrial.edc.urls"
+WSGI_APPLICATION = "celltrial.edc.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+STATIC_URL = "static/"
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en"
+USE_I18N = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+APPEND_SLASH = False
+
+SQLITE_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 30,
+    "init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON",
+}
+
+#: Seconds a server thread keeps its database connection (0: one per request).
+CONN_MAX_AGE = int(os.environ.get("CELLTRIAL_CONN_MAX_AGE", "60"))
+
+
+def database_from_env(environ: os._Environ[str] | dict[str, str] = os.environ) -> dict[str, Any]:
+    """The ``default`` database from ``DATABASE_URL`` (PostgreSQL or sqlite) or the SQLite file."""
+    url = environ.get("DATABASE_URL", "")
+    test_sqlite = str(Path(tempfile.gettempdir()) / f"celltrial-edc-test-{os.getpid()}.sqlite3")
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme in ("postgres", "postgresql"):
+            return {
+                "ENGINE": "django.db.backends.postgresql",
+                "NAME": unquote(parts.path.lstrip("/")) or "celltrial",
+                "USER": unquote(parts.username or ""),
+                "PASSWORD": unquote(parts.password or ""),
+                "HOST": parts.hostname or "",
+                "PORT": str(parts.port or ""),
+                "CONN_MAX_AGE": CONN_MAX_AGE,
+                "CONN_HEALTH_CHECKS": True,
+            }
+        if parts.scheme == "sqlite":
+            name = unquote(parts.path) or "celltrial-edc.sqlite3"
+            return {
+                "ENGINE": "django.db.backends.sqlite3",
+                "NAME": name,
+                "OPTIONS": dict(SQLITE_OPTIONS),
+                "TEST": {"NAME": test_sqlite},
+            }
+        raise ImproperlyConfigured(
+            f"DATABASE_URL: scheme {parts.scheme!r} is not supported; use postgresql:// or sqlite://"
+        )
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": environ.get("CELLTRIAL_EDC_DB", "celltrial-edc.sqlite3"),
+        "OPTIONS": dict(SQLITE_OPTIONS),
+        "CONN_MAX_AGE": CONN_MAX_AGE,
+        # Tests use a file, not :memory:, so that threads with their own connections share it.
+        "TEST": {"NAME": test_sqlite},
+    }
+
+
+DATABASES = {"default": database_from_env()}

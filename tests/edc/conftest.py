@@ -1,0 +1,16 @@
+"""Fixtures of the EDC tests: a trial on the test protocol, one person per role, a sealed list.
+
+The same tests run on SQLite (a file) and, with ``DATABASE_URL=postgresql://…``, on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from edc_helpers import TrialSetup, make_trial
+
+
+@pytest.fixture
+def trial(db: Any) -> TrialSetup:
+    return make_trial()

@@ -1,0 +1,121 @@
+"""Helpers of the EDC tests (imported by conftest and the tests)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+PROTOCOL_FILE = Path(__file__).parent / "data" / "edctest2027.yaml"
+KEY = b"celltrial-edc-test-key-0123456789"
+SITES = [("site1", "Site one"), ("site2", "Site two")]
+ARM_STRINGS = {
+    "msc",
+    "placebo",
+    "BM-MSC",
+    "Placebo (Plasma-Lyte A)",
+    "Bone-marrow MSC",
+    "Plasma-Lyte A",
+}
+
+ELIGIBLE = {
+    "age": 50,
+    "pao2_fio2": 150,
+    "invasive_ventilation": True,
+    "pregnancy": False,
+    "malignancy": False,
+    "weight": 70,
+    "ards_severity": "2",
+}
+MSC_RELEASE = {
+    "viable_cells": 1.5e8,
+    "viability": 85,
+    "sterility": "negative",
+    "endotoxin": 1.2,
+    "mycoplasma": "negative",
+}
+
+
+@dataclasses.dataclass
+class TrialSetup:
+    admin: Any
+    staff: dict[str, Any]  # name -> Staff
+    list_bytes: bytes
+    commitment: str
+
+    def __getitem__(self, name: str) -> Any:
+        return self.staff[name]
+
+
+def sealed_list(per_stratum: int = 24) -> Any:
+    from celltrial.allocation import generate_list, scheme_from_protocol
+    from celltrial.protocol import load_protocol
+
+    p = load_protocol(PROTOCOL_FILE)
+    return generate_list(
+        scheme_from_protocol(p),
+        key=KEY,
+        protocol=p.id,
+        protocol_version=p.version,
+        sites=[s for s, _ in SITES],
+        per_stratum=per_stratum,
+    )
+
+
+def make_trial(per_stratum: int = 24) -> TrialSetup:
+    from celltrial.edc import actions
+
+    admin = actions.create_trial(PROTOCOL_FILE.read_text(), sites=SITES, admin_username="admin")
+    people = {
+        "inv1": ("investigator", ["site1"]),
+        "coord1": ("coordinator", ["site1"]),
+        "coord2": ("coordinator", ["site2"]),
+        "pharm": ("pharmacist", ["site1", "site2"]),
+        "mon1": ("monitor", ["site1"]),
+        "dm": ("data_manager", []),
+        "dsmb": ("dsmb", []),
+    }
+    staff = {"admin": admin}
+    for name, (role, sites) in people.items():
+        staff[name] = actions.add_staff(admin, name, role, sites)
+    sealed = sealed_list(per_stratum)
+    data = sealed.canonical()
+    actions.load_allocation_list(admin, data, commitment=sealed.commitment())
+    return TrialSetup(admin, staff, data, sealed.commitment())
+
+
+def utc(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=dt.UTC)
+
+
+def randomized(
+    t: TrialSetup,
+    who: str = "coord1",
+    site: str = "site1",
+    at: dt.datetime | None = None,
+    **values: Any,
+) -> Any:
+    """A participant screened, consented, enrolled and randomized (returns the Participant)."""
+    from celltrial.edc import actions
+
+    s = t[who]
+    p = actions.screen_participant(s, site, {**ELIGIBLE, **values})
+    actions.record_consent(s, p, "2.1", dt.date(2025, 1, 5))
+    actions.enroll(s, p)
+    actions.randomize_participant(s, p, at=at)
+    p.refresh_from_db()
+    return p
+
+
+def released_lot(t: TrialSetup, arm: str, number: str | None = None) -> Any:
+    from celltrial.edc import actions
+
+    lot = actions.register_lot(t["pharm"], number or f"LOT-{arm}", arm)
+    return actions.release_lot(t["pharm"], lot, MSC_RELEASE if arm == "msc" else {})
+
+
+def arm_of(p: Any) -> str:
+    from celltrial.edc.models import Randomization
+
+    return str(Randomization.objects.select_related("slot").get(participant=p).slot.arm)
