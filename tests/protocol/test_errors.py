@@ -224,3 +224,13 @@ def test_unknown_protocol_id_suggests() -> None:
 
     with pytest.raises(FileNotFoundError, match=r"did you mean 'lanzoni2021'"):
         load_protocol("lanzoni2020")
+
+
+def test_death_as_event_must_be_among_the_events() -> None:
+    text, line = _break("lanzoni2021", "    events: [sae, death]\n", "    events: [sae]\n")
+    # the endpoint's censoring line follows three lines below its events line
+    problems = _problems(text, "lanzoni2021")
+    assert len(problems) == 1
+    assert problems[0].startswith(
+        f"lanzoni2021.yaml:{line + 3} endpoints[2].censoring.death: 'event' counts a death"
+    )

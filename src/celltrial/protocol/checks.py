@@ -273,6 +273,19 @@ def _endpoints(p: Protocol) -> Iterator[Problem]:
                 yield (*base, "censoring"), "a time-to-event endpoint states its censoring rule"
             if e.horizon is None:
                 yield (*base, "horizon"), "a time-to-event endpoint states its horizon"
+            terminal = {ev.code for ev in p.events if ev.terminal}
+            if (
+                e.censoring is not None
+                and e.censoring.death == "event"
+                and terminal
+                and not terminal & set(e.events)
+            ):
+                yield (
+                    (*base, "censoring", "death"),
+                    "'event' counts a death as this endpoint's event, but no terminal event "
+                    f"({', '.join(sorted(terminal))}) is among its events; add it to events: "
+                    "or choose censor_at_death, censor_at_horizon or competing",
+                )
         if e.type == "binary" and not e.events and e.condition is None:
             yield base, "a binary endpoint is an event (events:) or a measurement condition"
         if e.type in ("continuous", "ordinal") and e.measurement is None:

@@ -1,0 +1,299 @@
+"""ADTTE: one row per participant and time-to-event endpoint, following the censoring rules.
+
+For each time-to-event endpoint of the protocol and each participant of ADSL:
+
+1. **Origin** (``STARTDTM``): randomization, or the first administration when the endpoint's
+   ``anchor`` is ``first_administration`` (for a participant never dosed, the planned first
+   administration; ``STARTSRC`` says which).
+2. **Occurrences** of the protocol's events (:func:`event_occurrences`): CE rows (CEDECOD);
+   ``death`` also from DM.DTHDTC; ``sae`` also from serious AEs (AESER = Y, at AESTDTC).
+   Occurrences before the origin do not count; an occurrence after a death is ignored.
+3. **The first of**: an endpoint event (``EVTYPE`` 1), a competing event (``EVTYPE`` 2:
+   the endpoint's ``competing`` events, and death when ``censoring.death`` is ``competing``),
+   or death, by the endpoint's rule for death:
+
+   - ``event``: death is an event (``CNSR`` 0), whether or not it is listed in ``events``;
+   - ``censor_at_death``: censored at the time of death;
+   - ``censor_at_horizon``: censored at the horizon, kept in the risk set (Lanzoni's time to
+     recovery);
+   - ``competing``: censored (``CNSR`` 1) with ``EVTYPE`` 2 at the time of death;
+   - ``not_applicable``: censored at the time of death.
+
+4. **Otherwise**: censored at the horizon (administrative) when the participant completed the
+   study or was in contact at or after the horizon; else censored at the last contact
+   (drop-out: WITHDRAWN, LOST TO FOLLOW-UP, or still ongoing).
+
+An event after the horizon is censored at the horizon. A participant without a readable
+randomization time gets a row with ``AVAL`` missing and ``EVNTDESC`` saying so. ``AVAL`` is in days (``AVALU`` DAYS),
+``AVALH`` in hours; both ≥ 0 and ≤ the horizon. ``CNSR`` follows CDISC: 1 = censored,
+0 = event.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pandas as pd
+
+from celltrial.dataset import times
+from celltrial.dataset.adsl import derive_adsl
+from celltrial.dataset.schema import DEATH_EVENT, SAE_EVENT
+from celltrial.dataset.tables import Dataset
+from celltrial.dataset.visits import planned_start_hours
+from celltrial.protocol import Endpoint, Protocol
+
+#: EVNTDESC of a participant whose time origin is unknown (AVAL is then missing).
+NO_ORIGIN = "No time origin: the randomization time is missing or unreadable"
+ADTTE_KEEP = ("STUDYID", "USUBJID", "ARMCD", "TRT01P", "TRT01A", "ITTFL", "SAFFL", "PPROTFL")
+
+
+def event_occurrences(dataset: Dataset) -> pd.DataFrame:
+    """Every occurrence of a protocol event: ``USUBJID``, ``EVENT``, ``ADTM``, ``SOURCE``.
+
+    From CE (rows with CEOCCUR = N excluded), DM.DTHDTC (event ``death``) and serious AEs
+    (event ``sae``, at onset). The same event at the same time from two sources is kept once.
+    """
+    ce = dataset.table("CE")
+    ce = ce[ce["CEOCCUR"] != "N"]
+    dm = dataset.dm
+    ae = dataset.table("AE")
+    sae = ae[ae["AESER"] == "Y"]
+    parts = [
+        pd.DataFrame(
+            {
+                "USUBJID": ce["USUBJID"],
+                "EVENT": ce["CEDECOD"],
+                "ADTM": times.to_utc(ce["CESTDTC"]),
+                "SOURCE": "CE",
+            }
+        ),
+        pd.DataFrame(
+            {
+                "USUBJID": dm["USUBJID"],
+                "EVENT": DEATH_EVENT,
+                "ADTM": times.to_utc(dm["DTHDTC"]),
+                "SOURCE": "DM",
+            }
+        ),
+        pd.DataFrame(
+            {
+                "USUBJID": sae["USUBJID"],
+                "EVENT": SAE_EVENT,
+                "ADTM": times.to_utc(sae["AESTDTC"]),
+                "SOURCE": "AE",
+            }
+        ),
+    ]
+    out = pd.concat(parts, ignore_index=True)
+    out = out[out["ADTM"].notna() & out["EVENT"].notna()]
+    out = out.drop_duplicates(["USUBJID", "EVENT", "ADTM"]).sort_values(["USUBJID", "ADTM"])
+    return out.reset_index(drop=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """How one participant's follow-up ends for one endpoint (hours from the origin)."""
+
+    hours: float
+    cnsr: int
+    evtype: int
+    description: str
+    censor_reason: str | None
+
+
+def outcome(
+    endpoint: Endpoint,
+    *,
+    occurrences: dict[str, float],
+    death: float | None,
+    last_contact: float | None,
+    completed: bool,
+    labels: dict[str, str] | None = None,
+) -> Outcome:
+    """Apply an endpoint's censoring rules to one participant (times in hours from origin).
+
+    Parameters
+    ----------
+    endpoint : Endpoint
+        A time-to-event endpoint (``horizon`` and ``censoring`` set).
+    occurrences : dict of str to float
+        The first occurrence of each event code, at or after the origin.
+    death : float, optional
+        Time of death, if the participant died.
+    last_contact : float, optional
+        Time of the last contact (the latest date of any record).
+    completed : bool
+        Whether the participant completed the study (DS COMPLETED).
+    labels : dict of str to str, optional
+        Event labels for the description (default: the codes).
+
+    Returns
+    -------
+    Outcome
+    """
+    labels = labels or {}
+    horizon = float(endpoint.horizon) if endpoint.horizon is not None else math.inf
+    rule = endpoint.censoring.death if endpoint.censoring is not None else "censor_at_death"
+    cands: list[tuple[float, int, int, str]] = []  # time, priority, evtype, code
+    for i, code in enumerate(endpoint.events):
+        if code in occurrences and code != DEATH_EVENT:
+            cands.append((occurrences[code], i, 1, code))
+    for i, code in enumerate(endpoint.competing):
+        if code in occurrences and code != DEATH_EVENT:
+            cands.append((occurrences[code], 100 + i, 2, code))
+    if death is not None:
+        cands = [c for c in cands if c[0] <= death]
+        if rule == "event":
+            order = endpoint.events.index(DEATH_EVENT) if DEATH_EVENT in endpoint.events else 99
+            cands.append((death, order, 1, DEATH_EVENT))
+        elif rule == "competing":
+            cands.append((death, 200, 2, DEATH_EVENT))
+    if cands:
+        t, _, evtype, code = min(cands)
+        if t <= horizon:
+            what = labels.get(code, code)
+            if evtype == 1:
+                return Outcome(t, 0, 1, what, None)
+            return Outcome(t, 1, 2, f"Competing event: {what}", f"competing event ({what})")
+    days = f"{horizon / 24:g}" if math.isfinite(horizon) else "end"
+    if death is not None and death <= horizon:
+        if rule == "censor_at_horizon":
+            return Outcome(
+                horizon,
+                1,
+                0,
+                f"Censored at day {days}: death (kept in the risk set to the horizon)",
+                "death, censored at horizon",
+            )
+        if rule in ("censor_at_death", "not_applicable"):
+            return Outcome(death, 1, 0, "Censored at death", "death")
+    if (
+        completed
+        or (last_contact is not None and last_contact >= horizon)
+        or (death is not None and death > horizon)
+    ):
+        return Outcome(
+            horizon, 1, 0, f"Censored at day {days}: end of follow-up", "end of follow-up"
+        )
+    t = max(0.0, min(last_contact if last_contact is not None else 0.0, horizon))
+    return Outcome(t, 1, 0, "Censored at last contact", "last contact (drop-out)")
+
+
+def _epoch_hours(ts: pd.Series) -> list[float]:
+    """UTC timestamps as hours since 1970 (NaN for NaT)."""
+    t = pd.to_datetime(ts, utc=True)
+    hours = (t - pd.Timestamp(0, tz="UTC")).dt.total_seconds() / 3600.0
+    return [float(h) for h in hours.to_numpy(dtype="float64")]
+
+
+def derive_adtte(
+    dataset: Dataset, protocol: Protocol, *, adsl: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Derive ADTTE for every time-to-event endpoint of the protocol.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    protocol : Protocol
+    adsl : pandas.DataFrame, optional
+        ADSL from :func:`celltrial.dataset.derive_adsl` (derived when not given).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per participant × endpoint: the ADSL keys and population flags, strata,
+        ``PARAMCD`` (endpoint id), ``PARAM`` (label), ``STARTDTM``, ``STARTSRC``, ``ADTM``,
+        ``AVAL`` (days), ``AVALU``, ``AVALH`` (hours), ``CNSR`` (1 censored, 0 event),
+        ``EVTYPE`` (0 censored, 1 event, 2 competing event), ``EVNTDESC``, ``CNSDTDSC``.
+
+    Examples
+    --------
+    Lanzoni's time to recovery: a participant who died on day 9 without recovering is
+    censored at day 31 (``AVAL`` 31, ``CNSR`` 1), kept in the risk set to the horizon.
+    """
+    if adsl is None:
+        adsl = derive_adsl(dataset, protocol)
+    endpoints = [e for e in protocol.endpoints if e.type == "time_to_event"]
+    labels = {e.code: e.label for e in protocol.events}
+    occ = event_occurrences(dataset)
+    strata = [c for c in adsl.columns if c.startswith("STRAT_")]
+    planned = float(planned_start_hours(protocol))
+    order = {e.id: i + 1 for i, e in enumerate(endpoints)}
+    # Everything in hours since the epoch, as plain floats: one pass per participant.
+    occ_h = _epoch_hours(occ["ADTM"])
+    by_id: dict[str, list[tuple[str, float]]] = {}
+    for uid, code, t in zip(occ["USUBJID"], occ["EVENT"], occ_h, strict=True):
+        by_id.setdefault(uid, []).append((code, t))
+    rand_h = _epoch_hours(adsl["RANDDTM"])
+    trts_h = _epoch_hours(adsl["TRTSDTM"])
+    death_h = _epoch_hours(adsl["DTHDTM"])
+    last_h = _epoch_hours(adsl["LSTCNDTM"])
+    keep = adsl[list(ADTTE_KEEP) + strata].to_dict("records")
+    completed = (adsl["EOSSTT"] == "COMPLETED").to_numpy()
+    rows: list[dict[str, object]] = []
+    for j, uid in enumerate(adsl["USUBJID"]):
+        seen = by_id.get(uid, [])
+        death = None if math.isnan(death_h[j]) else death_h[j]
+        if death is None:
+            deaths = [t for c, t in seen if c == DEATH_EVENT]
+            death = min(deaths) if deaths else None
+        for e in endpoints:
+            if e.anchor == "first_administration":
+                if not math.isnan(trts_h[j]):
+                    origin, src = trts_h[j], "FIRST ADMINISTRATION"
+                else:
+                    origin, src = rand_h[j] + planned, "PLANNED FIRST ADMINISTRATION (NOT DOSED)"
+            else:
+                origin, src = rand_h[j], "RANDOMIZATION"
+            first: dict[str, float] = {}
+            for code, t in seen:
+                if t >= origin and (code not in first or t < first[code]):
+                    first[code] = t - origin
+            if math.isnan(origin):
+                o = Outcome(math.nan, 1, 0, NO_ORIGIN, None)
+            else:
+                o = outcome(
+                    e,
+                    occurrences=first,
+                    death=None if death is None else max(0.0, death - origin),
+                    last_contact=None if math.isnan(last_h[j]) else last_h[j] - origin,
+                    completed=bool(completed[j]),
+                    labels=labels,
+                )
+            row = dict(keep[j])
+            row.update(
+                PARAMN=order[e.id],
+                PARAMCD=e.id,
+                PARAM=e.label,
+                STARTH=origin,
+                STARTSRC=src,
+                AVAL=o.hours / times.HOURS_PER_DAY,
+                AVALU="DAYS",
+                AVALH=o.hours,
+                CNSR=o.cnsr,
+                EVTYPE=o.evtype,
+                EVNTDESC=o.description,
+                CNSDTDSC=o.censor_reason,
+            )
+            rows.append(row)
+    cols = [*ADTTE_KEEP, *strata, "PARAMN", "PARAMCD", "PARAM", "STARTH", "STARTSRC"]
+    cols += ["AVAL", "AVALU", "AVALH", "CNSR", "EVTYPE", "EVNTDESC", "CNSDTDSC"]
+    out = pd.DataFrame(rows, columns=cols)
+    epoch = pd.Timestamp(0, tz="UTC")
+    out.insert(
+        out.columns.get_loc("STARTH"),
+        "STARTDTM",
+        epoch + pd.to_timedelta(out["STARTH"].astype("float64"), unit="h"),
+    )
+    out.insert(
+        out.columns.get_loc("STARTSRC") + 1,
+        "ADTM",
+        out["STARTDTM"] + pd.to_timedelta(out["AVALH"].astype("float64"), unit="h"),
+    )
+    out = out.drop(columns=["STARTH"])
+    out["CNSR"] = out["CNSR"].astype("int64")
+    out["EVTYPE"] = out["EVTYPE"].astype("int64")
+    out["AVAL"] = out["AVAL"].astype("float64")
+    out["AVALH"] = out["AVALH"].astype("float64")
+    return out.sort_values(["PARAMN", "USUBJID"], kind="stable", ignore_index=True)

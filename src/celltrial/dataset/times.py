@@ -1,0 +1,121 @@
+"""ISO 8601 date and date-time text to UTC timestamps, and comparisons that respect dates.
+
+A dataset keeps its ``--DTC`` columns as ISO 8601 text (``2020-05-01`` or
+``2020-05-01T14:00Z``). Derivations need instants: :func:`to_utc` reads the text as UTC
+timestamps and imputes a date without a time at 12:00 UTC (the ADaM imputation flag
+``--DTMF`` is then ``H``). Comparisons between a date and a date-time (:func:`earlier`) are
+made on the date alone, so that a same-day date never reads as "before" a timed event.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+#: The ISO 8601 forms accepted: a date, or a date and time to the minute or second, with an
+#: optional ``Z`` or UTC offset.
+ISO_8601: Final = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$"
+)
+#: The normalized forms: a date, or a date-time to the minute in UTC.
+_CANONICAL: Final = re.compile(r"^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}Z)?$")
+IMPUTED_HOUR: Final = 12
+HOURS_PER_DAY: Final = 24.0
+
+
+_ZONED = re.compile(r"(?:Z|[+-]\d{2}(?::?\d{2})?)$")
+
+
+def _zoned(text: pd.Series) -> pd.Series:
+    """Text every value of which carries a zone: a date gets ``T00:00Z``, a time without an
+    offset gets ``Z`` (pandas would otherwise give it the offset of another value)."""
+    raw = text.astype("string").str.strip()
+    dateonly = raw.str.len() == 10
+    naive = ~dateonly & ~raw.str.contains(_ZONED, regex=True)
+    out = raw.where(~dateonly, raw + "T00:00Z")
+    out = out.where(~naive.fillna(False).astype(bool), out + "Z")
+    return out.astype("object").where(text.notna(), None)
+
+
+def is_date_only(text: pd.Series) -> pd.Series:
+    """True where the text is a date without a time."""
+    return text.notna() & (text.astype("string").str.len() == 10)
+
+
+def to_utc(text: pd.Series) -> pd.Series:
+    """ISO 8601 text to ``datetime64[ns, UTC]``; a date alone is imputed at 12:00 UTC.
+
+    Missing or unreadable values are ``NaT``.
+    """
+    ts = pd.to_datetime(_zoned(text), format="ISO8601", utc=True, errors="coerce")
+    ts = pd.Series(ts, index=text.index)
+    dateonly = is_date_only(text).fillna(False).to_numpy(dtype=bool)
+    if dateonly.any():
+        ts[dateonly] = ts[dateonly] + pd.Timedelta(hours=IMPUTED_HOUR)
+    return ts
+
+
+def imputed_flag(text: pd.Series) -> pd.Series:
+    """``H`` where a date-time was imputed from a date alone (ADaM ``--DTMF``), else None."""
+    flag = is_date_only(text).fillna(False).to_numpy(dtype=bool)
+    return pd.Series(marked(flag, "H"), index=text.index, dtype="object")
+
+
+def marked(mask: object, value: str = "Y") -> np.ndarray:
+    """An object array holding ``value`` where ``mask`` is true and None elsewhere."""
+    m = np.asarray(mask, dtype=bool)
+    out = np.full(m.shape, None, dtype=object)
+    out[m] = value
+    return out
+
+
+def earlier(a: pd.Series, b: pd.Series) -> pd.Series:
+    """True where ``a`` is strictly before ``b``; compared on dates when either is a date.
+
+    Missing values compare False.
+    """
+    ta, tb = to_utc(a), to_utc(b)
+    by_date = (is_date_only(a) | is_date_only(b)).fillna(False).to_numpy(dtype=bool)
+    strict = (ta < tb).to_numpy(dtype=bool)
+    on_day = (ta.dt.floor("D") < tb.dt.floor("D")).to_numpy(dtype=bool)
+    out = np.where(by_date, on_day, strict)
+    ok = (ta.notna() & tb.notna()).to_numpy(dtype=bool)
+    return pd.Series(out & ok, index=a.index)
+
+
+def hours_between(start: pd.Series, end: pd.Series) -> pd.Series:
+    """Elapsed hours from ``start`` to ``end`` (UTC timestamps), as floats."""
+    return (end - start).dt.total_seconds() / 3600.0
+
+
+def normalize(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Read ISO 8601 text; return (normalized text in UTC, mask of values that are not ISO).
+
+    A date stays a date (``2020-05-01``); a date-time becomes ``2020-05-01T14:00Z`` (seconds
+    kept when not zero), converted to UTC when an offset is given.
+    """
+    present = text.notna()
+    raw = text.astype("string").str.strip()
+    shaped = raw.str.match(ISO_8601).fillna(False).astype(bool)
+    parsed = pd.to_datetime(
+        _zoned(raw.where(shaped & present).astype("object").where(shaped & present, None)),
+        format="ISO8601",
+        utc=True,
+        errors="coerce",
+    )
+    parsed = pd.Series(parsed, index=text.index)
+    bad = present & (~shaped | parsed.isna())
+    canonical = raw.str.match(_CANONICAL).fillna(False).astype(bool)
+    out = raw.astype("object")
+    redo = (present & ~bad & ~canonical).to_numpy(dtype=bool)
+    if redo.any():
+        p = parsed[redo]
+        minute = p.dt.strftime("%Y-%m-%dT%H:%MZ")
+        second = p.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        has_seconds = ((p.dt.second != 0) | (p.dt.microsecond != 0)).astype(bool)
+        out[redo] = minute.where(~has_seconds, second).to_numpy()
+    out = out.where(present & ~bad, None)
+    return out, bad

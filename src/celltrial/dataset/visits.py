@@ -1,0 +1,200 @@
+"""Findings in one long table, analysis visits from the protocol's windows, and baselines.
+
+Each participant has two anchors: randomization (``RANDDTC``) and first administration (the
+first ``EXSTDTC``; for a participant never dosed, the planned first administration,
+randomization plus the arms' earliest ``start``). A visit's window is its nominal time from its
+anchor plus ``[-before, +after]``. A result's **analysis visit** is the visit it was collected
+at when its time lies in that visit's window, else the visit whose window holds it (the
+nearest nominal time when windows overlap), else none: it is then reported as outside every
+window and kept.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from celltrial.dataset import times
+from celltrial.dataset.schema import catalogue
+from celltrial.dataset.tables import Dataset
+from celltrial.protocol import Protocol, Visit
+
+
+def planned_start_hours(protocol: Protocol) -> int:
+    """Hours from randomization to the planned first administration (the arms' earliest)."""
+    starts = [a.administrations.start for a in protocol.arms if a.administrations is not None]
+    return min(starts) if starts else 0
+
+
+def anchors(dataset: Dataset, protocol: Protocol) -> pd.DataFrame:
+    """Per participant: ``RANDDTM``, ``TRTSDTM`` (first dose, NaT if none) and ``FADMDTM``.
+
+    ``FADMDTM`` is the first administration used as an anchor: ``TRTSDTM`` when dosed, else
+    the planned one (``RANDDTM`` + the arms' earliest start).
+    """
+    dm = dataset.dm.drop_duplicates("USUBJID").dropna(subset=["USUBJID"])
+    out = pd.DataFrame({"USUBJID": dm["USUBJID"].to_numpy()})
+    out["RANDDTM"] = times.to_utc(dm["RANDDTC"]).to_numpy()
+    ex = dataset.table("EX")
+    first = (
+        pd.DataFrame({"USUBJID": ex["USUBJID"], "T": times.to_utc(ex["EXSTDTC"])})
+        .groupby("USUBJID")["T"]
+        .min()
+    )
+    rfst = pd.Series(times.to_utc(dm["RFSTDTC"]).to_numpy(), index=dm["USUBJID"].to_numpy())
+    trts = out["USUBJID"].map(first)
+    trts = trts.where(trts.notna(), out["USUBJID"].map(rfst))
+    out["TRTSDTM"] = pd.to_datetime(trts, utc=True)
+    planned = out["RANDDTM"] + pd.Timedelta(hours=planned_start_hours(protocol))
+    out["FADMDTM"] = out["TRTSDTM"].where(out["TRTSDTM"].notna(), planned)
+    return out
+
+
+def findings(dataset: Dataset, protocol: Protocol) -> pd.DataFrame:
+    """Every findings result of every findings domain, one row each, in one long table.
+
+    Columns: ``DOMAIN``, ``SRCROW`` (1-based row in its table), ``USUBJID``, ``TESTCD``,
+    ``TEST``, ``MEASURE`` (the protocol measurement code, None when not in the catalogue),
+    ``AVAL`` (numeric result), ``AVALC`` (character result), ``UNIT``, ``STAT``, ``DTC``,
+    ``ADTM`` (UTC), ``ADTMF``, ``VISIT``, ``VISITNUM``.
+    """
+    cat = catalogue(protocol)
+    parts = []
+    for code in dataset.findings_domains:
+        t = dataset.table(code)
+        p = code
+        part = pd.DataFrame(
+            {
+                "DOMAIN": code,
+                "SRCROW": np.arange(1, len(t) + 1),
+                "USUBJID": t["USUBJID"].to_numpy(),
+                "TESTCD": t[f"{p}TESTCD"].to_numpy(),
+                "TEST": t[f"{p}TEST"].to_numpy(),
+                "AVAL": t[f"{p}STRESN"].to_numpy(dtype="float64"),
+                "AVALC": t[f"{p}STRESC"].to_numpy(),
+                "UNIT": t[f"{p}ORRESU"].to_numpy(),
+                "STAT": t[f"{p}STAT"].to_numpy(),
+                "DTC": t[f"{p}DTC"].to_numpy(),
+                "VISIT": t["VISIT"].to_numpy(),
+                "VISITNUM": t["VISITNUM"].to_numpy(dtype="float64"),
+            }
+        )
+        part["MEASURE"] = [
+            cat[(code, tc)].code if (code, tc) in cat else None for tc in part["TESTCD"]
+        ]
+        parts.append(part)
+    if not parts:
+        cols = ["DOMAIN", "SRCROW", "USUBJID", "TESTCD", "TEST", "AVAL", "AVALC", "UNIT"]
+        cols += ["STAT", "DTC", "VISIT", "VISITNUM", "MEASURE"]
+        parts.append(pd.DataFrame({c: pd.Series([], dtype="object") for c in cols}))
+    out = pd.concat(parts, ignore_index=True)
+    out["ADTM"] = times.to_utc(out["DTC"])
+    out["ADTMF"] = times.imputed_flag(out["DTC"])
+    return out
+
+
+def visit_bounds(
+    protocol: Protocol, anchor: pd.DataFrame, usubjid: pd.Series
+) -> list[tuple[Visit, pd.Series, pd.Series, pd.Series]]:
+    """For each visit: its (nominal, earliest, latest) times for the participants ``usubjid``."""
+    by_id = anchor.set_index("USUBJID")
+    rand = usubjid.map(by_id["RANDDTM"])
+    fadm = usubjid.map(by_id["FADMDTM"])
+    out = []
+    for v in protocol.schedule.visits:
+        origin = rand if protocol.schedule.anchor_of(v) == "randomization" else fadm
+        nominal = origin + pd.Timedelta(hours=v.at)
+        out.append(
+            (
+                v,
+                nominal,
+                nominal + pd.Timedelta(hours=v.window[0]),
+                nominal + pd.Timedelta(hours=v.window[1]),
+            )
+        )
+    return out
+
+
+def assign_visits(rows: pd.DataFrame, protocol: Protocol, anchor: pd.DataFrame) -> pd.DataFrame:
+    """Add ``AVISIT``, ``AVISITN`` (1-based schedule order), ``AWTDIFF`` (hours from the
+    nominal time) and ``AWOUTFL`` (Y when outside every window) to ``rows``.
+
+    ``rows`` needs ``USUBJID``, ``ADTM`` and ``VISIT`` (the visit as collected).
+    """
+    rows = rows.copy()
+    bounds = visit_bounds(protocol, anchor, rows["USUBJID"])
+    t = rows["ADTM"]
+    n, k = len(rows), len(bounds)
+    inside = np.zeros((n, k), dtype=bool)
+    dist = np.full((n, k), np.inf)
+    diff = np.full((n, k), np.nan)
+    for j, (_, nominal, lo, hi) in enumerate(bounds):
+        hrs = times.hours_between(nominal, t).to_numpy(dtype="float64")
+        ok = ((t >= lo) & (t <= hi)).to_numpy(dtype=bool)
+        inside[:, j] = ok
+        dist[:, j] = np.where(ok, np.abs(hrs), np.inf)
+        diff[:, j] = hrs
+    ids = [v.id for v, *_ in bounds]
+    collected = rows["VISIT"].map(lambda x: ids.index(x) if x in ids else -1).to_numpy()
+    keep = (collected >= 0) & inside[np.arange(n), np.maximum(collected, 0)]
+    nearest = np.argmin(dist, axis=1) if k else np.zeros(n, dtype=int)
+    chosen = np.where(keep, collected, nearest)
+    found = np.asarray(inside.any(axis=1), dtype=bool)
+    rows["AVISIT"] = pd.Series(
+        _pick(found, np.array(ids, dtype=object), chosen), index=rows.index, dtype="object"
+    )
+    rows["AVISITN"] = pd.Series(np.where(found, chosen + 1.0, np.nan), index=rows.index)
+    rows["AWTDIFF"] = pd.Series(
+        np.where(found, diff[np.arange(n), chosen] if k else np.nan, np.nan), index=rows.index
+    )
+    rows["AWOUTFL"] = pd.Series(
+        times.marked(t.notna().to_numpy() & ~found), index=rows.index, dtype="object"
+    )
+    return rows
+
+
+def baseline_visit(protocol: Protocol, measure: str) -> str | None:
+    """The visit whose value is a measurement's baseline.
+
+    The ``baseline_visit`` of the first endpoint on the measurement that names one, else the
+    first visit of kind ``baseline``, else the last visit at or before time 0.
+    """
+    for e in protocol.endpoints:
+        if e.measurement == measure and e.baseline_visit:
+            return e.baseline_visit
+    visits = protocol.schedule.visits
+    for v in visits:
+        if v.kind == "baseline":
+            return v.id
+    before = [v for v in visits if v.at <= 0]
+    return before[-1].id if before else None
+
+
+def baseline_rows(rows: pd.DataFrame, protocol: Protocol) -> pd.Series:
+    """True on the record that is each participant's baseline of each measurement.
+
+    The baseline is the latest result with a value whose analysis visit is the measurement's
+    baseline visit or an earlier visit of the schedule (so a value taken only at screening
+    serves when the baseline visit has none). ``rows`` needs ``AVISITN`` from
+    :func:`assign_visits`.
+    """
+    order = {v.id: i + 1 for i, v in enumerate(protocol.schedule.visits)}
+    limits = {
+        m.code: order.get(baseline_visit(protocol, m.code) or "", 0) for m in protocol.measurements
+    }
+    limit = rows["MEASURE"].map(lambda m: limits.get(m, 0) if m is not None else 0)
+    has_value = rows["AVAL"].notna() | rows["AVALC"].notna()
+    cand = rows["MEASURE"].notna() & has_value & (rows["AVISITN"] <= limit)
+    flag = pd.Series(False, index=rows.index)
+    if cand.any():
+        c = rows[cand].sort_values(["ADTM", "AVISITN"])
+        last = c.groupby(["USUBJID", "MEASURE"], sort=False).tail(1).index
+        flag[last] = True
+    return flag
+
+
+def _pick(found: np.ndarray, ids: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    out = np.full(len(found), None, dtype=object)
+    if len(ids):
+        out[found] = ids[chosen[found]]
+    return out
