@@ -15,6 +15,7 @@ from rich.table import Table
 
 from celltrial.commands import _ui as ui
 from celltrial.commands.allocation import app as allocation_app
+from celltrial.commands.analysis import analyze_command, report_command
 from celltrial.commands.edc import app as edc_app
 from celltrial.commands.evidence import app as evidence_app
 from celltrial.protocol import (
@@ -41,6 +42,8 @@ app.add_typer(protocol_app, name="protocol")
 app.add_typer(allocation_app, name="allocation")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(edc_app, name="edc")
+app.command("analyze")(analyze_command)
+app.command("report")(report_command)
 
 
 console = ui.console

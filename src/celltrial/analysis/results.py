@@ -1,0 +1,263 @@
+"""The frozen result types of a trial analysis.
+
+Every endpoint result names its method as a statistician would write it, the population and
+the number of participants used, and every participant of the population who could not be
+analysed (:class:`Missing`), so that nothing is dropped silently. Per-arm summaries come with
+a pooled summary (``pooled``, all arms together) that the blinded report uses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from celltrial.stats import (
+    CoxResult,
+    CumulativeIncidenceResult,
+    FisherResult,
+    HodgesLehmannResult,
+    KaplanMeierResult,
+    LogrankResult,
+    RankTestResult,
+    Result,
+    TTestResult,
+)
+
+#: The arm id of a pooled summary (all arms together).
+POOLED = "__all__"
+POOLED_LABEL = "All participants"
+
+Interval = tuple[float, float]
+NAN_CI: Interval = (math.nan, math.nan)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Result):
+        return value.to_dict()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+class _Dict:
+    """``to_dict()`` for the analysis dataclasses (stats results become their dicts)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = _plain(self)
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Missing(_Dict):
+    """A participant of the population left out of an analysis, and why."""
+
+    usubjid: str
+    arm: str
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Effect(_Dict):
+    """A between-arm effect (``treatment`` versus ``reference``) for the forest plot.
+
+    ``null`` is the value of no effect (1 for ratios, 0 for differences); ``log_scale`` says
+    how the forest plot draws it. ``note`` says why an effect is not estimable.
+    """
+
+    measure: str
+    treatment: str
+    reference: str
+    estimate: float
+    ci: Interval
+    p_value: float
+    null: float
+    log_scale: bool
+    method: str
+    note: str | None = None
+
+    @property
+    def estimable(self) -> bool:
+        return math.isfinite(self.estimate) and self.note is None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EndpointResult(_Dict):
+    """What every endpoint result has. Subclasses add the per-arm summaries and tests."""
+
+    endpoint: str
+    label: str
+    type: str
+    primary: bool | None
+    population: str
+    method: str
+    n: int
+    missing: tuple[Missing, ...] = ()
+    effects: tuple[Effect, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def n_missing(self) -> int:
+        return len(self.missing)
+
+    @property
+    def p_value(self) -> float:
+        """The p-value of the endpoint's pre-specified test (NaN when none was run)."""
+        return math.nan
+
+
+# --- time to event --------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ArmSurvival(_Dict):
+    """Kaplan–Meier summary of one arm (or of all arms pooled): times in days."""
+
+    arm: str
+    label: str
+    n: int
+    events: int
+    competing: int
+    censored_early: int
+    survival: float
+    survival_ci: Interval
+    median: float
+    median_ci: Interval
+    km: KaplanMeierResult
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TimeToEventResult(EndpointResult):
+    """Kaplan–Meier per arm, log-rank test, Cox hazard ratio, cumulative incidence."""
+
+    horizon: float
+    arms: tuple[ArmSurvival, ...]
+    pooled: ArmSurvival
+    logrank: LogrankResult | None = None
+    cox: CoxResult | None = None
+    cumulative_incidence: CumulativeIncidenceResult | None = None
+    pooled_incidence: CumulativeIncidenceResult | None = None
+
+    @property
+    def p_value(self) -> float:
+        return self.logrank.p_value if self.logrank is not None else math.nan
+
+
+# --- binary ---------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ArmCount(_Dict):
+    """Participants with the outcome among those analysed in one arm (or pooled)."""
+
+    arm: str
+    label: str
+    n: int
+    events: int
+
+    @property
+    def proportion(self) -> float:
+        return self.events / self.n if self.n else math.nan
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BinaryResult(EndpointResult):
+    """Counts per arm, Fisher's exact test, risk difference (Newcombe CI)."""
+
+    arms: tuple[ArmCount, ...]
+    pooled: ArmCount
+    fisher: FisherResult | None = None
+
+    @property
+    def p_value(self) -> float:
+        return self.fisher.p_value if self.fisher is not None else math.nan
+
+
+# --- continuous -----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ArmDistribution(_Dict):
+    """Median and quartiles (R's type 7) of the analysed values of one arm (or pooled)."""
+
+    arm: str
+    label: str
+    n: int
+    median: float
+    q1: float
+    q3: float
+    mean: float
+    sd: float
+
+
+@dataclasses.dataclass(frozen=True)
+class TrajectoryPoint(_Dict):
+    """Median and IQR of a measurement at one analysis visit, in one arm (or pooled)."""
+
+    arm: str
+    visit: str
+    day: float
+    n: int
+    median: float
+    q1: float
+    q3: float
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ContinuousResult(EndpointResult):
+    """Median (IQR) of the change (or value) per arm, Wilcoxon rank-sum, Hodges–Lehmann."""
+
+    measurement: str
+    unit: str | None
+    change: bool
+    arms: tuple[ArmDistribution, ...]
+    pooled: ArmDistribution
+    wilcoxon: RankTestResult | None = None
+    hodges_lehmann: HodgesLehmannResult | None = None
+    t_test: TTestResult | None = None
+    trajectory: tuple[TrajectoryPoint, ...] = ()
+
+    @property
+    def p_value(self) -> float:
+        if self.wilcoxon is not None:
+            return self.wilcoxon.p_value
+        return self.t_test.p_value if self.t_test is not None else math.nan
+
+
+# --- safety count ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class WindowCount(_Dict):
+    """Events in one safety window: participants and events, per arm (or pooled)."""
+
+    window: str
+    label: str
+    arm: str
+    participants: int
+    events: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SafetyCountResult(EndpointResult):
+    """Participants with events (in the endpoint's safety windows) per arm; Fisher's test."""
+
+    arms: tuple[ArmCount, ...]
+    pooled: ArmCount
+    windows: tuple[WindowCount, ...]
+    fisher: FisherResult | None = None
+
+    @property
+    def p_value(self) -> float:
+        return self.fisher.p_value if self.fisher is not None else math.nan

@@ -1,0 +1,441 @@
+"""Descriptive summaries: CONSORT flow counts, baseline table, exposure, safety, listings."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+
+from celltrial.analysis.populations import ArmInfo, describe, mean_sd, population, quartiles
+from celltrial.analysis.results import POOLED, POOLED_LABEL, _Dict
+from celltrial.dataset import Dataset, baseline_column, times
+from celltrial.protocol import Protocol
+
+Counts = tuple[tuple[str, int], ...]
+
+
+def _counted(values: list[str]) -> Counts:
+    return tuple(sorted(Counter(values).items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+# --- CONSORT --------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ConsortArm(_Dict):
+    """One arm's column of the CONSORT flow diagram (participants by arm as randomized)."""
+
+    arm: str
+    label: str
+    allocated: int
+    received: int
+    not_received: Counts
+    lost_to_follow_up: int
+    discontinued: int
+    discontinued_reasons: Counts
+    completed: int
+    analysed: int
+    excluded: Counts
+
+
+@dataclasses.dataclass(frozen=True)
+class Consort(_Dict):
+    """CONSORT 2025 flow counts. ``screened`` and the screening counts are None without SL."""
+
+    screened: int | None
+    ineligible: int | None
+    ineligible_reasons: Counts
+    not_randomized: Counts
+    randomized: int
+    arms: tuple[ConsortArm, ...]
+    pooled: ConsortArm
+    analysis_population: str
+
+
+def consort(
+    dataset: Dataset, protocol: Protocol, adsl: pd.DataFrame, arms: tuple[ArmInfo, ...]
+) -> Consort:
+    sl = dataset.table("SL")
+    crit = {c.id: c.text for c in protocol.population.eligibility or []}
+    screened = ineligible = None
+    reasons: Counts = ()
+    not_rand: Counts = ()
+    if len(sl):
+        screened = len(sl)
+        bad = sl[sl["ELIGFL"] == "N"]
+        ineligible = len(bad)
+        failed: list[str] = []
+        for f in bad["FAILCRIT"]:
+            ids = [x.strip() for x in str(f or "").split(";") if x.strip()] or ["not recorded"]
+            failed += [crit.get(x, x) for x in ids]
+        reasons = _counted(failed)
+        other = sl[(sl["ELIGFL"] != "N") & (sl["RANDFL"] != "Y")]
+        not_rand = _counted(
+            [str(r).capitalize() if r else "Reason not recorded" for r in other["NRANDRS"]]
+        )
+    primary = next((e for e in protocol.endpoints if e.primary), protocol.endpoints[0])
+    analysed, _arm_col = population(adsl, primary.population)
+    analysed_ids = set(analysed["USUBJID"])
+
+    def column(rows: pd.DataFrame, arm: str, label: str) -> ConsortArm:
+        got = (rows["NDOSE"] > 0) & (rows["ACTARMCD"] == rows["ARMCD"])
+        why: list[str] = []
+        for r in rows[~got].itertuples(index=False):
+            why.append("never dosed" if r.NDOSE == 0 else "received another arm's product")
+        reason = rows["DCSREAS"].fillna("")
+        lost = reason == "LOST TO FOLLOW-UP"
+        disc = (rows["EOSSTT"] == "DISCONTINUED") & ~lost
+        out = rows[~rows["USUBJID"].isin(analysed_ids)]
+        return ConsortArm(
+            arm=arm,
+            label=label,
+            allocated=len(rows),
+            received=int(got.sum()),
+            not_received=_counted(why),
+            lost_to_follow_up=int(lost.sum()),
+            discontinued=int(disc.sum()),
+            discontinued_reasons=_counted([str(x).capitalize() for x in reason[disc]]),
+            completed=int((rows["EOSSTT"] == "COMPLETED").sum()),
+            analysed=len(rows) - len(out),
+            excluded=_counted([f"not in the {primary.population} population"] * len(out)),
+        )
+
+    cols = tuple(column(adsl[adsl["ARMCD"] == a.id], a.id, a.label) for a in arms)
+    return Consort(
+        screened=screened,
+        ineligible=ineligible,
+        ineligible_reasons=reasons,
+        not_randomized=not_rand,
+        randomized=len(adsl),
+        arms=cols,
+        pooled=column(adsl, POOLED, POOLED_LABEL),
+        analysis_population=f"{primary.population}: {describe(primary.population)}",
+    )
+
+
+# --- baseline -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class BaselineRow(_Dict):
+    """One row of the baseline table.
+
+    ``kind`` is ``n`` (values: (n,)), ``mean_sd`` ((mean, sd, n)), ``count`` ((k, n)),
+    ``median_iqr`` ((median, q1, q3, n, n_missing)) or ``header`` (no values).
+    ``values`` holds one tuple per column (arm ids, then :data:`POOLED`).
+    """
+
+    label: str
+    kind: str
+    values: tuple[tuple[str, tuple[float, ...]], ...]
+
+    def value(self, column: str) -> tuple[float, ...]:
+        return dict(self.values)[column]
+
+    def text(self, column: str) -> str:
+        v = self.value(column) if self.kind != "header" else ()
+        if self.kind == "n":
+            return f"{v[0]:.0f}"
+        if self.kind == "mean_sd":
+            return "—" if v[2] == 0 else f"{v[0]:.1f} ({v[1]:.1f})"
+        if self.kind == "count":
+            pct = 100 * v[0] / v[1] if v[1] else math.nan
+            return f"{v[0]:.0f} ({pct:.0f}%)"
+        if self.kind == "median_iqr":
+            if v[3] == 0:
+                return f"— (missing {v[4]:.0f})"
+            miss = f"; missing {v[4]:.0f}" if v[4] else ""
+            return f"{v[0]:.4g} ({v[1]:.4g}–{v[2]:.4g}){miss}"
+        return ""
+
+
+@dataclasses.dataclass(frozen=True)
+class BaselineTable(_Dict):
+    columns: tuple[tuple[str, str], ...]
+    rows: tuple[BaselineRow, ...]
+    population: str
+
+
+def baseline(protocol: Protocol, adsl: pd.DataFrame, arms: tuple[ArmInfo, ...]) -> BaselineTable:
+    pop, arm_col = population(adsl, "itt")
+    groups = [(a.id, pop[pop[arm_col] == a.id]) for a in arms] + [(POOLED, pop)]
+    rows: list[BaselineRow] = []
+
+    def add(label: str, kind: str, fn: object) -> None:
+        vals = tuple((col, fn(g)) for col, g in groups)  # type: ignore[operator]
+        rows.append(BaselineRow(label, kind, vals))
+
+    add("Participants, n", "n", lambda g: (float(len(g)),))
+
+    def age(g: pd.DataFrame) -> tuple[float, ...]:
+        a = g["AGE"].dropna().to_numpy(dtype=float)
+        return (*mean_sd(a), float(a.size))
+
+    add("Age, years, mean (SD)", "mean_sd", age)
+    level_labels: dict[str, dict[str, str]] = {
+        m.code: {lv.code: lv.label for lv in m.levels or []} for m in protocol.measurements
+    }
+    rows.append(BaselineRow("Sex, n (%)", "header", ()))
+    for code in sorted(set(pop["SEX"].dropna())):
+        lab = level_labels.get("sex", {}).get(code, code)
+        add(f"  {lab}", "count", lambda g, c=code: (float((g["SEX"] == c).sum()), float(len(g))))
+    for s in protocol.design.allocation.strata:
+        col = "STRAT_" + s.factor.upper()
+        if col not in pop:
+            continue
+        name = next((m.label for m in protocol.measurements if m.code == s.factor), s.factor)
+        rows.append(BaselineRow(f"{name} (stratum), n (%)", "header", ()))
+        for lv in s.levels:
+            lab = level_labels.get(s.factor, {}).get(lv, lv)
+            add(
+                f"  {lab}",
+                "count",
+                lambda g, c=col, v=lv: (float((g[c] == v).sum()), float(len(g))),
+            )
+    for m in protocol.measurements:
+        col = baseline_column(m.code)
+        if col not in pop or m.kind not in ("number", "integer"):
+            continue
+        unit = f" ({m.unit})" if m.unit else ""
+
+        def med(g: pd.DataFrame, c: str = col) -> tuple[float, ...]:
+            v = g[c].to_numpy(dtype=float)
+            ok = v[~np.isnan(v)]
+            return (*quartiles(ok), float(ok.size), float(v.size - ok.size))
+
+        add(f"{m.label}{unit}, median (IQR)", "median_iqr", med)
+    columns = (*tuple((a.id, a.label) for a in arms), (POOLED, POOLED_LABEL))
+    return BaselineTable(columns, tuple(rows), "itt")
+
+
+# --- exposure -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ExposureArm(_Dict):
+    """Administrations planned and given in one arm (as randomized, all randomized)."""
+
+    arm: str
+    label: str
+    participants: int
+    planned: int
+    given: int
+    all_planned: int
+    none_given: int
+    deviations: int
+
+
+def exposure(
+    dataset: Dataset, adsl: pd.DataFrame, arms: tuple[ArmInfo, ...]
+) -> tuple[ExposureArm, ...]:
+    ex = dataset.table("EX")
+    dev = ex[ex["EXDEVFL"] == "Y"].groupby("USUBJID").size()
+
+    def one(arm: str, label: str, g: pd.DataFrame) -> ExposureArm:
+        return ExposureArm(
+            arm,
+            label,
+            len(g),
+            int(g["NDOSEPL"].sum()),
+            int(g["NDOSE"].sum()),
+            int((g["NDOSE"] >= g["NDOSEPL"]).sum()),
+            int((g["NDOSE"] == 0).sum()),
+            int(g["USUBJID"].map(dev).fillna(0).sum()),
+        )
+
+    out = [one(a.id, a.label, adsl[adsl["ARMCD"] == a.id]) for a in arms]
+    return (*out, one(POOLED, POOLED_LABEL, adsl))
+
+
+# --- safety ---------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class SafetyArm(_Dict):
+    """Safety population, by arm as treated."""
+
+    arm: str
+    label: str
+    n: int
+    ae_events: int
+    any_ae: int
+    grade3: int
+    any_sae: int
+    deaths: int
+
+
+@dataclasses.dataclass(frozen=True)
+class TermRow(_Dict):
+    """One AE term: participants with it by worst grade of that term, per arm column."""
+
+    term: str
+    participants: tuple[tuple[str, int], ...]
+    by_grade: tuple[tuple[str, tuple[int, int, int, int, int]], ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Listing(_Dict):
+    """A listing: ``arm_column`` is the index of the column naming the arm (None if none)."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    arm_column: int | None = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class SafetySummary(_Dict):
+    arms: tuple[SafetyArm, ...]
+    pooled: SafetyArm
+    terms: tuple[TermRow, ...]
+    windows: tuple[tuple[str, str, tuple[tuple[str, int, int], ...]], ...]
+
+
+def safety(
+    protocol: Protocol,
+    adsl: pd.DataFrame,
+    adae: pd.DataFrame,
+    window_events: pd.DataFrame,
+    arms: tuple[ArmInfo, ...],
+) -> SafetySummary:
+    pop, arm_col = population(adsl, "safety")
+    arm_of = dict(zip(pop["USUBJID"], pop[arm_col].astype(str), strict=True))
+    ae = adae[adae["USUBJID"].isin(arm_of) & (adae["TRTEMFL"] == "Y")].copy()
+    ae["_ARM"] = ae["USUBJID"].map(arm_of)
+    ae["_TERM"] = ae["AEDECOD"].fillna(ae["AETERM"])
+    cols = [(a.id, a.label) for a in arms] + [(POOLED, POOLED_LABEL)]
+
+    def sel(frame: pd.DataFrame, arm: str) -> pd.DataFrame:
+        return frame if arm == POOLED else frame[frame["_ARM"] == arm]
+
+    p = pop.assign(_ARM=pop[arm_col].astype(str))
+    per: list[SafetyArm] = []
+    for arm, label in cols:
+        a, s = sel(ae, arm), sel(p, arm)
+        per.append(
+            SafetyArm(
+                arm,
+                label,
+                len(s),
+                len(a),
+                int(a["USUBJID"].nunique()),
+                int(a.loc[a["ATOXGR"] >= 3, "USUBJID"].nunique()),
+                int(a.loc[a["AESER"] == "Y", "USUBJID"].nunique()),
+                int((s["DTHFL"] == "Y").sum()),
+            )
+        )
+    terms: list[TermRow] = []
+    for term, rows in sorted(
+        ae.groupby("_TERM"), key=lambda kv: (-kv[1]["USUBJID"].nunique(), kv[0])
+    ):
+        worst = rows.groupby("USUBJID").agg(G=("ATOXGR", "max"), A=("_ARM", "first"))
+        parts, grades = [], []
+        for arm, _ in cols:
+            w = worst if arm == POOLED else worst[worst["A"] == arm]
+            parts.append((arm, len(w)))
+            gr = tuple(int((w["G"] == k).sum()) for k in range(1, 6))
+            grades.append((arm, gr))
+        terms.append(TermRow(str(term), tuple(parts), tuple(grades)))  # type: ignore[arg-type]
+    windows = []
+    ev = window_events[window_events["USUBJID"].isin(arm_of)].assign(
+        _ARM=lambda f: f["USUBJID"].map(arm_of)
+    )
+    for w in protocol.safety.windows:
+        sub = ev[ev["WINDOW"] == w.id]
+        counts = []
+        for arm, _ in cols:
+            s = sel(sub, arm)
+            counts.append((arm, int(s["USUBJID"].nunique()), len(s)))
+        windows.append((w.id, w.label, tuple(counts)))
+    return SafetySummary(tuple(per[:-1]), per[-1], tuple(terms), tuple(windows))
+
+
+def _day(t: pd.Timestamp | None, origin: pd.Timestamp | None) -> str:
+    if t is None or origin is None or pd.isna(t) or pd.isna(origin):
+        return "—"
+    return f"{(t - origin).total_seconds() / 86400:.1f}"
+
+
+def listings(
+    dataset: Dataset, adsl: pd.DataFrame, adae: pd.DataFrame, arms: tuple[ArmInfo, ...]
+) -> tuple[Listing, ...]:
+    labels = {a.id: a.label for a in arms}
+    by = adsl.set_index("USUBJID")
+    origin = by["TRTSDTM"].where(by["TRTSDTM"].notna(), by["RANDDTM"])
+
+    def arm(uid: str, col: str = "ACTARMCD") -> str:
+        a = by.at[uid, col] if uid in by.index else None
+        return labels.get(str(a), "Not treated" if a == "NOTTRT" else str(a))
+
+    sae = adae[adae["AESER"] == "Y"].sort_values(["USUBJID", "ASTDTM"])
+    sae_rows = tuple(
+        (
+            str(r.USUBJID),
+            arm(r.USUBJID),
+            str(r.AEDECOD or r.AETERM),
+            f"{r.ATOXGR:.0f}",
+            _day(r.ASTDTM, origin.get(r.USUBJID)),
+            str(r.AEOUT or "—"),
+        )
+        for r in sae.itertuples(index=False)
+    )
+    cause = (
+        adae[(adae["AESDTH"] == "Y") | (adae["ATOXGR"] == 5)]
+        .sort_values("ASTDTM")
+        .groupby("USUBJID")["AEDECOD"]
+        .last()
+    )
+    dead = adsl[adsl["DTHFL"] == "Y"]
+    death_rows = tuple(
+        (
+            str(r.USUBJID),
+            arm(r.USUBJID),
+            _day(r.DTHDTM, origin.get(r.USUBJID)),
+            str(cause.get(r.USUBJID, "—")),
+        )
+        for r in dead.itertuples(index=False)
+    )
+    dv = dataset.table("DV")
+    ex = dataset.table("EX")
+    exd = ex[ex["EXDEVFL"] == "Y"]
+    dev_rows = [
+        (
+            str(r.USUBJID),
+            arm(r.USUBJID, "ARMCD"),
+            str(r.DVCAT),
+            str(r.DVTERM),
+            _day(times.to_utc(pd.Series([r.DVSTDTC])).iloc[0], origin.get(r.USUBJID)),
+        )
+        for r in dv.itertuples(index=False)
+    ]
+    dev_rows += [
+        (
+            str(r.USUBJID),
+            arm(r.USUBJID, "ARMCD"),
+            "EXPOSURE",
+            f"administration {r.EXNUM if pd.notna(r.EXNUM) else '?'}: {r.EXDEVRS or 'deviation'}",
+            _day(times.to_utc(pd.Series([r.EXSTDTC])).iloc[0], origin.get(r.USUBJID)),
+        )
+        for r in exd.itertuples(index=False)
+    ]
+    dev_rows.sort(key=lambda r: r[0])
+    return (
+        Listing(
+            "Serious adverse events",
+            ("Participant", "Arm (as treated)", "Term", "Grade", "Onset day", "Outcome"),
+            sae_rows,
+        ),
+        Listing(
+            "Deaths",
+            ("Participant", "Arm (as treated)", "Day of death", "Fatal adverse event"),
+            death_rows,
+        ),
+        Listing(
+            "Protocol deviations",
+            ("Participant", "Arm (as randomized)", "Category", "Deviation", "Day"),
+            tuple(dev_rows),
+        ),
+    )

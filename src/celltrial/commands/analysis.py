@@ -1,0 +1,131 @@
+"""``celltrial analyze`` and ``celltrial report``: a dataset folder -> results table / report.
+
+Both are top-level commands; ``cli.py`` registers them with
+``app.command("analyze")(analyze_command)`` and ``app.command("report")(report_command)``.
+Every user mistake ends with a red ``error:`` line and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from celltrial.analysis import TimeToEventResult, TrialAnalysis, analyze
+from celltrial.commands import _ui as ui
+from celltrial.dataset import DatasetError, read_dataset
+from celltrial.protocol import Protocol, ProtocolError, load_protocol
+
+app = typer.Typer(help="Analyse a trial dataset and write its report.", no_args_is_help=True)
+
+DatasetDir = Annotated[Path, typer.Argument(help="Dataset folder (dm.csv, ae.csv, … or .parquet)")]
+ProtocolOpt = Annotated[
+    str, typer.Option("--protocol", "-p", help="Library protocol id or a protocol YAML file")
+]
+
+
+def _protocol(source: str) -> Protocol:
+    try:
+        return load_protocol(source)
+    except ProtocolError as exc:
+        for problem in exc.problems:
+            ui.errors.print(str(problem), highlight=False, markup=False, soft_wrap=True)
+        raise ui.fail(f"{len(exc.problems)} problem(s) in protocol {source}") from None
+    except (FileNotFoundError, KeyError, ValueError) as exc:
+        raise ui.fail(str(exc).strip("'\"")) from None
+
+
+def _analysis(folder: Path, source: str) -> TrialAnalysis:
+    protocol = _protocol(source)
+    if not folder.is_dir():
+        raise ui.fail(f"{folder} is not a dataset folder")
+    try:
+        return analyze(read_dataset(folder), protocol)
+    except DatasetError as exc:
+        for problem in exc.problems:
+            ui.errors.print(str(problem), highlight=False, markup=False, soft_wrap=True)
+        raise ui.fail(
+            f"{len(exc.problems)} problem(s): the dataset in {folder} does not fit "
+            f"protocol {protocol.id}"
+        ) from None
+
+
+def _f(x: float, digits: int = 3) -> str:
+    return "NA" if math.isnan(x) else f"{x:.{digits}g}"
+
+
+def results_table(result: TrialAnalysis) -> Table:
+    """One row per endpoint: arms' summaries, the test's p-value, the effect with its CI."""
+    t = Table(title=f"{result.protocol_id}: pre-specified analyses", show_lines=True)
+    for col in ("Endpoint", "Population / n", "By arm", "p", "Effect (95% CI)", "Method"):
+        t.add_column(col, overflow="fold")
+    for e in result.endpoints:
+        arms = []
+        for a in getattr(e, "arms", ()):
+            if isinstance(e, TimeToEventResult):
+                arms.append(
+                    f"{a.label}: {a.events}/{a.n} events, S({e.horizon:g}d) = {_f(a.survival)}"
+                )
+            elif hasattr(a, "median"):
+                arms.append(
+                    f"{a.label}: median {_f(a.median)} (IQR {_f(a.q1)} to {_f(a.q3)}), n={a.n}"
+                )
+            else:
+                arms.append(f"{a.label}: {a.events}/{a.n}")
+        effects = []
+        for f in e.effects:
+            effects.append(
+                f"{f.measure} {_f(f.estimate)} ({_f(f.ci[0])} to {_f(f.ci[1])})"
+                if f.estimable
+                else f"{f.measure}: {f.note}"
+            )
+        pop = f"{e.population} / {e.n}" + (f" ({e.n_missing} missing)" if e.n_missing else "")
+        p = "—" if math.isnan(e.p_value) else f"{e.p_value:.4g}"
+        star = " (primary)" if e.primary else ""
+        t.add_row(e.label + star, pop, "\n".join(arms), p, "\n".join(effects), e.method)
+    return t
+
+
+def analyze_command(dataset_dir: DatasetDir, protocol: ProtocolOpt) -> None:
+    """Run every pre-specified analysis of the protocol on a dataset and print the results."""
+    result = _analysis(dataset_dir, protocol)
+    ui.console.print(results_table(result))
+    if result.missing:
+        ui.console.print(
+            f"{len(result.missing)} missing value(s) across endpoints (see the report)."
+        )
+
+
+def report_command(
+    dataset_dir: DatasetDir,
+    protocol: ProtocolOpt,
+    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write")] = Path(
+        "report.html"
+    ),
+    closed: Annotated[
+        bool, typer.Option("--closed", help="The closed DSMB report, by arm (default: blinded)")
+    ] = False,
+    pdf: Annotated[
+        bool, typer.Option("--pdf", help="Also print a PDF with headless Chromium")
+    ] = False,
+) -> None:
+    """Write the trial report (blinded by default; --closed for the DSMB) as HTML, and PDF."""
+    from celltrial.report import ChromiumNotFound, write_report
+
+    result = _analysis(dataset_dir, protocol)
+    try:
+        written = write_report(result, out, closed=closed, pdf=pdf)
+    except ChromiumNotFound as exc:
+        raise ui.fail(str(exc)) from None
+    except (OSError, RuntimeError) as exc:
+        raise ui.fail(f"cannot write the report: {exc}") from None
+    kind = "closed (DSMB)" if closed else "blinded"
+    for path in written:
+        ui.console.print(f"wrote {kind} report {path}")
+
+
+app.command("analyze")(analyze_command)
+app.command("report")(report_command)

@@ -1,0 +1,132 @@
+"""CONSORT counts, baseline table, exposure, safety summary and listings of the hand-built
+dataset (numbers from its CSVs, README.md), and bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from celltrial.analysis import POOLED, TrialAnalysis, analyze
+from celltrial.dataset import DatasetError, make_dataset
+from celltrial.protocol import Protocol
+
+SMALL = Path(__file__).parents[1] / "dataset" / "data" / "lanzoni_small"
+
+
+def test_consort(result: TrialAnalysis) -> None:
+    c = result.consort
+    assert (c.screened, c.ineligible, c.randomized) == (20, 3, 16)
+    assert dict(c.ineligible_reasons) == {
+        "Acute respiratory distress syndrome": 2,
+        "COVID-19 (confirmed)": 1,
+    }
+    assert dict(c.not_randomized) == {"Declined": 1}
+    u, k = c.arms
+    assert (u.arm, u.allocated, u.received, u.lost_to_follow_up, u.discontinued) == (
+        "ucmsc",
+        8,
+        8,
+        0,
+        1,
+    )
+    assert (k.arm, k.allocated, k.received, k.lost_to_follow_up) == ("control", 8, 6, 1)
+    assert dict(k.not_received) == {"never dosed": 1, "received another arm's product": 1}
+    assert dict(k.discontinued_reasons) == {"Death": 5, "Withdrawn": 1}
+    # primary endpoint (infusion safety): safety population; L-008 never dosed
+    assert (u.analysed, k.analysed) == (8, 7)
+    assert c.pooled.allocated == 16
+
+
+def test_baseline_table(result: TrialAnalysis) -> None:
+    b = {r.label: r for r in result.baseline.rows}
+    dm = pd.read_csv(SMALL / "dm.csv")
+    for arm in ("ucmsc", "control"):
+        age = dm.loc[dm["ARMCD"] == arm, "AGE"].to_numpy(dtype=float)
+        mean, sd, n = b["Age, years, mean (SD)"].value(arm)
+        assert (mean, n) == (pytest.approx(age.mean()), 8)
+        assert sd == pytest.approx(age.std(ddof=1))
+    assert b["  Female"].value("ucmsc") == (6, 8)
+    assert b["  Moderate to severe"].value(POOLED) == (9, 16)
+    il6 = b["Interleukin 6 (pg/mL), median (IQR)"]
+    v = np.array([60, 95, 70, 110, 130, 75, 85], dtype=float)  # control day 0; L-008 missing
+    assert il6.value("control") == (np.median(v), *np.percentile(v, [25, 75]), 7, 1)
+    assert il6.text("control").endswith("missing 1")
+
+
+def test_exposure(result: TrialAnalysis) -> None:
+    e = {x.arm: x for x in result.exposure}
+    assert (e["ucmsc"].planned, e["ucmsc"].given, e["ucmsc"].all_planned) == (16, 15, 7)
+    assert (e["control"].given, e["control"].none_given, e["control"].deviations) == (14, 1, 2)
+
+
+def test_safety_summary(result: TrialAnalysis) -> None:
+    s = {a.arm: a for a in result.safety.arms}
+    # as treated: L-010 (septic shock, AKI; died) counts in UC-MSC
+    assert (s["ucmsc"].n, s["ucmsc"].any_sae, s["ucmsc"].deaths) == (9, 2, 1)
+    assert (s["control"].n, s["control"].any_sae, s["control"].deaths) == (6, 5, 4)
+    assert result.safety.pooled.ae_events == 10
+    terms = {t.term: t for t in result.safety.terms}
+    assert dict(terms["Cardiac arrest"].by_grade)["control"] == (0, 0, 0, 0, 1)
+    sae, deaths, devs = result.listings
+    assert len(sae.rows) == 8 and len(deaths.rows) == 5 and len(devs.rows) == 5
+    assert ("L-012", "Control (vehicle)", "3.4", "Cardiac arrest") in deaths.rows
+
+
+def test_bad_input_is_a_problem_list(raw: dict[str, pd.DataFrame], lanzoni: Protocol) -> None:
+    raw["DM"].loc[2, "ARMCD"] = "placebo"  # not an arm of the protocol
+    raw["LB"].loc[0, "LBTESTCD"] = "XYZ"  # not in the measurement catalogue
+    with pytest.raises(DatasetError) as err:
+        analyze(make_dataset(raw), lanzoni)
+    text = "\n".join(str(p) for p in err.value.problems)
+    assert "placebo" in text and "XYZ" in text
+
+
+@pytest.fixture
+def raw() -> dict[str, pd.DataFrame]:
+    return {
+        p.stem.upper(): pd.read_csv(p, dtype=str, keep_default_na=False)
+        for p in sorted(SMALL.glob("*.csv"))
+    }
+
+
+def test_competing_risks_and_binary(small: object, lanzoni: Protocol) -> None:
+    """Death as a competing event for recovery (cumulative incidence), and recovery by day
+    14 as a binary endpoint (Fisher, risk difference) -- the same data, other protocols."""
+    rec = lanzoni.endpoint("time_to_recovery")
+    comp = rec.model_copy(
+        update={
+            "id": "recovery_cif",
+            "censoring": rec.censoring.model_copy(update={"death": "competing"}),  # type: ignore[union-attr]
+            "analysis": ["kaplan_meier", "cumulative_incidence"],
+        }
+    )
+    by14 = rec.model_copy(
+        update={
+            "id": "recovery_d14",
+            "type": "binary",
+            "horizon": 14 * 24,
+            "analysis": ["fisher_exact", "risk_difference"],
+        }
+    )
+    p = lanzoni.model_copy(update={"endpoints": [*lanzoni.endpoints, comp, by14]})
+    r = analyze(small, p)  # type: ignore[arg-type]
+    cif = r.endpoint("recovery_cif")
+    assert cif.cumulative_incidence is not None  # type: ignore[attr-defined]
+    assert "Aalen–Johansen" in cif.method
+    # deaths before recovery: L-004, L-010, L-012, L-016 (control, as randomized)
+    assert {a.arm: a.competing for a in cif.arms} == {"ucmsc": 0, "control": 4}  # type: ignore[attr-defined]
+    b = r.endpoint("recovery_d14")
+    # recovered by day 14: UC-MSC L-001 (10), L-009 (8), L-013 (6), L-015 (12);
+    # control L-014 (14). Missing: L-005 (UC-MSC, left day 12), L-006, L-008 (control)
+    assert {m.usubjid for m in b.missing} == {"L-005", "L-006", "L-008"}
+    counts = {a.arm: (a.events, a.n) for a in b.arms}  # type: ignore[attr-defined]
+    assert counts == {"ucmsc": (4, 7), "control": (1, 6)}
+    from celltrial.stats import fisher_exact, risk_difference
+
+    assert b.p_value == pytest.approx(fisher_exact([[4, 3], [1, 5]]).p_value)
+    (rd,) = b.effects
+    assert rd.estimate == pytest.approx(risk_difference([[4, 3], [1, 5]]).estimate)
+    assert rd.ci == pytest.approx(risk_difference([[4, 3], [1, 5]]).ci)
