@@ -16,6 +16,8 @@ from rich.table import Table
 from celltrial.commands import _ui as ui
 from celltrial.commands.allocation import app as allocation_app
 from celltrial.commands.analysis import analyze_command, report_command
+from celltrial.commands.demo import demo_command
+from celltrial.commands.design import app as design_app
 from celltrial.commands.edc import app as edc_app
 from celltrial.commands.evidence import app as evidence_app
 from celltrial.protocol import (
@@ -44,6 +46,8 @@ app.add_typer(evidence_app, name="evidence")
 app.add_typer(edc_app, name="edc")
 app.command("analyze")(analyze_command)
 app.command("report")(report_command)
+app.add_typer(design_app, name="design")
+app.command("demo")(demo_command)
 
 
 console = ui.console
@@ -277,21 +281,6 @@ def protocol_calendar(
             ", ".join(v.measurements),
         )
     console.print(visits)
-
-
-@app.command("demo")
-def demo() -> None:
-    """Show what celltrial does: for now, the calendar of each seed trial."""
-    when = "2026-03-01T10:00Z"
-    console.rule("celltrial demo: the five seed trials")
-    for pid in library_ids():
-        console.rule(pid)
-        protocol_calendar(pid, randomized=when, weight=70.0, arm=None, tz=None)
-    console.print(
-        f"Calendars for a participant randomized {when}, 70 kg. "
-        "Try: celltrial protocol show lanzoni2021",
-        highlight=False,
-    )
 
 
 def main() -> None:

@@ -100,9 +100,3 @@ def test_list_and_show() -> None:
     assert shown.exit_code == 0, shown.output
     assert "allocation unknown unknown" in shown.output
     assert "every 2d × 3" in shown.output
-
-
-def test_demo_prints_every_calendar() -> None:
-    result = runner.invoke(app, ["demo"])
-    assert result.exit_code == 0, result.output
-    assert result.output.count("Administrations") == 5

@@ -1,0 +1,730 @@
+"""A virtual trial: participants screened, randomized, dosed, followed, as a trial dataset or
+as the time-ordered events site staff would enter in the EDC.
+
+:func:`simulate_trial` goes straight to the trial dataset (SL, DM, DS, EX, AE, CE, DV and the
+findings domains); :func:`simulate_events` yields the same trial as events (screening,
+consent, randomization, infusion, measurement, adverse event, clinical event, deviation,
+death, withdrawal, completion) in time order. Both come from one simulation, so for the same
+generator state the two ways out describe the same participants.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from celltrial.allocation import (
+    Factor,
+    permuted_blocks,
+    scheme_from_protocol,
+    simple_randomization,
+    strata_cells,
+    stratified_blocks,
+    stratum_label,
+)
+from celltrial.dataset import Dataset, make_dataset, stratum_column
+from celltrial.dataset.schema import NOT_TREATED, catalogue, testcd_of
+from celltrial.protocol import Protocol, calendar
+from celltrial.simulate.outcomes import DEATH, draw_outcomes
+from celltrial.simulate.power import arm_sizes
+from celltrial.simulate.scenario import Scenario, ScenarioError, check_scenario, follow_up_days
+from celltrial.simulate.values import (
+    Value,
+    biomarker,
+    can_fail,
+    draw_level,
+    natural_value,
+    round_value,
+    screening_values,
+)
+
+EventKind = Literal[
+    "consent",
+    "screening",
+    "randomization",
+    "infusion",
+    "measurement",
+    "adverse_event",
+    "clinical_event",
+    "deviation",
+    "death",
+    "withdrawal",
+    "completion",
+]
+_ORDER = {k: i for i, k in enumerate(EventKind.__args__)}  # type: ignore[attr-defined]
+DEVIATION_TERMS = (
+    "Visit outside its window",
+    "Sample not processed per protocol",
+    "Consent form version outdated at enrolment",
+    "Concomitant medication not allowed by the protocol",
+    "Eligibility criterion not verified before randomization",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrialEvent:
+    """One thing that happened, as site staff would enter it.
+
+    ``data`` holds the entry's fields (values at screening, the arm at randomization, the
+    amount and lot of an infusion, a measurement's code, value and unit, an AE's fields …).
+    """
+
+    time: datetime
+    kind: EventKind
+    screening_id: str
+    usubjid: str | None
+    site: str
+    data: dict[str, Any]
+
+
+@dataclasses.dataclass
+class _Build:
+    rows: dict[str, list[dict[str, Any]]]
+    events: list[TrialEvent]
+
+    def add(self, code: str, row: dict[str, Any]) -> None:
+        self.rows.setdefault(code, []).append(row)
+
+
+def _iso(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def _start(scenario: Scenario) -> datetime:
+    text = scenario.accrual.start.replace("Z", "+00:00")
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def _hours(h: float) -> timedelta:
+    return timedelta(hours=math.floor(h))
+
+
+def _assignments(
+    protocol: Protocol, scenario: Scenario, strata: list[dict[str, str]], rng: np.random.Generator
+) -> list[str]:
+    """Arms of the randomized participants, in order, by the protocol's scheme (with the
+    scenario's assumptions where the protocol says unknown)."""
+    n = len(strata)
+    arms = [a.id for a in protocol.arms]
+    if protocol.design.assignment != "randomized":
+        weights = [a.planned_n or 1 for a in protocol.arms]
+        pattern = [
+            arm for arm, k in zip(arms, arm_sizes(n, weights), strict=True) for _ in range(k)
+        ]
+        return [pattern[i] for i in rng.permutation(n)]
+    scheme = scheme_from_protocol(
+        protocol, method=scenario.allocation.method, block_sizes=scenario.allocation.block_sizes
+    )
+    if scheme.method == "simple":
+        return list(simple_randomization(n, ratio=scheme.ratio, rng=rng).arms)
+    if scheme.method == "permuted_blocks":
+        sizes = scheme.block_sizes or (scheme.ratio.total * 2,)
+        return list(permuted_blocks(n, ratio=scheme.ratio, block_sizes=sizes, rng=rng).arms)[:n]
+    if scheme.method == "stratified_blocks":
+        factors: tuple[Factor, ...] = scheme.factors
+        lists = stratified_blocks(
+            n,
+            strata=strata_cells(factors),
+            ratio=scheme.ratio,
+            block_sizes=scheme.block_sizes or (scheme.ratio.total * 2,),
+            rng=rng,
+        )
+        used: dict[str, int] = {}
+        out = []
+        for values in strata:
+            label = stratum_label(values, factors)
+            k = used.get(label, 0)
+            out.append(lists[label].arms[k])
+            used[label] = k + 1
+        return out
+    raise ScenarioError(
+        [f"allocation.method: {scheme.method} is not simulated; give simple or a block method"]
+    )
+
+
+def _simulate(protocol: Protocol, scenario: Scenario, n: int, rng: np.random.Generator) -> _Build:
+    problems = check_scenario(scenario, protocol)
+    if problems:
+        raise ScenarioError(problems)
+    if n < 1:
+        raise ValueError(f"n: needs at least one participant, got {n}")
+    build = _Build(rows={}, events=[])
+    t0 = _start(scenario)
+    criteria = [c for c in protocol.population.eligibility or [] if can_fail(protocol, c)]
+    factors = [s.factor for s in protocol.design.allocation.strata]
+    screen_visit = next((v for v in protocol.schedule.visits if v.kind == "screening"), None)
+    lead = -screen_visit.at if screen_visit is not None and screen_visit.at < 0 else 2
+    fail_rate = scenario.screening.failure_rate
+    per_hour = scenario.accrual.per_week / (1 - fail_rate) / (7 * 24)
+    clock = 0.0
+    people: list[dict[str, Any]] = []
+    screened = 0
+    while sum(p["randomized"] for p in people) < n:
+        screened += 1
+        clock += rng.exponential(1 / per_hour)
+        site = scenario.accrual.sites[int(rng.integers(len(scenario.accrual.sites)))]
+        fails = rng.random() < fail_rate
+        fail = criteria[int(rng.integers(len(criteria)))].id if fails and criteria else None
+        values = screening_values(protocol, scenario, fail=fail, rng=rng)
+        for code in ("age", "sex", "weight", *factors):
+            if code not in values:
+                values[code] = natural_value(protocol, scenario, code, rng)
+        verdict = protocol.eligibility(values)
+        eligible = not fails and verdict.eligible is not False
+        declined = eligible and rng.random() < scenario.screening.declined_rate
+        consent = t0 + _hours(clock)
+        people.append(
+            {
+                "id": f"S-{screened:04d}",
+                "site": site,
+                "consent": consent,
+                "screen": consent + timedelta(hours=1),
+                "values": values,
+                "failed": list(verdict.failed),
+                "eligible": eligible,
+                "randomized": eligible and not declined,
+                "declined": declined,
+            }
+        )
+    randomized = [p for p in people if p["randomized"]]
+    strata = [{f: str(p["values"][f]) for f in factors} for p in randomized]
+    arms = _assignments(protocol, scenario, strata, rng)
+    arm_ids = tuple(a.id for a in protocol.arms)
+    index = np.array([[arm_ids.index(a) for a in arms]], dtype=np.int64)
+    outcomes = draw_outcomes(protocol, scenario, index, arms=arm_ids, rng=rng)
+    horizon = follow_up_days(scenario, protocol)
+    for person in people:
+        _screening_rows(protocol, build, person)
+    code3 = "".join(ch for ch in protocol.id.upper() if ch.isalpha())[:3]
+    for k, (person, arm_id) in enumerate(zip(randomized, arms, strict=True)):
+        usubjid = f"{code3}-{person['site']}-{k + 1:03d}"
+        person["usubjid"] = usubjid
+        _participant(
+            protocol,
+            scenario,
+            build,
+            person,
+            arm_id,
+            {code: float(t[0, k]) for code, t in outcomes.observed.items()},
+            float(outcomes.serious[0, k]),
+            float(outcomes.end[0, k]),
+            bool(outcomes.dropout[0, k]),
+            horizon,
+            lead,
+            rng,
+        )
+    return build
+
+
+def _screening_rows(protocol: Protocol, build: _Build, person: dict[str, Any]) -> None:
+    sid, site = person["id"], person["site"]
+    reason = None
+    if not person["randomized"]:
+        reason = "DECLINED" if person["declined"] else "NOT ELIGIBLE"
+    build.events.append(TrialEvent(person["consent"], "consent", sid, None, site, {}))
+    build.events.append(
+        TrialEvent(
+            person["screen"],
+            "screening",
+            sid,
+            None,
+            site,
+            {
+                "values": dict(person["values"]),
+                "eligible": person["eligible"],
+                "failed": list(person["failed"]),
+                "declined": person["declined"],
+            },
+        )
+    )
+    person["sl"] = {
+        "STUDYID": protocol.id,
+        "SCRNID": sid,
+        "SITEID": site,
+        "SCRNDTC": _iso(person["screen"]),
+        "ELIGFL": "Y" if person["eligible"] else "N",
+        "FAILCRIT": ";".join(person["failed"]) or None,
+        "RANDFL": "Y" if person["randomized"] else "N",
+        "NRANDRS": reason,
+        "USUBJID": None,
+    }
+    build.add("SL", person["sl"])
+
+
+def _participant(
+    protocol: Protocol,
+    scenario: Scenario,
+    build: _Build,
+    person: dict[str, Any],
+    arm_id: str,
+    observed: dict[str, float],
+    serious: float,
+    end_day: float,
+    dropped: bool,
+    horizon: float,
+    lead: int,
+    rng: np.random.Generator,
+) -> None:
+    sid, site, usubjid = person["id"], person["site"], person["usubjid"]
+    person["sl"]["USUBJID"] = usubjid
+    values: dict[str, Value] = person["values"]
+    arm = protocol.arm(arm_id)
+    scenario.arms[arm_id]
+    rand = person["screen"] + timedelta(hours=lead)
+    weight = float(values["weight"])
+    cal = calendar(protocol, rand, weight_kg=weight, arms=[arm_id])
+    if cal.administrations:
+        a1 = cal.administrations[0]
+        span = int((a1.latest - a1.earliest).total_seconds() // 3600)
+        first = a1.earliest + timedelta(hours=int(rng.integers(0, min(span, 6) + 1)))
+    else:
+        first = cal.first_administration
+    death_day = observed.get(DEATH, math.inf)
+    end = first + _hours(end_day * 24)
+    died = math.isfinite(death_day)
+    death = first + _hours(death_day * 24) if died else None
+
+    def ev(t: datetime, kind: EventKind, **data: Any) -> None:
+        build.events.append(TrialEvent(t, kind, sid, usubjid, site, data))
+
+    strat = {f.factor: str(values[f.factor]) for f in protocol.design.allocation.strata}
+    ev(rand, "randomization", arm=arm_id, strata=strat)
+    seq: dict[str, int] = {}
+
+    def nxt(code: str) -> int:
+        seq[code] = seq.get(code, 0) + 1
+        return seq[code]
+
+    base = {"STUDYID": protocol.id, "USUBJID": usubjid}
+    build.add(
+        "DS",
+        {
+            **base,
+            "DSSEQ": nxt("DS"),
+            "DSTERM": "Informed consent obtained",
+            "DSDECOD": "INFORMED CONSENT OBTAINED",
+            "DSCAT": "PROTOCOL MILESTONE",
+            "DSSTDTC": _iso(person["consent"]),
+        },
+    )
+    build.add(
+        "DS",
+        {
+            **base,
+            "DSSEQ": nxt("DS"),
+            "DSTERM": "Randomized",
+            "DSDECOD": "RANDOMIZED",
+            "DSCAT": "PROTOCOL MILESTONE",
+            "DSSTDTC": _iso(rand),
+        },
+    )
+    # Exposure
+    given: list[datetime] = []
+    amount_missing = arm.dose is None or arm.dose.amount is None
+    unit = (
+        arm.dose.counted_in
+        if arm.dose is not None
+        else ("cells" if arm.product.kind == "living_cells" else "mL")
+    )
+    for adm in cal.administrations:
+        t = first if adm.number == 1 else first + timedelta(hours=adm.hours_from_first)
+        deviated = adm.number > 1 and rng.random() < scenario.deviations.infusion_timing
+        if deviated:
+            window = int((adm.latest - adm.nominal).total_seconds() // 3600)
+            t = t + timedelta(hours=window + int(rng.integers(2, 13)))
+        if t >= end:
+            break
+        amount = adm.amount
+        if amount_missing:
+            if arm_id not in scenario.assumed_doses:
+                raise ScenarioError(
+                    [
+                        f"assumed_doses.{arm_id}: the protocol's dose of {arm_id} is unknown; "
+                        "give the amount the simulation should record"
+                    ]
+                )
+            amount = scenario.assumed_doses[arm_id]
+        assert amount is not None
+        lot = f"{arm_id[:2].upper()}-{int(rng.integers(100, 1000))}"
+        given.append(t)
+        build.add(
+            "EX",
+            {
+                **base,
+                "EXSEQ": nxt("EX"),
+                "EXTRT": arm_id,
+                "EXDOSE": amount,
+                "EXDOSU": unit,
+                "EXPLDOS": amount,
+                "EXSTDTC": _iso(t),
+                "EXENDTC": _iso(t + timedelta(hours=1)),
+                "EXLOT": lot,
+                "EXNUM": adm.number,
+                "EXDEVFL": "Y" if deviated else "N",
+                "EXDEVRS": "Given outside its window" if deviated else None,
+            },
+        )
+        ev(t, "infusion", number=adm.number, amount=amount, unit=unit, lot=lot, deviation=deviated)
+        if deviated:
+            build.add(
+                "DV",
+                {
+                    **base,
+                    "DVSEQ": nxt("DV"),
+                    "DVTERM": f"Administration {adm.number} outside its window",
+                    "DVCAT": "MINOR",
+                    "DVSTDTC": _iso(t),
+                },
+            )
+            ev(
+                t,
+                "deviation",
+                term=f"Administration {adm.number} outside its window",
+                category="MINOR",
+            )
+    # Measurements at visits
+    _visits(
+        protocol,
+        scenario,
+        build,
+        person,
+        arm_id,
+        rand,
+        first,
+        end,
+        dropped or died,
+        horizon,
+        nxt,
+        ev,
+        rng,
+    )
+    # Clinical events
+    for code, day in sorted(observed.items()):
+        if code == DEATH or not math.isfinite(day):
+            continue
+        t = first + _hours(day * 24)
+        label = next((e.label for e in protocol.events if e.code == code), code)
+        build.add(
+            "CE", {**base, "CESEQ": nxt("CE"), "CETERM": label, "CEDECOD": code, "CESTDTC": _iso(t)}
+        )
+        ev(t, "clinical_event", event=code, label=label)
+    # Adverse events
+    _adverse_events(
+        protocol, scenario, build, arm_id, given, first, end, serious, death, base, nxt, ev, rng
+    )
+    # Deviations
+    for _ in range(int(rng.poisson(scenario.deviations.per_participant))):
+        span = max((end - rand).total_seconds() / 3600, 1.0)
+        t = rand + _hours(rng.random() * span)
+        term = DEVIATION_TERMS[int(rng.integers(len(DEVIATION_TERMS)))]
+        cat = "MAJOR" if rng.random() < scenario.deviations.major_share else "MINOR"
+        build.add(
+            "DV", {**base, "DVSEQ": nxt("DV"), "DVTERM": term, "DVCAT": cat, "DVSTDTC": _iso(t)}
+        )
+        ev(t, "deviation", term=term, category=cat)
+    # Disposition
+    if died:
+        assert death is not None
+        build.add(
+            "DS",
+            {
+                **base,
+                "DSSEQ": nxt("DS"),
+                "DSTERM": "Death",
+                "DSDECOD": "DEATH",
+                "DSCAT": "DISPOSITION EVENT",
+                "DSSTDTC": _iso(death),
+            },
+        )
+        ev(death, "death")
+    elif dropped:
+        build.add(
+            "DS",
+            {
+                **base,
+                "DSSEQ": nxt("DS"),
+                "DSTERM": "Withdrew consent",
+                "DSDECOD": "WITHDRAWN",
+                "DSCAT": "DISPOSITION EVENT",
+                "DSSTDTC": _iso(end),
+            },
+        )
+        ev(end, "withdrawal", reason="Withdrew consent")
+    else:
+        done = max([end, *person.get("last_visit", [])])
+        build.add(
+            "DS",
+            {
+                **base,
+                "DSSEQ": nxt("DS"),
+                "DSTERM": "Completed",
+                "DSDECOD": "COMPLETED",
+                "DSCAT": "DISPOSITION EVENT",
+                "DSSTDTC": _iso(done),
+            },
+        )
+        ev(done, "completion")
+    treated = bool(given) or arm.administrations is None
+    build.add(
+        "DM",
+        {
+            **base,
+            "SUBJID": usubjid.rsplit("-", 1)[-1],
+            "SITEID": site,
+            "AGE": values["age"],
+            "SEX": values["sex"],
+            "ARMCD": arm_id,
+            "ARM": arm.label,
+            "ACTARMCD": arm_id if treated else NOT_TREATED,
+            "ACTARM": arm.label if treated else "Not treated",
+            "RFICDTC": _iso(person["consent"]),
+            "RANDDTC": _iso(rand),
+            "RFSTDTC": _iso(given[0]) if given else None,
+            "RFENDTC": _iso(given[-1]) if given else None,
+            "DTHDTC": _iso(death) if death is not None else None,
+            "DTHFL": "Y" if died else None,
+            **{stratum_column(f): v for f, v in strat.items()},
+        },
+    )
+
+
+def _visits(
+    protocol: Protocol,
+    scenario: Scenario,
+    build: _Build,
+    person: dict[str, Any],
+    arm_id: str,
+    rand: datetime,
+    first: datetime,
+    end: datetime,
+    stopped: bool,
+    horizon: float,
+    nxt: Any,
+    ev: Any,
+    rng: np.random.Generator,
+) -> None:
+    usubjid = person["usubjid"]
+    cat = {m.code: (d, tc) for (d, tc), m in catalogue(protocol).items()}
+    base_log: dict[str, float] = {}
+    last: list[datetime] = []
+    for number, visit in enumerate(protocol.schedule.visits, start=1):
+        anchor = rand if protocol.schedule.anchor_of(visit) == "randomization" else first
+        if visit.kind == "screening":
+            t = person["screen"]
+        else:
+            nominal = anchor + timedelta(hours=visit.at)
+            lo, hi = visit.window
+            t = nominal + timedelta(hours=int(rng.integers(lo, hi + 1)))
+            if t <= person["consent"]:
+                t = person["consent"] + timedelta(hours=1)
+            limit = end if stopped else first + timedelta(hours=horizon * 24)
+            if (stopped and t >= end) or (not stopped and nominal > limit):
+                continue
+        missed = (
+            visit.kind not in ("screening", "baseline") and rng.random() < scenario.missed_visits
+        )
+        day = (t - first).total_seconds() / 86400
+        measured: dict[str, Any] = {}
+        for code in visit.measurements:
+            if code not in cat:
+                continue
+            dom, testcd = cat[code]
+            m = protocol.measurement(code)
+            value: Value | None
+            if missed:
+                value = None
+            elif visit.kind == "screening" and code in person["values"]:
+                value = person["values"][code]
+            elif m.kind in ("number", "integer"):
+                spec = biomarker(scenario, m)
+                if code not in base_log:
+                    start = person["values"].get(code)
+                    base_log[code] = (
+                        math.log(float(start))
+                        if isinstance(start, (int, float)) and float(start) > 0
+                        else math.log(spec.median) + spec.sd_log * rng.standard_normal()
+                    )
+                x = base_log[code] + float(spec.mean_change(arm_id, max(day, 0.0)))
+                x += spec.within_sd_log * rng.standard_normal()
+                value = round_value(m, spec, math.exp(x))
+            elif m.kind == "boolean":
+                p = (
+                    scenario.booleans[code].p(arm_id, visit.id)
+                    if code in scenario.booleans
+                    else 0.5
+                )
+                value = bool(rng.random() < p)
+            elif m.kind in ("category", "ordinal"):
+                value = draw_level(m.level_codes, scenario.categories.get(code), rng)
+            else:
+                continue
+            text = (
+                None
+                if value is None
+                else ("Y" if value is True else "N" if value is False else str(value))
+            )
+            pre = dom
+            build.add(
+                dom,
+                {
+                    "STUDYID": protocol.id,
+                    "USUBJID": usubjid,
+                    f"{pre}SEQ": nxt(dom),
+                    f"{pre}TESTCD": testcd,
+                    f"{pre}TEST": m.label,
+                    f"{pre}ORRES": text,
+                    f"{pre}ORRESU": m.unit if text is not None else None,
+                    f"{pre}STAT": "NOT DONE" if text is None else None,
+                    f"{pre}REASND": "Visit missed" if text is None else None,
+                    f"{pre}SPEC": m.specimen.upper() if m.specimen else None,
+                    f"{pre}DTC": _iso(t),
+                    "VISIT": visit.id,
+                    "VISITNUM": number,
+                },
+            )
+            measured[code] = value
+        if measured:
+            last.append(t)
+            ev(t, "measurement", visit=visit.id, values=measured, missed=missed)
+    person["last_visit"] = last
+
+
+def _adverse_events(
+    protocol: Protocol,
+    scenario: Scenario,
+    build: _Build,
+    arm_id: str,
+    given: list[datetime],
+    first: datetime,
+    end: datetime,
+    serious: float,
+    death: datetime | None,
+    base: dict[str, Any],
+    nxt: Any,
+    ev: Any,
+    rng: np.random.Generator,
+) -> None:
+    spec = scenario.arms[arm_id].adverse_events
+    experimental = protocol.arm(arm_id).role == "experimental"
+    windows = [w.duration for w in protocol.safety.windows]
+    span = max((end - first).total_seconds() / 3600, 0.0)
+    entries: list[tuple[datetime, int, bool, str, str]] = []
+
+    def grade(dist: dict[int, float]) -> int:
+        keys = sorted(dist)
+        return int(keys[int(rng.choice(len(keys), p=np.array([dist[k] for k in keys])))])
+
+    for _ in range(int(rng.poisson(spec.rate * span / 24))):
+        t = first + _hours(rng.random() * span)
+        entries.append(
+            (t, grade(spec.grades), False, spec.terms[int(rng.integers(len(spec.terms)))], "N")
+        )
+    for t_inf in given:
+        if windows and rng.random() < spec.per_administration:
+            t = t_inf + _hours(rng.random() * min(windows))
+            if t < end:
+                entries.append((t, grade(spec.grades), False, "Infusion-related reaction", "I"))
+    if math.isfinite(serious):
+        t = first + _hours(serious * 24)
+        term = spec.serious_terms[int(rng.integers(len(spec.serious_terms)))]
+        entries.append((t, grade(spec.serious_grades), True, term, "S"))
+    if death is not None and spec.fatal_at_death:
+        term = (
+            "Respiratory failure"
+            if "Respiratory failure" in spec.serious_terms
+            else spec.serious_terms[0]
+        )
+        entries.append((death, 5, True, term, "D"))
+    for t, g, ser, term, kind in sorted(entries, key=lambda e: e[0]):
+        if death is not None and t > death:
+            continue
+        related = "POSSIBLY RELATED" if kind == "I" and experimental else "NOT RELATED"
+        if kind == "I" and not experimental:
+            related = "UNLIKELY RELATED"
+        stop = t + timedelta(hours=int(rng.integers(2, 97)))
+        if death is not None and kind != "D":
+            stop = min(stop, death)
+        row = {
+            **base,
+            "AESEQ": nxt("AE"),
+            "AETERM": term,
+            "AEDECOD": term,
+            "AESTDTC": _iso(t),
+            "AEENDTC": _iso(stop if kind != "D" else t),
+            "AETOXGR": g,
+            "AESER": "Y" if ser else "N",
+            "AEREL": related,
+            "AEOUT": "FATAL" if kind == "D" else "RECOVERED/RESOLVED",
+            "AESDTH": "Y" if kind == "D" else "N",
+            "AESLIFE": "Y" if ser and g == 4 else "N",
+            "AESHOSP": "Y" if ser and g == 3 else "N",
+            "AESDISAB": "N",
+            "AESCONG": "N",
+            "AESMIE": "N",
+        }
+        build.add("AE", row)
+        ev(t, "adverse_event", **{k: v for k, v in row.items() if k not in base})
+
+
+def _frames(protocol: Protocol, build: _Build) -> dict[str, pd.DataFrame]:
+    out: dict[str, pd.DataFrame] = {}
+    for code, rows in build.rows.items():
+        out[code] = pd.DataFrame(rows)
+    for code in ("AE", "CE", "DV", "EX"):
+        out.setdefault(code, pd.DataFrame())
+    return out
+
+
+def simulate_trial(
+    protocol: Protocol, scenario: Scenario, *, n: int, rng: np.random.Generator
+) -> Dataset:
+    """Simulate a trial of ``n`` randomized participants straight to the trial dataset.
+
+    Parameters
+    ----------
+    protocol : Protocol
+    scenario : Scenario
+        Checked against the protocol first (:func:`check_scenario`).
+    n : int
+        Participants to randomize; more are screened (some fail screening).
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    Dataset
+        SL, DM, DS, EX, AE, CE, DV and the findings domains of the protocol's measurements.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from celltrial.protocol import load_protocol
+    >>> from celltrial.simulate import load_scenario, simulate_trial
+    >>> p = load_protocol("lanzoni2021")
+    >>> ds = simulate_trial(p, load_scenario("lanzoni2021", p), n=24, rng=np.random.default_rng(1))
+    >>> len(ds.dm)
+    24
+    """
+    build = _simulate(protocol, scenario, n, rng)
+    tables = _frames(protocol, build)
+    tables = {k: v for k, v in tables.items() if len(v.columns)}
+    return make_dataset(tables)
+
+
+def simulate_events(
+    protocol: Protocol, scenario: Scenario, *, n: int, rng: np.random.Generator
+) -> Iterator[TrialEvent]:
+    """The same virtual trial as :func:`simulate_trial`, as events in time order (ties in the
+    order consent, screening, randomization, infusion, measurement, …)."""
+    build = _simulate(protocol, scenario, n, rng)
+    yield from sorted(build.events, key=lambda e: (e.time, e.screening_id, _ORDER[e.kind]))
+
+
+def testcd(protocol: Protocol, code: str) -> str:
+    """The test code a measurement is stored under."""
+    return testcd_of(protocol.measurement(code))

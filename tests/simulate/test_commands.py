@@ -1,0 +1,94 @@
+"""``celltrial design power`` and ``celltrial demo`` (registered here on a bare typer app)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+from celltrial.commands.demo import demo_command
+from celltrial.commands.design import app as design_app
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    app.add_typer(design_app, name="design")
+    app.command("demo")(demo_command)
+    return app
+
+
+def test_design_power_table_and_json(tmp_path: Path) -> None:
+    out = tmp_path / "power.json"
+    r = CliRunner().invoke(
+        _app(),
+        [
+            "design",
+            "power",
+            "--protocol",
+            "meng2020",
+            "--scenario",
+            "meng2020",
+            "--trials",
+            "2000",
+            "--n",
+            "18,36",
+            "--seed",
+            "3",
+            "--json",
+            str(out),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "mechanical_ventilation" in r.output
+    rows = json.loads(out.read_text())
+    assert [row["n"] for row in rows] == [18, 36]
+    assert rows[1]["power"] > rows[0]["power"]
+    again = tmp_path / "again.json"
+    CliRunner().invoke(
+        _app(),
+        [
+            "design",
+            "power",
+            "--protocol",
+            "meng2020",
+            "--scenario",
+            "meng2020",
+            "--trials",
+            "2000",
+            "--n",
+            "18,36",
+            "--seed",
+            "3",
+            "--json",
+            str(again),
+        ],
+    )
+    assert json.loads(again.read_text()) == rows
+
+
+def test_design_power_reports_a_scenario_mismatch() -> None:
+    r = CliRunner().invoke(
+        _app(),
+        [
+            "design",
+            "power",
+            "--protocol",
+            "lanzoni2021",
+            "--scenario",
+            "meng2020",
+            "--trials",
+            "10",
+        ],
+    )
+    assert r.exit_code == 2
+    assert "is not the protocol's id 'lanzoni2021'" in r.output
+
+
+def test_demo_writes_dataset_and_reports(tmp_path: Path) -> None:
+    r = CliRunner().invoke(_app(), ["demo", "--out", str(tmp_path / "demo")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "demo" / "dataset" / "dm.csv").is_file()
+    assert (tmp_path / "demo" / "report-blinded.html").is_file()
+    assert (tmp_path / "demo" / "report-closed.html").is_file()
