@@ -21,9 +21,21 @@ from celltrial.protocol import Protocol, ProtocolError, load_protocol
 
 app = typer.Typer(help="Analyse a trial dataset and write its report.", no_args_is_help=True)
 
-DatasetDir = Annotated[Path, typer.Argument(help="Dataset folder (dm.csv, ae.csv, … or .parquet)")]
+DatasetDir = Annotated[
+    Path | None,
+    typer.Argument(help="Dataset folder (dm.csv, ae.csv, … or .parquet); or give --db"),
+]
 ProtocolOpt = Annotated[
-    str, typer.Option("--protocol", "-p", help="Library protocol id or a protocol YAML file")
+    str | None,
+    typer.Option(
+        "--protocol",
+        "-p",
+        help="Library protocol id or a protocol YAML file (default with --db: the trial's)",
+    ),
+]
+DbOpt = Annotated[
+    Path | None,
+    typer.Option("--db", help="An EDC SQLite database: its dataset is exported and analysed"),
 ]
 
 
@@ -38,7 +50,51 @@ def _protocol(source: str) -> Protocol:
         raise ui.fail(str(exc).strip("'\"")) from None
 
 
-def _analysis(folder: Path, source: str) -> TrialAnalysis:
+def _from_edc(db: Path, folder: Path) -> str:
+    """Export the EDC database's dataset to ``folder``; return its active protocol as YAML."""
+    import os
+
+    if not os.environ.get("DATABASE_URL") and not db.is_file():
+        raise ui.fail(f"--db: {db} does not exist")
+    from celltrial.edc import setup
+
+    setup(str(db))
+    from celltrial.edc.export import export_dataset
+    from celltrial.edc.models import Participant, ProtocolVersion, Trial
+
+    trials = list(Trial.objects.all())
+    if len(trials) != 1:
+        raise ui.fail(f"--db: {db} holds {len(trials)} trials; one is expected")
+    if not Participant.objects.filter(trial=trials[0]).exists():
+        raise ui.fail(
+            f"--db: the trial in {db} has no participants yet; there is nothing to analyse"
+        )
+    export_dataset(folder)
+    version = ProtocolVersion.objects.filter(trial=trials[0], active=True).latest("loaded_at")
+    return str(version.yaml_text)
+
+
+def _analysis(folder: Path | None, source: str | None, db: Path | None = None) -> TrialAnalysis:
+    if db is not None:
+        if folder is not None:
+            raise ui.fail("give a dataset folder or --db, not both")
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="celltrial-export-") as tmp:
+            yaml_text = _from_edc(db, Path(tmp))
+            if source is None:
+                protocol_file = Path(tmp) / "protocol.yaml"
+                protocol_file.write_text(yaml_text, encoding="utf-8")
+                source = str(protocol_file)
+            return _analyse_folder(Path(tmp), source)
+    if folder is None:
+        raise ui.fail("give a dataset folder, or --db with an EDC database")
+    if source is None:
+        raise ui.fail("--protocol: give the protocol (a library id or a YAML file)")
+    return _analyse_folder(folder, source)
+
+
+def _analyse_folder(folder: Path, source: str) -> TrialAnalysis:
     protocol = _protocol(source)
     if not folder.is_dir():
         raise ui.fail(f"{folder} is not a dataset folder")
@@ -89,9 +145,11 @@ def results_table(result: TrialAnalysis) -> Table:
     return t
 
 
-def analyze_command(dataset_dir: DatasetDir, protocol: ProtocolOpt) -> None:
+def analyze_command(
+    dataset_dir: DatasetDir = None, protocol: ProtocolOpt = None, db: DbOpt = None
+) -> None:
     """Run every pre-specified analysis of the protocol on a dataset and print the results."""
-    result = _analysis(dataset_dir, protocol)
+    result = _analysis(dataset_dir, protocol, db)
     ui.console.print(results_table(result))
     if result.missing:
         ui.console.print(
@@ -100,8 +158,9 @@ def analyze_command(dataset_dir: DatasetDir, protocol: ProtocolOpt) -> None:
 
 
 def report_command(
-    dataset_dir: DatasetDir,
-    protocol: ProtocolOpt,
+    dataset_dir: DatasetDir = None,
+    protocol: ProtocolOpt = None,
+    db: DbOpt = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write")] = Path(
         "report.html"
     ),
@@ -115,7 +174,7 @@ def report_command(
     """Write the trial report (blinded by default; --closed for the DSMB) as HTML, and PDF."""
     from celltrial.report import ChromiumNotFound, write_report
 
-    result = _analysis(dataset_dir, protocol)
+    result = _analysis(dataset_dir, protocol, db)
     try:
         written = write_report(result, out, closed=closed, pdf=pdf)
     except ChromiumNotFound as exc:
