@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
 
@@ -93,14 +94,28 @@ def power_command(
         raise ui.fail(
             f"{p.id}: no endpoint has a test power can simulate (log-rank or Fisher exact)", 1
         )
-    runner: Runner | None = None
-    if dask is not None:
-        from celltrial.simulate.distributed import dask_runner
+    with ExitStack() as stack:
+        runner: Runner | None = None
+        if dask is not None:
+            from celltrial.simulate.distributed import dask_runner
 
-        try:
-            runner = dask_runner(dask)
-        except RuntimeError as exc:
-            raise ui.fail(str(exc)) from None
+            try:
+                runner = stack.enter_context(dask_runner(dask))
+            except RuntimeError as exc:
+                raise ui.fail(str(exc)) from None
+        results = _run(p, scn, sizes, trials, seed, batch, runner)
+    _show(results, p, scn, trials, seed, json_out)
+
+
+def _run(
+    p: Protocol,
+    scn: Scenario,
+    sizes: list[int],
+    trials: int,
+    seed: int,
+    batch: int,
+    runner: Runner | None,
+) -> list[EndpointPower]:
     results: list[EndpointPower] = []
     rng = np.random.default_rng(seed)
     children = rng.spawn(len(sizes))
@@ -127,6 +142,17 @@ def power_command(
                 )
             except ValueError as exc:
                 raise ui.fail(str(exc), 1) from None
+    return results
+
+
+def _show(
+    results: list[EndpointPower],
+    p: Protocol,
+    scn: Scenario,
+    trials: int,
+    seed: int,
+    json_out: Path | None,
+) -> None:
     table = Table(
         title=f"Power by simulation: {p.id} under scenario {scn.id} ({trials:,} trials, seed {seed})",
         title_justify="left",

@@ -1,6 +1,5 @@
 """Run the batches of a power simulation on a Dask cluster.
 
-``dask[distributed]`` is an optional dependency (``pip install "dask[distributed]>=2024.8"``).
 Each batch's generator is fixed (a ``SeedSequence.spawn`` child of the caller's generator)
 before it is handed to a worker, so the counts, and hence power, are identical to a
 single-process run with the same seed.
@@ -8,7 +7,8 @@ single-process run with the same seed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -18,16 +18,24 @@ from celltrial.simulate.power import Runner, batch_rejections
 from celltrial.simulate.scenario import Scenario
 
 
-def dask_runner(address: str) -> Runner:
+@contextmanager
+def dask_runner(address: str, *, workers: int | None = None) -> Iterator[Runner]:
     """A :data:`~celltrial.simulate.power.Runner` submitting each batch to the Dask scheduler
-    at ``address`` (``local`` starts a local cluster)."""
+    at ``address``; ``local`` starts a local cluster of ``workers`` processes, shut down when the
+    block ends (a remote scheduler is only disconnected from)."""
+    from dask.distributed import Client, LocalCluster
+
+    cluster: Any = None
     try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise RuntimeError(
-            'Dask is not installed: pip install "dask[distributed]>=2024.8"'
-        ) from exc
-    client: Any = Client(LocalCluster(processes=True)) if address == "local" else Client(address)
+        if address == "local":
+            cluster = LocalCluster(  # type: ignore[no-untyped-call]
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            client: Any = Client(cluster)  # type: ignore[no-untyped-call]
+        else:
+            client = Client(address, timeout=30)  # type: ignore[no-untyped-call]
+    except OSError as exc:
+        raise RuntimeError(f"--dask: cannot reach the scheduler at {address!r}: {exc}") from None
 
     def run(
         jobs: list[tuple[int, np.random.Generator]],
@@ -44,4 +52,9 @@ def dask_runner(address: str) -> Runner:
         for future in futures:
             yield list(future.result())
 
-    return run
+    try:
+        yield run
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
