@@ -1,9 +1,10 @@
 """Load test of the EDC's REST API on loopback.
 
 A 3-site, 300-participant trial (lanzoni2021's protocol, a stratified block list) is set up in
-a fresh database; the API is served by a subprocess (a pool of threads); ``--clients`` client
-threads enter measurements and adverse events for ``--seconds`` seconds, each request with its
-own idempotency key (a tenth are sent twice, as a client retrying would). Afterwards the records
+a fresh database; the API is served by a subprocess (``--processes`` worker processes, one per
+core by default, each with a pool of threads); ``--clients`` client threads, each holding one
+keep-alive connection, enter measurements and adverse events for ``--seconds`` seconds, each
+request with its own idempotency key (a tenth are sent twice, as a client retrying would). Afterwards the records
 are counted (zero lost, zero duplicated) and the audit chain is verified.
 
     python bench/edc_load.py                                   # SQLite (a WAL file)
@@ -80,13 +81,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(db: str, port: int, threads: int) -> None:
+def _serve(db: str, port: int, threads: int, processes: int) -> None:
     from celltrial.edc import setup
 
     setup(db)
     from celltrial.edc.server import serve
 
-    serve("127.0.0.1", port, threads=threads)
+    serve("127.0.0.1", port, threads=threads, processes=processes)
 
 
 def _wait(port: int, timeout: float = 30) -> None:
@@ -106,12 +107,15 @@ def main() -> None:
     )
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=20)
-    ap.add_argument("--threads", type=int, default=16, help="server threads")
+    ap.add_argument("--threads", type=int, default=16, help="server threads per process")
+    ap.add_argument(
+        "--processes", type=int, default=os.cpu_count() or 2, help="server worker processes"
+    )
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
-        _serve(args.db, args.serve, args.threads)
+        _serve(args.db, args.serve, args.threads, args.processes)
         return
     args.clients = max(1, min(args.clients, 64))
     args.seconds = max(1.0, min(args.seconds, 120.0))
@@ -143,6 +147,8 @@ def main() -> None:
             db,
             "--threads",
             str(args.threads),
+            "--processes",
+            str(args.processes),
         ],
         env=os.environ.copy(),
     )
@@ -164,6 +170,9 @@ def main() -> None:
             mine: list[float] = []
             counts = {"measurement": 0, "ae": 0, "retries": 0, "errors": 0}
             i = 0
+            # One keep-alive connection per client, as an API client would hold; reopened
+            # when the server closes it.
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             while time.monotonic() < stop_at:
                 i += 1
                 code = rng.choice(codes[site])
@@ -184,7 +193,6 @@ def main() -> None:
                     }
                 key = f"c{n}-{i}"
                 for attempt in range(2 if i % 10 == 0 else 1):
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                     t = time.perf_counter()
                     conn.request(
                         "POST", path, json.dumps(body), {**headers, "Idempotency-Key": key}
@@ -192,28 +200,34 @@ def main() -> None:
                     resp = conn.getresponse()
                     resp.read()
                     mine.append(time.perf_counter() - t)
-                    conn.close()
+                    if resp.will_close:
+                        conn.close()
                     if resp.status != 200:
                         counts["errors"] += 1
                     elif attempt == 0:
                         counts[kind] += 1
                     else:
                         counts["retries"] += 1
+            conn.close()
             with lock:
                 latencies.extend(mine)
                 for k, v in counts.items():
                     sent[k] += v
 
         threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
+        cpu0 = time.process_time()
         start = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - start
+        client_cpu = time.process_time() - cpu0
+        load = os.getloadavg()[0]
     finally:
         server.terminate()
         server.wait(10)
+    server_cpu = sum(os.times()[2:4])  # the server and its workers (setup excluded: in-process)
 
     from celltrial.edc.audit import verify_audit
     from celltrial.edc.models import AdverseEvent, Measurement
@@ -227,6 +241,12 @@ def main() -> None:
     print(
         f"throughput {len(latencies) / elapsed:.0f} writes/s; latency p50 {q[49] * 1000:.1f} ms, "
         f"p95 {q[94] * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms"
+    )
+    n = len(latencies)
+    print(
+        f"CPU per request: clients {client_cpu / n * 1000:.2f} ms, server processes "
+        f"{server_cpu / n * 1000:.2f} ms (start-up included); load average at the end {load:.1f} "
+        f"on {os.cpu_count()} cores"
     )
     m, a = Measurement.objects.count(), AdverseEvent.objects.count()
     lost_or_dup = (m - sent["measurement"]) + (a - sent["ae"])

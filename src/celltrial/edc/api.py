@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+import time
 from typing import Any
 
 from django.db.models import Count, Q
@@ -34,18 +36,37 @@ from celltrial.edc.models import (
 )
 from celltrial.edc.roles import AUDIT_READERS, READERS, UNBLINDED_ROLES, sees_arm, site_ids
 
+#: Seconds a server process remembers who a token is (the person, role, trial and sites):
+#: a revoked token, a deactivated user or changed sites take effect within this time.
+#: ``CELLTRIAL_AUTH_CACHE_SECONDS=0`` asks the database on every request.
+AUTH_CACHE_SECONDS = float(os.environ.get("CELLTRIAL_AUTH_CACHE_SECONDS", "5"))
+_AUTH_CACHE: dict[str, tuple[float, Staff]] = {}
+_AUTH_CACHE_MAX = 10_000
+
 
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Staff | None:
         digest = hashlib.sha256(token.encode()).hexdigest()
+        clock = time.monotonic()
+        hit = _AUTH_CACHE.get(digest)
+        if hit is not None and clock - hit[0] < AUTH_CACHE_SECONDS:
+            return hit[1]
         found = (
             ApiToken.objects.select_related("staff__user", "staff__trial")
             .filter(digest=digest, revoked=False)
             .first()
         )
         if found is None or not found.staff.user.is_active:
+            _AUTH_CACHE.pop(digest, None)
             return None
-        return found.staff
+        staff = found.staff
+        if AUTH_CACHE_SECONDS > 0:
+            # Shared, read-only, by this process's requests for the next few seconds.
+            staff.__dict__["_site_ids"] = frozenset(staff.sites.values_list("id", flat=True))
+            if len(_AUTH_CACHE) >= _AUTH_CACHE_MAX:
+                _AUTH_CACHE.clear()
+            _AUTH_CACHE[digest] = (clock, staff)
+        return staff
 
 
 api = NinjaAPI(

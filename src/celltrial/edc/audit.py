@@ -10,14 +10,17 @@ chain's head.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import decimal
 import hashlib
 import json
+import threading
+from collections.abc import Iterator
 from typing import Any
 
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 
 from celltrial.edc.models import AuditEntry, AuditHead, Staff
@@ -76,6 +79,28 @@ def row_hash(prev_hash: str, entry: AuditEntry) -> str:
     return hashlib.sha256((prev_hash + canonical(_content(entry))).encode("utf-8")).hexdigest()
 
 
+_staged = threading.local()
+
+
+@contextlib.contextmanager
+def staging() -> Iterator[bool]:
+    """Within an action: :func:`write` only prepares its rows; :func:`seal` appends them.
+
+    The action wrapper seals them as the last statements of its transaction, so the chain's
+    head is locked for as short a time as possible (from the lock to the commit). Nested
+    actions share the outermost staging; it yields whether this is the outermost one (the one
+    to seal).
+    """
+    if getattr(_staged, "rows", None) is not None:
+        yield False
+        return
+    _staged.rows = []
+    try:
+        yield True
+    finally:
+        _staged.rows = None
+
+
 def write(
     actor: Staff | None,
     action: str,
@@ -86,13 +111,12 @@ def write(
     reason: str = "",
     blinded_safe: bool = True,
 ) -> AuditEntry:
-    """Append one row; call inside the action's transaction (it locks the chain's head)."""
-    head = AuditHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
-        head = AuditHead.objects.create(pk=1, seq=0, hash=GENESIS)
+    """Append one row; call inside the action's transaction.
+
+    Inside :func:`staging` (every action) the row is prepared now (its canonical JSON computed)
+    and chained by :func:`seal` at the end of the transaction; otherwise it is chained at once.
+    """
     entry = AuditEntry(
-        seq=head.seq + 1,
-        at=timezone.now(),
         actor=actor.username if actor is not None else "system",
         role=actor.role if actor is not None else "system",
         action=action,
@@ -102,12 +126,47 @@ def write(
         new=canonical(new) if new is not None else "",
         reason=reason,
         blinded_safe=blinded_safe,
-        prev_hash=head.hash,
     )
-    entry.hash = row_hash(head.hash, entry)
-    entry.save()
-    AuditHead.objects.filter(pk=1).update(seq=entry.seq, hash=entry.hash)
+    rows = getattr(_staged, "rows", None)
+    if rows is not None:
+        rows.append(entry)
+    else:
+        _chain([entry])
     return entry
+
+
+def seal() -> None:
+    """Chain and insert the rows staged so far (inside the transaction that wrote them)."""
+    rows = getattr(_staged, "rows", None)
+    if rows:
+        _chain(rows)
+        rows.clear()
+
+
+def _chain(entries: list[AuditEntry]) -> None:
+    """Lock the chain's head, hash the rows onto it, insert them, move the head; the caller's
+    transaction commits right after (the head stays locked until then)."""
+    # Plain SQL for the two statements on the head: they run on every write, with it locked.
+    table = connection.ops.quote_name(AuditHead._meta.db_table)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT "seq", "hash" FROM {table} WHERE "id" = 1{lock}')
+        found = cursor.fetchone()
+    if found is None:
+        AuditHead.objects.create(pk=1, seq=0, hash=GENESIS)
+        found = (0, GENESIS)
+    seq, prev = int(found[0]), str(found[1])
+    at = timezone.now()
+    for entry in entries:
+        seq += 1
+        entry.seq, entry.at, entry.prev_hash = seq, at, prev
+        entry.hash = prev = row_hash(prev, entry)
+    if len(entries) == 1:
+        entries[0].save(force_insert=True)
+    else:
+        AuditEntry.objects.bulk_create(entries)
+    with connection.cursor() as cursor:
+        cursor.execute(f'UPDATE {table} SET "seq" = %s, "hash" = %s WHERE "id" = 1', [seq, prev])
 
 
 @dataclasses.dataclass(frozen=True)

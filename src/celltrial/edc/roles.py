@@ -34,6 +34,9 @@ def site_ids(staff: Staff) -> set[int] | None:
     """The sites ``staff`` may see, or None for all of them."""
     if staff.all_sites or staff.role in ALL_SITE_ROLES:
         return None
+    known = staff.__dict__.get("_site_ids")  # set by the API's token cache
+    if known is not None:
+        return set(known)
     return set(staff.sites.values_list("id", flat=True))
 
 

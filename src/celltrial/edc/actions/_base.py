@@ -7,14 +7,21 @@ import contextlib
 import dataclasses
 import datetime as dt
 import functools
+import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar, cast
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: one server process, the thread lock suffices
+    fcntl = None  # type: ignore[assignment]
 
 from django.apps import apps
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
+from celltrial.edc import audit
 from celltrial.edc.models import IdempotencyKey, Participant, Site, Staff
 from celltrial.edc.roles import may_access
 
@@ -78,12 +85,13 @@ def participant_for(
 ) -> Participant:
     """The participant (by object or code) in the actor's trial and sites; locked if asked."""
     code = participant.code if isinstance(participant, Participant) else participant
-    qs = Participant.objects.select_related("site", "trial")
+    qs = Participant.objects.select_related("site")
     if lock and connection.features.has_select_for_update:
         qs = qs.select_for_update(of=("self",))
     found = qs.filter(trial_id=actor.trial_id, code=code).first()
     if found is None:
         raise NotFound("participant", f"no participant {code!r} in this trial")
+    found.trial = actor.trial  # the same trial (filtered on it): no second query for it
     require_site(actor, found.site)
     return found
 
@@ -98,21 +106,52 @@ def site_for(actor: Staff, site: Site | str) -> Site:
 
 
 def _replay(actor: Staff, key: str, name: str) -> models.Model | None:
-    row = IdempotencyKey.objects.filter(staff=actor, key=key).first()
+    # Plain SQL: asked before every write that carries a key (almost always none is found).
+    table = connection.ops.quote_name(IdempotencyKey._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT "action", "table", "record_id" FROM {table} WHERE "staff_id" = %s AND "key" = %s',
+            [actor.pk, key],
+        )
+        row = cursor.fetchone()
     if row is None:
         return None
-    if row.action != name:
-        raise Conflict("idempotency_key", f"{key!r} was already used for {row.action}, not {name}")
-    return apps.get_model("edc", row.table).objects.get(pk=row.record_id)
+    done, model, record_id = row
+    if done != name:
+        raise Conflict("idempotency_key", f"{key!r} was already used for {done}, not {name}")
+    return apps.get_model("edc", model).objects.get(pk=record_id)
 
 
 _SQLITE_WRITER = threading.Lock()
+_LOCK_FILES: dict[tuple[int, str], int] = {}
+
+
+@contextlib.contextmanager
+def _sqlite_writer(path: str) -> Iterator[None]:
+    """One writer at a time: threads of a process queue on a lock, processes (a server with
+    several workers) on an ``flock`` of ``<database>.writer-lock``. Both wake the next writer
+    as soon as the lock is free, unlike SQLite's busy handler whose sleeps make long latency
+    tails."""
+    with _SQLITE_WRITER:
+        if fcntl is None or not path or path == ":memory:" or path.startswith("file:"):
+            yield
+            return
+        key = (os.getpid(), path)  # a forked process opens its own file (its own lock)
+        fd = _LOCK_FILES.get(key)
+        if fd is None:
+            fd = _LOCK_FILES[key] = os.open(f"{path}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def _writer_lock() -> contextlib.AbstractContextManager[Any]:
-    """On SQLite, one writer per process at a time: threads queue on a lock instead of
-    spinning in SQLite's busy handler (whose sleeps make long latency tails)."""
-    return _SQLITE_WRITER if connection.vendor == "sqlite" else contextlib.nullcontext()
+    """On SQLite, one writer at a time (see :func:`_sqlite_writer`); PostgreSQL locks rows."""
+    if connection.vendor != "sqlite":
+        return contextlib.nullcontext()
+    return _sqlite_writer(str(connection.settings_dict["NAME"]))
 
 
 def action(name: str, roles: Iterable[str]) -> Callable[[Callable[..., T]], Callable[..., T]]:
@@ -138,7 +177,7 @@ def action(name: str, roles: Iterable[str]) -> Callable[[Callable[..., T]], Call
                 if found is not None:
                     return cast(T, found)
             try:
-                with _writer_lock(), transaction.atomic():
+                with _writer_lock(), audit.staging() as outermost, transaction.atomic():
                     result = fn(actor, *args, **kwargs)
                     if idempotency_key is not None:
                         IdempotencyKey.objects.create(
@@ -149,6 +188,9 @@ def action(name: str, roles: Iterable[str]) -> Callable[[Callable[..., T]], Call
                             record_id=result.pk,
                             created_at=now(),
                         )
+                    if outermost:
+                        # Last: the chain's head is locked from here to the commit.
+                        audit.seal()
             except IntegrityError:
                 if idempotency_key is not None:
                     found = _replay(actor, idempotency_key, name)

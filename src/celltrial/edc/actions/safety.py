@@ -19,6 +19,7 @@ from celltrial.edc.actions._base import (
 )
 from celltrial.edc.models import AdverseEvent, Infusion, Participant, Staff
 from celltrial.edc.roles import CLINICAL_WRITERS
+from celltrial.protocol import Protocol
 
 SERIOUSNESS = (
     "death",
@@ -63,9 +64,10 @@ def check_ae(fields: dict[str, Any]) -> list[Problem]:
     return problems
 
 
-def window_flags(p: Participant, onset: dt.datetime) -> list[str]:
+def window_flags(p: Participant, onset: dt.datetime, protocol: Protocol | None = None) -> list[str]:
     """Ids of the protocol's safety windows (after an administration) that contain ``onset``."""
-    protocol = p.trial.active_protocol().protocol
+    if protocol is None:
+        protocol = p.trial.active_protocol().protocol
     flags: list[str] = []
     starts = list(Infusion.objects.filter(participant=p).values_list("started_at", flat=True))
     for w in protocol.safety.windows:
@@ -112,7 +114,8 @@ def report_adverse_event(
     if problems:
         raise ActionError(problems=problems)
     serious = bool(serious_criteria) or grade == 5
-    within = p.trial.active_protocol().protocol.safety.sae_report_within
+    protocol = p.trial.active_protocol().protocol
+    within = protocol.safety.sae_report_within
     ae = AdverseEvent.objects.create(
         participant=p,
         term=term.strip(),
@@ -126,7 +129,7 @@ def report_adverse_event(
         outcome=outcome,
         aware_at=aware_time,
         sae_due_at=aware_time + dt.timedelta(hours=within) if serious else None,
-        windows=window_flags(p, start),
+        windows=window_flags(p, start, protocol),
     )
     audit.write(actor, "report_adverse_event", ae, old=None, new=audit.snapshot(ae))
     return ae

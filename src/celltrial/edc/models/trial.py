@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,10 @@ from django.db import models
 
 if TYPE_CHECKING:
     from celltrial.protocol import Protocol
+
+
+#: Seconds a Trial instance remembers its active protocol version.
+ACTIVE_PROTOCOL_SECONDS = 5.0
 
 
 class Trial(models.Model):
@@ -22,7 +27,17 @@ class Trial(models.Model):
         return self.code
 
     def active_protocol(self) -> ProtocolVersion:
-        return self.protocol_versions.filter(active=True).defer("yaml_text").latest("loaded_at")
+        """The active protocol version (its YAML text deferred). Remembered on this instance
+        for :data:`ACTIVE_PROTOCOL_SECONDS`: the API's cached actors share their trial, so a
+        request does not ask the database again (a newly activated version is seen within
+        that time)."""
+        memo = self.__dict__.get("_active_protocol")
+        clock = time.monotonic()
+        if memo is not None and clock - memo[1] < ACTIVE_PROTOCOL_SECONDS:
+            return memo[0]
+        pv = self.protocol_versions.filter(active=True).defer("yaml_text").latest("loaded_at")
+        self.__dict__["_active_protocol"] = (pv, clock)
+        return pv
 
     @property
     def is_open_label(self) -> bool:
@@ -46,7 +61,10 @@ class ProtocolVersion(models.Model):
 
     @cached_property
     def protocol(self) -> Protocol:
-        return _parse(self.sha256, self.yaml_text)
+        # The text is deferred by Trial.active_protocol(): only load it when this process has
+        # not parsed that text yet (the SHA-256 names the text).
+        cached = _PARSED.get(self.sha256)
+        return cached if cached is not None else _parse(self.sha256, self.yaml_text)
 
 
 _PARSED: dict[str, Protocol] = {}
