@@ -59,14 +59,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _load(source: str) -> Protocol:
-    try:
-        return load_protocol(source)
-    except ProtocolError as exc:
-        for problem in exc.problems:
-            errors.print(str(problem), highlight=False, markup=False, soft_wrap=True)
-        raise _fail(f"{len(exc.problems)} problem(s) in {source}") from None
-    except FileNotFoundError as exc:
-        raise _fail(str(exc), 2) from None
+    return ui.load_protocol_or_fail(source, code=1)
 
 
 def _text(value: object, model: object = None, field: str | None = None) -> str:

@@ -6,6 +6,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from celltrial.protocol import Protocol, ProtocolError, load_protocol
+
 
 def make_console(stderr: bool = False) -> Console:
     """A rich console; pipes and CI logs get a 140-column page rather than rich's 80."""
@@ -24,3 +26,19 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     """
     errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def load_protocol_or_fail(source: str, *, option: str = "", code: int = 2) -> Protocol:
+    """Load a protocol (library id or file); on a problem print each one and exit with ``code``.
+
+    ``option`` (e.g. ``"--protocol"``) prefixes the summary line, naming what the user typed.
+    """
+    prefix = f"{option}: " if option else ""
+    try:
+        return load_protocol(source)
+    except ProtocolError as exc:
+        for problem in exc.problems:
+            errors.print(str(problem), highlight=False, markup=False, soft_wrap=True)
+        raise fail(f"{prefix}{len(exc.problems)} problem(s) in {source}", code) from None
+    except FileNotFoundError as exc:
+        raise fail(f"{prefix}{exc}", 2) from None

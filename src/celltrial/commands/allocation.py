@@ -32,7 +32,7 @@ from celltrial.allocation import (
 )
 from celltrial.allocation.sealed import key_file_is_private
 from celltrial.commands import _ui as ui
-from celltrial.protocol import Protocol, ProtocolError, load_protocol
+from celltrial.protocol import Protocol
 
 app = typer.Typer(help="Randomization lists: generate, verify, assess.", no_args_is_help=True)
 
@@ -46,14 +46,7 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def _load(source: str) -> Protocol:
-    try:
-        return load_protocol(source)
-    except ProtocolError as exc:
-        for problem in exc.problems:
-            errors.print(str(problem), highlight=False, markup=False, soft_wrap=True)
-        raise _fail(f"--protocol: {len(exc.problems)} problem(s) in {source}") from None
-    except FileNotFoundError as exc:
-        raise _fail(f"--protocol: {exc}") from None
+    return ui.load_protocol_or_fail(source, option="--protocol")
 
 
 def _ints(text: str | None, option: str) -> list[int] | None:

@@ -17,7 +17,7 @@ from rich.table import Table
 from celltrial.analysis import TimeToEventResult, TrialAnalysis, analyze
 from celltrial.commands import _ui as ui
 from celltrial.dataset import DatasetError, read_dataset
-from celltrial.protocol import Protocol, ProtocolError, load_protocol
+from celltrial.protocol import Protocol
 
 app = typer.Typer(help="Analyse a trial dataset and write its report.", no_args_is_help=True)
 
@@ -40,14 +40,7 @@ DbOpt = Annotated[
 
 
 def _protocol(source: str) -> Protocol:
-    try:
-        return load_protocol(source)
-    except ProtocolError as exc:
-        for problem in exc.problems:
-            ui.errors.print(str(problem), highlight=False, markup=False, soft_wrap=True)
-        raise ui.fail(f"{len(exc.problems)} problem(s) in protocol {source}") from None
-    except (FileNotFoundError, KeyError, ValueError) as exc:
-        raise ui.fail(str(exc).strip("'\"")) from None
+    return ui.load_protocol_or_fail(source)
 
 
 def _from_edc(db: Path, folder: Path) -> str:

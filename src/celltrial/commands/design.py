@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from celltrial.commands import _ui as ui
-from celltrial.protocol import Protocol, ProtocolError, load_protocol
+from celltrial.protocol import Protocol
 from celltrial.simulate.power import DEFAULT_BATCH, EndpointPower, Runner, power, testable
 from celltrial.simulate.scenario import Scenario, ScenarioError, load_scenario
 
@@ -31,14 +31,7 @@ def design() -> None:
 
 
 def _protocol(source: str) -> Protocol:
-    try:
-        return load_protocol(source)
-    except ProtocolError as exc:
-        for problem in exc.problems:
-            ui.errors.print(str(problem), highlight=False, markup=False, soft_wrap=True)
-        raise ui.fail(f"{len(exc.problems)} problem(s) in {source}") from None
-    except FileNotFoundError as exc:
-        raise ui.fail(str(exc)) from None
+    return ui.load_protocol_or_fail(source)
 
 
 def _scenario(source: str, protocol: Protocol) -> Scenario:
