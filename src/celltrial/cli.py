@@ -20,6 +20,7 @@ from celltrial.commands.demo import demo_command
 from celltrial.commands.design import app as design_app
 from celltrial.commands.edc import app as edc_app
 from celltrial.commands.evidence import app as evidence_app
+from celltrial.commands.serve import serve_command
 from celltrial.protocol import (
     CalendarError,
     Protocol,
@@ -48,6 +49,7 @@ app.command("analyze")(analyze_command)
 app.command("report")(report_command)
 app.add_typer(design_app, name="design")
 app.command("demo")(demo_command)
+app.command("serve")(serve_command)
 
 
 console = ui.console

@@ -86,9 +86,4 @@ def test_design_power_reports_a_scenario_mismatch() -> None:
     assert "is not the protocol's id 'lanzoni2021'" in r.output
 
 
-def test_demo_writes_dataset_and_reports(tmp_path: Path) -> None:
-    r = CliRunner().invoke(_app(), ["demo", "--out", str(tmp_path / "demo")])
-    assert r.exit_code == 0, r.output
-    assert (tmp_path / "demo" / "dataset" / "dm.csv").is_file()
-    assert (tmp_path / "demo" / "report-blinded.html").is_file()
-    assert (tmp_path / "demo" / "report-closed.html").is_file()
+# celltrial demo (through the EDC, in a subprocess): tests/simulate/test_through_edc.py

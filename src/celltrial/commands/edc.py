@@ -6,6 +6,7 @@ status 2; an audit trail that fails verification exits with status 1.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 from pathlib import Path
@@ -46,28 +47,10 @@ def init(
     per_stratum: Annotated[int, typer.Option(help="list rows per site × stratum")] = 60,
 ) -> None:
     """Create a fresh EDC: migrate, load the protocol and a sealed list, one user per role."""
-    from celltrial.allocation import (
-        AllocationError,
-        generate_list,
-        scheme_from_protocol,
-        site_names,
-    )
-    from celltrial.protocol import ProtocolError, library_ids, library_path, load_protocol
+    from celltrial.protocol import ProtocolError
 
     if not os.environ.get("DATABASE_URL") and db.exists():
         raise _fail(f"--db: {db} exists already; choose a new file")
-    source = protocol
-    try:
-        p = load_protocol(source)
-    except ProtocolError as exc:
-        for problem in exc.problems:
-            errors.print(str(problem), markup=False, soft_wrap=True)
-        raise _fail(f"--protocol: {len(exc.problems)} problem(s) in {source}") from None
-    except FileNotFoundError as exc:
-        raise _fail(f"--protocol: {exc}") from None
-    text = (library_path(source) if source in library_ids() else Path(source)).read_text(
-        encoding="utf-8"
-    )
     try:
         sizes = [int(x) for x in block_sizes.split(",")] if block_sizes else None
     except ValueError:
@@ -75,9 +58,80 @@ def init(
             f"--block-sizes: {block_sizes!r} is not a list of whole numbers such as 4,6"
         ) from None
     try:
-        scheme = scheme_from_protocol(p, method=method, block_sizes=sizes)
+        made = create_edc(
+            protocol, db, sites=sites, method=method, block_sizes=sizes, per_stratum=per_stratum
+        )
+    except ProtocolError as exc:
+        for problem in exc.problems:
+            errors.print(str(problem), markup=False, soft_wrap=True)
+        raise _fail(f"--protocol: {len(exc.problems)} problem(s) in {protocol}") from None
+    except FileNotFoundError as exc:
+        raise _fail(f"--protocol: {exc}") from None
+    except EdcSetupError as exc:
+        raise _fail(str(exc)) from None
+    where = "DATABASE_URL" if os.environ.get("DATABASE_URL") else str(db)
+    console.print(
+        f"EDC for [bold]{made.protocol_id}[/] (protocol {made.version}) created in {where}"
+    )
+    console.print(f"sealed list: {made.rows} rows, commitment {made.commitment}")
+    console.print(f"list key (keep it secret, offline): {made.key_file}")
+    console.print("users (username  role  password):")
+    for user, pw in made.passwords.items():
+        console.print(f"  {user:<14}{user:<14}{pw}")
+
+
+class EdcSetupError(Exception):
+    """The allocation scheme or the trial could not be set up (the message says why)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CreatedEdc:
+    """What :func:`create_edc` made: the trial, its sites, the users' passwords, the list."""
+
+    protocol_id: str
+    version: str
+    sites: tuple[str, ...]
+    passwords: dict[str, str]
+    rows: int
+    commitment: str
+    key_file: Path
+
+
+def create_edc(
+    protocol: str,
+    db: Path,
+    *,
+    sites: int = 1,
+    method: str | None = None,
+    block_sizes: list[int] | None = None,
+    per_stratum: int = 60,
+    key: bytes | None = None,
+) -> CreatedEdc:
+    """Configure Django on ``db`` (or ``DATABASE_URL``), migrate, create the trial with sites
+    site1 … siteN, an ``admin`` and one user per role (username = role, random passwords), and
+    load a freshly generated sealed allocation list; its key goes to ``<db>.key`` (mode 600).
+
+    ``key`` (32 bytes) makes the list reproducible (a demo); by default a fresh secret key.
+
+    Raises ProtocolError / FileNotFoundError for the protocol, :class:`EdcSetupError` for the
+    scheme or the trial.
+    """
+    from celltrial.allocation import (
+        AllocationError,
+        generate_list,
+        scheme_from_protocol,
+        site_names,
+    )
+    from celltrial.protocol import library_ids, library_path, load_protocol
+
+    p = load_protocol(protocol)
+    text = (library_path(protocol) if protocol in library_ids() else Path(protocol)).read_text(
+        encoding="utf-8"
+    )
+    try:
+        scheme = scheme_from_protocol(p, method=method, block_sizes=block_sizes)
         names = site_names(sites)
-        key = secrets.token_bytes(32)
+        key = key if key is not None else secrets.token_bytes(32)
         sealed = generate_list(
             scheme,
             key=key,
@@ -87,7 +141,7 @@ def init(
             per_stratum=per_stratum,
         )
     except AllocationError as exc:
-        raise _fail(str(exc)) from None
+        raise EdcSetupError(str(exc)) from None
 
     from celltrial.edc import setup
 
@@ -113,18 +167,20 @@ def init(
             passwords[role] = pw
         actions.load_allocation_list(admin, sealed.canonical(), commitment=sealed.commitment())
     except actions.ActionError as exc:
-        raise _fail(str(exc)) from None
+        raise EdcSetupError(str(exc)) from None
     key_file = Path(f"{db}.key")
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(key)
-    where = "DATABASE_URL" if os.environ.get("DATABASE_URL") else str(db)
-    console.print(f"EDC for [bold]{p.id}[/] (protocol {p.version}) created in {where}")
-    console.print(f"sealed list: {len(sealed.rows)} rows, commitment {sealed.commitment()}")
-    console.print(f"list key (keep it secret, offline): {key_file}")
-    console.print("users (username  role  password):")
-    for user, pw in passwords.items():
-        console.print(f"  {user:<14}{user:<14}{pw}")
+    return CreatedEdc(
+        protocol_id=p.id,
+        version=str(p.version),
+        sites=tuple(names),
+        passwords=passwords,
+        rows=len(sealed.rows),
+        commitment=sealed.commitment(),
+        key_file=key_file,
+    )
 
 
 @audit_app.command("verify")

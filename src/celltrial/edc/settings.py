@@ -8,6 +8,7 @@ switches to PostgreSQL (psycopg 3).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -27,10 +28,28 @@ ALLOWED_HOSTS = os.environ.get("CELLTRIAL_ALLOWED_HOSTS", "127.0.0.1,localhost,t
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
+    "django.contrib.sessions",
     "ninja",
     "celltrial.edc.apps.EdcConfig",
 ]
-MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
+# Sessions, CSRF and login for the web pages (celltrial.edc.web); the API authenticates with
+# bearer tokens and its views are CSRF-exempt.
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 8 * 3600
+SESSION_COOKIE_SECURE = os.environ.get("CELLTRIAL_SECURE_COOKIES", "") == "1"
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+LOGIN_URL = "/login"
+LOGIN_REDIRECT_URL = "/"
 ROOT_URLCONF = "celltrial.edc.urls"
 WSGI_APPLICATION = "celltrial.edc.wsgi.application"
 TEMPLATES = [
@@ -38,7 +57,13 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [],
         "APP_DIRS": True,
-        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csrf",
+                "django.contrib.auth.context_processors.auth",
+            ]
+        },
     }
 ]
 STATIC_URL = "static/"
@@ -98,3 +123,19 @@ def database_from_env(environ: os._Environ[str] | dict[str, str] = os.environ) -
 
 
 DATABASES = {"default": database_from_env()}
+
+# The cache holds the web login throttle (failed logins per username). Files, so that the
+# worker processes of one server share it; one folder per database.
+_CACHE_KEY = hashlib.sha256(
+    str(DATABASES["default"].get("HOST", "")).encode()
+    + str(Path(str(DATABASES["default"]["NAME"])).resolve()).encode()
+).hexdigest()[:16]
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": os.environ.get(
+            "CELLTRIAL_CACHE_DIR",
+            str(Path(tempfile.gettempdir()) / f"celltrial-edc-cache-{_CACHE_KEY}"),
+        ),
+    }
+}

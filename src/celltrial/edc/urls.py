@@ -1,7 +1,7 @@
-"""URLs: the REST API under ``/api/`` (OpenAPI docs at ``/api/docs``)."""
+"""URLs: the REST API under ``/api/`` (OpenAPI docs at ``/api/docs``), the web pages at ``/``."""
 
-from django.urls import path
+from django.urls import include, path
 
 from celltrial.edc.api import api
 
-urlpatterns = [path("api/", api.urls)]
+urlpatterns = [path("api/", api.urls), path("", include("celltrial.edc.web.urls"))]

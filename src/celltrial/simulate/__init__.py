@@ -31,10 +31,18 @@ from celltrial.simulate.scenario import (
     parse_scenario,
     scenario_ids,
 )
-from celltrial.simulate.virtual import TrialEvent, simulate_events, simulate_trial
+from celltrial.simulate.virtual import (
+    Candidate,
+    TrialEvent,
+    participant_events,
+    screen_candidates,
+    simulate_events,
+    simulate_trial,
+)
 
 __all__ = [
     "BatchLogrank",
+    "Candidate",
     "EndpointPower",
     "Hazard",
     "Outcomes",
@@ -49,8 +57,10 @@ __all__ = [
     "logrank_batch",
     "occurred",
     "parse_scenario",
+    "participant_events",
     "power",
     "scenario_ids",
+    "screen_candidates",
     "simulate_events",
     "simulate_logrank_power",
     "simulate_logrank_trials",

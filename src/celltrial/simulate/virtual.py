@@ -148,18 +148,24 @@ def _assignments(
     )
 
 
-def _simulate(protocol: Protocol, scenario: Scenario, n: int, rng: np.random.Generator) -> _Build:
+def _lead(protocol: Protocol) -> int:
+    """Hours from screening to randomization: the screening visit's offset, or 2."""
+    screen_visit = next((v for v in protocol.schedule.visits if v.kind == "screening"), None)
+    return -screen_visit.at if screen_visit is not None and screen_visit.at < 0 else 2
+
+
+def _screen(
+    protocol: Protocol, scenario: Scenario, n: int, rng: np.random.Generator
+) -> list[dict[str, Any]]:
+    """People screened (in accrual order) until ``n`` would be randomized."""
     problems = check_scenario(scenario, protocol)
     if problems:
         raise ScenarioError(problems)
     if n < 1:
         raise ValueError(f"n: needs at least one participant, got {n}")
-    build = _Build(rows={}, events=[])
     t0 = _start(scenario)
     criteria = [c for c in protocol.population.eligibility or [] if can_fail(protocol, c)]
     factors = [s.factor for s in protocol.design.allocation.strata]
-    screen_visit = next((v for v in protocol.schedule.visits if v.kind == "screening"), None)
-    lead = -screen_visit.at if screen_visit is not None and screen_visit.at < 0 else 2
     fail_rate = scenario.screening.failure_rate
     per_hour = scenario.accrual.per_week / (1 - fail_rate) / (7 * 24)
     clock = 0.0
@@ -192,6 +198,14 @@ def _simulate(protocol: Protocol, scenario: Scenario, n: int, rng: np.random.Gen
                 "declined": declined,
             }
         )
+    return people
+
+
+def _simulate(protocol: Protocol, scenario: Scenario, n: int, rng: np.random.Generator) -> _Build:
+    people = _screen(protocol, scenario, n, rng)
+    build = _Build(rows={}, events=[])
+    factors = [s.factor for s in protocol.design.allocation.strata]
+    lead = _lead(protocol)
     randomized = [p for p in people if p["randomized"]]
     strata = [{f: str(p["values"][f]) for f in factors} for p in randomized]
     arms = _assignments(protocol, scenario, strata, rng)
@@ -723,6 +737,111 @@ def simulate_events(
     order consent, screening, randomization, infusion, measurement, …)."""
     build = _simulate(protocol, scenario, n, rng)
     yield from sorted(build.events, key=lambda e: (e.time, e.screening_id, _ORDER[e.kind]))
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """A virtual person up to randomization: what a site knows before the arm is drawn.
+
+    ``randomized`` says whether the person, eligible and consenting, would be randomized;
+    ``randomize_at`` is when (screening plus the screening visit's lead time).
+    """
+
+    screening_id: str
+    site: str
+    consent_at: datetime
+    screened_at: datetime
+    randomize_at: datetime
+    values: dict[str, Value]
+    failed: list[str]
+    eligible: bool
+    declined: bool
+    randomized: bool
+
+    def strata(self, protocol: Protocol) -> dict[str, str]:
+        return {f.factor: str(self.values[f.factor]) for f in protocol.design.allocation.strata}
+
+
+def screen_candidates(
+    protocol: Protocol, scenario: Scenario, *, n: int, rng: np.random.Generator
+) -> list[Candidate]:
+    """People screened in accrual order until ``n`` would be randomized (the pre-randomization
+    half of :func:`simulate_trial`: screening values, eligibility, consent, weight, strata).
+
+    With :func:`participant_events`, a driver that lets another system (the EDC) assign the
+    arm draws each participant's outcomes after the arm is known.
+    """
+    lead = _lead(protocol)
+    return [
+        Candidate(
+            screening_id=p["id"],
+            site=p["site"],
+            consent_at=p["consent"],
+            screened_at=p["screen"],
+            randomize_at=p["screen"] + timedelta(hours=lead),
+            values=dict(p["values"]),
+            failed=list(p["failed"]),
+            eligible=p["eligible"],
+            declined=p["declined"],
+            randomized=p["randomized"],
+        )
+        for p in _screen(protocol, scenario, n, rng)
+    ]
+
+
+def participant_events(
+    protocol: Protocol,
+    scenario: Scenario,
+    candidate: Candidate,
+    arm: str,
+    *,
+    usubjid: str,
+    rng: np.random.Generator,
+) -> list[TrialEvent]:
+    """Everything after randomization for one participant given ``arm``: infusions,
+    measurements at visits (the screening visit's values included), clinical events, adverse
+    events, deviations and the disposition (death, withdrawal or completion), in time order.
+
+    Outcomes are drawn from the scenario's hazards for ``arm`` (:func:`draw_outcomes`, as in
+    :func:`simulate_trial`), so the arm may come from anywhere, e.g. an EDC's sealed list.
+    """
+    arm_ids = tuple(a.id for a in protocol.arms)
+    if arm not in arm_ids:
+        raise ValueError(f"arm: {arm!r} is not an arm of {protocol.id} ({', '.join(arm_ids)})")
+    outcomes = draw_outcomes(
+        protocol,
+        scenario,
+        np.array([[arm_ids.index(arm)]], dtype=np.int64),
+        arms=arm_ids,
+        rng=rng,
+    )
+    person: dict[str, Any] = {
+        "id": candidate.screening_id,
+        "site": candidate.site,
+        "consent": candidate.consent_at,
+        "screen": candidate.screened_at,
+        "values": dict(candidate.values),
+        "usubjid": usubjid,
+        "sl": {},
+    }
+    build = _Build(rows={}, events=[])
+    lead = int((candidate.randomize_at - candidate.screened_at).total_seconds() // 3600)
+    _participant(
+        protocol,
+        scenario,
+        build,
+        person,
+        arm,
+        {code: float(t[0, 0]) for code, t in outcomes.observed.items()},
+        float(outcomes.serious[0, 0]),
+        float(outcomes.end[0, 0]),
+        bool(outcomes.dropout[0, 0]),
+        follow_up_days(scenario, protocol),
+        lead,
+        rng,
+    )
+    events = [e for e in build.events if e.kind != "randomization"]
+    return sorted(events, key=lambda e: (e.time, _ORDER[e.kind]))
 
 
 def testcd(protocol: Protocol, code: str) -> str:

@@ -1,0 +1,25 @@
+"""URLs of the web pages (mounted at the site root; the API stays under ``/api/``)."""
+
+from django.urls import path
+
+from celltrial.edc.web import views
+
+urlpatterns = [
+    path("login", views.login_view, name="login"),
+    path("logout", views.logout_view, name="logout"),
+    path("static/edc/style.css", views.stylesheet, name="stylesheet"),
+    path("", views.home, name="home"),
+    path("screen", views.screen, name="screen"),
+    path("p/<str:code>", views.participant, name="participant"),
+    path("p/<str:code>/consent", views.consent, name="consent"),
+    path("p/<str:code>/enroll", views.enroll, name="enroll"),
+    path("p/<str:code>/randomize", views.randomize, name="randomize"),
+    path("p/<str:code>/visit/<str:visit>", views.visit_done, name="visit_done"),
+    path("p/<str:code>/measure", views.measure, name="measure"),
+    path("p/<str:code>/ae", views.adverse_event, name="adverse_event"),
+    path("p/<str:code>/ae/<int:ae_id>/sae-report", views.sae_report, name="sae_report"),
+    path("p/<str:code>/edit/<str:table>/<int:record_id>", views.edit, name="edit"),
+    path("pharmacy", views.pharmacy, name="pharmacy"),
+    path("pharmacy/p/<str:code>", views.dose, name="dose"),
+    path("dsmb", views.dsmb, name="dsmb"),
+]

@@ -1,0 +1,756 @@
+"""Views of the web pages. Reads are filtered by role and site (``celltrial.edc.roles``); every
+write is an action of ``celltrial.edc.actions``, whose errors are shown next to their field."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth import authenticate, login, logout
+from django.core.cache import cache
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from celltrial.edc import actions
+from celltrial.edc.actions import ActionError
+from celltrial.edc.actions.safety import OUTCOMES, RELATEDNESS, SERIOUSNESS
+from celltrial.edc.models import (
+    AdverseEvent,
+    AllocationSlot,
+    Lot,
+    Participant,
+    Role,
+    Site,
+    Staff,
+)
+from celltrial.edc.roles import (
+    CLINICAL_WRITERS,
+    READERS,
+    UNBLINDED_ROLES,
+    sees_arm,
+    site_ids,
+)
+from celltrial.edc.web import forms
+
+#: Failed logins per username allowed within :data:`THROTTLE_SECONDS`.
+THROTTLE_FAILURES = 5
+THROTTLE_SECONDS = 15 * 60
+STATIC = Path(__file__).resolve().parent.parent / "static" / "edc"
+CTCAE = {
+    1: "1 — mild",
+    2: "2 — moderate",
+    3: "3 — severe",
+    4: "4 — life-threatening",
+    5: "5 — death",
+}
+
+View = Callable[..., HttpResponse]
+
+
+# ------------------------------------------------------------------------------------------
+# Log-in, roles
+# ------------------------------------------------------------------------------------------
+
+
+def _throttle_key(username: str) -> str:
+    return f"edc-login-failures:{username.strip().lower()}"
+
+
+def _recent_failures(username: str) -> list[float]:
+    cutoff = time.time() - THROTTLE_SECONDS
+    return [t for t in cache.get(_throttle_key(username), []) if t > cutoff]
+
+
+def login_view(request: HttpRequest) -> HttpResponse:
+    error = ""
+    username = ""
+    if request.method == "POST":
+        username = request.POST.get("username", "").strip()
+        password = request.POST.get("password", "")
+        failures = _recent_failures(username)
+        if len(failures) >= THROTTLE_FAILURES:
+            wait = int((min(failures) + THROTTLE_SECONDS - time.time()) // 60) + 1
+            error = (
+                f"Too many failed log-ins for {username!r}: "
+                f"try again in {wait} minute{'s' if wait != 1 else ''}."
+            )
+        else:
+            user = authenticate(request, username=username, password=password)
+            if user is not None and hasattr(user, "staff"):
+                cache.delete(_throttle_key(username))
+                login(request, user)
+                return redirect("home")
+            failures.append(time.time())
+            cache.set(_throttle_key(username), failures, THROTTLE_SECONDS)
+            left = THROTTLE_FAILURES - len(failures)
+            error = "Wrong username or password." + (
+                f" {left} attempt{'s' if left != 1 else ''} left before a 15-minute pause."
+                if left > 0
+                else " Log-in paused for 15 minutes."
+            )
+    status = 200 if not error else 401 if "Wrong" in error else 429
+    return render(request, "edc/login.html", {"error": error, "username": username}, status=status)
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect("login")
+
+
+def stylesheet(request: HttpRequest) -> FileResponse:
+    return FileResponse((STATIC / "style.css").open("rb"), content_type="text/css")
+
+
+def staff_page(roles: frozenset[str] | set[str] | None = None) -> Callable[[View], View]:
+    """A page for logged-in staff (of ``roles``); the view gets the Staff after the request."""
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def run(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect(f"/login?next={request.path}")
+            staff = (
+                Staff.objects.select_related("trial", "user")
+                .filter(user_id=request.user.pk)
+                .first()
+            )
+            if staff is None:
+                return _problem(request, None, 403, "This account has no role in a trial.")
+            if roles is not None and staff.role not in roles:
+                return _problem(
+                    request, staff, 403, f"A {staff.get_role_display()} may not open this page."
+                )
+            try:
+                return view(request, staff, *args, **kwargs)
+            except ActionError as exc:
+                text = "; ".join(p.message for p in exc.problems)
+                return _problem(request, staff, exc.status, text)
+
+        return run
+
+    return decorate
+
+
+def _problem(request: HttpRequest, staff: Staff | None, status: int, text: str) -> HttpResponse:
+    return render(
+        request,
+        "edc/problem.html",
+        {"staff": staff, "message": text, "status": status},
+        status=status,
+    )
+
+
+def _ctx(staff: Staff, **more: Any) -> dict[str, Any]:
+    return {
+        "staff": staff,
+        "sees_arm": sees_arm(staff),
+        "clinical": staff.role in CLINICAL_WRITERS,
+        "unblinded_role": staff.role in UNBLINDED_ROLES,
+        "trial": staff.trial,
+        **more,
+    }
+
+
+def _errors(exc: ActionError, prefix: str = "") -> dict[str, str]:
+    """Problems by field (``values.age`` -> ``age`` when ``prefix='values.'``)."""
+    out: dict[str, str] = {}
+    for p in exc.problems:
+        key = p.field[len(prefix) :] if prefix and p.field.startswith(prefix) else p.field
+        out[key] = f"{out[key]}; {p.message}" if key in out else p.message
+    return out
+
+
+def _participants(staff: Staff) -> Any:
+    qs = Participant.objects.filter(trial_id=staff.trial_id).select_related(
+        "site", "randomization__slot", "screening"
+    )
+    allowed = site_ids(staff)
+    return qs if allowed is None else qs.filter(site_id__in=allowed)
+
+
+def _sites(staff: Staff) -> list[Site]:
+    qs = Site.objects.filter(trial_id=staff.trial_id).order_by("code")
+    allowed = site_ids(staff)
+    return list(qs if allowed is None else qs.filter(id__in=allowed))
+
+
+def _screening_visits(staff: Staff) -> set[str]:
+    """Ids of the schedule's screening visits (done by the screening form)."""
+    protocol = staff.trial.active_protocol().protocol
+    return {v.id for v in protocol.schedule.visits if v.kind == "screening"}
+
+
+def _participant(staff: Staff, code: str) -> Participant:
+    p = _participants(staff).filter(code=code).first()
+    if p is None:
+        raise actions.NotFound("participant", f"no participant {code!r} at your sites")
+    return p
+
+
+# ------------------------------------------------------------------------------------------
+# Home and the site dashboard
+# ------------------------------------------------------------------------------------------
+
+
+@staff_page()
+def home(request: HttpRequest, staff: Staff) -> HttpResponse:
+    if staff.role == Role.PHARMACIST:
+        return redirect("pharmacy")
+    if staff.role == Role.DSMB:
+        return redirect("dsmb")
+    now = timezone.now()
+    people = list(_participants(staff).order_by("code"))
+    screening_visits = _screening_visits(staff)
+    rows = []
+    overdue = []
+    for p in people:
+        visits = list(p.visits.order_by("nominal"))
+        open_visits = [v for v in visits if v.done_at is None and v.visit not in screening_visits]
+        late = [v for v in open_visits if v.latest < now]
+        upcoming = [v for v in open_visits if v.latest >= now]
+        overdue += [(p, v) for v in late]
+        r = getattr(p, "randomization", None)
+        rows.append(
+            {
+                "p": p,
+                "kit": r.kit_code if r is not None else "",
+                "arm": r.slot.arm if r is not None and sees_arm(staff) else "",
+                "next": upcoming[0] if upcoming else None,
+                "late": len(late),
+            }
+        )
+    clocks = []
+    if staff.role in READERS:
+        for ae in (
+            AdverseEvent.objects.filter(
+                participant__in=_participants(staff), serious=True, sae_reported_at__isnull=True
+            )
+            .select_related("participant")
+            .order_by("sae_due_at")
+        ):
+            left = (ae.sae_due_at - now).total_seconds() if ae.sae_due_at else 0.0
+            clocks.append({"ae": ae, "hours_left": left / 3600, "overdue": left < 0})
+    log = actions.screening_log(staff)
+    return render(
+        request,
+        "edc/dashboard.html",
+        _ctx(
+            staff,
+            rows=rows,
+            overdue=overdue,
+            clocks=clocks,
+            log=log,
+            sites=_sites(staff),
+            now=now,
+            reader=staff.role in READERS,
+        ),
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# Screening, consent, enrollment, randomization
+# ------------------------------------------------------------------------------------------
+
+
+@staff_page(CLINICAL_WRITERS)
+def screen(request: HttpRequest, staff: Staff) -> HttpResponse:
+    protocol = staff.trial.active_protocol().protocol
+    fields = forms.screening_fields(protocol)
+    sites = _sites(staff)
+    errors: dict[str, str] = {}
+    data: dict[str, str] = {}
+    if request.method == "POST":
+        data = {f.name: request.POST.get(f.name, "").strip() for f in fields}
+        site = request.POST.get("site", "")
+        values = {k: v for k, v in data.items() if v != ""}
+        try:
+            p = actions.screen_participant(staff, site, values)
+        except ActionError as exc:
+            errors = _errors(exc, "values.")
+        else:
+            return redirect("participant", code=p.code)
+    for f in fields:
+        f.value = data.get(f.name, "")
+        f.error = errors.get(f.name, "")
+    return render(
+        request,
+        "edc/screen.html",
+        _ctx(staff, fields=fields, sites=sites, errors=errors, criteria=forms.criteria(protocol)),
+    )
+
+
+def _timeline(staff: Staff, p: Participant) -> dict[str, Any]:
+    """Scheduled administrations (times and windows only) and visits, what was done."""
+    from celltrial.protocol import CalendarError, calendar
+
+    now = timezone.now()
+    r = getattr(p, "randomization", None)
+    out: dict[str, Any] = {"administrations": [], "visits": []}
+    if r is None:
+        return out
+    protocol = staff.trial.active_protocol().protocol
+    done = {i.number: i for i in p.infusions.all()}
+    try:
+        cal = calendar(protocol, r.randomized_at, weight_kg=p.weight_kg, arms=[r.slot.arm])
+    except CalendarError:
+        cal = calendar(protocol, r.randomized_at, arms=[r.slot.arm])
+    for a in cal.administrations:
+        i = done.get(a.number)
+        out["administrations"].append(
+            {
+                "number": a.number,
+                "nominal": a.nominal,
+                "earliest": a.earliest,
+                "latest": a.latest,
+                "hours": a.hours_from_first,
+                "done": i,
+                "missing": i is None and a.latest < now,
+            }
+        )
+    screening_visits = _screening_visits(staff)
+    screened = getattr(p, "screening", None)
+    for v in p.visits.order_by("nominal"):
+        if v.visit in screening_visits and v.done_at is None:
+            # Screening happened before randomization: the screening form is that visit.
+            at = screened.screened_at if screened is not None else None
+            out["visits"].append({"v": v, "missing": False, "due": False, "screened_at": at})
+            continue
+        out["visits"].append(
+            {"v": v, "missing": v.done_at is None and v.latest < now, "due": v.done_at is None}
+        )
+    return out
+
+
+@staff_page(READERS)
+def participant(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
+    p = _participant(staff, code)
+    protocol = staff.trial.active_protocol().protocol
+    criteria = {c["id"]: c for c in forms.criteria(protocol)}
+    s = getattr(p, "screening", None)
+    failed = [criteria.get(c, {"id": c, "text": c}) for c in (s.failed if s else [])]
+    missing = [criteria.get(c, {"id": c, "text": c}) for c in (s.missing if s else [])]
+    r = getattr(p, "randomization", None)
+    measurements = list(p.measurements.order_by("measured_at", "id"))
+    labels = {m.code: m for m in protocol.measurements}
+    aes = list(p.adverse_events.order_by("onset"))
+    windows = {w.id: w.label for w in protocol.safety.windows}
+    return render(
+        request,
+        "edc/participant.html",
+        _ctx(
+            staff,
+            p=p,
+            screening=s,
+            failed=failed,
+            missing=missing,
+            randomization=r,
+            arm=r.slot.arm if r is not None and sees_arm(staff) else "",
+            consents=list(p.consents.order_by("id")),
+            timeline=_timeline(staff, p),
+            measurements=[(m, labels.get(m.code)) for m in measurements],
+            aes=[(ae, [windows.get(w, w) for w in ae.windows]) for ae in aes],
+            kit=request.session.pop("kit_shown", None),
+            today=timezone.now().date().isoformat(),
+            consent_version=protocol.version,
+            notice=request.session.pop("notice", ""),
+            errors=request.session.pop("errors", {}),
+        ),
+    )
+
+
+def _back(request: HttpRequest, code: str, exc: ActionError | None = None) -> HttpResponse:
+    if exc is not None:
+        request.session["errors"] = _errors(exc)
+    return redirect("participant", code=code)
+
+
+@staff_page(CLINICAL_WRITERS)
+@require_POST
+def consent(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
+    try:
+        day = dt.date.fromisoformat(request.POST.get("consented_on", ""))
+    except ValueError:
+        request.session["errors"] = {"consented_on": "a date, e.g. 2026-03-01"}
+        return _back(request, code)
+    try:
+        actions.record_consent(staff, code, request.POST.get("version", ""), day)
+    except ActionError as exc:
+        return _back(request, code, exc)
+    request.session["notice"] = "Consent recorded."
+    return _back(request, code)
+
+
+@staff_page(CLINICAL_WRITERS)
+@require_POST
+def enroll(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
+    try:
+        actions.enroll(staff, code)
+    except ActionError as exc:
+        return _back(request, code, exc)
+    request.session["notice"] = "Enrolled."
+    return _back(request, code)
+
+
+@staff_page(CLINICAL_WRITERS)
+@require_POST
+def randomize(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
+    try:
+        r = actions.randomize_participant(
+            staff, code, idempotency_key=request.POST.get("idempotency_key") or None
+        )
+    except ActionError as exc:
+        return _back(request, code, exc)
+    request.session["kit_shown"] = r.kit_code
+    return _back(request, code)
+
+
+@staff_page(CLINICAL_WRITERS)
+@require_POST
+def visit_done(request: HttpRequest, staff: Staff, code: str, visit: str) -> HttpResponse:
+    try:
+        actions.record_visit(staff, code, visit)
+    except ActionError as exc:
+        return _back(request, code, exc)
+    request.session["notice"] = f"Visit {visit} recorded."
+    return _back(request, code)
+
+
+# ------------------------------------------------------------------------------------------
+# Measurements, adverse events, edits
+# ------------------------------------------------------------------------------------------
+
+
+@staff_page(CLINICAL_WRITERS)
+def measure(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
+    p = _participant(staff, code)
+    protocol = staff.trial.active_protocol().protocol
+    visit = request.GET.get("visit") or request.POST.get("visit", "")
+    fields = forms.measurement_fields(protocol, visit)
+    saved: list[str] = []
+    if request.method == "POST":
+        for f in fields:
+            f.value = request.POST.get(f.name, "").strip()
+            f.confirmed = request.POST.get(f"{f.name}__confirmed") == "on"
+            if f.value == "":
+                continue
+            try:
+                actions.record_measurement(
+                    staff, p, f.name, f.value, visit=visit, confirmed=f.confirmed
+                )
+            except ActionError as exc:
+                f.error = "; ".join(x.message for x in exc.problems)
+                f.needs_confirm = "plausible range" in f.error
+            else:
+                saved.append(f.label)
+                f.value = ""
+        if saved and not any(f.error for f in fields):
+            request.session["notice"] = f"Saved: {', '.join(saved)}."
+            return redirect("participant", code=p.code)
+    return render(
+        request,
+        "edc/measure.html",
+        _ctx(staff, p=p, fields=fields, visit=visit, saved=saved, visits=protocol.schedule.visits),
+    )
+
+
+def _utc(text: str) -> dt.datetime | None:
+    """A ``datetime-local`` value (read as UTC), or None."""
+    if not text.strip():
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+@staff_page(CLINICAL_WRITERS)
+def adverse_event(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
+    p = _participant(staff, code)
+    errors: dict[str, str] = {}
+    data: dict[str, Any] = {"serious_criteria": []}
+    if request.method == "POST":
+        data = {
+            "term": request.POST.get("term", ""),
+            "onset": request.POST.get("onset", ""),
+            "grade": request.POST.get("grade", ""),
+            "relatedness": request.POST.get("relatedness", ""),
+            "outcome": request.POST.get("outcome", ""),
+            "serious_criteria": request.POST.getlist("serious_criteria"),
+        }
+        onset = _utc(data["onset"])
+        try:
+            grade = int(data["grade"])
+        except ValueError:
+            grade = 0
+        if onset is None:
+            errors["onset"] = "the onset: a date and time (UTC)"
+        else:
+            try:
+                ae = actions.report_adverse_event(
+                    staff,
+                    p,
+                    term=data["term"],
+                    onset=onset,
+                    grade=grade,
+                    relatedness=data["relatedness"],
+                    outcome=data["outcome"],
+                    serious_criteria=data["serious_criteria"],
+                )
+            except ActionError as exc:
+                errors = _errors(exc)
+            else:
+                note = f"Adverse event {ae.term!r} recorded."
+                if ae.windows:
+                    note += f" Inside safety window(s): {', '.join(ae.windows)}."
+                if ae.sae_due_at:
+                    note += " Serious: the SAE report is due by " + ae.sae_due_at.strftime(
+                        "%Y-%m-%d %H:%M UTC."
+                    )
+                request.session["notice"] = note
+                return redirect("participant", code=p.code)
+    infusions = list(p.infusions.order_by("number").values_list("started_at", flat=True))
+    protocol = staff.trial.active_protocol().protocol
+    return render(
+        request,
+        "edc/ae.html",
+        _ctx(
+            staff,
+            p=p,
+            data=data,
+            errors=errors,
+            grades=CTCAE.items(),
+            relatedness=RELATEDNESS,
+            outcomes=OUTCOMES,
+            seriousness=SERIOUSNESS,
+            infusions=[t.isoformat() for t in infusions],
+            windows=[(w.id, w.label, w.duration) for w in protocol.safety.windows],
+        ),
+    )
+
+
+@staff_page(CLINICAL_WRITERS)
+@require_POST
+def sae_report(request: HttpRequest, staff: Staff, code: str, ae_id: int) -> HttpResponse:
+    _participant(staff, code)
+    try:
+        actions.report_sae(staff, ae_id)
+    except ActionError as exc:
+        return _back(request, code, exc)
+    request.session["notice"] = "SAE reported: its clock is stopped."
+    return _back(request, code)
+
+
+EDIT_FIELDS = {"measurement": ["value", "confirmed"], "adverse_event": ["term", "grade", "outcome"]}
+
+
+@staff_page({Role.INVESTIGATOR, Role.COORDINATOR, Role.DATA_MANAGER})
+def edit(request: HttpRequest, staff: Staff, code: str, table: str, record_id: int) -> HttpResponse:
+    p = _participant(staff, code)
+    if table == "measurement":
+        record: Any = p.measurements.filter(id=record_id).first()
+    elif table == "adverse_event":
+        record = p.adverse_events.filter(id=record_id).first()
+    else:
+        record = None
+    if record is None:
+        raise actions.NotFound("record", f"no {table} {record_id} of {p.code}")
+    errors: dict[str, str] = {}
+    names = EDIT_FIELDS[table]
+    values = {n: getattr(record, n) for n in names}
+    reason = ""
+    if request.method == "POST":
+        reason = request.POST.get("reason", "")
+        changes: dict[str, Any] = {}
+        for n in names:
+            if n == "confirmed":
+                new: Any = request.POST.get(n) == "on"
+            elif n == "grade":
+                try:
+                    new = int(request.POST.get(n, ""))
+                except ValueError:
+                    new = request.POST.get(n, "")
+            else:
+                new = request.POST.get(n, "").strip()
+            if new != getattr(record, n):
+                changes[n] = new
+            values[n] = new
+        if not changes:
+            errors["form"] = "Nothing changed."
+        else:
+            try:
+                actions.edit_record(staff, table, record.id, changes, reason=reason)
+            except ActionError as exc:
+                errors = _errors(exc, "changes.")
+            else:
+                request.session["notice"] = f"{table.replace('_', ' ').capitalize()} changed."
+                return redirect("participant", code=p.code)
+    return render(
+        request,
+        "edc/edit.html",
+        _ctx(
+            staff,
+            p=p,
+            table=table,
+            record=record,
+            values=values,
+            errors=errors,
+            reason=reason,
+            grades=CTCAE.items(),
+            outcomes=OUTCOMES,
+        ),
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# Pharmacy (unblinded)
+# ------------------------------------------------------------------------------------------
+
+
+@staff_page({Role.PHARMACIST})
+def pharmacy(request: HttpRequest, staff: Staff) -> HttpResponse:
+    protocol = staff.trial.active_protocol().protocol
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            if request.POST.get("do") == "register":
+                lot = actions.register_lot(
+                    staff, request.POST.get("number", "").strip(), request.POST.get("arm", "")
+                )
+                request.session["notice"] = f"Lot {lot.number} registered (quarantine)."
+            elif request.POST.get("do") == "release":
+                number = request.POST.get("lot", "")
+                lot_obj = Lot.objects.filter(trial_id=staff.trial_id, number=number).first()
+                arm = protocol.arm(lot_obj.arm) if lot_obj is not None else None
+                crit = arm.product.release or [] if arm is not None else []
+                results = {
+                    c.id: request.POST.get(f"{number}__{c.id}", "").strip()
+                    for c in crit
+                    if request.POST.get(f"{number}__{c.id}", "").strip()
+                }
+                lot = actions.release_lot(staff, number, results)
+                request.session["notice"] = f"Lot {lot.number}: {lot.status}."
+        except ActionError as exc:
+            errors = _errors(exc)
+        else:
+            return redirect("pharmacy")
+    lots = []
+    for lot in Lot.objects.filter(trial_id=staff.trial_id).order_by("number"):
+        arm = protocol.arm(lot.arm)
+        lots.append(
+            {
+                "lot": lot,
+                "arm_label": arm.label,
+                "results": list(lot.results.order_by("id")),
+                "criteria": list(arm.product.release or []),
+            }
+        )
+    people = [p for p in _participants(staff).order_by("code") if hasattr(p, "randomization")]
+    slots = AllocationSlot.objects.filter(trial_id=staff.trial_id).select_related(
+        "taken_by__participant"
+    )
+    return render(
+        request,
+        "edc/pharmacy.html",
+        _ctx(
+            staff,
+            lots=lots,
+            arms=protocol.arms,
+            people=people,
+            slots=slots.order_by("sequence"),
+            taken=slots.filter(taken_by__isnull=False).count(),
+            errors=errors,
+            notice=request.session.pop("notice", ""),
+        ),
+    )
+
+
+@staff_page({Role.PHARMACIST})
+def dose(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
+    from celltrial.protocol import CalendarError, calendar
+
+    p = _participant(staff, code)
+    r = getattr(p, "randomization", None)
+    if r is None:
+        raise actions.Conflict("participant", f"{p.code} is not randomized")
+    protocol = staff.trial.active_protocol().protocol
+    arm = protocol.arm(r.slot.arm)
+    errors: dict[str, str] = {}
+    data = {"lot": "", "started_at": "", "delivered": "", "deviation": ""}
+    if request.method == "POST":
+        data = {k: request.POST.get(k, "").strip() for k in data}
+        started = _utc(data["started_at"])
+        try:
+            delivered = float(data["delivered"])
+        except ValueError:
+            errors["delivered"] = "the amount delivered: a number, e.g. 1.4e8"
+        if started is None:
+            errors["started_at"] = "the start: a date and time (UTC)"
+        if not errors:
+            try:
+                i = actions.record_infusion(
+                    staff,
+                    p,
+                    lot=data["lot"],
+                    started_at=started,
+                    delivered=delivered,
+                    deviation=data["deviation"],
+                )
+            except ActionError as exc:
+                errors = _errors(exc)
+            else:
+                request.session["notice"] = f"Administration #{i.number} of {p.code} recorded."
+                return redirect("dose", code=p.code)
+    try:
+        cal = calendar(protocol, r.randomized_at, weight_kg=p.weight_kg, arms=[arm.id])
+        cal_error = ""
+    except CalendarError as exc:
+        cal, cal_error = calendar(protocol, r.randomized_at, arms=[arm.id]), str(exc)
+    done = {i.number: i for i in p.infusions.select_related("lot")}
+    plans = [{"a": a, "done": done.get(a.number)} for a in cal.administrations]
+    lots = Lot.objects.filter(trial_id=staff.trial_id, arm=arm.id, status=Lot.Status.RELEASED)
+    return render(
+        request,
+        "edc/dose.html",
+        _ctx(
+            staff,
+            p=p,
+            r=r,
+            arm=arm,
+            plans=plans,
+            cal_error=cal_error,
+            lots=lots.order_by("number"),
+            data=data,
+            errors=errors,
+            notice=request.session.pop("notice", ""),
+        ),
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# DSMB
+# ------------------------------------------------------------------------------------------
+
+
+@staff_page({Role.DSMB})
+def dsmb(request: HttpRequest, staff: Staff) -> HttpResponse:
+    from celltrial.edc import api
+
+    request.auth = staff
+    summary = api.safety_summary(request)
+    protocol = staff.trial.active_protocol().protocol
+    labels = {a.id: a.label for a in protocol.arms}
+    rows = [
+        {"arm": arm, "label": labels.get(arm, arm), **counts}
+        for arm, counts in sorted(summary["by_arm"].items())
+    ]
+    return render(
+        request, "edc/dsmb.html", _ctx(staff, rows=rows, log=actions.screening_log(staff))
+    )

@@ -1,0 +1,162 @@
+"""The virtual trial entered through the EDC, and ``celltrial demo`` end to end.
+
+Each run is a subprocess with its own SQLite EDC in ``tmp_path`` (pytest-django configures
+this process on the test database), as in ``tests/edc/test_edc_cli.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from celltrial.dataset import check_dataset, errors, read_dataset
+from celltrial.protocol import load_protocol
+
+pytestmark = pytest.mark.skipif(
+    bool(os.environ.get("DATABASE_URL")), reason="these runs make their own SQLite EDC"
+)
+
+RUN = """
+import json, sys
+from collections import Counter
+from pathlib import Path
+import numpy as np
+from celltrial.commands.edc import create_edc
+out = Path(sys.argv[1])
+made = create_edc("lanzoni2021", out / "edc.sqlite3", sites=2, block_sizes=[2, 4],
+                  per_stratum=10, key=bytes(range(32)))
+from celltrial.commands.simulate_edc import run_through_edc
+from celltrial.edc.audit import verify_audit
+from celltrial.edc.export import export_dataset
+from celltrial.protocol import load_protocol
+from celltrial.simulate import load_scenario
+p = load_protocol("lanzoni2021")
+s = run_through_edc(p, load_scenario("lanzoni2021", p), n=8, sites=made.sites,
+                    rng=np.random.default_rng(3))
+audit = verify_audit()
+export_dataset(out / "dataset")
+json.dump({
+    "simulated": dict(s.simulated), "entered": dict(s.entered),
+    "not_entered": [[n.kind, n.who, n.reason] for n in s.not_entered],
+    "unaccounted": s.unaccounted(), "arms": s.arms, "actions": dict(s.actions),
+    "audit_ok": audit.ok, "audit": audit.message,
+}, open(out / "summary.json", "w"))
+"""
+
+
+def _python(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
+    }
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=env, timeout=300, cwd=cwd
+    )
+
+
+def _demo(*args: str) -> subprocess.CompletedProcess[str]:
+    return _python("-c", "from celltrial.cli import app; app()", "demo", *args)
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("through_edc")
+    r = _python("-c", RUN, str(out))
+    assert r.returncode == 0, r.stderr
+    return out, json.loads((out / "summary.json").read_text())
+
+
+def test_every_simulated_event_is_entered_or_counted_with_a_reason(small_run):
+    _, s = small_run
+    assert s["unaccounted"] == {}
+    assert len(s["arms"]) == 8 == s["entered"]["randomization"]
+    for kind, count in s["simulated"].items():
+        missing = sum(1 for k, _, _ in s["not_entered"] if k == kind)
+        assert s["entered"].get(kind, 0) + missing == count, kind
+    assert all(reason.strip() for _, _, reason in s["not_entered"])
+    # The core of the trial goes in whole; what is left out has no form in the EDC yet.
+    for kind in ("screening", "consent", "randomization", "infusion", "adverse_event", "death"):
+        assert s["entered"].get(kind, 0) == s["simulated"].get(kind, 0), kind
+    # Entered by the right roles' actions, lots released before infusions.
+    assert s["actions"]["release_lot"] == s["actions"]["register_lot"] > 0
+    assert s["actions"]["record_infusion"] == s["entered"]["infusion"]
+
+
+def test_exported_dataset_passes_checks_and_audit_verifies(small_run):
+    out, s = small_run
+    assert s["audit_ok"], s["audit"]
+    dataset = read_dataset(out / "dataset")
+    assert errors([*dataset.problems, *check_dataset(dataset, load_protocol("lanzoni2021"))]) == []
+    assert len(dataset.dm) == 8
+
+
+def test_arms_in_the_export_are_the_edcs_allocation_list(small_run):
+    out, s = small_run
+    dm = read_dataset(out / "dataset").dm
+    exported = dict(zip(dm["USUBJID"], dm["ARMCD"], strict=True))
+    with sqlite3.connect(out / "edc.sqlite3") as con:
+        rows = con.execute(
+            "SELECT p.code, a.arm, a.site_code, a.stratum, a.sequence "
+            "FROM edc_randomization r JOIN edc_participant p ON r.participant_id = p.id "
+            "JOIN edc_allocationslot a ON r.slot_id = a.id"
+        ).fetchall()
+        free = con.execute(
+            "SELECT site_code, stratum, MIN(sequence) FROM edc_allocationslot "
+            "WHERE id NOT IN (SELECT slot_id FROM edc_randomization) GROUP BY site_code, stratum"
+        ).fetchall()
+    assert {code: arm for code, arm, *_ in rows} == exported == s["arms"]
+    # Rows were taken in list order: every taken row precedes the first free one of its cell.
+    first_free = {(site, stratum): seq for site, stratum, seq in free}
+    for _, _, site, stratum, seq in rows:
+        assert seq < first_free[(site, stratum)]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("demo") / "demo-output"
+    r = _demo("--out", str(out), "--no-pdf")
+    assert r.returncode == 0, r.stderr + r.stdout
+    return out, r.stdout
+
+
+def test_demo_runs_end_to_end(demo_run):
+    out, stdout = demo_run
+    for name in ("edc.sqlite3", "report-blinded.html", "report-closed.html", "dataset/dm.csv"):
+        assert (out / name).exists(), name
+    assert "celltrial serve --db" in stdout and "audit trail intact" in stdout
+    assert "coordinator" in stdout and "pharmacist" in stdout  # the logins, once
+    dataset = read_dataset(out / "dataset")
+    assert errors([*dataset.problems, *check_dataset(dataset, load_protocol("lanzoni2021"))]) == []
+    r = _demo("--out", str(out), "--no-pdf")
+    assert r.returncode == 2 and "--force" in r.stderr
+
+
+def test_demo_report_shows_the_lanzoni_effect(demo_run):
+    """Seed 7 (the demo's default, ``demo.SEED``): fewer deaths with UC-MSC than control in the
+    closed report's survival section (the scenario: 91 % vs 42 % day-31 survival)."""
+    out, _ = demo_run
+    html = (out / "report-closed.html").read_text(encoding="utf-8")
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    section = text[text.index("Survival at 31 days") :]
+    assert "UC-MSC Control (vehicle) Total" in section[:400]
+    events = re.search(r"Events (\d+) (\d+) (\d+)", section)
+    assert events is not None
+    ucmsc, control, total = (int(x) for x in events.groups())
+    assert ucmsc < control and ucmsc + control == total
+    assert control - ucmsc >= 3
+
+
+def test_demo_force_replaces_the_database(tmp_path):
+    out = tmp_path / "demo"
+    out.mkdir()
+    (out / "edc.sqlite3").write_text("an earlier demo")
+    r = _demo("--out", str(out), "--no-pdf", "--n", "4", "--force")
+    assert r.returncode == 0, r.stderr + r.stdout
+    assert "4 randomized" in r.stdout
