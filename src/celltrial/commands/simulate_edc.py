@@ -42,26 +42,8 @@ from celltrial.simulate import (
     participant_events,
     screen_candidates,
 )
+from celltrial.simulate.virtual import EVENT_ORDER
 
-#: Order of simultaneous events (the same as the simulator's).
-ORDER = {
-    k: i
-    for i, k in enumerate(
-        (
-            "consent",
-            "screening",
-            "randomization",
-            "infusion",
-            "measurement",
-            "adverse_event",
-            "clinical_event",
-            "deviation",
-            "death",
-            "withdrawal",
-            "completion",
-        )
-    )
-}
 RELATEDNESS = {
     "NOT RELATED": "not_related",
     "UNLIKELY RELATED": "unlikely",
@@ -197,7 +179,7 @@ def run_through_edc(
 
     def push(event: TrialEvent) -> None:
         summary.simulated[event.kind] += 1
-        heapq.heappush(queue, (event.time, ORDER[event.kind], next(counter), event))
+        heapq.heappush(queue, (event.time, EVENT_ORDER[event.kind], next(counter), event))
 
     def call(name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         result = fn(*args, **kwargs)

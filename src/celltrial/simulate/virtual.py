@@ -57,7 +57,8 @@ EventKind = Literal[
     "withdrawal",
     "completion",
 ]
-_ORDER = {k: i for i, k in enumerate(EventKind.__args__)}  # type: ignore[attr-defined]
+#: Order of events that happen at the same time (a consent before its screening, ...).
+EVENT_ORDER: dict[str, int] = {k: i for i, k in enumerate(EventKind.__args__)}  # type: ignore[attr-defined]
 DEVIATION_TERMS = (
     "Visit outside its window",
     "Sample not processed per protocol",
@@ -736,7 +737,7 @@ def simulate_events(
     """The same virtual trial as :func:`simulate_trial`, as events in time order (ties in the
     order consent, screening, randomization, infusion, measurement, …)."""
     build = _simulate(protocol, scenario, n, rng)
-    yield from sorted(build.events, key=lambda e: (e.time, e.screening_id, _ORDER[e.kind]))
+    yield from sorted(build.events, key=lambda e: (e.time, e.screening_id, EVENT_ORDER[e.kind]))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -841,7 +842,7 @@ def participant_events(
         rng,
     )
     events = [e for e in build.events if e.kind != "randomization"]
-    return sorted(events, key=lambda e: (e.time, _ORDER[e.kind]))
+    return sorted(events, key=lambda e: (e.time, EVENT_ORDER[e.kind]))
 
 
 def testcd(protocol: Protocol, code: str) -> str:

@@ -265,6 +265,29 @@ def _nlme_df(X: FloatArray, codes: NDArray[np.intp], n_groups: int) -> FloatArra
     return np.where(between, float(df_between), float(df_within))
 
 
+def _profiled_criterion(
+    logdet: float, XtWX: FloatArray, XtWy: FloatArray, ytWy: float, *, dfr: float, reml: bool
+) -> float:
+    """-2 x the (restricted) log-likelihood with beta and sigma^2 profiled out.
+
+    ``logdet`` is log|V/sigma^2|; ``XtWX, XtWy, ytWy`` are the generalised least-squares cross
+    products; ``dfr`` is n (ML) or n - p (REML). Infinite where ``XtWX`` is not positive
+    definite or the residual sum of squares is not positive (the optimiser steps away).
+    """
+    try:
+        cx = np.linalg.cholesky(XtWX)
+    except np.linalg.LinAlgError:
+        return math.inf
+    beta = np.linalg.solve(XtWX, XtWy)
+    r2 = ytWy - float(beta @ XtWy)
+    if not r2 > 0:
+        return math.inf
+    crit = logdet + dfr * (1.0 + math.log(2.0 * math.pi * r2 / dfr))
+    if reml:
+        crit += 2.0 * float(np.log(np.diag(cx)).sum())
+    return crit
+
+
 def linear_mixed_model(
     y: Any,
     X: Any,
@@ -373,17 +396,9 @@ def linear_mixed_model(
     def criterion(theta: FloatArray) -> float:
         try:
             logdet, XtWX, XtWy, ytWy, _ = solve_parts(theta)
-            cx = np.linalg.cholesky(XtWX)
         except np.linalg.LinAlgError:
             return math.inf
-        beta = np.linalg.solve(XtWX, XtWy)
-        r2 = ytWy - float(beta @ XtWy)
-        if not r2 > 0:
-            return math.inf
-        crit = logdet + dfr * (1.0 + math.log(2.0 * math.pi * r2 / dfr))
-        if reml:
-            crit += 2.0 * float(np.log(np.diag(cx)).sum())
-        return crit
+        return _profiled_criterion(logdet, XtWX, XtWy, ytWy, dfr=dfr, reml=reml)
 
     cols, rows = np.triu_indices(q)
     diag = rows == cols

@@ -48,7 +48,13 @@ from numpy.typing import NDArray
 
 from celltrial.stats._checks import as_float_array, as_labels, check_choice, check_level
 from celltrial.stats._result import Result
-from celltrial.stats.mixed import _as_matrix, _check_rank, _minimize, _t_table
+from celltrial.stats.mixed import (
+    _as_matrix,
+    _check_rank,
+    _minimize,
+    _profiled_criterion,
+    _t_table,
+)
 
 FloatArray = NDArray[np.float64]
 Method = Literal["REML", "ML"]
@@ -312,17 +318,9 @@ def mmrm(
     def criterion(theta: FloatArray) -> float:
         try:
             logdet, XtWX, XtWy, ytWy, _ = parts(theta)
-            cx = np.linalg.cholesky(XtWX)
         except np.linalg.LinAlgError:
             return math.inf
-        beta = np.linalg.solve(XtWX, XtWy)
-        r2 = ytWy - float(beta @ XtWy)
-        if not r2 > 0:
-            return math.inf
-        crit = logdet + dfr * (1.0 + math.log(2.0 * math.pi * r2 / dfr))
-        if reml:
-            crit += 2.0 * float(np.log(np.diag(cx)).sum())
-        return crit
+        return _profiled_criterion(logdet, XtWX, XtWy, ytWy, dfr=dfr, reml=reml)
 
     # start: the pairwise covariance of the OLS residuals (the diagonal where not positive)
     beta0 = np.linalg.lstsq(X, yv, rcond=None)[0]
