@@ -1,17 +1,27 @@
-"""Power by simulation: celltrial vs rpact vs an R survdiff loop vs a lifelines loop.
+"""Power by simulation: celltrial vs rpact vs an R survdiff loop vs a lifelines loop (log-rank),
+and celltrial vs an R loop of t.test + wilcox.test vs per-trial Python loops (continuous).
 
-Design (issue 9): 10,000 simulated trials of 24 participants 1:1, exponential survival,
-control median 12 months, HR 0.5, uniform accrual over 12 months, analysis at the 18th
-event, log-rank test. celltrial runs on one core (numpy, one batch of 10,000 trials); rpact's
-compiled ``getSimulationSurvival`` runs the same design; the R ``survdiff`` loop runs 1,000
-trials and the lifelines loop 200 trials, both scaled to 10,000.
+Log-rank design (issue 9): 10,000 simulated trials of 24 participants 1:1, exponential
+survival, control median 12 months, HR 0.5, uniform accrual over 12 months, analysis at the
+18th event, log-rank test. celltrial runs on one core (numpy, one batch of 10,000 trials);
+rpact's compiled ``getSimulationSurvival`` runs the same design; the R ``survdiff`` loop runs
+1,000 trials and the lifelines loop 200 trials, both scaled to 10,000.
 
-    .venv/bin/python bench/power.py [--skip-r] [--skip-lifelines]
+Continuous design: 10,000 simulated trials of 24 vs 24 participants, normal outcome with SD 1
+and a shift of 0.8, each tested with Welch's t-test and the Wilcoxon rank-sum test (exact, R's
+default without ties at these sizes). celltrial draws and tests all trials at once
+(``t_test_batch``, ``wilcoxon_batch``); R draws and tests them in a loop (``t.test``,
+``wilcox.test``, all 10,000); the Python loops run ``celltrial.stats`` and ``scipy.stats`` per
+trial on 1,000 trials, scaled to 10,000. Also timed: the whole of ``power()`` for Shi 2021
+(n = 100; three continuous endpoints and one binary, 10,000 trials, without the null run).
+
+    .venv/bin/python bench/power.py [--skip-r] [--skip-lifelines] [--skip-survival]
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import subprocess
@@ -23,8 +33,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
+import scipy.stats
 
-from celltrial.simulate.power import simulate_logrank_power, simulate_logrank_trials
+from celltrial.protocol import load_protocol
+from celltrial.simulate.batch_tests import t_test_batch, wilcoxon_batch
+from celltrial.simulate.power import power, simulate_logrank_power, simulate_logrank_trials
+from celltrial.simulate.scenario import load_scenario
 
 TRIALS = 10_000
 DESIGN = dict(n=24, hazard_ratio=0.5, control_median=12.0, accrual_time=12.0, events=18)
@@ -49,6 +63,25 @@ t <- system.time(p <- vapply(ids, function(i) {{
   pchisq(s$chisq, 1, lower.tail = FALSE)
 }}, numeric(1)))[["elapsed"]]
 cat(sprintf("%.6f %d\\n", t, length(p)))
+"""
+
+
+CONT = dict(n1=24, n2=24, shift=0.8)
+
+R_CONTINUOUS = """
+set.seed(1)
+run <- function(trials) {{
+  p <- matrix(NA_real_, trials, 2)
+  for (i in seq_len(trials)) {{
+    x <- rnorm({n1}, {shift}); y <- rnorm({n2})
+    p[i, 1] <- t.test(x, y)$p.value
+    p[i, 2] <- wilcox.test(x, y)$p.value
+  }}
+  p
+}}
+invisible(run(100))
+t <- system.time(p <- run({trials}))[["elapsed"]]
+cat(sprintf("%.6f %.5f %.5f\\n", t, mean(p[, 1] < 0.05), mean(p[, 2] < 0.05)))
 """
 
 
@@ -111,14 +144,67 @@ def lifelines_seconds(trials: int) -> float:
     return time.perf_counter() - start
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--skip-r", action="store_true")
-    parser.add_argument("--skip-lifelines", action="store_true")
-    args = parser.parse_args()
-    print(f"design: {DESIGN}, {TRIALS} trials")
-    ours, power = celltrial_seconds()
-    print(f"celltrial (numpy, 1 core)      {ours:9.4f} s   power {power:.4f} (2-sided 0.05)")
+def continuous_trials(trials: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    n1, n2 = int(CONT["n1"]), int(CONT["n2"])
+    values = rng.standard_normal((trials, n1 + n2))
+    group = np.arange(n1 + n2) < n1
+    values[:, group] += CONT["shift"]
+    return values, group
+
+
+def celltrial_continuous(trials: int = TRIALS) -> tuple[float, float, float]:
+    """Seconds (draws and both tests) and the power of Welch and Wilcoxon."""
+
+    def run() -> tuple[float, float]:
+        v, g = continuous_trials(trials, np.random.default_rng(1))
+        welch = float((t_test_batch(v, g).p_value < 0.05).mean())
+        wilcoxon = float((wilcoxon_batch(v, g).p_value < 0.05).mean())
+        return welch, wilcoxon
+
+    welch, wilcoxon = run()
+    return best_of(run), welch, wilcoxon
+
+
+def r_continuous(trials: int = TRIALS) -> tuple[float, float, float]:
+    code = R_CONTINUOUS.format(trials=trials, **CONT)
+    out = subprocess.run(
+        ["Rscript", "-e", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return float(out[0]), float(out[1]), float(out[2])
+
+
+def loop_continuous(trials: int, which: str) -> float:
+    from celltrial.stats import t_test, wilcoxon_rank_sum
+
+    v, g = continuous_trials(trials, np.random.default_rng(2))
+    start = time.perf_counter()
+    for row in v:
+        x, y = row[g], row[~g]
+        if which == "celltrial":
+            t_test(x, y)
+            wilcoxon_rank_sum(x, y)
+        else:
+            scipy.stats.ttest_ind(x, y, equal_var=False)
+            scipy.stats.mannwhitneyu(x, y, method="exact")
+    return time.perf_counter() - start
+
+
+def shi_seconds() -> tuple[float, str]:
+    p = load_protocol("shi2021")
+    s = load_scenario("shi2021", p)
+
+    def run() -> str:
+        res = power(p, s, n=100, trials=TRIALS, rng=np.random.default_rng(1), null=False)
+        return ", ".join(f"{r.endpoint} {r.power.power:.3f}" for r in res)
+
+    summary = run()
+    return best_of(run, repeats=3), summary
+
+
+def survival_bench(args: argparse.Namespace) -> None:
+    print(f"log-rank design: {DESIGN}, {TRIALS} trials")
+    ours, power_ = celltrial_seconds()
+    print(f"celltrial (numpy, 1 core)      {ours:9.4f} s   power {power_:.4f} (2-sided 0.05)")
     rows = []
     if not args.skip_r and shutil.which("Rscript"):
         r, rpower = rpact_seconds()
@@ -134,6 +220,46 @@ def main() -> None:
         print(f"{name:30s} {seconds:9.4f} s   {seconds / ours:8.1f}x celltrial  {note}")
     goal = "met" if ours <= 0.05 else "NOT met"
     print(f"goal <= 0.05 s for {TRIALS} trials on one core: {goal}")
+
+
+def continuous_bench(args: argparse.Namespace) -> None:
+    print(f"\ncontinuous design: {CONT}, {TRIALS} trials, Welch t-test + Wilcoxon rank-sum")
+    ours, welch, wilcoxon = celltrial_continuous()
+    print(
+        f"celltrial (numpy, 1 core)      {ours:9.4f} s   "
+        f"power Welch {welch:.4f}, Wilcoxon {wilcoxon:.4f}"
+    )
+    rows = []
+    if args.skip_r:
+        pass
+    elif shutil.which("Rscript"):
+        r, r_welch, r_wilcoxon = r_continuous()
+        note = f"power Welch {r_welch:.4f}, Wilcoxon {r_wilcoxon:.4f}"
+        rows.append(("R t.test + wilcox.test loop", r, note))
+    else:
+        print("Rscript not found; the R loop is skipped")
+    rows.append(("celltrial.stats loop (1,000 x10)", loop_continuous(1000, "celltrial") * 10, ""))
+    rows.append(("scipy.stats loop (1,000 x10)", loop_continuous(1000, "scipy") * 10, ""))
+    for name, seconds, note in rows:
+        print(f"{name:32s} {seconds:9.4f} s   {seconds / ours:8.1f}x celltrial  {note}")
+    n1, n2, shift = int(CONT["n1"]), int(CONT["n2"]), float(CONT["shift"])
+    df, ncp = n1 + n2 - 2, shift / math.sqrt(1 / n1 + 1 / n2)
+    q = scipy.stats.t.ppf(0.975, df)
+    analytic = scipy.stats.nct.sf(q, df, ncp) + scipy.stats.nct.cdf(-q, df, ncp)
+    print(f"analytic power of Student's t-test (noncentral t): {analytic:.4f}")
+    shi, summary = shi_seconds()
+    print(f"power() Shi 2021, n = 100, {TRIALS} trials (no null run): {shi:.3f} s   {summary}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-r", action="store_true")
+    parser.add_argument("--skip-lifelines", action="store_true")
+    parser.add_argument("--skip-survival", action="store_true")
+    args = parser.parse_args()
+    if not args.skip_survival:
+        survival_bench(args)
+    continuous_bench(args)
 
 
 if __name__ == "__main__":

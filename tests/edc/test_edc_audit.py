@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
 import pytest
@@ -145,4 +146,38 @@ def test_reason_and_old_value_kept(trial):
     actions.edit_record(trial["coord1"], "measurement", m.id, {"value": 8}, reason="lab corrected")
     row = AuditEntry.objects.filter(action="edit_record").get()
     assert row.reason == "lab corrected" and '"value":"7"' in row.old and '"value":"8"' in row.new
+    assert verify_audit().ok
+
+
+def test_hash_of_every_row_is_sha256_of_prev_and_canonical_content(trial):
+    """The chain is computed by the database on PostgreSQL and here on SQLite: both must give
+    SHA-256(prev_hash + canonical JSON) as written out by hand here, non-ASCII text included."""
+    import hashlib
+    import json
+
+    p = randomized(trial)
+    m = actions.record_measurement(trial["coord1"], p, "il6", 7)
+    reason = 'Änderung – 5 µg/L "re-assay" \\ ok; emoji 🧪'
+    actions.edit_record(trial["coord1"], "measurement", m.id, {"value": 9}, reason=reason)
+    rows = list(AuditEntry.objects.order_by("seq"))
+    prev = "0" * 64
+    for r in rows:
+        content = {
+            "action": r.action,
+            "actor": r.actor,
+            "at": r.at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+            "blinded_safe": r.blinded_safe,
+            "new": r.new,
+            "old": r.old,
+            "reason": r.reason,
+            "record_id": r.record_id,
+            "role": r.role,
+            "seq": r.seq,
+            "table": r.table,
+        }
+        text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert r.prev_hash == prev
+        assert r.hash == hashlib.sha256((prev + text).encode("utf-8")).hexdigest(), r.seq
+        prev = r.hash
+    assert rows[-1].reason == reason
     assert verify_audit().ok

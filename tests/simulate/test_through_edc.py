@@ -84,6 +84,13 @@ def test_every_simulated_event_is_entered_or_counted_with_a_reason(small_run):
     # The core of the trial goes in whole; what is left out has no form in the EDC yet.
     for kind in ("screening", "consent", "randomization", "infusion", "adverse_event", "death"):
         assert s["entered"].get(kind, 0) == s["simulated"].get(kind, 0), kind
+    # The follow-up forms (actions/followup.py) take the rest: nothing is left out any more.
+    for kind in ("completion", "clinical_event", "deviation", "measurement"):
+        assert s["simulated"].get(kind, 0) > 0, kind  # seed 3 has some of each
+        assert s["entered"].get(kind, 0) == s["simulated"][kind], kind
+    assert s["not_entered"] == []
+    assert s["actions"]["complete_study"] == s["simulated"]["completion"]
+    assert s["actions"]["record_clinical_event"] == s["simulated"]["clinical_event"]
     # Entered by the right roles' actions, lots released before infusions.
     assert s["actions"]["release_lot"] == s["actions"]["register_lot"] > 0
     assert s["actions"]["record_infusion"] == s["entered"]["infusion"]
@@ -95,6 +102,22 @@ def test_exported_dataset_passes_checks_and_audit_verifies(small_run):
     dataset = read_dataset(out / "dataset")
     assert errors([*dataset.problems, *check_dataset(dataset, load_protocol("lanzoni2021"))]) == []
     assert len(dataset.dm) == 8
+    # Completions and recoveries reach the dataset (DS COMPLETED, CE) and its derivations.
+    from celltrial.dataset import derive_adsl, derive_adtte
+
+    p = load_protocol("lanzoni2021")
+    ds = dataset.table("DS")
+    assert (ds["DSDECOD"] == "COMPLETED").sum() == s["simulated"]["completion"]
+    ce = dataset.table("CE")
+    assert (ce["CEDECOD"] == "recovery").sum() == s["simulated"]["clinical_event"]
+    assert len(dataset.table("DV")) == s["simulated"]["deviation"]
+    adsl = derive_adsl(dataset, p)
+    assert (adsl["EOSSTT"] == "COMPLETED").sum() == s["simulated"]["completion"]
+    adtte = derive_adtte(dataset, p, adsl=adsl)
+    recovery = adtte[adtte["PARAMCD"] == "time_to_recovery"]
+    assert (recovery["CNSR"] == 0).sum() == s["simulated"]["clinical_event"]
+    # Nobody followed to the end is a drop-out.
+    assert not recovery["CNSDTDSC"].eq("last contact (drop-out)").any()
 
 
 def test_arms_in_the_export_are_the_edcs_allocation_list(small_run):
@@ -151,6 +174,23 @@ def test_demo_report_shows_the_lanzoni_effect(demo_run):
     ucmsc, control, total = (int(x) for x in events.groups())
     assert ucmsc < control and ucmsc + control == total
     assert control - ucmsc >= 3
+
+
+def test_demo_report_counts_completions_and_recoveries(demo_run):
+    """The closed report's CONSORT diagram counts completers, and time to recovery has events
+    (both were 0 before the EDC had completion and clinical-event forms)."""
+    out, stdout = demo_run
+    assert "not entered (" not in stdout  # every simulated event went into the EDC
+    html = (out / "report-closed.html").read_text(encoding="utf-8")
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    completed = [int(x) for x in re.findall(r"Completed \(n=(\d+)\)", text)]
+    assert len(completed) == 2 and all(n > 0 for n in completed), completed
+    section = text[text.index("Time to recovery Kaplan") :]
+    events = re.search(r"Events (\d+) (\d+) (\d+)", section)
+    assert events is not None
+    assert int(events.group(3)) > 0
+    dropouts = re.search(r"Censored before day 31 \(drop-out\) (\d+) (\d+) (\d+)", section)
+    assert dropouts is not None and dropouts.group(3) == "0"
 
 
 def test_demo_force_replaces_the_database(tmp_path):

@@ -18,7 +18,7 @@ from rich.table import Table
 
 from celltrial.commands import _ui as ui
 from celltrial.protocol import Protocol
-from celltrial.simulate.power import DEFAULT_BATCH, EndpointPower, Runner, power, testable
+from celltrial.simulate.power import DEFAULT_BATCH, EndpointPower, Runner, plan, power
 from celltrial.simulate.scenario import Scenario, ScenarioError, load_scenario
 
 app = typer.Typer(help="Trial design: power by simulation.", no_args_is_help=True)
@@ -83,9 +83,14 @@ def power_command(
     p = _protocol(protocol)
     scn = _scenario(scenario, p)
     sizes = _sizes(n, p)
-    if not testable(p):
+    pairs, skipped = plan(p)
+    if not pairs:
+        for endpoint_id, why in skipped:
+            ui.errors.print(f"{endpoint_id}: {why}", highlight=False, markup=False)
         raise ui.fail(
-            f"{p.id}: no endpoint has a test power can simulate (log-rank or Fisher exact)", 1
+            f"{p.id}: no endpoint has a test power can simulate (log-rank, Fisher exact, "
+            "Wilcoxon rank-sum or Welch t-test)",
+            1,
         )
     with ExitStack() as stack:
         runner: Runner | None = None
@@ -97,7 +102,7 @@ def power_command(
             except RuntimeError as exc:
                 raise ui.fail(str(exc)) from None
         results = _run(p, scn, sizes, trials, seed, batch, runner)
-    _show(results, p, scn, trials, seed, json_out)
+    _show(results, skipped, p, scn, trials, seed, json_out)
 
 
 def _run(
@@ -140,6 +145,7 @@ def _run(
 
 def _show(
     results: list[EndpointPower],
+    skipped: list[tuple[str, str]],
     p: Protocol,
     scn: Scenario,
     trials: int,
@@ -166,10 +172,14 @@ def _show(
         )
     console.print(table)
     console.print(
-        "Two-sided tests at each endpoint's alpha; type I error with every arm on the control "
-        "arm's scenario. Continuous endpoints are not simulated yet.",
+        "Two-sided tests at each endpoint's alpha, as the analysis runs them; type I error with "
+        "every arm on the control arm's scenario. Wilcoxon rank-sum: exact when both arms have "
+        "fewer than 50 values and no ties, else normal approximation with continuity "
+        "correction (R's wilcox.test defaults).",
         highlight=False,
     )
+    for endpoint_id, why in skipped:
+        console.print(f"Not simulated: {endpoint_id} — {why}", highlight=False, markup=False)
     if json_out is not None:
         json_out.write_text(json.dumps([r.to_dict() for r in results], indent=2) + "\n")
         console.print(f"results written to {json_out}", highlight=False)

@@ -13,10 +13,13 @@ the simulator cannot decide arms. :func:`run_through_edc` therefore simulates in
    time-ordered queue, so that every EDC action across participants happens in time order.
 
 Each event is entered with the action functions site staff use, as the role that would enter it:
-the coordinator screens, consents, enrolls, randomizes, records visits, measurements and
-withdrawals; the pharmacist registers and releases lots and records infusions; the
-investigator reports AEs (and the SAE reports) and deaths. An entry the EDC refuses is handled
-as a site would (an out-of-range value confirmed, an infusion outside its window or dose range
+the coordinator screens, consents, enrolls, randomizes, records visits (and visits not done),
+measurements, withdrawals, completions and the protocol's clinical events (recovery …); the
+pharmacist registers and releases lots and records infusions; the investigator reports AEs
+(and the SAE reports) and deaths. Deviations go to the deviation log: the coordinator logs
+an infusion given outside its window at once (it is also flagged on the infusion, EXDEVFL),
+the monitor logs the others (found at monitoring). An entry the EDC refuses is handled as a
+site would (an out-of-range value confirmed, an infusion outside its window or dose range
 recorded with a deviation), and anything still not entered is counted with its reason; none is
 dropped silently. Django must be configured (``celltrial.edc.setup``) and the trial created
 (:func:`celltrial.commands.edc.create_edc`) before the call.
@@ -66,11 +69,9 @@ SERIOUSNESS = {
     "AESCONG": "congenital_anomaly",
     "AESMIE": "important_medical_event",
 }
-NO_FORM = {
-    "clinical_event": "the EDC has no clinical-event form (recovery, intubation …)",
-    "deviation": "the EDC has no deviation log (only infusion deviations, on the infusion)",
-    "completion": "the EDC has no end-of-study form; the participant stays randomized",
-}
+#: How the simulator words an infusion given outside its window ("Administration 2 outside its
+#: window"): the site logs it at once; the monitor logs the other deviations.
+INFUSION_DEVIATION = "outside its window"
 
 Progress = Callable[[int, int, str], None]
 
@@ -173,6 +174,7 @@ def run_through_edc(
     coordinator = staff(Role.COORDINATOR)
     investigator = staff(Role.INVESTIGATOR)
     pharmacist = staff(Role.PHARMACIST)
+    monitor = staff(Role.MONITOR)
     summary = EdcRunSummary()
     queue: list[tuple[datetime, int, int, TrialEvent]] = []
     counter = itertools.count()
@@ -333,10 +335,23 @@ def run_through_edc(
 
     def measurement(event: TrialEvent) -> None:
         code = str(event.usubjid)
-        if event.data.get("missed"):
-            refuse(event, "visit missed: nothing measured (the EDC has no not-done form)")
-            return
         visit = str(event.data["visit"])
+        if event.data.get("missed"):
+            # Nothing measured: the visit is marked not done (its findings export as NOT DONE).
+            try:
+                call(
+                    "record_visit_not_done",
+                    actions.record_visit_not_done,
+                    coordinator,
+                    code,
+                    visit,
+                    reason="Visit missed",
+                )
+            except actions.ActionError as exc:
+                refuse(event, _error_text(exc))
+                return
+            summary.entered["measurement"] += 1
+            return
         try:
             call("record_visit", actions.record_visit, coordinator, code, visit, at=event.time)
         except actions.NotFound:
@@ -452,11 +467,53 @@ def run_through_edc(
 
     def deviation(event: TrialEvent) -> None:
         term = str(event.data.get("term", ""))
-        if term.startswith("Administration ") and term.endswith("outside its window"):
-            # Entered with its infusion (record_infusion's deviation field, EXDEVFL = Y).
-            summary.entered["deviation"] += 1
+        # An infusion outside its window is flagged on the infusion (EXDEVFL = Y) and logged by
+        # the site at once; other deviations are found and logged by the monitor.
+        who = coordinator if term.endswith(INFUSION_DEVIATION) else monitor
+        try:
+            call(
+                "record_deviation",
+                actions.record_deviation,
+                who,
+                str(event.usubjid),
+                category=str(event.data.get("category", "minor")).lower(),
+                description=term or "Protocol deviation",
+                occurred_at=event.time,
+            )
+        except actions.ActionError as exc:
+            refuse(event, _error_text(exc))
             return
-        refuse(event, NO_FORM["deviation"])
+        summary.entered["deviation"] += 1
+
+    def clinical_event(event: TrialEvent) -> None:
+        try:
+            call(
+                "record_clinical_event",
+                actions.record_clinical_event,
+                coordinator,
+                str(event.usubjid),
+                event=str(event.data["event"]),
+                occurred_at=event.time,
+                term=str(event.data.get("label") or ""),
+            )
+        except actions.ActionError as exc:
+            refuse(event, _error_text(exc))
+            return
+        summary.entered["clinical_event"] += 1
+
+    def completion(event: TrialEvent) -> None:
+        try:
+            call(
+                "complete_study",
+                actions.complete_study,
+                coordinator,
+                str(event.usubjid),
+                at=event.time,
+            )
+        except actions.ActionError as exc:
+            refuse(event, _error_text(exc))
+            return
+        summary.entered["completion"] += 1
 
     handlers: dict[str, Callable[[TrialEvent], None]] = {
         "consent": lambda e: None,  # filed with the screening form (see screening)
@@ -468,12 +525,14 @@ def run_through_edc(
         "death": death,
         "withdrawal": withdrawal,
         "deviation": deviation,
+        "clinical_event": clinical_event,
+        "completion": completion,
     }
     while queue:
         _, _, _, event = heapq.heappop(queue)
         handler = handlers.get(event.kind)
         if handler is None:
-            refuse(event, NO_FORM.get(event.kind, "no EDC form"))
+            refuse(event, f"the EDC has no form for a {event.kind}")
         else:
             handler(event)
         done += 1

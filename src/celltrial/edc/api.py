@@ -652,4 +652,9 @@ def roles(request: HttpRequest) -> list[dict[str, str]]:
     return [{"role": value, "label": str(label)} for value, label in Role.choices]
 
 
+# More endpoints, by area: completion, clinical events, deviations, visits not done; queries,
+# locks, signatures and the audit trail of one record.
+api.add_router("", "celltrial.edc.api_followup.router")
+api.add_router("", "celltrial.edc.api_monitoring.router")
+
 __all__ = ["api"]

@@ -143,30 +143,125 @@ def seal() -> None:
         rows.clear()
 
 
+_ENTRY_COLUMNS = (
+    "seq",
+    "at",
+    "actor",
+    "role",
+    "action",
+    "table",
+    "record_id",
+    "old",
+    "new",
+    "reason",
+    "blinded_safe",
+    "prev_hash",
+    "hash",
+)
+
+
 def _chain(entries: list[AuditEntry]) -> None:
     """Lock the chain's head, hash the rows onto it, insert them, move the head; the caller's
-    transaction commits right after (the head stays locked until then)."""
-    # Plain SQL for the two statements on the head: they run on every write, with it locked.
-    table = connection.ops.quote_name(AuditHead._meta.db_table)
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    with connection.cursor() as cursor:
-        cursor.execute(f'SELECT "seq", "hash" FROM {table} WHERE "id" = 1{lock}')
-        found = cursor.fetchone()
-    if found is None:
-        AuditHead.objects.create(pk=1, seq=0, hash=GENESIS)
-        found = (0, GENESIS)
-    seq, prev = int(found[0]), str(found[1])
+    transaction commits right after (the head stays locked until then).
+
+    Plain SQL, built here, for the statements run with the head locked, as few as possible:
+    on PostgreSQL one statement per row moves the head and inserts the row, the hash computed
+    by the database (:func:`_chain_postgresql`); on SQLite (one writer at a time anyway) the
+    head is read, the rows hashed here and inserted, and the head moved."""
     at = timezone.now()
     for entry in entries:
-        seq += 1
-        entry.seq, entry.at, entry.prev_hash = seq, at, prev
-        entry.hash = prev = row_hash(prev, entry)
-    if len(entries) == 1:
-        entries[0].save(force_insert=True)
+        entry.at = at
+    if connection.vendor == "postgresql":
+        _chain_postgresql(entries)
     else:
-        AuditEntry.objects.bulk_create(entries)
+        _chain_here(entries)
+    for entry in entries:
+        entry._state.adding = False  # written: AuditEntry.save() refuses to write it again
+        entry._state.db = connection.alias
+
+
+def _insert_sql(rows: int) -> str:
+    q = connection.ops.quote_name
+    cols = ", ".join(q(c) for c in _ENTRY_COLUMNS)
+    one = "(" + ", ".join(["%s"] * len(_ENTRY_COLUMNS)) + ")"
+    return f"INSERT INTO {q(AuditEntry._meta.db_table)} ({cols}) VALUES {', '.join([one] * rows)}"
+
+
+def _chain_here(entries: list[AuditEntry]) -> None:
+    q = connection.ops.quote_name
+    head = q(AuditHead._meta.db_table)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     with connection.cursor() as cursor:
-        cursor.execute(f'UPDATE {table} SET "seq" = %s, "hash" = %s WHERE "id" = 1', [seq, prev])
+        cursor.execute(f'SELECT "seq", "hash" FROM {head} WHERE "id" = 1{lock}')
+        found = cursor.fetchone()
+        if found is None:
+            AuditHead.objects.create(pk=1, seq=0, hash=GENESIS)
+            found = (0, GENESIS)
+        seq, prev = int(found[0]), str(found[1])
+        old_prev = prev
+        values: list[Any] = []
+        for entry in entries:
+            seq += 1
+            old_prev = prev
+            entry.seq, entry.prev_hash = seq, prev
+            entry.hash = prev = row_hash(prev, entry)
+            values.extend(getattr(entry, c) for c in _ENTRY_COLUMNS)
+            values[-12] = connection.ops.adapt_datetimefield_value(entry.at)  # the "at" column
+        cursor.execute(_insert_sql(len(entries)), values)
+        cursor.execute(
+            f'UPDATE {head} SET "seq" = %s, "hash" = %s, "prev_hash" = %s WHERE "id" = 1',
+            [seq, prev, old_prev],
+        )
+
+
+#: Where the sequence number sits in a row's canonical content (keys are sorted, and a quote
+#: inside a value is escaped, so this text occurs once).
+_SEQ_MARK = '"seq":null,"table":'
+
+
+def _content_around_seq(entry: AuditEntry) -> tuple[str, str]:
+    """The row's canonical content split around its sequence number: before + seq + after."""
+    entry.seq = None
+    text = canonical(_content(entry))
+    before, after = text.split(_SEQ_MARK)
+    return before + '"seq":', ',"table":' + after
+
+
+def _chain_postgresql(entries: list[AuditEntry]) -> None:
+    """One statement per row: move the head (``seq + 1``, ``prev_hash = hash``, ``hash =
+    SHA-256(hash ‖ content)``, the content's text with the new sequence number spliced in) and
+    insert the row from what the move returned. The first statement takes the head's row lock,
+    held until the commit. The database computes the same hash as :func:`row_hash` (which
+    :func:`verify_audit` recomputes): sha256 over the UTF-8 bytes of the same text."""
+    q = connection.ops.quote_name
+    head = q(AuditHead._meta.db_table)
+    cols = [c for c in _ENTRY_COLUMNS if c not in ("seq", "prev_hash", "hash")]
+    sql = (
+        f"WITH moved AS (UPDATE {head} SET {q('prev_hash')} = {q('hash')}, "
+        f"{q('seq')} = {q('seq')} + 1, {q('hash')} = encode(sha256(convert_to("
+        f"{q('hash')} || %s || ({q('seq')} + 1)::text || %s, 'UTF8')), 'hex') "
+        f"WHERE {q('id')} = 1 RETURNING {q('seq')}, {q('prev_hash')}, {q('hash')}) "
+        f"INSERT INTO {q(AuditEntry._meta.db_table)} "
+        f"({', '.join(q(c) for c in ('seq', *cols, 'prev_hash', 'hash'))}) "
+        f"SELECT moved.{q('seq')}, {', '.join(['%s'] * len(cols))}, "
+        f"moved.{q('prev_hash')}, moved.{q('hash')} FROM moved "
+        f"RETURNING {q('seq')}, {q('prev_hash')}, {q('hash')}"
+    )
+    with connection.cursor() as cursor:
+        for entry in entries:
+            before, after = _content_around_seq(entry)
+            params = [before, after, *(getattr(entry, c) for c in cols)]
+            cursor.execute(sql, params)
+            found = cursor.fetchone()
+            if found is None:  # no head yet (a new or emptied database): start the chain
+                cursor.execute(
+                    f"INSERT INTO {head} ({q('id')}, {q('seq')}, {q('hash')}, {q('prev_hash')}) "
+                    f"VALUES (1, 0, %s, '') ON CONFLICT ({q('id')}) DO NOTHING",
+                    [GENESIS],
+                )
+                cursor.execute(sql, params)
+                found = cursor.fetchone()
+            entry.seq, entry.prev_hash, entry.hash = int(found[0]), found[1], found[2]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,10 +1,17 @@
 """Export the trial dataset from the EDC database as CSV tables, so analysis never reads Django.
 
 The tables and their columns are those of :mod:`celltrial.dataset` (SDTM-like DM, DS, EX, AE,
-findings domains such as LB and VS, and the screening log SL); the files are written with
+CE, DV, findings domains such as LB and VS, and the screening log SL); the files are written with
 :func:`celltrial.dataset.write_dataset` and read back with
 :func:`celltrial.dataset.read_dataset`. The export is unblinded (DM holds ARMCD): it is for
 the unblinded statistician and the DSMB, not for site staff.
+
+Follow-up forms (:mod:`celltrial.edc.actions.followup`): a completion is a DS row ``COMPLETED``;
+each clinical event a CE row (CETERM the reported term or the event's label, CEDECOD the event
+code, CEOCCUR ``Y``/``N``); each deviation a DV row (DVCAT ``MAJOR``/``MINOR``); a visit marked
+not done gives one findings row per catalogue measurement scheduled at it, with ``--STAT``
+``NOT DONE``, ``--REASND`` the reason and ``--DTC`` the visit's nominal time (the end of
+follow-up if the participant left before it).
 """
 
 from __future__ import annotations
@@ -14,14 +21,18 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from django.db.models import F
 
 from celltrial.edc.models import (
     AdverseEvent,
+    ClinicalEvent,
+    Deviation,
     Disposition,
     Infusion,
     Measurement,
     Participant,
     Trial,
+    VisitRecord,
 )
 
 AEREL = {
@@ -47,7 +58,12 @@ SERIOUS = {
     "congenital_anomaly": "AESCONG",
     "important_medical_event": "AESMIE",
 }
-DSDECOD = {"withdrawn": "WITHDRAWN", "lost_to_follow_up": "LOST TO FOLLOW-UP", "death": "DEATH"}
+DSDECOD = {
+    "completed": "COMPLETED",
+    "withdrawn": "WITHDRAWN",
+    "lost_to_follow_up": "LOST TO FOLLOW-UP",
+    "death": "DEATH",
+}
 
 
 def _t(value: dt.datetime | dt.date | None) -> str | None:
@@ -186,11 +202,56 @@ def tables(trial: Trial) -> dict[str, pd.DataFrame]:
             row["AESDTH"] = "Y"
         ae.append(row)
 
+    ce: list[dict[str, Any]] = []
+    event_label = {e.code: e.label for e in protocol.events}
+    seq = {}  # a fresh sequence per domain
+    for e in (
+        ClinicalEvent.objects.filter(
+            participant__trial=trial, participant__randomization__isnull=False
+        )
+        .select_related("participant")
+        .order_by("participant__code", "occurred_at", "id")
+    ):
+        code = e.participant.code
+        seq[code] = seq.get(code, 0) + 1
+        ce.append(
+            {
+                "STUDYID": study,
+                "USUBJID": code,
+                "CESEQ": seq[code],
+                "CETERM": e.term or event_label.get(e.event, e.event),
+                "CEDECOD": e.event,
+                "CESTDTC": _t(e.occurred_at),
+                "CEOCCUR": "Y" if e.occurred else "N",
+            }
+        )
+
+    dv: list[dict[str, Any]] = []
+    seq = {}
+    for d in (
+        Deviation.objects.filter(participant__trial=trial, participant__randomization__isnull=False)
+        .select_related("participant")
+        .order_by("participant__code", F("occurred_at").asc(nulls_last=True), "id")
+    ):
+        code = d.participant.code
+        seq[code] = seq.get(code, 0) + 1
+        dv.append(
+            {
+                "STUDYID": study,
+                "USUBJID": code,
+                "DVSEQ": seq[code],
+                "DVTERM": d.description,
+                "DVCAT": d.category.upper(),
+                "DVSTDTC": _t(d.occurred_at),
+            }
+        )
+
     catalogue = {m.code: (d, code) for (d, code), m in schema.catalogue(protocol).items()}
     label = {m.code: m for m in protocol.measurements}
-    findings: dict[str, list[dict[str, Any]]] = {}
-    fseq: dict[tuple[str, str], int] = {}
     order = {v.id: n for n, v in enumerate(protocol.schedule.visits, start=1)}
+    scheduled = {v.id: v.measurements for v in protocol.schedule.visits}
+    # (participant, time, tie-break) -> row; sequence numbers are given after sorting.
+    results: list[tuple[tuple[str, dt.datetime, int, int], str, dict[str, Any]]] = []
     for m in (
         Measurement.objects.filter(
             participant__trial=trial, participant__randomization__isnull=False
@@ -201,22 +262,68 @@ def tables(trial: Trial) -> dict[str, pd.DataFrame]:
         if m.code not in catalogue:
             continue
         dom, testcd = catalogue[m.code]
-        key = (dom, m.participant.code)
-        fseq[key] = fseq.get(key, 0) + 1
-        findings.setdefault(dom, []).append(
-            {
-                "STUDYID": study,
-                "USUBJID": m.participant.code,
-                f"{dom}SEQ": fseq[key],
-                f"{dom}TESTCD": testcd,
-                f"{dom}TEST": label[m.code].label,
-                f"{dom}ORRES": m.value,
-                f"{dom}ORRESU": m.unit or None,
-                f"{dom}DTC": _t(m.measured_at),
-                "VISIT": m.visit or "UNSCHEDULED",
-                "VISITNUM": order.get(m.visit),
-            }
+        results.append(
+            (
+                (m.participant.code, m.measured_at, 0, m.id),
+                dom,
+                {
+                    "STUDYID": study,
+                    "USUBJID": m.participant.code,
+                    f"{dom}TESTCD": testcd,
+                    f"{dom}TEST": label[m.code].label,
+                    f"{dom}ORRES": m.value,
+                    f"{dom}ORRESU": m.unit or None,
+                    f"{dom}DTC": _t(m.measured_at),
+                    "VISIT": m.visit or "UNSCHEDULED",
+                    "VISITNUM": order.get(m.visit),
+                },
+            )
         )
+    # A visit not done: one NOT DONE row per catalogue measurement scheduled at it, dated at
+    # the visit's nominal time (or the end of follow-up, when the participant left before it).
+    ended: dict[int, dt.datetime] = {}  # the first disposition: the end of follow-up
+    for d in Disposition.objects.filter(participant__trial=trial).order_by("at", "id"):
+        ended.setdefault(d.participant_id, d.at)
+    for v in (
+        VisitRecord.objects.filter(
+            participant__trial=trial, participant__randomization__isnull=False, not_done=True
+        )
+        .select_related("participant")
+        .order_by("participant__code", "nominal", "id")
+    ):
+        due = v.nominal
+        end = ended.get(v.participant_id)
+        if end is not None and end < due:
+            due = end
+        for k, mcode in enumerate(scheduled.get(v.visit, ())):
+            if mcode not in catalogue:
+                continue
+            dom, testcd = catalogue[mcode]
+            results.append(
+                (
+                    (v.participant.code, due, 1, k),
+                    dom,
+                    {
+                        "STUDYID": study,
+                        "USUBJID": v.participant.code,
+                        f"{dom}TESTCD": testcd,
+                        f"{dom}TEST": label[mcode].label,
+                        f"{dom}ORRES": None,
+                        f"{dom}ORRESU": None,
+                        f"{dom}STAT": schema.NOT_DONE,
+                        f"{dom}REASND": v.not_done_reason or None,
+                        f"{dom}DTC": _t(due),
+                        "VISIT": v.visit,
+                        "VISITNUM": order.get(v.visit),
+                    },
+                )
+            )
+    findings: dict[str, list[dict[str, Any]]] = {}
+    fseq: dict[tuple[str, str], int] = {}
+    for (code, *_), dom, row in sorted(results, key=lambda r: r[0]):
+        key = (dom, code)
+        fseq[key] = fseq.get(key, 0) + 1
+        findings.setdefault(dom, []).append({**row, f"{dom}SEQ": fseq[key]})
 
     sl = []
     for p in people:
@@ -238,7 +345,7 @@ def tables(trial: Trial) -> dict[str, pd.DataFrame]:
             }
         )
 
-    out = {"DM": dm, "DS": ds, "EX": ex, "AE": ae, "SL": sl, **findings}
+    out = {"DM": dm, "DS": ds, "EX": ex, "AE": ae, "CE": ce, "DV": dv, "SL": sl, **findings}
     result: dict[str, pd.DataFrame] = {}
     for code, rows in out.items():
         columns = schema.domain(code).names

@@ -24,6 +24,9 @@ class _Handler(WSGIRequestHandler):
 
     #: Seconds an idle keep-alive connection keeps its thread.
     timeout = 15
+    #: TCP_NODELAY: a response goes out in several writes (status and headers, then the body);
+    #: with Nagle's algorithm the last one waits for the client's delayed ACK (40 ms on Linux).
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -69,7 +72,13 @@ class PooledWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
 
 def _server(host: str, port: int, app: Any, threads: int, quiet: bool, sock: Any) -> Any:
     PooledWSGIServer.threads = threads
-    handler = _Handler if quiet else type("_LoudHandler", (WSGIRequestHandler,), {"timeout": 15})
+    handler = (
+        _Handler
+        if quiet
+        else type(
+            "_LoudHandler", (WSGIRequestHandler,), {"timeout": 15, "disable_nagle_algorithm": True}
+        )
+    )
     server = PooledWSGIServer((host, port), handler, bind_and_activate=sock is None)
     if sock is not None:
         server.socket.close()

@@ -82,6 +82,11 @@ SQLITE_OPTIONS = {
 
 #: Seconds a server thread keeps its database connection (0: one per request).
 CONN_MAX_AGE = int(os.environ.get("CELLTRIAL_CONN_MAX_AGE", "60"))
+#: Whether a kept PostgreSQL connection is tested (one more round trip) before each request.
+#: Off by default: after a database restart, the first request on each kept connection fails
+#: (500, the transaction rolled back; a client retries it with its idempotency key) and the
+#: connection is replaced. ``CELLTRIAL_CONN_HEALTH_CHECKS=1`` turns the test on.
+CONN_HEALTH_CHECKS = os.environ.get("CELLTRIAL_CONN_HEALTH_CHECKS", "") == "1"
 
 
 def database_from_env(environ: os._Environ[str] | dict[str, str] = os.environ) -> dict[str, Any]:
@@ -99,7 +104,7 @@ def database_from_env(environ: os._Environ[str] | dict[str, str] = os.environ) -
                 "HOST": parts.hostname or "",
                 "PORT": str(parts.port or ""),
                 "CONN_MAX_AGE": CONN_MAX_AGE,
-                "CONN_HEALTH_CHECKS": True,
+                "CONN_HEALTH_CHECKS": CONN_HEALTH_CHECKS,
             }
         if parts.scheme == "sqlite":
             name = unquote(parts.path) or "celltrial-edc.sqlite3"

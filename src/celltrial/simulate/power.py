@@ -6,8 +6,12 @@ run in one process, in any order, or on a Dask cluster.
 
 - :func:`simulate_logrank_power`: the classic design (exponential survival, uniform accrual,
   analysis at a fixed number of events, log-rank), as rpact's ``getSimulationSurvival``.
-- :func:`power`: every time-to-event and binary endpoint of a protocol under a scenario,
-  with the type I error under the null (every arm on the control arm's scenario).
+- :func:`power`: every endpoint of a protocol with a test the analysis runs (:func:`plan`):
+  time to event (log-rank), binary and safety counts (Fisher exact), continuous (Wilcoxon
+  rank-sum; Welch's t-test when listed), with the type I error under the null (every arm on
+  the control arm's scenario). The batch tests are :func:`fisher_batch`,
+  :func:`~celltrial.simulate.logrank_batch.logrank_batch` and those of
+  :mod:`celltrial.simulate.batch_tests`.
 """
 
 from __future__ import annotations
@@ -20,12 +24,15 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special, stats
 
-from celltrial.protocol import Endpoint, Protocol
+from celltrial.protocol import Endpoint, Measurement, Protocol, Visit
+from celltrial.simulate.batch_tests import t_test_batch, wilcoxon_batch
 from celltrial.simulate.logrank_batch import logrank_batch
-from celltrial.simulate.outcomes import draw_outcomes, occurred, time_to_event
+from celltrial.simulate.outcomes import DEATH, Outcomes, draw_outcomes, event_time, time_to_event
 from celltrial.simulate.scenario import Scenario
+from celltrial.simulate.values import biomarker
 
 DEFAULT_BATCH = 10_000
+HOURS_PER_DAY = 24.0
 Progress = Callable[[int], None]
 #: Runs jobs (size, generator) and yields one list of rejection counts per job, in order:
 #: ``runner(jobs, protocol=, scenario=, pairs=, n=)``.
@@ -218,6 +225,15 @@ def fisher_batch(
 # A protocol's endpoints under a scenario
 # --------------------------------------------------------------------------------------------
 
+#: The tests power simulates, by name, with the label shown for each.
+TESTS: dict[str, str] = {
+    "logrank": "log-rank",
+    "fisher_exact": "Fisher exact",
+    "wilcoxon": "Wilcoxon rank-sum",
+    "welch_t": "Welch t-test",
+}
+_NUMBER_KINDS = ("number", "integer")
+
 
 @dataclasses.dataclass(frozen=True)
 class EndpointPower:
@@ -244,21 +260,103 @@ class EndpointPower:
         }
 
 
-def testable(protocol: Protocol) -> list[tuple[Endpoint, str]]:
-    """Endpoints whose pre-specified test power can simulate: time to event (log-rank) and
-    binary or safety counts (Fisher exact), each with the test's name. Primary first."""
-    out: list[tuple[Endpoint, str]] = []
+def _visit(protocol: Protocol, visit_id: str | None) -> Visit | None:
+    return next((v for v in protocol.schedule.visits if v.id == visit_id), None)
+
+
+def _measured_at(protocol: Protocol, endpoint: Endpoint, visit_id: str | None) -> str | None:
+    """Why ``endpoint``'s measurement cannot be simulated at ``visit_id`` (None when it can)."""
+    visit = _visit(protocol, visit_id)
+    if visit is None:
+        return f"visit {visit_id!r} is not in the schedule"
+    if endpoint.measurement not in visit.measurements:
+        return f"{endpoint.measurement} is not measured at visit {visit.id}"
+    return None
+
+
+def _continuous_problem(protocol: Protocol, e: Endpoint) -> str | None:
+    if e.measurement is None or e.visit is None:
+        return "a continuous endpoint needs a measurement and a visit"
+    try:
+        m = protocol.measurement(e.measurement)
+    except KeyError:
+        return f"{e.measurement} is not a measurement of the protocol"
+    if m.kind not in _NUMBER_KINDS:
+        return f"{e.measurement} is a {m.kind} measurement, not a number"
+    for visit_id in [e.visit] + ([e.baseline_visit] if e.baseline_visit else []):
+        why = _measured_at(protocol, e, visit_id)
+        if why is not None:
+            return why
+    return None
+
+
+def _binary_measure_problem(protocol: Protocol, e: Endpoint) -> str | None:
+    assert e.measurement is not None
+    if e.condition is None or e.visit is None:
+        return "a binary endpoint on a measurement needs a condition and a visit"
+    try:
+        m = protocol.measurement(e.measurement)
+    except KeyError:
+        return f"{e.measurement} is not a measurement of the protocol"
+    if m.kind not in ("boolean", *_NUMBER_KINDS):
+        return f"a condition on a {m.kind} measurement is not simulated (boolean and numbers are)"
+    if m.kind == "boolean":
+        try:
+            e.condition.holds(True)
+            e.condition.holds(False)
+        except (TypeError, ValueError):
+            return f"{e.condition.describe()} does not apply to the yes/no {e.measurement}"
+    return _measured_at(protocol, e, e.visit)
+
+
+def plan(protocol: Protocol) -> tuple[list[tuple[Endpoint, str]], list[tuple[str, str]]]:
+    """The tests power simulates and the endpoints it leaves out.
+
+    Returns ``(pairs, skipped)``: ``pairs`` are ``(endpoint, test)`` with ``test`` a key of
+    :data:`TESTS`, primary endpoints first; ``skipped`` are ``(endpoint id, why)``. As the
+    analysis (:mod:`celltrial.analysis.endpoints`) runs them: time to event — log-rank when
+    listed; binary and safety counts — Fisher's exact test when listed; continuous — the
+    Wilcoxon rank-sum test always, and Welch's t-test as well when ``t_test`` is listed.
+    """
+    pairs: list[tuple[Endpoint, str]] = []
+    skipped: list[tuple[str, str]] = []
     for e in protocol.endpoints:
-        if e.type == "time_to_event" and "logrank" in e.analysis:
-            out.append((e, "logrank"))
-        elif e.type == "binary" and e.events and "fisher_exact" in e.analysis:
-            out.append((e, "fisher_exact"))
-        elif e.type == "binary" and e.measurement and e.condition and e.visit:
-            if "fisher_exact" in e.analysis:
-                out.append((e, "fisher_exact"))
-        elif e.type == "safety_count" and "fisher_exact" in e.analysis:
-            out.append((e, "fisher_exact"))
-    return sorted(out, key=lambda pair: not pair[0].primary)
+        why: str | None = None
+        if e.type == "time_to_event":
+            if "logrank" in e.analysis:
+                pairs.append((e, "logrank"))
+            else:
+                why = "log-rank not in its analysis (the only time-to-event test simulated)"
+        elif e.type in ("binary", "safety_count"):
+            if "fisher_exact" not in e.analysis:
+                why = "no test in its analysis (Fisher's exact test is run only when listed)"
+            elif e.type == "binary" and e.measurement is not None:
+                why = _binary_measure_problem(protocol, e)
+            elif e.type == "binary" and not e.events:
+                why = "a binary endpoint needs events or a measurement"
+            if why is None:
+                pairs.append((e, "fisher_exact"))
+        elif e.type == "continuous":
+            why = _continuous_problem(protocol, e)
+            if why is None:
+                pairs.append((e, "wilcoxon"))
+                if "t_test" in e.analysis:
+                    pairs.append((e, "welch_t"))
+        else:
+            why = f"{e.type} endpoints are not simulated (a scenario has no per-arm categories)"
+        if why is not None:
+            skipped.append((e.id, why))
+    return sorted(pairs, key=lambda pair: not pair[0].primary), skipped
+
+
+def testable(protocol: Protocol) -> list[tuple[Endpoint, str]]:
+    """``(endpoint, test)`` pairs power simulates, primary first (see :func:`plan`)."""
+    return plan(protocol)[0]
+
+
+def untestable(protocol: Protocol) -> list[tuple[str, str]]:
+    """``(endpoint id, why)`` of each endpoint power leaves out (see :func:`plan`)."""
+    return plan(protocol)[1]
 
 
 def _two_arms(protocol: Protocol) -> tuple[str, str, tuple[int, int]]:
@@ -274,26 +372,195 @@ def _two_arms(protocol: Protocol) -> tuple[str, str, tuple[int, int]]:
     return exp[0].id, ctrl[0].id, weights
 
 
-def _binary_measure(
-    endpoint: Endpoint,
-    protocol: Protocol,
-    scenario: Scenario,
-    end: NDArray[np.float64],
-    arm: NDArray[np.int64],
-    arms: tuple[str, str],
-    rng: np.random.Generator,
+@dataclasses.dataclass(frozen=True)
+class EndpointBatch:
+    """One endpoint's simulated data in a batch of trials, arrays of shape ``(trials, n)``.
+
+    ``group`` is True for the experimental arm. By ``test``: ``logrank`` — ``time`` (days)
+    and ``event``; ``fisher_exact`` — ``yes`` and ``measured`` (participants not measured are
+    left out); ``wilcoxon`` and ``welch_t`` — ``values``, NaN for no value (the change from
+    baseline when the endpoint has a baseline visit).
+    """
+
+    endpoint: Endpoint
+    test: str
+    group: NDArray[np.bool_]
+    values: NDArray[np.float64] | None = None
+    time: NDArray[np.float64] | None = None
+    event: NDArray[np.bool_] | None = None
+    yes: NDArray[np.bool_] | None = None
+    measured: NDArray[np.bool_] | None = None
+
+    def p_values(self) -> NDArray[np.float64]:
+        """Two-sided p-value of each trial (NaN where the test cannot be computed)."""
+        g = self.group
+        if self.test == "logrank":
+            assert self.time is not None and self.event is not None
+            return logrank_batch(self.time, self.event, g.astype(np.int64)).p_value
+        if self.test == "fisher_exact":
+            assert self.yes is not None and self.measured is not None
+            y, m = self.yes & self.measured, self.measured
+            return fisher_batch(
+                (y & g).sum(axis=1), (m & g).sum(axis=1), (y & ~g).sum(axis=1), (m & ~g).sum(axis=1)
+            )
+        assert self.values is not None
+        if self.test == "wilcoxon":
+            return wilcoxon_batch(self.values, g).p_value
+        if self.test == "welch_t":
+            return t_test_batch(self.values, g).p_value
+        raise ValueError(f"test: one of {', '.join(TESTS)}, got {self.test!r}")
+
+
+class _Draws:
+    """What one batch of trials draws beyond the clinical events, made on first use and kept
+    so that endpoints on the same visits and measurements see the same participants: the day
+    of each visit, whether it was done, each measurement's baseline level and its value at
+    each visit. The draws follow the virtual trial (:mod:`celltrial.simulate.virtual`)."""
+
+    def __init__(
+        self,
+        protocol: Protocol,
+        scenario: Scenario,
+        outcomes: Outcomes,
+        arms: tuple[str, ...],
+        rng: np.random.Generator,
+    ) -> None:
+        self.protocol, self.scenario, self.out, self.arms, self.rng = (
+            protocol,
+            scenario,
+            outcomes,
+            arms,
+            rng,
+        )
+        self.shape = outcomes.arm.shape
+        self._day: dict[str, NDArray[np.float64]] = {}
+        self._done: dict[str, NDArray[np.bool_]] = {}
+        self._base: dict[str, NDArray[np.float64]] = {}
+        self._values: dict[tuple[str, str], NDArray[np.float64]] = {}
+        self._endpoint: dict[str, NDArray[np.float64]] = {}
+
+    def visit(self, visit_id: str | None) -> Visit:
+        v = _visit(self.protocol, visit_id)
+        assert v is not None
+        return v
+
+    def day(self, visit: Visit) -> NDArray[np.float64]:
+        """Day of the visit from the first administration: nominal plus whole hours drawn
+        uniformly in its window."""
+        if visit.id not in self._day:
+            lo, hi = (round(h) for h in visit.window)
+            jitter = self.rng.integers(lo, hi + 1, size=self.shape)
+            self._day[visit.id] = (visit.at + jitter) / HOURS_PER_DAY
+        return self._day[visit.id]
+
+    def done(self, visit: Visit) -> NDArray[np.bool_]:
+        """Whether each participant had the visit: before death or drop-out (within the
+        follow-up otherwise), and not missed (``missed_visits``; never the baseline)."""
+        if visit.id not in self._done:
+            out = self.out
+            day = self.day(visit)
+            stopped = out.dropout | np.isfinite(out.death)
+            done = np.where(stopped, day < out.end, visit.at / HOURS_PER_DAY <= out.follow_up)
+            if visit.kind not in ("screening", "baseline"):
+                done &= self.rng.random(self.shape) >= self.scenario.missed_visits
+            self._done[visit.id] = done
+        return self._done[visit.id]
+
+    def value(self, m: Measurement, visit: Visit) -> NDArray[np.float64]:
+        """Value of measurement ``m`` at ``visit`` (NaN where the visit was not done):
+        ``exp(baseline + change(arm, day) + within_sd_log * Z)`` with the baseline
+        ``log(median) + sd_log * Z0`` of each participant, kept in range and rounded."""
+        key = (m.code, visit.id)
+        if key not in self._values:
+            spec = biomarker(self.scenario, m)
+            done = self.done(visit)
+            day = np.maximum(self.day(visit), 0.0)
+            if m.code not in self._base:
+                self._base[m.code] = math.log(spec.median) + spec.sd_log * self.rng.standard_normal(
+                    self.shape
+                )
+            x = self._base[m.code] + spec.within_sd_log * self.rng.standard_normal(self.shape)
+            change = np.zeros(self.shape)
+            for k, arm_id in enumerate(self.arms):
+                if spec.change.get(arm_id):
+                    change = np.where(self.out.arm == k, spec.mean_change(arm_id, day), change)
+            x += change
+            value = np.exp(x)
+            if m.range is not None:
+                value = np.clip(value, m.range[0], m.range[1])
+            decimals = 0 if m.kind == "integer" else spec.decimals
+            value = np.round(value, decimals)
+            self._values[key] = np.where(done, value, np.nan)
+        return self._values[key]
+
+    def continuous(self, endpoint: Endpoint) -> NDArray[np.float64]:
+        """The endpoint's value at its visit, or its change from the baseline visit."""
+        if endpoint.id not in self._endpoint:
+            assert endpoint.measurement is not None
+            m = self.protocol.measurement(endpoint.measurement)
+            values = self.value(m, self.visit(endpoint.visit))
+            if endpoint.baseline_visit is not None:
+                values = values - self.value(m, self.visit(endpoint.baseline_visit))
+            self._endpoint[endpoint.id] = values
+        return self._endpoint[endpoint.id]
+
+    def binary_measure(self, endpoint: Endpoint) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        """(yes, measured) of a condition on a measurement at a visit."""
+        assert endpoint.measurement is not None and endpoint.condition is not None
+        m = self.protocol.measurement(endpoint.measurement)
+        visit = self.visit(endpoint.visit)
+        cond = endpoint.condition
+        if m.kind == "boolean":
+            measured = self.done(visit)
+            spec = self.scenario.booleans.get(m.code)
+            probs = np.array([spec.p(a, visit.id) if spec else 0.5 for a in self.arms])
+            raw = self.rng.random(self.shape) < probs[self.out.arm]
+            yes = np.where(raw, cond.holds(True), cond.holds(False))
+            return yes & measured, measured
+        values = self.value(m, visit)
+        measured = ~np.isnan(values)
+        uniq, inverse = np.unique(np.where(measured, values, 0.0), return_inverse=True)
+        holds = np.array([cond.holds(float(u)) for u in uniq], dtype=bool)
+        return holds[inverse.reshape(self.shape)] & measured, measured
+
+
+def _binary_events(
+    endpoint: Endpoint, protocol: Protocol, scenario: Scenario, out: Outcomes
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-    """(yes, measured) of a binary endpoint on a yes/no measurement at a visit."""
-    assert endpoint.measurement is not None and endpoint.visit is not None
-    visit = next(v for v in protocol.schedule.visits if v.id == endpoint.visit)
-    measured = end >= visit.at / 24.0
-    spec = scenario.booleans.get(endpoint.measurement)
-    probs = np.array([spec.p(a, visit.id) if spec else 0.0 for a in arms])
-    yes = rng.random(arm.shape) < probs[arm]
-    cond = endpoint.condition
-    if cond is not None and cond.operator == "eq" and cond.eq is False:
-        yes = ~yes
-    return yes & measured, measured
+    """(yes, measured) of a binary 'event by the horizon' endpoint, read as the analysis reads
+    it (ADTTE with the endpoint's rule for death, :mod:`celltrial.dataset.adtte`).
+
+    Yes: one of its events comes first, by the horizon (death only when the rule is
+    ``event``). No: a competing event comes first (death too when the rule is ``competing``),
+    or followed to the horizon without the event (also a death censored at the horizon).
+    Left out: a death under ``censor_at_death`` and a drop-out before the horizon. Without any
+    horizon (none on the endpoint, the protocol's follow-up unknown) the analysis keeps
+    every participant.
+    """
+    hours = endpoint.horizon if endpoint.horizon is not None else protocol.follow_up
+    horizon = hours / HOURS_PER_DAY if hours is not None else math.inf
+    rule = endpoint.censoring.death if endpoint.censoring is not None else "censor_at_death"
+    none = np.full(out.arm.shape, np.inf)
+    first, competing = none.copy(), none.copy()
+    for code in endpoint.events:
+        if code != DEATH:
+            first = np.minimum(first, event_time(scenario, out, code))
+    for code in endpoint.competing:
+        if code != DEATH:
+            competing = np.minimum(competing, event_time(scenario, out, code))
+    death = out.death
+    if rule == "event":
+        first = np.minimum(first, death)
+    elif rule == "competing":
+        competing = np.minimum(competing, death)
+    yes = np.isfinite(first) & (first <= competing) & (first <= horizon)
+    zero = ~yes & np.isfinite(competing) & (competing <= horizon)
+    if hours is None:
+        return yes, np.ones(out.arm.shape, dtype=bool)
+    died = ~yes & ~zero & np.isfinite(death) & (death <= horizon)
+    dropped = out.dropout & (out.end < horizon)
+    followed = np.where(died, rule == "censor_at_horizon", ~dropped)
+    return yes, yes | zero | followed
 
 
 def _safety(
@@ -308,7 +575,7 @@ def _safety(
     """Whether each participant had an AE inside a safety window (``per_administration``)."""
     probs = np.array([scenario.arms[a].adverse_events.per_administration for a in arms])
     offsets = [
-        [h / 24.0 for h in protocol.arm(a).administrations.offsets_hours()]  # type: ignore[union-attr]
+        [h / HOURS_PER_DAY for h in protocol.arm(a).administrations.offsets_hours()]  # type: ignore[union-attr]
         if protocol.arm(a).administrations is not None
         else []
         for a in arms
@@ -324,46 +591,49 @@ def _safety(
     return np.asarray((hit & given).any(axis=-1))
 
 
-def _endpoint_rejections(
+def simulate_batch(
     protocol: Protocol,
     scenario: Scenario,
-    pairs: list[tuple[Endpoint, str]],
+    pairs: Sequence[tuple[Endpoint, str]],
     *,
     n: int,
     trials: int,
     rng: np.random.Generator,
-) -> list[int]:
+) -> list[EndpointBatch]:
+    """Simulate ``trials`` trials of ``n`` participants and each pair's data.
+
+    Arms get fixed sizes from the allocation (experimental first); clinical events come from
+    :func:`~celltrial.simulate.outcomes.draw_outcomes`, then each endpoint's data in the order
+    of ``pairs`` (measurements, visits and AEs drawn on first use), so the data are a
+    deterministic function of ``rng``.
+    """
     exp, ctrl, weights = _two_arms(protocol)
     arms = (exp, ctrl)
     n_exp, _ = arm_sizes(n, weights)
     arm = np.ones((trials, n), dtype=np.int64)
     arm[:, :n_exp] = 0
     out = draw_outcomes(protocol, scenario, arm, arms=arms, rng=rng)
-    group = (arm == 0).astype(np.int64)
-    counts: list[int] = []
+    group = arm == 0
+    draws = _Draws(protocol, scenario, out, arms, rng)
+    data: list[EndpointBatch] = []
     for endpoint, test in pairs:
         if test == "logrank":
             t, ev = time_to_event(endpoint, scenario, out)
-            res = logrank_batch(t, ev, group)
-            counts.append(int((res.p_value < endpoint.alpha).sum()))
-            continue
-        if endpoint.type == "safety_count":
-            yes = _safety(endpoint, protocol, scenario, out.end, arm, arms, rng)
-            measured = np.ones(arm.shape, dtype=bool)
-        elif endpoint.events:
-            yes = occurred(endpoint, scenario, out)
-            measured = np.ones(arm.shape, dtype=bool)
+            data.append(EndpointBatch(endpoint, test, group, time=t, event=ev))
+        elif test == "fisher_exact":
+            if endpoint.type == "safety_count":
+                yes = _safety(endpoint, protocol, scenario, out.end, arm, arms, rng)
+                measured = np.ones(arm.shape, dtype=bool)
+            elif endpoint.measurement is not None:
+                yes, measured = draws.binary_measure(endpoint)
+            else:
+                yes, measured = _binary_events(endpoint, protocol, scenario, out)
+            data.append(EndpointBatch(endpoint, test, group, yes=yes, measured=measured))
+        elif test in ("wilcoxon", "welch_t"):
+            data.append(EndpointBatch(endpoint, test, group, values=draws.continuous(endpoint)))
         else:
-            yes, measured = _binary_measure(endpoint, protocol, scenario, out.end, arm, arms, rng)
-        g = group == 1
-        p = fisher_batch(
-            (yes & g).sum(axis=1),
-            (measured & g).sum(axis=1),
-            (yes & ~g).sum(axis=1),
-            (measured & ~g).sum(axis=1),
-        )
-        counts.append(int((p < endpoint.alpha).sum()))
-    return counts
+            raise ValueError(f"test: one of {', '.join(TESTS)}, got {test!r}")
+    return data
 
 
 def power(
@@ -381,11 +651,13 @@ def power(
     """Power (and type I error) of each testable endpoint at total sample size ``n``.
 
     Arms get fixed sizes from the allocation ratio (the planned arm sizes when the ratio is
-    unknown). Time-to-event endpoints: two-sided log-rank at the endpoint's ``alpha``, times
-    from the first administration. Binary and safety-count endpoints: two-sided Fisher exact
-    (participants without the measurement are left out). The type I error is the rejection
-    rate with every arm on the control arm's scenario; under the null each batch uses a second
-    child generator so the two runs are independent.
+    unknown). Each endpoint gets the test the analysis runs (:func:`plan`), two-sided at the
+    endpoint's ``alpha``: time to event — log-rank, times from the first administration;
+    binary and safety counts — Fisher exact, on the participants the analysis keeps;
+    continuous — Wilcoxon rank-sum (exact or normal approximation as R's ``wilcox.test``) on
+    the value at the visit or its change from baseline, and Welch's t-test when listed. The
+    type I error is the rejection rate with every arm on the control arm's scenario; under the
+    null each batch uses a second child generator so the two runs are independent.
 
     ``run_batches`` (a :data:`Runner`) runs the (size, generator) jobs of a run elsewhere
     (:func:`celltrial.simulate.distributed.dask_runner`); by default they run here, one after
@@ -414,7 +686,7 @@ def power(
         totals.append([sum(col) for col in zip(*results, strict=True)])
     out: list[EndpointPower] = []
     for i, (endpoint, test) in enumerate(pairs):
-        label = "log-rank" if test == "logrank" else "Fisher exact"
+        label = TESTS[test]
         pw = _rate(totals[0][i], trials, endpoint.alpha, label)
         t1 = _rate(totals[1][i], trials, endpoint.alpha, label) if null else None
         out.append(
@@ -438,8 +710,9 @@ def batch_rejections(
     size: int,
     rng: np.random.Generator,
 ) -> list[int]:
-    """Rejection counts of one batch (what a Dask worker runs)."""
-    return _endpoint_rejections(protocol, scenario, pairs, n=n, trials=size, rng=rng)
+    """Rejection counts of one batch (what a Dask worker runs): trials with ``p < alpha``."""
+    data = simulate_batch(protocol, scenario, pairs, n=n, trials=size, rng=rng)
+    return [int((d.p_values() < d.endpoint.alpha).sum()) for d in data]
 
 
 def _run_here(

@@ -18,6 +18,20 @@ from celltrial.edc.actions._base import (
 from celltrial.edc.actions.clinical import record_measurement, record_visit
 from celltrial.edc.actions.disposition import mark_lost_to_follow_up, record_death, withdraw
 from celltrial.edc.actions.edit import edit_record
+from celltrial.edc.actions.followup import (
+    complete_study,
+    record_clinical_event,
+    record_deviation,
+    record_visit_not_done,
+)
+from celltrial.edc.actions.monitoring import (
+    answer_query,
+    close_query,
+    lock_record,
+    open_query,
+    sign_visit,
+    unlock_record,
+)
 from celltrial.edc.actions.product import record_infusion, register_lot, release_lot
 from celltrial.edc.actions.randomization import randomize_participant, unblind
 from celltrial.edc.actions.safety import report_adverse_event, report_sae
@@ -45,26 +59,36 @@ __all__ = [
     "Problem",
     "add_site",
     "add_staff",
+    "answer_query",
+    "close_query",
+    "complete_study",
     "create_trial",
     "edit_record",
     "enroll",
     "issue_token",
     "load_allocation_list",
+    "lock_record",
     "mark_lost_to_follow_up",
+    "open_query",
     "randomize_participant",
+    "record_clinical_event",
     "record_consent",
     "record_death",
+    "record_deviation",
     "record_infusion",
     "record_measurement",
     "record_visit",
+    "record_visit_not_done",
     "register_lot",
     "release_lot",
     "report_adverse_event",
     "report_sae",
     "screen_participant",
     "screening_log",
+    "sign_visit",
     "token_for",
     "unblind",
+    "unlock_record",
     "update_screening",
     "withdraw",
 ]

@@ -12,6 +12,7 @@ from celltrial.edc.actions._base import (
     NotFound,
     action,
     aware,
+    insert,
     now,
     participant_for,
 )
@@ -36,6 +37,11 @@ def record_visit(
         )
     if row.done_at is not None:
         raise Conflict("visit", f"visit {visit} of {p.code} is recorded already")
+    if row.not_done:
+        raise Conflict(
+            "visit",
+            f"visit {visit} of {p.code} is marked not done ({row.not_done_reason})",
+        )
     when = aware(at, "at", default_now=True)
     if when > now() + dt.timedelta(minutes=5):
         raise ActionError("at", "the visit time is in the future")
@@ -102,6 +108,13 @@ def record_measurement(
             "confirmed": confirmed,
         },
     )
-    row = Measurement.objects.create(participant=p, **fields)
+    if (
+        fields["visit"]
+        and VisitRecord.objects.filter(participant=p, visit=fields["visit"], not_done=True).exists()
+    ):
+        raise Conflict(
+            "visit", f"visit {fields['visit']} of {p.code} is marked not done: no results for it"
+        )
+    row = insert(Measurement(participant=p, **fields))
     audit.write(actor, "record_measurement", row, old=None, new=audit.snapshot(row))
     return row

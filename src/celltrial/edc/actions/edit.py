@@ -18,8 +18,14 @@ from celltrial.edc.actions._base import (
     participant_for,
 )
 from celltrial.edc.actions.clinical import validate_measurement
+from celltrial.edc.actions.monitoring import (
+    check_unlocked,
+    invalidate_signatures,
+    record_visits,
+)
 from celltrial.edc.actions.safety import check_ae, window_flags
 from celltrial.edc.models import AdverseEvent, Consent, Death, Measurement, Role, Staff
+from celltrial.edc.models.clinical import ClinicalEvent, Deviation
 
 #: table -> (model, fields that may change)
 EDITABLE: dict[str, tuple[type[models.Model], frozenset[str]]] = {
@@ -45,8 +51,14 @@ EDITABLE: dict[str, tuple[type[models.Model], frozenset[str]]] = {
     ),
     "consent": (Consent, frozenset({"version", "consented_on", "complete"})),
     "death": (Death, frozenset({"died_at", "cause", "complete"})),
+    # Follow-up (actions/followup.py). The event code and the deviation category are not
+    # editable: they are validated against the protocol on entry, so a wrong one is corrected
+    # by recording the right one (and explaining in a note), not by an unchecked edit.
+    "clinical_event": (ClinicalEvent, frozenset({"term", "occurred_at", "occurred", "complete"})),
+    "deviation": (Deviation, frozenset({"description", "occurred_at", "complete"})),
 }
 TIMES = {"measured_at", "onset", "died_at"}
+TIMES.add("occurred_at")  # clinical events and deviations
 
 
 def _time(value: Any, field: str) -> dt.datetime:
@@ -76,6 +88,8 @@ def edit_record(
     if record is None:
         raise NotFound("record_id", f"no {table} {record_id}")
     participant_for(actor, record.participant)
+    check_unlocked(table, record)  # a locked record (or participant): 409 naming the lock
+    signed_visits = record_visits(record)
     unknown = sorted(set(changes) - allowed)
     if unknown:
         raise ActionError(
@@ -128,5 +142,11 @@ def edit_record(
     record.save()
     audit.write(
         actor, "edit_record", record, old=old, new=audit.snapshot(record), reason=reason.strip()
+    )
+    # A change to a record of a signed visit invalidates the signature (same transaction).
+    invalidate_signatures(
+        actor,
+        signed_visits | record_visits(record),
+        reason=f"{table} {record.pk} changed by {actor.username}: {reason.strip() or '(no reason)'}",
     )
     return record

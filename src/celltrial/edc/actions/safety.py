@@ -14,6 +14,7 @@ from celltrial.edc.actions._base import (
     Problem,
     action,
     aware,
+    insert,
     now,
     participant_for,
 )
@@ -116,20 +117,22 @@ def report_adverse_event(
     serious = bool(serious_criteria) or grade == 5
     protocol = p.trial.active_protocol().protocol
     within = protocol.safety.sae_report_within
-    ae = AdverseEvent.objects.create(
-        participant=p,
-        term=term.strip(),
-        decoded_term=decoded_term.strip(),
-        onset=start,
-        grade=grade,
-        serious_criteria=sorted(set(serious_criteria)),
-        serious=serious,
-        relatedness=relatedness,
-        expected=expected,
-        outcome=outcome,
-        aware_at=aware_time,
-        sae_due_at=aware_time + dt.timedelta(hours=within) if serious else None,
-        windows=window_flags(p, start, protocol),
+    ae = insert(
+        AdverseEvent(
+            participant=p,
+            term=term.strip(),
+            decoded_term=decoded_term.strip(),
+            onset=start,
+            grade=grade,
+            serious_criteria=sorted(set(serious_criteria)),
+            serious=serious,
+            relatedness=relatedness,
+            expected=expected,
+            outcome=outcome,
+            aware_at=aware_time,
+            sae_due_at=aware_time + dt.timedelta(hours=within) if serious else None,
+            windows=window_flags(p, start, protocol),
+        )
     )
     audit.write(actor, "report_adverse_event", ae, old=None, new=audit.snapshot(ae))
     return ae

@@ -1,7 +1,14 @@
 """The EDC's tables, split by area. Every write goes through :mod:`celltrial.edc.actions`."""
 
 from celltrial.edc.models.audit import AuditEntry, AuditHead
-from celltrial.edc.models.clinical import AdverseEvent, Measurement, VisitRecord
+from celltrial.edc.models.clinical import (
+    AdverseEvent,
+    ClinicalEvent,
+    Deviation,
+    Measurement,
+    VisitRecord,
+)
+from celltrial.edc.models.monitoring import FormLock, Query, Signature
 from celltrial.edc.models.participants import (
     AllocationSlot,
     Consent,
@@ -29,19 +36,24 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "AuditHead",
+    "ClinicalEvent",
     "Consent",
     "Death",
+    "Deviation",
     "Disposition",
+    "FormLock",
     "IdempotencyKey",
     "Infusion",
     "Lot",
     "Measurement",
     "Participant",
     "ProtocolVersion",
+    "Query",
     "Randomization",
     "ReleaseResult",
     "Role",
     "ScreeningRecord",
+    "Signature",
     "Site",
     "Staff",
     "Trial",

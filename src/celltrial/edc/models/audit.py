@@ -25,7 +25,7 @@ class AuditEntry(models.Model):
     hash = models.CharField(max_length=64)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
+        if self.pk is not None or not self._state.adding:
             raise RuntimeError("the audit trail is append-only: a row cannot be changed")
         super().save(*args, **kwargs)
 
@@ -38,3 +38,5 @@ class AuditHead(models.Model):
 
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64)
+    #: The hash before the last move: lets one UPDATE … RETURNING give a new row its prev_hash.
+    prev_hash = models.CharField(max_length=64, blank=True)

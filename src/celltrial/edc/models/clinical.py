@@ -16,6 +16,9 @@ class VisitRecord(models.Model):
     latest = models.DateTimeField()
     done_at = models.DateTimeField(null=True)
     in_window = models.BooleanField(null=True)
+    #: The visit did not take place (its findings are exported as NOT DONE with the reason).
+    not_done = models.BooleanField(default=False)
+    not_done_reason = models.TextField(blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["participant", "visit"], name="visit_once")]  # noqa: RUF012
@@ -57,4 +60,38 @@ class AdverseEvent(models.Model):
     sae_due_at = models.DateTimeField(null=True)
     sae_reported_at = models.DateTimeField(null=True)
     windows = models.JSONField(default=list)
+    complete = models.BooleanField(default=True)
+
+
+class ClinicalEvent(models.Model):
+    """One occurrence of a protocol event (recovery, intubation, discharge …): a CE row.
+
+    ``event`` is a code of the protocol's events; ``occurred`` False records that the event was
+    asked about and did not occur (CEOCCUR = N)."""
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="clinical_events"
+    )
+    event = models.CharField(max_length=40)
+    term = models.CharField(max_length=200, blank=True)
+    occurred_at = models.DateTimeField()
+    occurred = models.BooleanField(default=True)
+    recorded_at = models.DateTimeField()
+    complete = models.BooleanField(default=True)
+
+
+class Deviation(models.Model):
+    """A protocol deviation (DV). A major one removes the participant from per-protocol."""
+
+    class Category(models.TextChoices):
+        MAJOR = "major"
+        MINOR = "minor"
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="deviations"
+    )
+    category = models.CharField(max_length=10, choices=Category.choices)
+    description = models.TextField()
+    occurred_at = models.DateTimeField(null=True)
+    recorded_at = models.DateTimeField()
     complete = models.BooleanField(default=True)

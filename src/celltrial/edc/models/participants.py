@@ -14,6 +14,7 @@ class Participant(models.Model):
         CONSENTED = "consented"
         ENROLLED = "enrolled"
         RANDOMIZED = "randomized"
+        COMPLETED = "completed"
         WITHDRAWN = "withdrawn"
         LOST = "lost_to_follow_up"
         DEAD = "dead"
@@ -85,6 +86,7 @@ class Randomization(models.Model):
 
 class Disposition(models.Model):
     class Kind(models.TextChoices):
+        COMPLETED = "completed"
         WITHDRAWN = "withdrawn"
         LOST = "lost_to_follow_up"
         DEATH = "death"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from celltrial.edc.web import views
+from celltrial.edc.web import views, views_monitor
 
 urlpatterns = [
     path("login", views.login_view, name="login"),
@@ -22,4 +22,10 @@ urlpatterns = [
     path("pharmacy", views.pharmacy, name="pharmacy"),
     path("pharmacy/p/<str:code>", views.dose, name="dose"),
     path("dsmb", views.dsmb, name="dsmb"),
+    # Monitoring: queries, locks, a record's audit trail, the investigator's signature.
+    path("dashboard", views.home, name="dashboard"),
+    path("queries", views_monitor.queries, name="queries"),
+    path("queries/<int:query_id>", views_monitor.query, name="query"),
+    path("p/<str:code>/record/<str:table>/<int:record_id>", views_monitor.record, name="record"),
+    path("p/<str:code>/visit/<str:visit>/sign", views_monitor.sign, name="sign_visit"),
 ]

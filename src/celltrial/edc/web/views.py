@@ -205,6 +205,10 @@ def home(request: HttpRequest, staff: Staff) -> HttpResponse:
         return redirect("pharmacy")
     if staff.role == Role.DSMB:
         return redirect("dsmb")
+    if staff.role in (Role.MONITOR, Role.DATA_MANAGER) and request.path == "/":
+        from celltrial.edc.web.views_monitor import queries  # their home: monitoring
+
+        return queries(request)  # (the site dashboard stays at /dashboard)
     now = timezone.now()
     people = list(_participants(staff).order_by("code"))
     screening_visits = _screening_visits(staff)
