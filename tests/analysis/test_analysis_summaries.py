@@ -84,6 +84,21 @@ def test_bad_input_is_a_problem_list(raw: dict[str, pd.DataFrame], lanzoni: Prot
     assert "placebo" in text and "XYZ" in text
 
 
+def test_no_measurements_at_all(raw: dict[str, pd.DataFrame], lanzoni: Protocol) -> None:
+    """Randomized participants but not one measurement yet (an early DSMB look): continuous
+    endpoints have no values and say why, instead of failing."""
+    del raw["LB"], raw["VS"]
+    # the value at a visit (no baseline): the reason is then looked up among the results
+    ep = lanzoni.endpoint("il6_change_d6").model_copy(update={"baseline_visit": None})
+    protocol = lanzoni.model_copy(update={"endpoints": [ep]})
+    result = analyze(make_dataset(raw), protocol)
+    (il6,) = result.endpoints
+    assert il6.missing and {m.reason for m in il6.missing} <= {
+        f"no result at {ep.visit}",
+        f"died before {ep.visit}",
+    }
+
+
 @pytest.fixture
 def raw() -> dict[str, pd.DataFrame]:
     return {

@@ -51,3 +51,64 @@ def test_init_then_verify_then_tamper(tmp_path):
     assert r.returncode == 2 and "--db" in r.stderr
     r = _edc("init", "--protocol", "lanzoni2021", "--db", str(tmp_path / "x.sqlite3"))
     assert r.returncode == 2 and "--block-sizes" in r.stderr
+
+
+def test_serve_creates_the_default_database_and_its_admin_can_log_in(tmp_path):
+    """`celltrial serve` on a missing SQLite file creates it and prints the admin's log-in on
+    one line; that password then opens the web application."""
+    import http.cookiejar
+    import re
+    import socket
+    import time
+    import urllib.parse
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
+    }
+    code = "from celltrial.cli import app; app()"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "serve", "--port", str(port), "--sites", "2"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = []
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("EDC on"):
+                break
+        out = "".join(lines)
+        hint = next(x for x in lines if x.startswith("created"))
+        assert "celltrial-edc.sqlite3" in hint and "lanzoni2021" in hint
+        password = re.search(r"as admin, password (\S+) \(shown once\)", hint)
+        assert password, out
+        assert (tmp_path / "celltrial-edc.sqlite3").exists()
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(50):
+            try:
+                page = opener.open(f"{base}/login", timeout=5).read().decode()
+                break
+            except OSError:
+                time.sleep(0.1)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert token
+        form = {
+            "username": "admin",
+            "password": password.group(1),
+            "csrfmiddlewaretoken": token.group(1),
+        }
+        r = opener.open(f"{base}/login", urllib.parse.urlencode(form).encode(), timeout=5)
+        assert r.url.endswith("/manage") and "lanzoni2021" in r.read().decode()
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)  # drains and closes the pipe

@@ -286,7 +286,8 @@ def test_sign_visit_with_password(trial: Any, visit: dict[str, Any]) -> None:
     with pytest.raises(ActionError) as info:
         actions.sign_visit(inv, p, "baseline", password="")
     assert field_of(info) == "password" and "re-enter" in message_of(info)
-    assert AuditEntry.objects.count() == before and not Signature.objects.exists()
+    # each failed attempt is audited (sign_visit_failed), nothing is signed
+    assert AuditEntry.objects.count() == before + 2 and not Signature.objects.exists()
 
     for who in ("coord1", "mon1", "dm", "pharm"):
         with pytest.raises(Forbidden) as info:

@@ -123,7 +123,17 @@ def analyze(dataset: Dataset, protocol: Protocol) -> TrialAnalysis:
         binary_events = derive_adtte(dataset, as_tte, adsl=adsl)
     results: list[EndpointResult] = []
     empty_lb = pd.DataFrame(
-        columns=["USUBJID", "MEASURE", "AVISIT", "ANL01FL", "AVAL", "CHG", "ABLFL", "STAT"]
+        columns=[
+            "USUBJID",
+            "MEASURE",
+            "AVISIT",
+            "ANL01FL",
+            "AVAL",
+            "CHG",
+            "ABLFL",
+            "STAT",
+            "AWOUTFL",
+        ]
     )
     for ep in protocol.endpoints:
         res: EndpointResult

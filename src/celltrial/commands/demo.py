@@ -181,7 +181,8 @@ def demo_command(
         console.print("(no PDF: Chromium is not installed; `make demo` installs it)")
     console.print(
         f"Open the EDC on this database: celltrial serve --db {db}  "
-        "(then http://127.0.0.1:8000/api/docs, with the admin API token above as Bearer)",
+        "(then http://127.0.0.1:8000/ with a user and password above, one per role; the API "
+        "at /api/docs with the admin API token above as Bearer)",
         highlight=False,
     )
     console.print(f"done in {time.perf_counter() - start:.1f} s", highlight=False)

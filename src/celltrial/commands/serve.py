@@ -1,20 +1,52 @@
-"""``celltrial serve``: the EDC's REST API on a SQLite database (OpenAPI docs at ``/api/docs``).
+"""``celltrial serve``: the EDC's web application and REST API (OpenAPI docs at ``/api/docs``).
 
-A minimal server until the web application (issue 7) exists: it configures the EDC on the
-database, issues a fresh API token for the trial's ``admin`` (printed once; ``celltrial demo``
-and ``celltrial edc init`` print the users' passwords) and serves with
-:mod:`celltrial.edc.server`, bound to the loopback interface unless ``--host`` says otherwise.
+It configures the EDC on the database — creating it first when the SQLite file does not exist
+(the protocol of ``--protocol``, one user per role, a sealed allocation list; the admin's
+log-in is printed once) — issues a fresh API token for the trial's ``admin`` (printed once) and
+serves with :mod:`celltrial.edc.server`, bound to the loopback interface unless ``--host``
+says otherwise.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from celltrial.commands import _ui as ui
+
+#: The protocol of a database that ``celltrial serve`` creates (as ``celltrial demo``).
+DEFAULT_PROTOCOL = "lanzoni2021"
+
+
+def _create(protocol: str, db: Path, sites: int) -> Any:
+    """Create the EDC in ``db`` as ``celltrial edc init`` would. Where the protocol leaves the
+    block sizes unknown, those of its calibrated scenario are used (as ``celltrial demo``
+    does), else blocks of 2 and 4."""
+    from celltrial.commands.edc import EdcSetupError, create_edc
+    from celltrial.protocol import ProtocolError, load_protocol
+    from celltrial.simulate import load_scenario
+    from celltrial.simulate.scenario import scenario_ids
+
+    try:
+        try:
+            return create_edc(protocol, db, sites=sites)
+        except EdcSetupError:  # e.g. the block sizes are unknown
+            sizes: list[int] = [2, 4]
+            if protocol in scenario_ids():
+                scenario = load_scenario(protocol, load_protocol(protocol))
+                sizes = list(scenario.allocation.block_sizes or []) or sizes
+            return create_edc(protocol, db, sites=sites, block_sizes=sizes)
+    except ProtocolError as exc:
+        for problem in exc.problems:
+            ui.errors.print(str(problem), markup=False, soft_wrap=True)
+        raise ui.fail(f"--protocol: {len(exc.problems)} problem(s) in {protocol}") from None
+    except FileNotFoundError as exc:
+        raise ui.fail(f"--protocol: {exc}") from None
+    except EdcSetupError as exc:
+        raise ui.fail(str(exc)) from None
 
 
 def serve_command(
@@ -26,12 +58,15 @@ def serve_command(
     ),
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
     threads: Annotated[int, typer.Option(min=1, help="Worker threads")] = 16,
+    protocol: Annotated[
+        str, typer.Option(help="Protocol (library id or file) when --db is created here")
+    ] = DEFAULT_PROTOCOL,
+    sites: Annotated[int, typer.Option(min=1, help="Sites when --db is created here")] = 3,
 ) -> None:
-    """Serve the EDC's REST API on a database made by `celltrial edc init` or `celltrial demo`."""
+    """Serve the EDC (web pages and REST API) on a SQLite file, creating it when it is missing."""
+    created = None
     if not os.environ.get("DATABASE_URL") and not db.exists():
-        raise ui.fail(
-            f"--db: {db} does not exist; create one with `celltrial demo` or `celltrial edc init`"
-        )
+        created = _create(protocol, db, sites)
     from celltrial.edc import setup
 
     setup(str(db))
@@ -48,9 +83,19 @@ def serve_command(
         raise ui.fail(f"--db: {db} holds no trial; create one with `celltrial edc init`")
     token = token_for(admin, "celltrial serve")
     shown = f"[{host}]" if ":" in host else host
+    if created is not None:
+        others = ", ".join(f"{u} {pw}" for u, pw in created.passwords.items() if u != "admin")
+        ui.console.print(
+            f"created {db} ({created.protocol_id}, sites {', '.join(created.sites)}); "
+            f"log in at http://{shown}:{port}/login as admin, password "
+            f"{created.passwords['admin']} (shown once)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        ui.console.print(f"other users (username password): {others}", highlight=False)
     ui.console.print(
-        f"EDC on {db}: web http://{shown}:{port}/ (log in with a user printed by `edc init` or "
-        f"`demo`); API http://{shown}:{port}/api/docs with 'Authorization: Bearer {token}' "
+        f"EDC on {db}: web http://{shown}:{port}/ (log in with a user printed when it was "
+        f"created); API http://{shown}:{port}/api/docs with 'Authorization: Bearer {token}' "
         f"(user {admin.username}; new token, shown once)",
         highlight=False,
         soft_wrap=True,

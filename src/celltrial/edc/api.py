@@ -21,6 +21,7 @@ from ninja.security import HttpBearer
 
 from celltrial.edc import actions, serialize
 from celltrial.edc.actions import ActionError, Forbidden, NotFound
+from celltrial.edc.actions.monitoring import audit_visible_to
 from celltrial.edc.audit import verify_audit
 from celltrial.edc.models import (
     AdverseEvent,
@@ -309,7 +310,7 @@ def audit_trail(
 ) -> list[dict[str, Any]]:
     s = _staff(request)
     _require(s, AUDIT_READERS, "the audit trail")
-    qs = AuditEntry.objects.filter(seq__gt=after)
+    qs = audit_visible_to(s, AuditEntry.objects.filter(seq__gt=after))
     if table:
         qs = qs.filter(table=table)
     if record_id:
@@ -656,5 +657,6 @@ def roles(request: HttpRequest) -> list[dict[str, str]]:
 # locks, signatures and the audit trail of one record.
 api.add_router("", "celltrial.edc.api_followup.router")
 api.add_router("", "celltrial.edc.api_monitoring.router")
+api.add_router("", "celltrial.edc.api_admin.router")
 
 __all__ = ["api"]

@@ -4,13 +4,14 @@ idempotency keys."""
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import datetime as dt
 import functools
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, TypeVar, cast
+from typing import Any, NoReturn, TypeVar, cast
 
 try:
     import fcntl
@@ -22,7 +23,7 @@ from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from celltrial.edc import audit
-from celltrial.edc.models import IdempotencyKey, Participant, Site, Staff
+from celltrial.edc.models import FormLock, IdempotencyKey, Participant, Site, Staff
 from celltrial.edc.roles import may_access
 
 T = TypeVar("T", bound=models.Model)
@@ -35,9 +36,14 @@ class Problem:
 
 
 class ActionError(Exception):
-    """A user's mistake: each problem names the field and the rule. HTTP 422."""
+    """A user's mistake: each problem names the field and the rule. HTTP 422.
+
+    ``after_rollback``, when set by the action before raising, is run by :func:`action` once
+    the action's transaction is rolled back, in a transaction of its own: what must be kept of
+    a refused attempt (the audit row of a failed signature) survives the refusal."""
 
     status = 422
+    after_rollback: Callable[[], None] | None = None
 
     def __init__(self, field: str = "", message: str = "", *, problems: Iterable[Problem] = ()):
         self.problems = list(problems) or [Problem(field, message)]
@@ -58,6 +64,27 @@ class Conflict(ActionError):
     """The record's state does not allow it (e.g. randomizing twice). HTTP 409."""
 
     status = 409
+
+
+class TooManyAttempts(ActionError):
+    """Paused after repeated failures (e.g. wrong passwords when signing). HTTP 429."""
+
+    status = 429
+
+
+#: The action running in this thread (or task), set by :func:`action`.
+_RUNNING: contextvars.ContextVar[str | None] = contextvars.ContextVar("edc_action", default=None)
+
+#: Actions that still run while all of a participant's records are locked (a participant-level
+#: :class:`~celltrial.edc.models.FormLock`, table blank: the casebook is frozen). Every other
+#: action that finds its participant with :func:`participant_for` is refused (409 on ``lock``):
+#: new measurements, AEs, visits, infusions, clinical events, deviations, consent, screening
+#: changes, dispositions. Exempt: safety (emergency unblinding, recording that an SAE report
+#: was sent), the investigator's signature (it attests, changes no data), the locks themselves,
+#: and ``edit_record``, which checks record and participant locks itself (naming the record).
+FROZEN_EXEMPT = frozenset(
+    {"unblind", "report_sae", "sign_visit", "lock_record", "unlock_record", "edit_record"}
+)
 
 
 def now() -> dt.datetime:
@@ -91,8 +118,16 @@ def _participant_sql(lock: bool) -> tuple[str, list[str], list[str]]:
         cols = ", ".join(
             [f"p.{q(f.column)}" for f in p_fields] + [f"s.{q(f.column)}" for f in s_fields]
         )
+        # The participant-level lock in force, if any, in the same statement (no extra round
+        # trip on the write path): the lock table is small and indexed by participant.
+        fl = FormLock._meta
+        frozen = (
+            f"(SELECT l.{q('id')} FROM {q(fl.db_table)} l WHERE l.{q('participant_id')} = "
+            f"p.{q('id')} AND l.{q('table')} = '' AND l.{q('unlocked_at')} IS NULL "
+            f"ORDER BY l.{q('id')} LIMIT 1)"
+        )
         sql = (
-            f"SELECT {cols} FROM {q(pm.db_table)} p JOIN {q(sm.db_table)} s "
+            f"SELECT {cols}, {frozen} FROM {q(pm.db_table)} p JOIN {q(sm.db_table)} s "
             f"ON s.{q('id')} = p.{q('site_id')} WHERE p.{q('trial_id')} = %s AND p.{q('code')} = %s"
         )
         if lock and connection.features.has_select_for_update:
@@ -110,7 +145,9 @@ def participant_for(
     """The participant (by object or code) in the actor's trial and sites; locked if asked.
 
     One statement reads the participant with its site (``FOR UPDATE`` of the participant's
-    row when ``lock``)."""
+    row when ``lock``) and the participant-level lock in force: inside an action not in
+    :data:`FROZEN_EXEMPT`, a locked participant is a :class:`Conflict` on ``lock`` naming the
+    lock (who locked it, when, why)."""
     code = participant.code if isinstance(participant, Participant) else participant
     sql, p_names, s_names = _participant_sql(lock)
     with connection.cursor() as cursor:
@@ -118,12 +155,27 @@ def participant_for(
         row = cursor.fetchone()
     if row is None:
         raise NotFound("participant", f"no participant {code!r} in this trial")
-    n = len(p_names)
+    n, m = len(p_names), len(p_names) + len(s_names)
     found = Participant.from_db(connection.alias, p_names, row[:n])
-    found.site = Site.from_db(connection.alias, s_names, row[n:])
+    found.site = Site.from_db(connection.alias, s_names, row[n:m])
     found.trial = actor.trial  # the same trial (filtered on it): no second query for it
     require_site(actor, found.site)
+    if row[m] is not None:
+        running = _RUNNING.get()
+        if running is not None and running not in FROZEN_EXEMPT:
+            _refuse_frozen(found, row[m], running)
     return found
+
+
+def _refuse_frozen(p: Participant, lock_id: int, running: str) -> NoReturn:
+    from celltrial.edc.actions.monitoring import describe_lock  # monitoring imports this module
+
+    lock = FormLock.objects.select_related("locked_by__user").get(pk=lock_id)
+    raise Conflict(
+        "lock",
+        f"{p.code}'s records are locked ({describe_lock(lock)}): no new data "
+        f"({running.replace('_', ' ')}) until a data manager unlocks them",
+    )
 
 
 def site_for(actor: Staff, site: Site | str) -> Site:
@@ -238,6 +290,17 @@ def _writer_lock() -> contextlib.AbstractContextManager[Any]:
     return _sqlite_writer(str(connection.settings_dict["NAME"]))
 
 
+def _after_rollback(exc: ActionError) -> None:
+    """Run ``exc.after_rollback`` (once) in its own transaction, sealing its audit rows."""
+    write, exc.after_rollback = exc.after_rollback, None
+    if write is None:
+        return
+    with _writer_lock(), audit.staging() as outermost, transaction.atomic():
+        write()
+        if outermost:
+            audit.seal()
+
+
 def action(name: str, roles: Iterable[str]) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Make ``fn(actor, ...)`` an action: role check, one transaction, idempotency key.
 
@@ -260,6 +323,7 @@ def action(name: str, roles: Iterable[str]) -> Callable[[Callable[..., T]], Call
                 found = _replay(actor, idempotency_key, name)
                 if found is not None:
                     return cast(T, found)
+            token = _RUNNING.set(name)
             try:
                 with _writer_lock(), audit.staging() as outermost, transaction.atomic():
                     result = fn(actor, *args, **kwargs)
@@ -268,12 +332,18 @@ def action(name: str, roles: Iterable[str]) -> Callable[[Callable[..., T]], Call
                     if outermost:
                         # Last: the chain's head is locked from here to the commit.
                         audit.seal()
+            except ActionError as exc:
+                if exc.after_rollback is not None:
+                    _after_rollback(exc)
+                raise
             except IntegrityError:
                 if idempotency_key is not None:
                     found = _replay(actor, idempotency_key, name)
                     if found is not None:
                         return cast(T, found)
                 raise
+            finally:
+                _RUNNING.reset(token)
             return result
 
         run.action_name = name

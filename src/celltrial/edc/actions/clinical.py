@@ -80,6 +80,12 @@ def validate_measurement(staff: Staff, p: Participant, fields: dict[str, Any]) -
     }
 
 
+def check_visit_taken_place(p: Participant, visit: str) -> None:
+    """A Conflict when ``visit`` (if any) of ``p`` is marked not done: no results for it."""
+    if visit and VisitRecord.objects.filter(participant=p, visit=visit, not_done=True).exists():
+        raise Conflict("visit", f"visit {visit} of {p.code} is marked not done: no results for it")
+
+
 @action("record_measurement", CLINICAL_WRITERS)
 def record_measurement(
     actor: Staff,
@@ -108,13 +114,7 @@ def record_measurement(
             "confirmed": confirmed,
         },
     )
-    if (
-        fields["visit"]
-        and VisitRecord.objects.filter(participant=p, visit=fields["visit"], not_done=True).exists()
-    ):
-        raise Conflict(
-            "visit", f"visit {fields['visit']} of {p.code} is marked not done: no results for it"
-        )
+    check_visit_taken_place(p, fields["visit"])
     row = insert(Measurement(participant=p, **fields))
     audit.write(actor, "record_measurement", row, old=None, new=audit.snapshot(row))
     return row

@@ -1,4 +1,13 @@
-"""Changing a recorded form: re-validated, with a reason once the form is complete."""
+"""Changing a recorded form: re-validated, with a reason once the form is complete.
+
+Each change is first read by its field's kind (:data:`KINDS`): a time, a date, text, yes/no,
+a whole number, a list of codes, or a measurement's value. A missing or blank required value
+or a value of the wrong kind is an :class:`ActionError` on ``changes.<field>`` (``required …``
+or the kind expected), never a server error. The merged record is then checked by the same
+rules as the action that entered it (the catalogue for a measurement, the AE form's rules,
+:mod:`~celltrial.edc.actions.followup`'s for clinical events and deviations), whose problems
+name the form's field as on entry (``value``, ``occurred_at`` …).
+"""
 
 from __future__ import annotations
 
@@ -15,9 +24,18 @@ from celltrial.edc.actions._base import (
     Problem,
     action,
     aware,
+    now,
     participant_for,
 )
-from celltrial.edc.actions.clinical import validate_measurement
+from celltrial.edc.actions.clinical import check_visit_taken_place, validate_measurement
+from celltrial.edc.actions.followup import (
+    SKEW,
+    deviation_description,
+    deviation_time,
+    event_term,
+    event_time,
+    event_twin,
+)
 from celltrial.edc.actions.monitoring import (
     check_unlocked,
     invalidate_signatures,
@@ -57,19 +75,137 @@ EDITABLE: dict[str, tuple[type[models.Model], frozenset[str]]] = {
     "clinical_event": (ClinicalEvent, frozenset({"term", "occurred_at", "occurred", "complete"})),
     "deviation": (Deviation, frozenset({"description", "occurred_at", "complete"})),
 }
-TIMES = {"measured_at", "onset", "died_at"}
-TIMES.add("occurred_at")  # clinical events and deviations
+
+#: table -> field -> (kind, required). Kinds: ``time`` (ISO 8601 with a zone), ``date``,
+#: ``text``, ``bool`` (true/false), ``bool?`` (true, false or null), ``int``, ``codes`` (a
+#: list of texts), ``value`` (one value, parsed by the measurement's catalogue entry) and
+#: ``choice`` (a text checked against its list by the form's rules).
+KINDS: dict[str, dict[str, tuple[str, bool]]] = {
+    "measurement": {
+        "value": ("value", True),
+        "measured_at": ("time", True),
+        "visit": ("text", False),
+        "unit": ("text", False),
+        "confirmed": ("bool", True),
+    },
+    "adverse_event": {
+        "term": ("text", True),
+        "decoded_term": ("text", False),
+        "onset": ("time", True),
+        "grade": ("int", True),
+        "serious_criteria": ("codes", False),
+        "relatedness": ("choice", True),
+        "expected": ("bool?", False),
+        "outcome": ("choice", True),
+    },
+    "consent": {"version": ("text", True), "consented_on": ("date", True)},
+    "death": {"died_at": ("time", True), "cause": ("text", True)},
+    "clinical_event": {
+        "term": ("text", False),
+        "occurred_at": ("time", True),
+        "occurred": ("bool", True),
+    },
+    "deviation": {"description": ("text", True), "occurred_at": ("time", False)},
+}
+#: What a required field of each kind expects (the "required" message says it).
+EXPECTED = {
+    "time": "an ISO 8601 time with a zone, e.g. 2026-03-01T10:00Z",
+    "date": "a date, e.g. 2026-03-01",
+    "text": "text",
+    "bool": "true or false",
+    "bool?": "true, false or null",
+    "int": "a whole number",
+    "codes": 'a list of codes, e.g. ["hospitalization"]',
+    "value": "a value",
+    "choice": "one of the form's options",
+}
 
 
-def _time(value: Any, field: str) -> dt.datetime:
-    if isinstance(value, str):
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _read(model: type[models.Model], key: str, kind: str, required: bool, value: Any) -> Any:
+    """The change ``value`` of field ``key`` as the kind expects it, or an ActionError on
+    ``changes.<key>``: ``required (…)`` when blank, the kind expected when it is another."""
+    field = f"changes.{key}"
+    expected = EXPECTED[kind]
+    if kind == "bool?" and value is None:
+        return None  # unknown
+    if _blank(value):
+        if required:
+            raise ActionError(field, f"required ({expected})")
+        return {"text": "", "codes": []}.get(kind)  # a blank optional field; else None
+    if kind == "time":
+        if isinstance(value, str):
+            try:
+                value = dt.datetime.fromisoformat(value.strip())
+            except ValueError:
+                raise ActionError(field, f"{value!r} is not {expected}") from None
+        if not isinstance(value, dt.datetime):
+            raise ActionError(field, f"{expected}, got {value!r}")
+        return aware(value, field)
+    if kind == "date":
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value.strip())
+            except ValueError:
+                raise ActionError(field, f"{value!r} is not {expected}") from None
+        if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+            raise ActionError(field, f"{expected}, got {value!r}")
+        return value
+    if kind in ("text", "choice"):
+        if not isinstance(value, str):
+            raise ActionError(field, f"{expected}, got {value!r}")
+        if kind == "choice":
+            return value
+        limit = getattr(model._meta.get_field(key), "max_length", None)
+        text = value.strip()
+        if limit is not None and len(text) > limit:
+            raise ActionError(field, f"at most {limit} characters, got {len(text)}")
+        return text
+    if kind in ("bool", "bool?"):
+        if not isinstance(value, bool):
+            raise ActionError(field, f"{expected}, got {value!r}")
+        return value
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ActionError(field, f"{expected}, got {value!r}")
+        return value
+    if kind == "codes":
+        if not isinstance(value, (list, tuple)) or not all(isinstance(c, str) for c in value):
+            raise ActionError(field, f"{expected}, got {value!r}")
+        return list(value)
+    # "value": one scalar; its kind, levels and range are the catalogue's to check.
+    if not isinstance(value, (str, int, float)):
+        raise ActionError(field, f"{expected} (a number, text or true/false), got {value!r}")
+    return value
+
+
+def _read_changes(
+    table: str, model: type[models.Model], changes: Mapping[str, Any]
+) -> dict[str, Any]:
+    kinds = KINDS[table]
+    problems: list[Problem] = []
+    values: dict[str, Any] = {}
+    for key, value in changes.items():
+        kind, required = ("bool", True) if key == "complete" else kinds[key]
         try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError:
-            raise ActionError(field, f"{value!r} is not an ISO 8601 time") from None
-    if not isinstance(value, dt.datetime):
-        raise ActionError(field, "an ISO 8601 time with a zone")
-    return aware(value, field)
+            values[key] = _read(model, key, kind, required, value)
+        except ActionError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ActionError(problems=problems)
+    return values
+
+
+def _not_future(when: dt.datetime | dt.date, field: str) -> None:
+    """Times (and dates) entered are not in the future, as every entry form checks."""
+    if isinstance(when, dt.datetime):
+        if when > now() + SKEW:
+            raise ActionError(field, f"{when:%Y-%m-%dT%H:%MZ} is in the future")
+    elif when > now().date():
+        raise ActionError(field, f"{when} is in the future")
 
 
 @action("edit_record", [Role.INVESTIGATOR, Role.COORDINATOR, Role.DATA_MANAGER])
@@ -87,9 +223,11 @@ def edit_record(
     )
     if record is None:
         raise NotFound("record_id", f"no {table} {record_id}")
-    participant_for(actor, record.participant)
+    p = participant_for(actor, record.participant)
     check_unlocked(table, record)  # a locked record (or participant): 409 naming the lock
     signed_visits = record_visits(record)
+    if not isinstance(changes, Mapping):
+        raise ActionError("changes", f"an object of field: new value, got {changes!r}")
     unknown = sorted(set(changes) - allowed)
     if unknown:
         raise ActionError(
@@ -103,14 +241,16 @@ def edit_record(
     if record.complete and not reason.strip():
         raise ActionError("reason", "the form is complete: give a reason for the change")
     old = audit.snapshot(record)
-    values = {k: (_time(v, k) if k in TIMES and v is not None else v) for k, v in changes.items()}
+    values = _read_changes(table, model, changes)
     if isinstance(record, Measurement):
         merged = {
             f: getattr(record, f)
             for f in ("code", "value", "measured_at", "visit", "unit", "confirmed")
         }
         merged.update({k: v for k, v in values.items() if k != "complete"})
-        for k, v in validate_measurement(actor, record.participant, merged).items():
+        checked = validate_measurement(actor, p, merged)
+        check_visit_taken_place(p, checked["visit"])
+        for k, v in checked.items():
             setattr(record, k, v)
     elif isinstance(record, AdverseEvent):
         merged = {
@@ -119,6 +259,17 @@ def edit_record(
         }
         merged.update(values)
         problems = check_ae(merged)
+        onset = values.get("onset", record.onset)
+        if onset > now() + SKEW:
+            problems.append(Problem("onset", "the onset is in the future"))
+        elif onset > record.aware_at:
+            problems.append(
+                Problem(
+                    "onset",
+                    f"after the time the site became aware of it "
+                    f"({record.aware_at:%Y-%m-%d %H:%M} UTC): awareness cannot precede the onset",
+                )
+            )
         if problems:
             raise ActionError(problems=problems)
         for k, v in values.items():
@@ -126,19 +277,32 @@ def edit_record(
         record.serious = bool(record.serious_criteria) or record.grade == 5
         within = actor.trial.active_protocol().protocol.safety.sae_report_within
         record.sae_due_at = record.aware_at + dt.timedelta(hours=within) if record.serious else None
-        record.windows = window_flags(record.participant, record.onset)
-    else:
-        if "consented_on" in values and isinstance(values["consented_on"], str):
-            try:
-                values["consented_on"] = dt.date.fromisoformat(values["consented_on"])
-            except ValueError:
-                raise ActionError("changes.consented_on", "a date, e.g. 2026-03-01") from None
+        record.windows = window_flags(p, record.onset)
+    elif isinstance(record, ClinicalEvent):
+        # The rules of record_clinical_event (followup.py), on the merged record.
+        if "term" in values:
+            values["term"] = event_term(values["term"])
+        if "occurred_at" in values:
+            values["occurred_at"] = event_time(p, values["occurred_at"])
+            event_twin(p, record.event, values["occurred_at"], exclude=record.pk)
         for k, v in values.items():
-            if k in ("version", "cause") and not str(v or "").strip():
-                raise ActionError(f"changes.{k}", "required")
+            setattr(record, k, v)
+    elif isinstance(record, Deviation):
+        # The rules of record_deviation (followup.py).
+        if "description" in values:
+            values["description"] = deviation_description(values["description"])
+        if "occurred_at" in values:
+            values["occurred_at"] = deviation_time(p, values["occurred_at"])
+        for k, v in values.items():
+            setattr(record, k, v)
+    else:  # consent, death: the entry forms' rules (required, not in the future)
+        for k in ("consented_on", "died_at"):
+            if k in values:
+                _not_future(values[k], k)
+        for k, v in values.items():
             setattr(record, k, v)
     if "complete" in values:
-        record.complete = bool(values["complete"])
+        record.complete = values["complete"]
     record.save()
     audit.write(
         actor, "edit_record", record, old=old, new=audit.snapshot(record), reason=reason.strip()

@@ -88,6 +88,80 @@ def end_of_follow_up(p: Participant) -> Disposition | None:
     return p.dispositions.order_by("at", "id").first()
 
 
+# The rules of the follow-up forms' fields, shared by the actions below and by
+# :func:`~celltrial.edc.actions.edit_record` (an edit is checked as the entry was).
+
+
+def event_term(term: str, field: str = "term") -> str:
+    """A clinical event's reported term (CETERM): stripped, at most 200 characters."""
+    reported = (term or "").strip()
+    if len(reported) > 200:
+        raise ActionError(field, f"at most 200 characters, got {len(reported)}")
+    return reported
+
+
+def event_time(p: Participant, occurred_at: dt.datetime, field: str = "occurred_at") -> dt.datetime:
+    """When a clinical event of ``p`` happened, checked: the participant is randomized (else a
+    Conflict), the time has a zone, is not in the future, not before randomization, and not
+    after the end of follow-up of a participant who has left."""
+    randomized_at = _randomized_at(p, "clinical events")
+    when = aware(occurred_at, field)
+    _not_future(when, field)
+    if when < randomized_at:
+        raise ActionError(
+            field,
+            f"{_iso(when)} is before {p.code}'s randomization ({_iso(randomized_at)}); "
+            "clinical events are recorded from randomization on",
+        )
+    if p.status != P.RANDOMIZED:
+        end = end_of_follow_up(p)
+        if end is not None and when > end.at:
+            raise ActionError(
+                field,
+                f"{p.code} {LEFT.get(end.kind, end.kind)} at {_iso(end.at)}; an event after "
+                "that cannot be recorded (events up to then still can)",
+            )
+    return when
+
+
+def event_twin(p: Participant, code: str, when: dt.datetime, *, exclude: int | None = None) -> None:
+    """A Conflict when the same event at the same time is recorded already for ``p`` (other
+    than the row ``exclude``, the one being edited)."""
+    twins = ClinicalEvent.objects.filter(participant=p, event=code, occurred_at=when)
+    if exclude is not None:
+        twins = twins.exclude(pk=exclude)
+    twin = twins.first()
+    if twin is not None:
+        raise Conflict(
+            "event", f"{code} at {_iso(when)} is recorded already for {p.code} (id {twin.pk})"
+        )
+
+
+def deviation_description(description: str, field: str = "description") -> str:
+    """What deviated from the protocol (DVTERM): required."""
+    text = (description or "").strip()
+    if not text:
+        raise ActionError(field, "say what deviated from the protocol")
+    return text
+
+
+def deviation_time(
+    p: Participant, occurred_at: dt.datetime | None, field: str = "occurred_at"
+) -> dt.datetime | None:
+    """When a deviation happened, if known: with a zone, not in the future, not before the
+    participant's consent or screening."""
+    if occurred_at is None:
+        return None
+    when = aware(occurred_at, field)
+    _not_future(when, field)
+    first = _first_contact(p)
+    if first is not None and when < first:
+        raise ActionError(
+            field, f"{_iso(when)} is before {p.code}'s consent or screening ({_iso(first)})"
+        )
+    return when
+
+
 @action("complete_study", CLINICAL_WRITERS)
 def complete_study(
     actor: Staff, participant: Participant | str, *, at: dt.datetime | None = None
@@ -180,31 +254,9 @@ def record_clinical_event(
         )
     if not isinstance(occurred, bool):
         raise ActionError("occurred", f"true or false, got {occurred!r}")
-    reported = (term or "").strip()
-    if len(reported) > 200:
-        raise ActionError("term", f"at most 200 characters, got {len(reported)}")
-    randomized_at = _randomized_at(p, "clinical events")
-    when = aware(occurred_at, "occurred_at")
-    _not_future(when, "occurred_at")
-    if when < randomized_at:
-        raise ActionError(
-            "occurred_at",
-            f"{_iso(when)} is before {p.code}'s randomization ({_iso(randomized_at)}); "
-            "clinical events are recorded from randomization on",
-        )
-    if p.status != P.RANDOMIZED:
-        end = end_of_follow_up(p)
-        if end is not None and when > end.at:
-            raise ActionError(
-                "occurred_at",
-                f"{p.code} {LEFT.get(end.kind, end.kind)} at {_iso(end.at)}; an event after "
-                "that cannot be recorded (events up to then still can)",
-            )
-    twin = ClinicalEvent.objects.filter(participant=p, event=code, occurred_at=when).first()
-    if twin is not None:
-        raise Conflict(
-            "event", f"{code} at {_iso(when)} is recorded already for {p.code} (id {twin.pk})"
-        )
+    reported = event_term(term)
+    when = event_time(p, occurred_at)
+    event_twin(p, code, when)
     row = ClinicalEvent.objects.create(
         participant=p,
         event=code,
@@ -264,19 +316,8 @@ def record_deviation(
         raise ActionError(
             "category", f"one of {', '.join(Deviation.Category.values)}, got {category!r}"
         )
-    text = (description or "").strip()
-    if not text:
-        raise ActionError("description", "say what deviated from the protocol")
-    when = None
-    if occurred_at is not None:
-        when = aware(occurred_at, "occurred_at")
-        _not_future(when, "occurred_at")
-        first = _first_contact(p)
-        if first is not None and when < first:
-            raise ActionError(
-                "occurred_at",
-                f"{_iso(when)} is before {p.code}'s consent or screening ({_iso(first)})",
-            )
+    text = deviation_description(description)
+    when = deviation_time(p, occurred_at)
     row = Deviation.objects.create(
         participant=p, category=cat, description=text, occurred_at=when, recorded_at=now()
     )

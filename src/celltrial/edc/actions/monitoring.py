@@ -11,30 +11,43 @@ Rules chosen here (``docs/edc.md``, "Monitoring: queries, locks and signatures")
   its answer stay as they were written (the audit trail keeps both anyway).
 - A **lock** (data manager) covers one record, or every record of a participant when its
   table is blank. :func:`~celltrial.edc.actions.edit_record` refuses to change a locked
-  record (409, naming the lock). A record (or a participant) is locked only when no query on
-  it is still open or answered-but-not-closed ("clean, then lock"). Unlocking needs a reason.
+  record (409, naming the lock). A participant lock freezes the casebook: new data for the
+  participant (measurements, AEs, visits, infusions, clinical events, deviations, consent,
+  screening, dispositions) are refused too, by :func:`~celltrial.edc.actions._base.participant_for`
+  (see ``FROZEN_EXEMPT`` there for what still runs). A record (or a participant) is locked only
+  when no query on it is still open or answered-but-not-closed ("clean, then lock").
+  Unlocking needs a reason.
 - A **signature** (investigator only) applies to one visit that is done (or recorded not
   done): the password is re-entered and checked with Django's password hashers. A visit with
   an *open* (unanswered) query on one of its records cannot be signed; answered queries do not
   block (the investigator has done their part; a change that follows invalidates the
   signature anyway). Editing a record of a signed visit (the visit itself, or a measurement
   taken at that visit) invalidates the signature in the same transaction, with its own audit
-  row; the investigator signs again.
+  row; the investigator signs again. A failed attempt (wrong or empty password) is written to
+  the audit trail (``sign_visit_failed``, on the visit) in a transaction of its own after the
+  refusal's rollback; after :data:`SIGN_FAILURES` failures within :data:`SIGN_PAUSE_SECONDS`
+  the user's signing is paused (429), as the web log-in is.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import time
 from typing import Any
 
+from django.apps import apps
+from django.core.cache import cache
 from django.db import connection, models
-from django.db.models import Q
+from django.db.models import CharField, Q, QuerySet
+from django.db.models.functions import Cast
 
 from celltrial.edc import audit
 from celltrial.edc.actions._base import (
     ActionError,
     Conflict,
     NotFound,
+    TooManyAttempts,
     action,
     now,
     participant_for,
@@ -55,7 +68,7 @@ from celltrial.edc.models import (
     Staff,
     VisitRecord,
 )
-from celltrial.edc.roles import sees_arm
+from celltrial.edc.roles import sees_arm, site_ids
 
 QUERY_OPENERS = frozenset({Role.MONITOR, Role.DATA_MANAGER})
 QUERY_ANSWERERS = frozenset({Role.INVESTIGATOR, Role.COORDINATOR})
@@ -68,6 +81,10 @@ DEFAULT_MEANING = (
     "and complete."
 )
 MAX_TEXT = 4000
+#: Failed signing attempts per user allowed within :data:`SIGN_PAUSE_SECONDS` (as the web
+#: log-in: five in 15 minutes, then signing is paused until the oldest is 15 minutes old).
+SIGN_FAILURES = 5
+SIGN_PAUSE_SECONDS = 15 * 60
 
 #: Tables a query or a lock may name besides those of ``edit.EDITABLE``.
 EXTRA_TABLES: dict[str, type[models.Model]] = {
@@ -464,6 +481,46 @@ def active_signature(visit: VisitRecord) -> Signature | None:
     )
 
 
+def _clock() -> float:
+    return time.time()
+
+
+def _sign_key(staff: Staff) -> str:
+    # The account: its id and creation time (a database made afresh, as a test database is,
+    # does not inherit the counts of an earlier one sharing the cache folder).
+    user = staff.user
+    return f"edc-sign-failures:{user.pk}:{user.date_joined.timestamp():.6f}"
+
+
+def sign_failures(staff: Staff) -> list[float]:
+    """Times (epoch seconds) of the user's failed signing attempts within the pause window.
+
+    Kept in Django's cache (a folder shared by the server's worker processes), as the web
+    log-in's failures are."""
+    cutoff = _clock() - SIGN_PAUSE_SECONDS
+    return [t for t in cache.get(_sign_key(staff), []) if t > cutoff]
+
+
+def _signing_failed(
+    actor: Staff, p: Participant, visit: VisitRecord, exc: ActionError, why: str, failures: int
+) -> ActionError:
+    """``exc``, set to write the failed attempt's audit row once the action's transaction is
+    rolled back (in a transaction of its own, so that the refusal does not erase it)."""
+
+    def write() -> None:
+        audit.write(
+            actor,
+            "sign_visit_failed",
+            visit,
+            old=None,
+            new={"participant": p.code, "visit": visit.visit, "failures": failures},
+            reason=why,
+        )
+
+    exc.after_rollback = write
+    return exc
+
+
 @action("sign_visit", SIGNERS)
 def sign_visit(
     actor: Staff,
@@ -478,7 +535,10 @@ def sign_visit(
     Refused when the visit is neither done nor recorded as not done, is signed already, or has
     an open query on one of its records; a wrong password is an :class:`ActionError` on
     ``password``. The password is checked by Django's hasher every time it is asked (also when
-    empty), so a wrong and an empty password take the same time.
+    empty), so a wrong and an empty password take the same time. Each failed attempt is kept
+    in the audit trail (``sign_visit_failed`` on the visit, written after the rollback); after
+    :data:`SIGN_FAILURES` of them within :data:`SIGN_PAUSE_SECONDS` the user's attempts are
+    refused (:class:`TooManyAttempts`, 429, also recorded) until the oldest is that old.
     """
     p = participant_for(actor, participant, lock=True)
     v = VisitRecord.objects.filter(participant=p, visit=visit).first()
@@ -502,13 +562,48 @@ def sign_visit(
             "queries", f"answer the open queries of this visit first ({_numbers(open_)})"
         )
     meaning_text = _text(meaning, "meaning", "what the signature means")
+    failures = sign_failures(actor)
+    if len(failures) >= SIGN_FAILURES:
+        wait = max(1, math.ceil((min(failures) + SIGN_PAUSE_SECONDS - _clock()) / 60))
+        raise _signing_failed(
+            actor,
+            p,
+            v,
+            TooManyAttempts(
+                "password",
+                f"too many failed signing attempts for {actor.username} "
+                f"({len(failures)} within {SIGN_PAUSE_SECONDS // 60} minutes): signing is "
+                f"paused; try again in {wait} minute{'s' if wait != 1 else ''}",
+            ),
+            "refused: signing paused after repeated wrong passwords",
+            len(failures),
+        )
     given = password if isinstance(password, str) else ""
     ok = actor.user.check_password(given)  # always runs the hasher
     if not ok or not actor.user.is_active:
-        raise ActionError(
-            "password",
-            "re-enter your password to sign" if not given else "the password is not correct",
+        failures.append(_clock())
+        cache.set(_sign_key(actor), failures, SIGN_PAUSE_SECONDS)
+        left = SIGN_FAILURES - len(failures)
+        pause = f"signing pauses for {SIGN_PAUSE_SECONDS // 60} minutes"
+        if left <= 0:
+            pause = f"; {pause}"
+        elif left <= 2:  # warn before the last attempts
+            pause = f" ({left} attempt{'s' if left != 1 else ''} left before {pause})"
+        else:
+            pause = ""
+        raise _signing_failed(
+            actor,
+            p,
+            v,
+            ActionError(
+                "password",
+                ("re-enter your password to sign" if not given else "the password is not correct")
+                + pause,
+            ),
+            "no password" if not given else "wrong password",
+            len(failures),
         )
+    cache.delete(_sign_key(actor))
     sig = Signature.objects.create(visit=v, staff=actor, signed_at=now(), meaning=meaning_text)
     audit.write(
         actor,
@@ -546,12 +641,59 @@ def record_audit(staff: Staff, table: str, record_id: int | str) -> tuple[Record
     return ref, list(AuditEntry.objects.filter(scope).order_by("seq"))
 
 
+# ------------------------------------------------------- the audit trail a reader may see
+
+#: How the rows of a model reach their participant, where not by a ``participant`` field.
+_PARTICIPANT_PATHS: dict[type[models.Model], str] = {
+    Participant: "",
+    Signature: "visit__participant",
+}
+
+
+def _participant_path(model: type[models.Model]) -> str | None:
+    if model in _PARTICIPANT_PATHS:
+        return _PARTICIPANT_PATHS[model]
+    names = {f.name for f in model._meta.concrete_fields}
+    return "participant" if "participant" in names else None
+
+
+def audit_visible_to(staff: Staff, rows: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:
+    """The audit rows of ``rows`` that ``staff`` may read, by site.
+
+    Roles that see every site (data manager, admin, DSMB) and staff with all sites: all of
+    them. Others (a monitor restricted to some sites): only rows about a participant of their
+    sites in their trial, or about a record of such a participant (its forms, visits,
+    infusions, queries, locks, signatures …). Rows about the trial's set-up (sites, staff,
+    lots, the allocation list) are not about a participant and are left out.
+
+    The audit trail stores the model's name and the record's id (text); each model with a
+    participant contributes one ``IN (SELECT id …)`` of its rows at those sites."""
+    allowed = site_ids(staff)
+    if allowed is None:
+        return rows
+    participants = Participant.objects.filter(trial_id=staff.trial_id, site_id__in=allowed)
+    scope = Q(pk__in=[])
+    for model in apps.get_app_config("edc").get_models():
+        path = _participant_path(model)
+        if path is None:
+            continue
+        mine = (
+            participants
+            if not path
+            else model._default_manager.filter(**{f"{path}__in": participants})
+        )
+        ids = mine.annotate(_audit_id=Cast("pk", output_field=CharField())).values("_audit_id")
+        scope |= Q(table=model._meta.model_name, record_id__in=ids)
+    return rows.filter(scope)
+
+
 __all__ = [
     "DEFAULT_MEANING",
     "RecordRef",
     "active_lock",
     "active_signature",
     "answer_query",
+    "audit_visible_to",
     "check_unlocked",
     "close_query",
     "find_record",
@@ -561,6 +703,7 @@ __all__ = [
     "record_audit",
     "record_tables",
     "record_visits",
+    "sign_failures",
     "sign_visit",
     "table_key",
     "unlock_record",

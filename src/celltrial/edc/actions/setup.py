@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Iterable, Sequence
 
@@ -22,10 +23,16 @@ from celltrial.edc.models import (
 )
 from celltrial.protocol import Protocol, ProtocolError, parse_protocol
 
+#: Django's rule for usernames (``UnicodeUsernameValidator``): a username is also a URL part.
+USERNAME = re.compile(r"^[\w.@+-]{1,150}\Z")
+SITE_CODE = re.compile(r"^[-a-zA-Z0-9_]{1,40}\Z")
+#: The shortest initial password accepted (when one is given).
+MIN_PASSWORD = 12
 
-def _parse(yaml_text: str) -> Protocol:
+
+def _parse(yaml_text: str, file: str = "<protocol>") -> Protocol:
     try:
-        return parse_protocol(yaml_text)
+        return parse_protocol(yaml_text, file=file)
     except ProtocolError as exc:
         raise ActionError(problems=[Problem("protocol", str(p)) for p in exc.problems]) from None
 
@@ -83,11 +90,29 @@ def _add_staff(
     password: str | None,
     all_sites: bool = False,
 ) -> Staff:
+    problems = []
     if role not in Role.values:
-        raise ActionError("role", f"{role!r} is not one of {', '.join(Role.values)}")
+        problems.append(Problem("role", f"{role!r} is not one of {', '.join(Role.values)}"))
+    if not username:
+        problems.append(Problem("username", "required"))
+    elif not USERNAME.match(username):
+        problems.append(
+            Problem("username", "letters, digits and @ . + - _ only, at most 150 characters")
+        )
+    if password and len(password) < MIN_PASSWORD:
+        problems.append(Problem("password", f"at least {MIN_PASSWORD} characters"))
+    elif password and password == username:
+        problems.append(Problem("password", "must not be the username"))
+    if problems:
+        raise ActionError(problems=problems)
     user_model = get_user_model()
-    if not username or user_model.objects.filter(username=username).exists():
-        raise Conflict("username", f"{username!r} is empty or already taken")
+    if user_model.objects.filter(username=username).exists():
+        raise Conflict("username", f"{username!r} is already taken")
+    codes = list(site_codes)
+    sites = list(Site.objects.filter(trial=trial, code__in=codes))
+    unknown = set(codes) - {s.code for s in sites}
+    if unknown:
+        raise NotFound("sites", f"no site(s) {sorted(unknown)} in trial {trial.code}")
     user = user_model(username=username)
     if password:
         user.set_password(password)
@@ -95,11 +120,6 @@ def _add_staff(
         user.set_unusable_password()
     user.save()
     staff = Staff.objects.create(user=user, trial=trial, role=role, all_sites=all_sites)
-    codes = list(site_codes)
-    sites = list(Site.objects.filter(trial=trial, code__in=codes))
-    unknown = set(codes) - {s.code for s in sites}
-    if unknown:
-        raise NotFound("sites", f"no site(s) {sorted(unknown)} in trial {trial.code}")
     staff.sites.set(sites)
     audit.write(
         actor,
@@ -113,6 +133,15 @@ def _add_staff(
 
 @action("add_site", [Role.ADMIN])
 def add_site(actor: Staff, code: str, name: str) -> Site:
+    problems = []
+    if not SITE_CODE.match(code or ""):
+        problems.append(Problem("code", "1 to 40 letters, digits, - or _ (e.g. site3)"))
+    if not (name or "").strip():
+        problems.append(Problem("name", "required"))
+    elif len(name) > 200:
+        problems.append(Problem("name", "at most 200 characters"))
+    if problems:
+        raise ActionError(problems=problems)
     if Site.objects.filter(trial_id=actor.trial_id, code=code).exists():
         raise Conflict("code", f"site {code!r} exists already")
     site = Site.objects.create(trial_id=actor.trial_id, code=code, name=name)
@@ -214,4 +243,144 @@ def load_allocation_list(
         old=None,
         new={"rows": len(sealed.rows), "commitment": digest, "method": sealed.header["method"]},
     )
+    return version
+
+
+# ------------------------------------------------------------------------------------------
+# People leave and come back; the protocol is amended
+# ------------------------------------------------------------------------------------------
+
+
+def _staff_named(actor: Staff, username: str) -> Staff:
+    """The person ``username`` of the actor's trial, their user row locked."""
+    staff = (
+        Staff.objects.select_related("user")
+        .filter(trial_id=actor.trial_id, user__username=username)
+        .first()
+    )
+    if staff is None:
+        raise NotFound("username", f"no staff {username!r} in this trial")
+    # Locked until the commit: two admins changing one account queue (PostgreSQL).
+    staff.user = get_user_model().objects.select_for_update().get(pk=staff.user_id)
+    return staff
+
+
+def _set_active(actor: Staff, name: str, username: str, reason: str, active: bool) -> Staff:
+    if not (reason or "").strip():
+        raise ActionError("reason", "give a reason (it is kept in the audit trail)")
+    staff = _staff_named(actor, username)
+    if not active and staff.pk == actor.pk:
+        raise ActionError("username", "you cannot deactivate yourself: another admin must do it")
+    if staff.user.is_active == active:
+        state = "active" if active else "inactive"
+        raise Conflict("username", f"{username!r} is {state} already")
+    staff.user.is_active = active
+    staff.user.save(update_fields=["is_active"])
+    audit.write(
+        actor,
+        name,
+        staff,
+        old={"username": username, "is_active": not active},
+        new={"username": username, "is_active": active},
+        reason=reason.strip(),
+    )
+    return staff
+
+
+@action("deactivate_staff", [Role.ADMIN])
+def deactivate_staff(actor: Staff, username: str, reason: str) -> Staff:
+    """Stop ``username`` from logging in and from using their API tokens.
+
+    The account stays (its audit rows, signatures and queries name it); Django refuses to log
+    in an inactive user and ends their sessions at the next request, and the API refuses their
+    tokens (within the API's token cache time, ``CELLTRIAL_AUTH_CACHE_SECONDS``). An admin
+    cannot deactivate themselves, so a trial always keeps an active admin.
+    """
+    return _set_active(actor, "deactivate_staff", username, reason, False)
+
+
+@action("reactivate_staff", [Role.ADMIN])
+def reactivate_staff(actor: Staff, username: str, reason: str) -> Staff:
+    """Let a deactivated ``username`` log in and use their (unrevoked) tokens again."""
+    return _set_active(actor, "reactivate_staff", username, reason, True)
+
+
+@action("load_protocol_version", [Role.ADMIN])
+def load_protocol_version(
+    actor: Staff, yaml_text: str, *, file: str = "<protocol>"
+) -> ProtocolVersion:
+    """A new version of this trial's protocol from its YAML text; it becomes the active one.
+
+    Checked, before anything is written: the text is a valid protocol (every problem of the
+    loader, with its line, is one problem on ``protocol``; ``file`` names the text in them),
+    its ``id`` is this trial's code, the same text was not loaded before (409), its
+    ``version`` is new (409), and it still defines the arms of a loaded allocation list. The
+    versions active until now become inactive (one audit row each) and the new one is written
+    with its version and SHA-256 (audit row ``load_protocol_version``). Line endings are
+    made ``\\n`` first, so the same text pasted in a browser (``\\r\\n``) is the same text.
+    """
+    yaml_text = yaml_text.replace("\r\n", "\n").replace("\r", "\n")
+    protocol = _parse(yaml_text, file=file)
+    trial = Trial.objects.select_for_update().get(pk=actor.trial_id)  # one loader at a time
+    if protocol.id != trial.code:
+        raise ActionError(
+            "id",
+            f"the protocol's id is {protocol.id!r} but this trial is {trial.code!r}: "
+            "a protocol of another trial cannot be loaded here",
+        )
+    digest = hashlib.sha256(yaml_text.encode("utf-8")).hexdigest()
+    versions = list(trial.protocol_versions.defer("yaml_text").order_by("loaded_at", "id"))
+    for pv in versions:
+        if pv.sha256 == digest:
+            state = "the active version" if pv.active else "an inactive version"
+            raise Conflict(
+                "protocol",
+                f"this exact text is loaded already: version {pv.version} ({state}, "
+                f"loaded {pv.loaded_at:%Y-%m-%d %H:%M} UTC)",
+            )
+        if pv.version == protocol.version:
+            raise Conflict(
+                "version",
+                f"version {protocol.version!r} is loaded already with a different text: "
+                "give the new text a new version",
+            )
+    used = set(AllocationSlot.objects.filter(trial=trial).values_list("arm", flat=True))
+    missing = sorted(used - {a.id for a in protocol.arms})
+    if missing:
+        raise ActionError(
+            "arms", f"the allocation list uses arm(s) {missing} that this version does not define"
+        )
+    previous = [pv for pv in versions if pv.active]
+    for pv in previous:
+        pv.active = False
+        pv.save(update_fields=["active"])
+        audit.write(
+            actor,
+            "load_protocol_version",
+            pv,
+            old={"version": pv.version, "active": True},
+            new={"version": pv.version, "active": False},
+            reason=f"replaced by version {protocol.version}",
+        )
+    version = ProtocolVersion.objects.create(
+        trial=trial,
+        version=protocol.version,
+        yaml_text=yaml_text,
+        sha256=digest,
+        loaded_at=now(),
+        active=True,
+    )
+    audit.write(
+        actor,
+        "load_protocol_version",
+        version,
+        old=(
+            {"version": previous[-1].version, "sha256": previous[-1].sha256} if previous else None
+        ),
+        new=audit.snapshot(version, ["version", "sha256", "loaded_at", "active"]),
+    )
+    # This actor's trial remembers its active version for a few seconds (see
+    # Trial.active_protocol): forget it, so the caller sees the new one at once. Other
+    # processes' remembered trials see it within ACTIVE_PROTOCOL_SECONDS.
+    actor.trial.__dict__.pop("_active_protocol", None)
     return version

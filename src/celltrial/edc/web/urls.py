@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from celltrial.edc.web import views, views_monitor
+from celltrial.edc.web import views, views_admin, views_dsmb, views_followup, views_monitor
 
 urlpatterns = [
     path("login", views.login_view, name="login"),
@@ -22,10 +22,28 @@ urlpatterns = [
     path("pharmacy", views.pharmacy, name="pharmacy"),
     path("pharmacy/p/<str:code>", views.dose, name="dose"),
     path("dsmb", views.dsmb, name="dsmb"),
+    path("dsmb/report", views_dsmb.closed_report, name="dsmb_report"),
     # Monitoring: queries, locks, a record's audit trail, the investigator's signature.
     path("dashboard", views.home, name="dashboard"),
     path("queries", views_monitor.queries, name="queries"),
     path("queries/<int:query_id>", views_monitor.query, name="query"),
     path("p/<str:code>/record/<str:table>/<int:record_id>", views_monitor.record, name="record"),
     path("p/<str:code>/visit/<str:visit>/sign", views_monitor.sign, name="sign_visit"),
+    # Administration (admin only): the admin's home, sites, users and roles, the protocol.
+    path("manage", views_admin.manage, name="manage"),
+    path("manage/sites", views_admin.sites, name="manage_sites"),
+    path("manage/staff", views_admin.staff_list, name="manage_staff"),
+    path("manage/staff/<str:username>", views_admin.person, name="manage_person"),
+    path("manage/protocol", views_admin.protocol, name="manage_protocol"),
+    # Follow-up and leaving the trial: withdrawal, lost to follow-up, death; completion,
+    # clinical events, deviations, a visit not done.
+    path("p/<str:code>/leave", views_followup.leave, name="leave"),
+    path("p/<str:code>/complete", views_followup.complete, name="complete"),
+    path("p/<str:code>/event", views_followup.clinical_event, name="clinical_event"),
+    path("p/<str:code>/deviation", views_followup.deviation, name="deviation"),
+    path(
+        "p/<str:code>/visit/<str:visit>/not-done",
+        views_followup.visit_not_done,
+        name="visit_not_done",
+    ),
 ]

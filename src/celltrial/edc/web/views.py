@@ -9,12 +9,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth import authenticate, login, logout
 from django.core.cache import cache
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from celltrial.edc import actions
@@ -67,9 +69,20 @@ def _recent_failures(username: str) -> list[float]:
     return [t for t in cache.get(_throttle_key(username), []) if t > cutoff]
 
 
+def _next_url(request: HttpRequest) -> str:
+    """``next`` of the request (form field or query) when it is a path of this site, else ""."""
+    wanted = request.POST.get("next") or request.GET.get("next") or ""
+    if wanted.startswith("/") and url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return wanted
+    return ""
+
+
 def login_view(request: HttpRequest) -> HttpResponse:
     error = ""
     username = ""
+    next_url = _next_url(request)
     if request.method == "POST":
         username = request.POST.get("username", "").strip()
         password = request.POST.get("password", "")
@@ -85,7 +98,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             if user is not None and hasattr(user, "staff"):
                 cache.delete(_throttle_key(username))
                 login(request, user)
-                return redirect("home")
+                return HttpResponseRedirect(next_url) if next_url else redirect("home")
             failures.append(time.time())
             cache.set(_throttle_key(username), failures, THROTTLE_SECONDS)
             left = THROTTLE_FAILURES - len(failures)
@@ -95,7 +108,12 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 else " Log-in paused for 15 minutes."
             )
     status = 200 if not error else 401 if "Wrong" in error else 429
-    return render(request, "edc/login.html", {"error": error, "username": username}, status=status)
+    return render(
+        request,
+        "edc/login.html",
+        {"error": error, "username": username, "next": next_url},
+        status=status,
+    )
 
 
 @require_POST
@@ -115,7 +133,7 @@ def staff_page(roles: frozenset[str] | set[str] | None = None) -> Callable[[View
         @functools.wraps(view)
         def run(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
-                return redirect(f"/login?next={request.path}")
+                return redirect(f"/login?{urlencode({'next': request.get_full_path()})}")
             staff = (
                 Staff.objects.select_related("trial", "user")
                 .filter(user_id=request.user.pk)
@@ -205,6 +223,8 @@ def home(request: HttpRequest, staff: Staff) -> HttpResponse:
         return redirect("pharmacy")
     if staff.role == Role.DSMB:
         return redirect("dsmb")
+    if staff.role == Role.ADMIN and request.path == "/":
+        return redirect("manage")  # their home: the administration (/dashboard stays)
     if staff.role in (Role.MONITOR, Role.DATA_MANAGER) and request.path == "/":
         from celltrial.edc.web.views_monitor import queries  # their home: monitoring
 
@@ -216,7 +236,13 @@ def home(request: HttpRequest, staff: Staff) -> HttpResponse:
     overdue = []
     for p in people:
         visits = list(p.visits.order_by("nominal"))
-        open_visits = [v for v in visits if v.done_at is None and v.visit not in screening_visits]
+        open_visits = [
+            v
+            for v in visits
+            if v.done_at is None and not v.not_done and v.visit not in screening_visits
+        ]
+        if p.status != Participant.Status.RANDOMIZED:  # left follow-up, or not randomized
+            open_visits = []
         late = [v for v in open_visits if v.latest < now]
         upcoming = [v for v in open_visits if v.latest >= now]
         overdue += [(p, v) for v in late]
@@ -301,6 +327,7 @@ def _timeline(staff: Staff, p: Participant) -> dict[str, Any]:
         return out
     protocol = staff.trial.active_protocol().protocol
     done = {i.number: i for i in p.infusions.all()}
+    following = p.status == Participant.Status.RANDOMIZED
     try:
         cal = calendar(protocol, r.randomized_at, weight_kg=p.weight_kg, arms=[r.slot.arm])
     except CalendarError:
@@ -315,7 +342,8 @@ def _timeline(staff: Staff, p: Participant) -> dict[str, Any]:
                 "latest": a.latest,
                 "hours": a.hours_from_first,
                 "done": i,
-                "missing": i is None and a.latest < now,
+                "missing": i is None and a.latest < now and following,
+                "due": i is None and following,
             }
         )
     screening_visits = _screening_visits(staff)
@@ -326,9 +354,10 @@ def _timeline(staff: Staff, p: Participant) -> dict[str, Any]:
             at = screened.screened_at if screened is not None else None
             out["visits"].append({"v": v, "missing": False, "due": False, "screened_at": at})
             continue
-        out["visits"].append(
-            {"v": v, "missing": v.done_at is None and v.latest < now, "due": v.done_at is None}
-        )
+        # A visit marked not done, or any visit once the participant has left follow-up
+        # (withdrawn, lost, dead, completed), is neither due nor missing.
+        due = v.done_at is None and not v.not_done and following
+        out["visits"].append({"v": v, "missing": due and v.latest < now, "due": due})
     return out
 
 
@@ -345,6 +374,7 @@ def participant(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
     labels = {m.code: m for m in protocol.measurements}
     aes = list(p.adverse_events.order_by("onset"))
     windows = {w.id: w.label for w in protocol.safety.windows}
+    event_labels = {e.code: e.label or e.code for e in protocol.events}
     return render(
         request,
         "edc/participant.html",
@@ -360,6 +390,10 @@ def participant(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
             timeline=_timeline(staff, p),
             measurements=[(m, labels.get(m.code)) for m in measurements],
             aes=[(ae, [windows.get(w, w) for w in ae.windows]) for ae in aes],
+            clinical_events=[
+                (e, event_labels.get(e.event, e.event))
+                for e in p.clinical_events.order_by("occurred_at", "id")
+            ],
             kit=request.session.pop("kit_shown", None),
             today=timezone.now().date().isoformat(),
             consent_version=protocol.version,
@@ -535,6 +569,8 @@ def adverse_event(request: HttpRequest, staff: Staff, code: str) -> HttpResponse
             outcomes=OUTCOMES,
             seriousness=SERIOUSNESS,
             infusions=[t.isoformat() for t in infusions],
+            # refusals not about one field (a lock, consent missing): said above the form
+            other_errors=[v for k, v in errors.items() if k not in AE_FIELDS],
             windows=[(w.id, w.label, w.duration) for w in protocol.safety.windows],
         ),
     )
@@ -552,6 +588,7 @@ def sae_report(request: HttpRequest, staff: Staff, code: str, ae_id: int) -> Htt
     return _back(request, code)
 
 
+AE_FIELDS = {"term", "onset", "grade", "relatedness", "outcome", "serious_criteria"}
 EDIT_FIELDS = {"measurement": ["value", "confirmed"], "adverse_event": ["term", "grade", "outcome"]}
 
 
@@ -743,9 +780,13 @@ def dose(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
 # ------------------------------------------------------------------------------------------
 
 
-@staff_page({Role.DSMB})
-def dsmb(request: HttpRequest, staff: Staff) -> HttpResponse:
+def _dsmb_page(
+    request: HttpRequest, staff: Staff, *, report_problem: str = "", status: int = 200
+) -> HttpResponse:
+    """The DSMB page: safety by arm, the screening log, the closed report's link and state
+    (``report_problem``: why there is no closed report, from ``/dsmb/report``)."""
     from celltrial.edc import api
+    from celltrial.edc.web.views_dsmb import report_state
 
     request.auth = staff
     summary = api.safety_summary(request)
@@ -756,5 +797,19 @@ def dsmb(request: HttpRequest, staff: Staff) -> HttpResponse:
         for arm, counts in sorted(summary["by_arm"].items())
     ]
     return render(
-        request, "edc/dsmb.html", _ctx(staff, rows=rows, log=actions.screening_log(staff))
+        request,
+        "edc/dsmb.html",
+        _ctx(
+            staff,
+            rows=rows,
+            log=actions.screening_log(staff),
+            report=report_state(staff.trial),
+            report_problem=report_problem,
+        ),
+        status=status,
     )
+
+
+@staff_page({Role.DSMB})
+def dsmb(request: HttpRequest, staff: Staff) -> HttpResponse:
+    return _dsmb_page(request, staff)

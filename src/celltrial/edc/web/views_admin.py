@@ -1,0 +1,371 @@
+"""Web pages of the trial's administrator: an overview (``/manage``, the admin's home), the
+sites, the users and their roles (add, deactivate, reactivate) and the protocol (upload a new
+version).
+
+Admin only: every other role gets 403. Every write is an action of
+:mod:`celltrial.edc.actions.setup`; its errors are shown next to the field they name. Nothing
+here shows an arm of a participant (the admin is a blinded role): the pages hold sites,
+accounts and protocol versions; the protocol's own text (its arms as designed, no
+allocation) is on the protocol page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import PurePath
+from typing import Any
+
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from celltrial.edc import actions
+from celltrial.edc.actions import ActionError
+from celltrial.edc.api_admin import staff_query, staff_row
+from celltrial.edc.models import AuditEntry, ProtocolVersion, Role, Site, Staff
+from celltrial.edc.roles import ALL_SITE_ROLES
+from celltrial.edc.web.views import _ctx, _errors, staff_page
+
+ADMIN = frozenset({Role.ADMIN})
+#: The largest protocol file accepted (the seed protocols are 10–30 kB).
+MAX_PROTOCOL_BYTES = 1_000_000
+#: Audit actions of the administration (the overview's recent changes; none holds an arm).
+ADMIN_ACTIONS = (
+    "create_trial",
+    "add_site",
+    "add_staff",
+    "deactivate_staff",
+    "reactivate_staff",
+    "issue_token",
+    "load_protocol",
+    "load_protocol_version",
+)
+PASTED = "<pasted text>"
+
+
+def describe(e: AuditEntry) -> str:
+    """An administrative audit row in words (its values hold no arm)."""
+    try:
+        new = json.loads(e.new) if e.new else {}
+    except ValueError:
+        new = {}
+    if not isinstance(new, dict):
+        new = {}
+    who, version = new.get("username", ""), new.get("version", "")
+    words = {
+        "create_trial": "created the trial",
+        "add_site": f"added site {new.get('code', '')}",
+        "add_staff": f"added {who} ({new.get('role', '')})",
+        "deactivate_staff": f"deactivated {who}",
+        "reactivate_staff": f"reactivated {who}",
+        "issue_token": f"issued an API token to {new.get('staff', '')}",
+        "load_protocol": f"loaded protocol version {version}",
+        "load_protocol_version": (
+            f"loaded protocol version {version}"
+            if new.get("active", True)
+            else f"made protocol version {version} inactive"
+        ),
+    }
+    return words.get(e.action, e.action.replace("_", " "))
+
+
+def _notice(request: HttpRequest) -> str:
+    return str(request.session.pop("notice", ""))
+
+
+def _split(exc: ActionError, fields: tuple[str, ...]) -> dict[str, str]:
+    """Problems by field; those naming no field of the form go to ``form``."""
+    found = _errors(exc)
+    out = {k: v for k, v in found.items() if k in fields}
+    other = [f"{k}: {v}" if k else v for k, v in found.items() if k not in fields]
+    if other:
+        out["form"] = "; ".join(other)
+    return out
+
+
+def _sites_with_counts(staff: Staff) -> list[Site]:
+    rows = Site.objects.filter(trial_id=staff.trial_id).annotate(
+        n_staff=Count("staff", filter=Q(staff__user__is_active=True))
+    )
+    return list(rows.order_by("code"))
+
+
+def _people(staff: Staff) -> list[dict[str, Any]]:
+    return [staff_row(x) for x in staff_query(staff.trial_id).order_by("user__username")]
+
+
+# ------------------------------------------------------------------------------------------
+# The admin's home
+# ------------------------------------------------------------------------------------------
+
+
+@staff_page(ADMIN)
+def manage(request: HttpRequest, staff: Staff) -> HttpResponse:
+    """The trial at a glance: its protocol in force, sites, people by role, recent changes."""
+    people = _people(staff)
+    by_role = []
+    for value, label in Role.choices:
+        mine = [p for p in people if p["role"] == value]
+        if mine:
+            active = sum(p["active"] for p in mine)
+            by_role.append({"label": label, "active": active, "inactive": len(mine) - active})
+    recent = [
+        {"e": e, "what": describe(e)}
+        for e in AuditEntry.objects.filter(action__in=ADMIN_ACTIONS).order_by("-seq")[:12]
+    ]
+    return render(
+        request,
+        "edc/manage.html",
+        _ctx(
+            staff,
+            pv=staff.trial.active_protocol(),
+            n_versions=ProtocolVersion.objects.filter(trial_id=staff.trial_id).count(),
+            sites=_sites_with_counts(staff),
+            by_role=by_role,
+            n_people=len(people),
+            n_inactive=sum(not p["active"] for p in people),
+            recent=recent,
+            notice=_notice(request),
+        ),
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# Sites
+# ------------------------------------------------------------------------------------------
+
+
+@staff_page(ADMIN)
+def sites(request: HttpRequest, staff: Staff) -> HttpResponse:
+    errors: dict[str, str] = {}
+    data = {"code": "", "name": ""}
+    if request.method == "POST":
+        data = {k: request.POST.get(k, "").strip() for k in data}
+        try:
+            site = actions.add_site(staff, data["code"], data["name"])
+        except ActionError as exc:
+            errors = _split(exc, ("code", "name"))
+        else:
+            request.session["notice"] = f"Site {site.code} ({site.name}) added."
+            return redirect("manage_sites")
+    return render(
+        request,
+        "edc/manage_sites.html",
+        _ctx(
+            staff,
+            sites=_sites_with_counts(staff),
+            errors=errors,
+            data=data,
+            notice=_notice(request),
+        ),
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# Users and roles
+# ------------------------------------------------------------------------------------------
+
+STAFF_FIELDS = ("username", "role", "sites", "password")
+
+
+@staff_page(ADMIN)
+def staff_list(request: HttpRequest, staff: Staff) -> HttpResponse:
+    """Everyone with role, sites and status; the form that adds a person."""
+    errors: dict[str, str] = {}
+    data: dict[str, Any] = {"username": "", "role": "", "sites": [], "all_sites": False}
+    if request.method == "POST":
+        data = {
+            "username": request.POST.get("username", "").strip(),
+            "role": request.POST.get("role", ""),
+            "sites": request.POST.getlist("sites"),
+            "all_sites": request.POST.get("all_sites") == "on",
+        }
+        password = request.POST.get("password", "")
+        if not password:
+            errors["password"] = "required: the person logs in with it the first time"
+        if not data["role"]:
+            errors["role"] = "choose a role"
+        if not errors:
+            try:
+                x = actions.add_staff(
+                    staff,
+                    data["username"],
+                    data["role"],
+                    data["sites"],
+                    password=password,
+                    all_sites=data["all_sites"],
+                )
+            except ActionError as exc:
+                errors = _split(exc, STAFF_FIELDS)
+            else:
+                where = ", ".join(sorted(data["sites"])) or "no site"
+                if data["all_sites"] or x.role in ALL_SITE_ROLES:
+                    where = "every site"
+                request.session["notice"] = (
+                    f"{x.username} added as {x.get_role_display()} ({where}). "
+                    "Give them their initial password in person."
+                )
+                return redirect("manage_person", username=x.username)
+    return render(
+        request,
+        "edc/manage_staff.html",
+        _ctx(
+            staff,
+            people=_people(staff),
+            roles=Role.choices,
+            all_site_roles=sorted(ALL_SITE_ROLES),
+            site_choices=list(Site.objects.filter(trial_id=staff.trial_id).order_by("code")),
+            errors=errors,
+            data=data,
+            notice=_notice(request),
+        ),
+    )
+
+
+@staff_page(ADMIN)
+def person(request: HttpRequest, staff: Staff, username: str) -> HttpResponse:
+    """One person: role, sites, status and history; deactivate or reactivate with a reason."""
+    x = staff_query(staff.trial_id).filter(user__username=username).first()
+    if x is None:
+        raise actions.NotFound("username", f"no staff {username!r} in this trial")
+    errors: dict[str, str] = {}
+    reason = ""
+    if request.method == "POST":
+        do = request.POST.get("do", "")
+        reason = request.POST.get("reason", "").strip()
+        try:
+            if do == "deactivate":
+                actions.deactivate_staff(staff, username, reason)
+                request.session["notice"] = (
+                    f"{username} is deactivated: they can no longer log in or use API tokens."
+                )
+            elif do == "reactivate":
+                actions.reactivate_staff(staff, username, reason)
+                request.session["notice"] = f"{username} is active again."
+            else:
+                errors["form"] = "Choose to deactivate or to reactivate."
+        except ActionError as exc:
+            errors = _split(exc, ("reason",))
+        if not errors:
+            return redirect("manage_person", username=username)
+    history = [
+        {"e": e, "what": describe(e)}
+        for e in AuditEntry.objects.filter(table="staff", record_id=str(x.pk)).order_by("seq")
+    ]
+    full = staff_query(staff.trial_id).get(pk=x.pk)
+    return render(
+        request,
+        "edc/manage_person.html",
+        _ctx(
+            staff,
+            x=full,
+            row=staff_row(full),
+            itself=x.pk == staff.pk,
+            history=history,
+            errors=errors,
+            reason=reason,
+            notice=_notice(request),
+        ),
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# The protocol
+# ------------------------------------------------------------------------------------------
+
+#: After the file name in a loader's message: ``:line`` then `` field.path`` (when one) and ``:``.
+_WHERE = re.compile(r"^:(\d+)(?: ([^:]+))?:")
+
+
+def _problems(exc: ActionError, text: str, file: str) -> list[dict[str, str]]:
+    """Each problem as the loader wrote it (``file:line field: rule``), with the text of that
+    line when it holds the field (a missing field is reported at its mapping's first line,
+    which would mislead); problems of the upload's other checks name their field (``id``,
+    ``version``, ``arms``)."""
+    lines = text.splitlines()
+    out = []
+    for p in exc.problems:
+        message = p.message if p.field in ("protocol", "") else f"{p.field}: {p.message}"
+        source = ""
+        if p.field == "protocol" and p.message.startswith(file):
+            m = _WHERE.match(p.message[len(file) :])
+            if m and 0 < int(m[1]) <= len(lines):
+                line = lines[int(m[1]) - 1].rstrip()
+                key = re.sub(r"\[\d+\]$", "", (m[2] or "").split(".")[-1])
+                if not key or re.search(rf"(^|[\s{{,-]){re.escape(key)}\s*:", line):
+                    source = line
+        out.append({"message": message, "line": source})
+    return out
+
+
+def _versions(staff: Staff) -> list[dict[str, Any]]:
+    rows = list(
+        ProtocolVersion.objects.filter(trial_id=staff.trial_id)
+        .defer("yaml_text")
+        .order_by("-loaded_at", "-id")
+    )
+    loaded_by: dict[str, str] = {}
+    for record_id, actor in (
+        AuditEntry.objects.filter(
+            table="protocolversion", action__in=("load_protocol", "load_protocol_version")
+        )
+        .order_by("seq")
+        .values_list("record_id", "actor")
+    ):
+        loaded_by.setdefault(record_id, actor)  # the first row of a version: its loading
+    return [{"pv": pv, "by": loaded_by.get(str(pv.pk), "")} for pv in rows]
+
+
+@staff_page(ADMIN)
+def protocol(request: HttpRequest, staff: Staff) -> HttpResponse:
+    """The versions loaded; a new version from a YAML file or pasted text."""
+    problems: list[dict[str, str]] = []
+    errors: dict[str, str] = {}
+    text = ""
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        file = PASTED
+        if upload is not None:
+            file = PurePath(upload.name or "upload").name[:100] or "upload"
+            if upload.size is not None and upload.size > MAX_PROTOCOL_BYTES:
+                errors["file"] = f"larger than {MAX_PROTOCOL_BYTES // 1_000_000} MB"
+            else:
+                try:
+                    text = upload.read().decode("utf-8-sig")
+                except UnicodeDecodeError:
+                    errors["file"] = "not UTF-8 text: save the protocol as UTF-8 YAML"
+        else:
+            text = request.POST.get("text", "")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if not errors and not text.strip():
+            errors["text"] = "choose a YAML file or paste the protocol's text"
+        if not errors:
+            try:
+                pv = actions.load_protocol_version(staff, text, file=file)
+            except ActionError as exc:
+                problems = _problems(exc, text, file)
+            else:
+                request.session["notice"] = (
+                    f"Protocol version {pv.version} loaded: it is the active version now."
+                )
+                return redirect("manage_protocol")
+    active = (
+        ProtocolVersion.objects.filter(trial_id=staff.trial_id, active=True)
+        .order_by("-loaded_at")
+        .first()
+    )
+    return render(
+        request,
+        "edc/manage_protocol.html",
+        _ctx(
+            staff,
+            active=active,
+            versions=_versions(staff),
+            problems=problems,
+            errors=errors,
+            text=text,
+            max_mb=MAX_PROTOCOL_BYTES // 1_000_000,
+            notice=_notice(request),
+        ),
+    )
