@@ -131,9 +131,12 @@ DATABASES = {"default": database_from_env()}
 
 # The cache holds the web login throttle (failed logins per username). Files, so that the
 # worker processes of one server share it; one folder per database.
+# Under pytest (which sets PYTEST_VERSION) each process has its own folder: the tests use a
+# test database, not the configured one, and two runs at once must not share throttle counts.
 _CACHE_KEY = hashlib.sha256(
     str(DATABASES["default"].get("HOST", "")).encode()
     + str(Path(str(DATABASES["default"]["NAME"])).resolve()).encode()
+    + (f"pytest-{os.getpid()}".encode() if "PYTEST_VERSION" in os.environ else b"")
 ).hexdigest()[:16]
 CACHES = {
     "default": {
