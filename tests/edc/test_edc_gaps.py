@@ -196,6 +196,21 @@ def test_edit_of_a_death_with_blank_values(trial: Any, records: dict[str, Any]) 
     assert fields(exc) == {"changes.died_at", "changes.cause"}
 
 
+def test_edit_of_a_death_moves_its_disposition(trial: Any, records: dict[str, Any]) -> None:
+    """DS (the disposition) and the death record say the same time and cause after an edit."""
+    from celltrial.edc.models import Disposition
+
+    p, r = records["p"], records["r"]
+    d = actions.record_death(trial["coord1"], p, died_at=r + 10 * DAY, cause="ARDS")
+    actions.edit_record(
+        trial["dm"], "death", d.pk, {"died_at": r + 9 * DAY, "cause": "Septic shock"}, reason="EHR"
+    )
+    ds = Disposition.objects.get(participant=p, kind="death")
+    assert (ds.at, ds.reason) == (r + 9 * DAY, "Septic shock")
+    rows = AuditEntry.objects.filter(action="edit_record", table="disposition")
+    assert [(e.record_id, e.reason) for e in rows] == [(str(ds.pk), "EHR")]
+
+
 def test_optional_fields_may_be_cleared(trial: Any, records: dict[str, Any]) -> None:
     dm = trial["dm"]
     dv = actions.edit_record(

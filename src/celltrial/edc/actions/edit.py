@@ -41,8 +41,16 @@ from celltrial.edc.actions.monitoring import (
     invalidate_signatures,
     record_visits,
 )
-from celltrial.edc.actions.safety import check_ae, window_flags
-from celltrial.edc.models import AdverseEvent, Consent, Death, Measurement, Role, Staff
+from celltrial.edc.actions.safety import check_ae, onset_problems, window_flags
+from celltrial.edc.models import (
+    AdverseEvent,
+    Consent,
+    Death,
+    Disposition,
+    Measurement,
+    Role,
+    Staff,
+)
 from celltrial.edc.models.clinical import ClinicalEvent, Deviation
 
 #: table -> (model, fields that may change)
@@ -208,6 +216,21 @@ def _not_future(when: dt.datetime | dt.date, field: str) -> None:
         raise ActionError(field, f"{when} is in the future")
 
 
+def _follow_death(actor: Staff, death: Death, reason: str) -> None:
+    """The death's disposition (DS) carries the same time and cause: kept in step, audited."""
+    d = Disposition.objects.filter(
+        participant_id=death.participant_id, kind=Disposition.Kind.DEATH
+    ).first()
+    if d is None or (d.at, d.reason) == (death.died_at, death.cause):
+        return
+    old = audit.snapshot(d, ["at", "reason"])
+    d.at, d.reason = death.died_at, death.cause
+    d.save(update_fields=["at", "reason"])
+    audit.write(
+        actor, "edit_record", d, old=old, new=audit.snapshot(d, ["at", "reason"]), reason=reason
+    )
+
+
 @action("edit_record", [Role.INVESTIGATOR, Role.COORDINATOR, Role.DATA_MANAGER])
 def edit_record(
     actor: Staff, table: str, record_id: int, changes: Mapping[str, Any], *, reason: str = ""
@@ -259,17 +282,9 @@ def edit_record(
         }
         merged.update(values)
         problems = check_ae(merged)
-        onset = values.get("onset", record.onset)
-        if onset > now() + SKEW:
-            problems.append(Problem("onset", "the onset is in the future"))
-        elif onset > record.aware_at:
-            problems.append(
-                Problem(
-                    "onset",
-                    f"after the time the site became aware of it "
-                    f"({record.aware_at:%Y-%m-%d %H:%M} UTC): awareness cannot precede the onset",
-                )
-            )
+        problems += onset_problems(
+            values.get("onset", record.onset), record.aware_at, blame="onset"
+        )
         if problems:
             raise ActionError(problems=problems)
         for k, v in values.items():
@@ -307,6 +322,8 @@ def edit_record(
     audit.write(
         actor, "edit_record", record, old=old, new=audit.snapshot(record), reason=reason.strip()
     )
+    if isinstance(record, Death):
+        _follow_death(actor, record, reason.strip())
     # A change to a record of a signed visit invalidates the signature (same transaction).
     invalidate_signatures(
         actor,

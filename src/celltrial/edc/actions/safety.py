@@ -65,6 +65,28 @@ def check_ae(fields: dict[str, Any]) -> list[Problem]:
     return problems
 
 
+def onset_problems(
+    onset: dt.datetime, aware_at: dt.datetime, *, blame: str = "aware_at"
+) -> list[Problem]:
+    """The rules of an AE's onset: not in the future, not after the site became aware of it.
+
+    ``blame`` names the field reported when the two disagree: ``aware_at`` on entry, ``onset``
+    when an edit moves the onset (the awareness time is not editable)."""
+    if onset > now() + dt.timedelta(minutes=5):
+        return [Problem("onset", "the onset is in the future")]
+    if aware_at < onset:
+        if blame == "onset":
+            return [
+                Problem(
+                    "onset",
+                    f"after the time the site became aware of it ({aware_at:%Y-%m-%d %H:%M} "
+                    "UTC): awareness cannot precede the onset",
+                )
+            ]
+        return [Problem(blame, "awareness cannot precede the onset")]
+    return []
+
+
 def window_flags(p: Participant, onset: dt.datetime, protocol: Protocol | None = None) -> list[str]:
     """Ids of the protocol's safety windows (after an administration) that contain ``onset``."""
     if protocol is None:
@@ -108,10 +130,7 @@ def report_adverse_event(
     problems = check_ae(fields)
     start = aware(onset, "onset")
     aware_time = aware(aware_at, "aware_at", default_now=True)
-    if start > now() + dt.timedelta(minutes=5):
-        problems.append(Problem("onset", "the onset is in the future"))
-    elif aware_time < start:
-        problems.append(Problem("aware_at", "awareness cannot precede the onset"))
+    problems += onset_problems(start, aware_time)
     if problems:
         raise ActionError(problems=problems)
     serious = bool(serious_criteria) or grade == 5
