@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import html as entities
 import re
-import shutil
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,40 +14,14 @@ from conftest import PASSWORD, with_passwords
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from edc_helpers import PROTOCOL_FILE, make_trial
+from web_helpers import SHOTS, browser_only, client_for, live_server, post, text
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = Path(__file__).parent / "screenshots"
 TEXT = PROTOCOL_FILE.read_text()
 V22 = TEXT.replace('version: "2.1"', 'version: "2.2"')
 #: Line 5 misspelt: a field the loader does not know, and ``title`` missing.
 BROKEN = V22.replace("title: Bone", "titel: Bone")
 PAGES = ["/manage", "/manage/sites", "/manage/staff", "/manage/staff/coord1", "/manage/protocol"]
 NEW_PASSWORD = "site three coordinator pw"
-
-
-def client_for(name: str, password: str = PASSWORD) -> Client:
-    c = Client(enforce_csrf_checks=True)
-    token = c.get("/login").cookies["csrftoken"].value
-    r = c.post("/login", {"username": name, "password": password, "csrfmiddlewaretoken": token})
-    assert r.status_code == 302, r.content
-    return c
-
-
-def post(c: Client, url: str, data: dict[str, Any] | None = None) -> Any:
-    return c.post(url, {**(data or {}), "csrfmiddlewaretoken": c.cookies["csrftoken"].value})
-
-
-def text(html: bytes) -> str:
-    """The page's text, tags removed and spaces collapsed (entities kept)."""
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html.decode()))
 
 
 def field_error(html: str, name: str) -> str:
@@ -223,48 +194,14 @@ def test_protocol_page(web_trial: Any) -> None:
 
 # ------------------------------------------------------------------------------- browser
 
-browser_only = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None,
-    reason="Debian's chromium is not installed (apt-get install chromium)",
-)
-
 
 @pytest.fixture
 def server(transactional_db: Any) -> Iterator[str]:
     """The trial with passwords, then the EDC's server in a thread (the database is prepared
     before the browser starts: Django refuses ORM calls while Playwright's loop runs)."""
-    from django.core.wsgi import get_wsgi_application
-    from django.db import connection
-
-    from celltrial.edc.server import _server
-
     with_passwords(make_trial())
-    settings_dict = connection.settings_dict
-    max_age = settings_dict.get("CONN_MAX_AGE", 0)
-    settings_dict["CONN_MAX_AGE"] = 0
-    srv = _server("127.0.0.1", 0, get_wsgi_application(), 8, True, None)
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}"
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join()
-        settings_dict["CONN_MAX_AGE"] = max_age
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    with live_server() as url:
+        yield url
 
 
 def log_in(browser: Any, base: str, name: str, password: str, width: int = 1280) -> Any:

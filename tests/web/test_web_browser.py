@@ -5,31 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import PASSWORD, with_passwords
-from edc_helpers import ARM_STRINGS, ELIGIBLE, MSC_RELEASE, make_trial, randomized
+from edc_helpers import ELIGIBLE, MSC_RELEASE, make_trial, randomized
+from web_helpers import SHOTS, arm_in, browser_only, live_server, log_in
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = Path(__file__).parent / "screenshots"
-
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None,
-    reason="Debian's chromium is not installed (apt-get install chromium)",
-)
+pytestmark = browser_only
 
 
 @pytest.fixture
@@ -38,72 +22,18 @@ def server(transactional_db: Any) -> Iterator[dict[str, str]]:
     background thread; yields its base URL and that participant's code and times. (The
     database is prepared before the browser starts: Django refuses ORM calls while
     Playwright's event loop runs in the thread.)"""
-    from django.core.wsgi import get_wsgi_application
     from django.utils import timezone
-
-    from celltrial.edc.server import _server
 
     t = with_passwords(make_trial())
     early = randomized(t, at=timezone.now() - dt.timedelta(hours=10))
     start = early.randomization.randomized_at + dt.timedelta(hours=3)
-    srv = _server("127.0.0.1", 0, get_wsgi_application(), 8, True, None)
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1})
-    thread.start()
-    try:
+    with live_server(close_connections=False) as url:
         yield {
-            "url": f"http://127.0.0.1:{srv.server_address[1]}",
+            "url": url,
             "early": early.code,
             "infusion_at": start.strftime("%Y-%m-%dT%H:%M"),
             "ae_onset": (start + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
         }
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-class Recorder:
-    """Every response body a page receives (HTML, CSS, any API call)."""
-
-    def __init__(self, page: Any) -> None:
-        self.bodies: list[tuple[str, str]] = []
-        page.on("response", self._record)
-
-    def _record(self, response: Any) -> None:
-        try:
-            body = response.text()
-        except Exception:  # a redirect has no body
-            body = ""
-        self.bodies.append((response.url, body))
-
-
-def arm_in(text: str) -> list[str]:
-    return [a for a in ARM_STRINGS if re.search(rf"\b{re.escape(a)}\b", text, re.IGNORECASE)]
-
-
-def log_in(browser: Any, base: str, name: str, width: int = 1280) -> tuple[Any, Recorder]:
-    ctx = browser.new_context(viewport={"width": width, "height": 900})
-    page = ctx.new_page()
-    rec = Recorder(page)
-    page.goto(f"{base}/login")
-    page.get_by_label("Username").fill(name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
-    return page, rec
 
 
 def fill_screening(page: Any, values: dict[str, Any]) -> None:
@@ -120,7 +50,7 @@ def test_coordinator_screens_enrolls_randomizes_blinded(
     server: dict[str, str], browser: Any
 ) -> None:
     base = server["url"]
-    page, rec = log_in(browser, base, "coord1")
+    page, bodies = log_in(browser, base, "coord1")
     assert "Dashboard" in page.title()
 
     # Ineligible: too old.
@@ -162,8 +92,8 @@ def test_coordinator_screens_enrolls_randomizes_blinded(
     page.screenshot(path=str(SHOTS / "ae-form.png"), full_page=True)
 
     # Everything the browser received: no arm anywhere.
-    assert rec.bodies
-    for url, body in rec.bodies:
+    assert bodies
+    for url, body in bodies:
         assert not arm_in(body), url
 
     # A tablet-width view of the dashboard.
@@ -228,7 +158,7 @@ def test_infusion_ae_in_window_sae_clock_and_edit_reason(
     pharm.screenshot(path=str(SHOTS / "pharmacist-infusion.png"), full_page=True)
 
     # The coordinator reports a serious AE 2 h later: flagged inside the 6 h window, clock runs.
-    page, rec = log_in(browser, base, "coord1")
+    page, bodies = log_in(browser, base, "coord1")
     page.goto(f"{base}/p/{code}/ae")
     page.get_by_label("Term").fill("Hypoxia")
     page.get_by_label("Onset (UTC)").fill(server["ae_onset"])
@@ -257,5 +187,5 @@ def test_infusion_ae_in_window_sae_clock_and_edit_reason(
     page.get_by_role("button", name="Save change").click()
     assert "changed" in page.locator(".notice").inner_text()
     assert "grade 2" in page.content()
-    for url, body in rec.bodies:
+    for url, body in bodies:
         assert not arm_in(body), url

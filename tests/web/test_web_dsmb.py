@@ -10,19 +10,11 @@ import re
 from typing import Any
 
 import pytest
-from conftest import PASSWORD
 from django.test import Client
 from edc_helpers import ARM_STRINGS, arm_of, randomized, released_lot
+from web_helpers import client_for
 
 OTHERS = ["coord1", "inv1", "pharm", "mon1", "dm", "admin"]
-
-
-def client_for(name: str) -> Client:
-    c = Client(enforce_csrf_checks=True)
-    token = c.get("/login").cookies["csrftoken"].value
-    r = c.post("/login", {"username": name, "password": PASSWORD, "csrfmiddlewaretoken": token})
-    assert r.status_code == 302, r.content
-    return c
 
 
 def text(content: bytes) -> str:

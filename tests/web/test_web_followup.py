@@ -7,49 +7,22 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, with_passwords
-from django.test import Client
-from edc_helpers import ARM_STRINGS, make_trial, randomized
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = Path(__file__).parent / "screenshots"
-
-
-def client_for(name: str) -> Client:
-    c = Client(enforce_csrf_checks=True)
-    token = c.get("/login").cookies["csrftoken"].value
-    r = c.post("/login", {"username": name, "password": PASSWORD, "csrfmiddlewaretoken": token})
-    assert r.status_code == 302, r.content
-    return c
-
-
-def post(c: Client, url: str, data: dict[str, Any] | None = None) -> Any:
-    return c.post(url, {**(data or {}), "csrfmiddlewaretoken": c.cookies["csrftoken"].value})
-
-
-def text(html: bytes) -> str:
-    """The page's text, tags removed and spaces collapsed."""
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html.decode()))
-
-
-def no_arm(html: str) -> None:
-    found = [a for a in ARM_STRINGS if re.search(rf"\b{re.escape(a)}\b", html, re.IGNORECASE)]
-    assert not found, found
+from conftest import with_passwords
+from edc_helpers import ELIGIBLE, make_trial, randomized
+from web_helpers import (
+    SHOTS,
+    browser_only,
+    client_for,
+    live_server,
+    log_in,
+    no_arm,
+    post,
+    text,
+)
 
 
 def local(t: dt.datetime) -> str:
@@ -496,19 +469,7 @@ def test_clinical_event(trial: Any) -> None:
 def test_clinical_event_needs_randomization(trial: Any) -> None:
     from celltrial.edc import actions
 
-    p = actions.screen_participant(
-        trial["coord1"],
-        "site1",
-        {
-            "age": 50,
-            "pao2_fio2": 150,
-            "invasive_ventilation": True,
-            "pregnancy": False,
-            "malignancy": False,
-            "weight": 70,
-            "ards_severity": "2",
-        },
-    )
+    p = actions.screen_participant(trial["coord1"], "site1", dict(ELIGIBLE))
     coord = client_for("coord1")
     assert f'href="/p/{p.code}/event"' not in coord.get(f"/p/{p.code}").content.decode()
     r = post(
@@ -673,65 +634,26 @@ def test_ae_form_says_why_when_refused_for_no_field(trial: Any) -> None:
 
 # ------------------------------------------------------------------------------- browser
 
-browser_only = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None,
-    reason="Debian's chromium is not installed (apt-get install chromium)",
-)
-
 
 @pytest.fixture
 def server(transactional_db: Any) -> Iterator[dict[str, Any]]:
     """Two participants of site1 randomized 3 days ago, then the EDC's server in a thread (the
     database is prepared before the browser starts: Django refuses ORM calls while
     Playwright's event loop runs in the thread)."""
-    from django.core.wsgi import get_wsgi_application
-    from django.db import connection
     from django.utils import timezone
-
-    from celltrial.edc.server import _server
 
     t = with_passwords(make_trial())
     at = timezone.now() - dt.timedelta(days=3)
     a = randomized(t, at=at)
     b = randomized(t, at=at)
-    settings_dict = connection.settings_dict
-    max_age = settings_dict.get("CONN_MAX_AGE", 0)
-    settings_dict["CONN_MAX_AGE"] = 0
-    srv = _server("127.0.0.1", 0, get_wsgi_application(), 8, True, None)
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1})
-    thread.start()
-    try:
-        yield {"url": f"http://127.0.0.1:{srv.server_address[1]}", "a": a.code, "b": b.code}
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join()
-        settings_dict["CONN_MAX_AGE"] = max_age
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    with live_server() as url:
+        yield {"url": url, "a": a.code, "b": b.code}
 
 
 @browser_only
 def test_withdrawal_and_death_in_the_browser(server: dict[str, Any], browser: Any) -> None:
     base, a, b = server["url"], server["a"], server["b"]
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = ctx.new_page()
-    page.goto(f"{base}/login")
-    page.get_by_label("Username").fill("coord1")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
+    page, _ = log_in(browser, base, "coord1")
 
     # Participant A withdraws: the form refuses until the confirmation box is ticked.
     page.goto(f"{base}/p/{a}")
@@ -774,4 +696,4 @@ def test_withdrawal_and_death_in_the_browser(server: dict[str, Any], browser: An
     }
     assert rows[a] == "Withdrawn" and rows[b] == "Dead", rows
     no_arm(page.content())
-    ctx.close()
+    page.context.close()

@@ -4,52 +4,24 @@ investigator's signature of a visit; through Django's test client, then in Debia
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
-import shutil
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import PASSWORD, with_passwords
-from django.test import Client
-from edc_helpers import ARM_STRINGS, arm_of, make_trial, randomized, released_lot
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = Path(__file__).parent / "screenshots"
-
-
-def client_for(name: str) -> Client:
-    c = Client(enforce_csrf_checks=True)
-    token = c.get("/login").cookies["csrftoken"].value
-    r = c.post("/login", {"username": name, "password": PASSWORD, "csrfmiddlewaretoken": token})
-    assert r.status_code == 302, r.content
-    return c
-
-
-def post(c: Client, url: str, data: dict[str, Any] | None = None) -> Any:
-    return c.post(url, {**(data or {}), "csrfmiddlewaretoken": c.cookies["csrftoken"].value})
-
-
-def no_arm(html: str) -> None:
-    found = [a for a in ARM_STRINGS if re.search(rf"\b{re.escape(a)}\b", html, re.IGNORECASE)]
-    assert not found, found
-
-
-def text(html: bytes) -> str:
-    """The page's text, tags removed and spaces collapsed."""
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html.decode()))
+from edc_helpers import arm_of, make_trial, randomized, released_lot
+from web_helpers import (
+    SHOTS,
+    browser_only,
+    client_for,
+    live_server,
+    log_in,
+    no_arm,
+    post,
+    text,
+)
 
 
 @pytest.fixture
@@ -248,23 +220,15 @@ def test_monitoring_pages_show_no_arm(web_trial: Any, name: str) -> None:
 
 # ------------------------------------------------------------------------------- browser
 
-browser_only = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None,
-    reason="Debian's chromium is not installed (apt-get install chromium)",
-)
-
 
 @pytest.fixture
 def server(transactional_db: Any) -> Iterator[dict[str, Any]]:
     """The trial with one participant randomized 10 h ago, baseline done and IL-6 recorded at
     it, then the EDC's server in a thread (the database is prepared before the browser starts:
     Django refuses ORM calls while Playwright's event loop runs in the thread)."""
-    from django.core.wsgi import get_wsgi_application
-    from django.db import connection
     from django.utils import timezone
 
     from celltrial.edc import actions
-    from celltrial.edc.server import _server
 
     t = with_passwords(make_trial())
     p = randomized(t, at=timezone.now() - dt.timedelta(hours=10))
@@ -277,52 +241,8 @@ def server(transactional_db: Any) -> Iterator[dict[str, Any]]:
         visit="baseline",
         measured_at=p.randomization.randomized_at + dt.timedelta(minutes=30),
     )
-    # The server's threads close their database connection after each request (no connection
-    # left open when the test ends, e.g. on PostgreSQL); the settings dict is shared by threads.
-    settings_dict = connection.settings_dict
-    max_age = settings_dict.get("CONN_MAX_AGE", 0)
-    settings_dict["CONN_MAX_AGE"] = 0
-    srv = _server("127.0.0.1", 0, get_wsgi_application(), 8, True, None)
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1})
-    thread.start()
-    try:
-        yield {"url": f"http://127.0.0.1:{srv.server_address[1]}", "code": p.code, "m": m.id}
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join()
-        settings_dict["CONN_MAX_AGE"] = max_age
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def log_in(browser: Any, base: str, name: str, width: int = 1280) -> tuple[Any, list[str]]:
-    ctx = browser.new_context(viewport={"width": width, "height": 900})
-    page = ctx.new_page()
-    bodies: list[str] = []
-
-    def record(response: Any) -> None:
-        with contextlib.suppress(Exception):  # a redirect has no body
-            bodies.append(response.text())
-
-    page.on("response", record)
-    page.goto(f"{base}/login")
-    page.get_by_label("Username").fill(name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
-    return page, bodies
+    with live_server() as url:
+        yield {"url": url, "code": p.code, "m": m.id}
 
 
 @browser_only
@@ -412,5 +332,5 @@ def test_monitoring_in_the_browser(server: dict[str, Any], browser: Any) -> None
 
     for bodies in (mon_bodies, coord_bodies, inv_bodies, dm_bodies):
         assert bodies
-        for body in bodies:
+        for _url, body in bodies:
             no_arm(body)

@@ -4,34 +4,15 @@ arm in any page a blinded role can open."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 import pytest
 from conftest import PASSWORD
 from django.test import Client
-from edc_helpers import ARM_STRINGS, ELIGIBLE, MSC_RELEASE, arm_of, randomized, released_lot
+from edc_helpers import ELIGIBLE, MSC_RELEASE, arm_of, randomized, released_lot
+from web_helpers import client_for, no_arm, post
 
 BLINDED = ["inv1", "coord1", "mon1", "dm", "admin"]
-
-
-def client_for(name: str) -> Client:
-    c = Client(enforce_csrf_checks=True)
-    page = c.get("/login")
-    token = page.cookies["csrftoken"].value
-    r = c.post("/login", {"username": name, "password": PASSWORD, "csrfmiddlewaretoken": token})
-    assert r.status_code == 302, r.content
-    return c
-
-
-def post(c: Client, url: str, data: dict[str, Any] | None = None) -> Any:
-    token = c.cookies["csrftoken"].value
-    return c.post(url, {**(data or {}), "csrfmiddlewaretoken": token})
-
-
-def no_arm(html: str) -> None:
-    found = [a for a in ARM_STRINGS if re.search(rf"\b{re.escape(a)}\b", html, re.IGNORECASE)]
-    assert not found, found
 
 
 def test_login_needed_and_csrf(web_trial: Any) -> None:

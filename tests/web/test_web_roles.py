@@ -6,31 +6,20 @@ server in a thread over a small but realistic trial."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
-import shutil
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from conftest import PASSWORD, with_passwords
 from django.test import Client
-from edc_helpers import ARM_STRINGS, ELIGIBLE, arm_of, make_trial, randomized, released_lot
+from edc_helpers import ELIGIBLE, arm_of, make_trial, randomized, released_lot
+from web_helpers import SHOTS, arm_in, browser_only, live_server, log_in
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = Path(__file__).parent / "screenshots"
+#: The browser window of the role screenshots: 1280 x 800 px.
+VIEWPORT_HEIGHT = 800
 EVIL = [
     "https://evil.example/",
     "//evil.example",
@@ -40,10 +29,6 @@ EVIL = [
     "http://testserver.evil.example/",
     "queries",
 ]
-
-
-def arm_in(text: str) -> list[str]:
-    return [a for a in ARM_STRINGS if re.search(rf"\b{re.escape(a)}\b", text, re.IGNORECASE)]
 
 
 def hidden_next(html: bytes) -> str | None:
@@ -117,11 +102,6 @@ def test_admin_home_is_the_administration(web_trial: Any) -> None:
 
 
 # ------------------------------------------------------------------------------- browser
-
-browser_only = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None,
-    reason="Debian's chromium is not installed (apt-get install chromium)",
-)
 
 
 def build_trial() -> dict[str, Any]:
@@ -205,56 +185,9 @@ def server(transactional_db: Any) -> Iterator[dict[str, Any]]:
     """The trial of :func:`build_trial`, then the EDC's server in a thread (the database is
     prepared before the browser starts: Django refuses ORM calls while Playwright's event loop
     runs in the thread)."""
-    from django.core.wsgi import get_wsgi_application
-    from django.db import connection
-
-    from celltrial.edc.server import _server
-
     state = build_trial()
-    settings_dict = connection.settings_dict
-    max_age = settings_dict.get("CONN_MAX_AGE", 0)
-    settings_dict["CONN_MAX_AGE"] = 0
-    srv = _server("127.0.0.1", 0, get_wsgi_application(), 8, True, None)
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1})
-    thread.start()
-    try:
-        yield {"url": f"http://127.0.0.1:{srv.server_address[1]}", **state}
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join()
-        settings_dict["CONN_MAX_AGE"] = max_age
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def log_in(browser: Any, base: str, name: str, path: str = "/login") -> tuple[Any, list[str]]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = ctx.new_page()
-    bodies: list[str] = []
-
-    def record(response: Any) -> None:
-        with contextlib.suppress(Exception):  # a redirect has no body
-            bodies.append(response.text())
-
-    page.on("response", record)
-    page.goto(f"{base}{path}")
-    page.get_by_label("Username").fill(name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
-    return page, bodies
+    with live_server() as url:
+        yield {"url": url, **state}
 
 
 #: role -> (user, the path their home lands on, the main heading, texts on the page, blinded)
@@ -299,7 +232,7 @@ ROLES: dict[str, tuple[str, str, str, list[str], bool]] = {
 def test_each_roles_main_page(server: dict[str, Any], browser: Any, role: str) -> None:
     name, path, heading, texts, blinded = ROLES[role]
     base = server["url"]
-    page, bodies = log_in(browser, base, name)
+    page, bodies = log_in(browser, base, name, height=VIEWPORT_HEIGHT)
     if role == "dsmb":  # the closed report was opened once: its page says from which seq
         page.goto(f"{base}/dsmb/report")
         assert "CLOSED REPORT" in page.locator("body").inner_text()
@@ -319,7 +252,7 @@ def test_each_roles_main_page(server: dict[str, Any], browser: Any, role: str) -
         # The trial's title names the product ("Bone-marrow MSC for …"): not an allocation.
         title = server["title"]
         assert arm_in(page.content().replace(title, "")) == [], role
-        for body in bodies:
+        for _url, body in bodies:
             assert arm_in(body.replace(title, "")) == [], role
     page.screenshot(path=str(SHOTS / f"role-{role}.png"), full_page=True)
     page.context.close()
@@ -332,7 +265,7 @@ def test_dsmb_logs_in_from_the_report_link_and_gets_the_report(
     """Logged out, the closed report's address leads to log-in and, after it, to the report
     (``?next=``); the report names its audit seq and is unblinded (both arms by label)."""
     base = server["url"]
-    page, _ = log_in(browser, base, "dsmb", path="/dsmb/report")
+    page, _ = log_in(browser, base, "dsmb", path="/dsmb/report", height=VIEWPORT_HEIGHT)
     assert page.url == f"{base}/dsmb/report"
     source = page.locator("#report-source").inner_text()
     assert re.search(r"Generated .+ UTC from the live EDC database at audit seq \d+", source)
