@@ -239,6 +239,25 @@ def test_infusion_dose_from_weight_and_checks(trial):
     assert Infusion.objects.count() == 1
 
 
+def test_infusion_of_an_unknown_dose_is_counted_in_ml_or_cells(trial):
+    """A protocol may leave a dose unknown (rebelatto2022's placebo volume): the amount given
+    is still recorded with a unit — mL for a placebo, cells for a cell product."""
+    from edc_helpers import PROTOCOL_FILE
+
+    text = PROTOCOL_FILE.read_text().replace('version: "2.1"', 'version: "2.2"')
+    assert "dose: {amount: 1, unit: mL/kg, cap: 100}" in text  # the placebo's
+    text = text.replace("dose: {amount: 1, unit: mL/kg, cap: 100}", "dose: unknown")
+    actions.load_protocol_version(trial["admin"], text)
+    people = [randomized(trial, at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=3))]
+    while arm_of(people[-1]) != "placebo":
+        people.append(randomized(trial, at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)))
+    p = people[-1]
+    start = p.randomization.randomized_at + dt.timedelta(hours=2, minutes=30)
+    lot = released_lot(trial, "placebo")
+    inf = actions.record_infusion(trial["pharm"], p, lot=lot, started_at=start, delivered=80.0)
+    assert (inf.unit, inf.intended, inf.delivered) == ("mL", None, 80.0)
+
+
 def test_infusion_outside_tolerance_allowed_with_deviation(trial):
     p, _arm, lot, start, dose = _infusion_case(trial)
     inf = actions.record_infusion(

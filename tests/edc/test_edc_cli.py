@@ -51,6 +51,20 @@ def test_init_then_verify_then_tamper(tmp_path):
     assert r.returncode == 2 and "--db" in r.stderr
     r = _edc("init", "--protocol", "lanzoni2021", "--db", str(tmp_path / "x.sqlite3"))
     assert r.returncode == 2 and "--block-sizes" in r.stderr
+    # A protocol that leaves the ratio unknown: the message names --ratio, which then works.
+    reb = str(tmp_path / "reb.sqlite3")
+    r = _edc("init", "--protocol", "rebelatto2022", "--db", reb, "--method", "permuted_blocks")
+    assert r.returncode == 2 and "--ratio" in r.stderr
+    r = _edc(
+        "init",
+        *("--protocol", "rebelatto2022", "--db", reb, "--method", "permuted_blocks"),
+        *("--ratio", "2:1", "--block-sizes", "3,6", "--per-stratum", "6"),
+    )
+    assert r.returncode == 0, r.stderr
+    with sqlite3.connect(reb) as con:
+        arms = dict(con.execute("SELECT arm, COUNT(*) FROM edc_allocationslot GROUP BY arm"))
+    # whole blocks of 3 or 6 (at least 6 rows): exactly 2:1
+    assert set(arms) == {"ucmsc", "placebo"} and arms["ucmsc"] == 2 * arms["placebo"] >= 4
 
 
 def test_serve_creates_the_default_database_and_its_admin_can_log_in(tmp_path):

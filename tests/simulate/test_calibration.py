@@ -82,11 +82,26 @@ def test_meng_ventilation_before_discharge() -> None:
         assert abs(seen.mean() - target) < 4 * math.sqrt(target * (1 - target) / seen.size) + 0.01
 
 
+def test_rebelatto_deaths_by_end_of_follow_up() -> None:
+    # Deaths 5/11 vs 1/6 [trials] (time point not stated), read at the end of the scenario's
+    # 130-day follow-up; the death hazard is piecewise with 80% of the deaths by day 28 (an
+    # assumption, checked here so that the header's derivation holds).
+    protocol, _, out = _outcomes("rebelatto2022", {"ucmsc": 11, "placebo": 6}, 6)
+    assert out.follow_up == 130.0
+    assert protocol.follow_up is None
+    for k, died in enumerate([5 / 11, 1 / 6]):
+        mine = out.arm == k
+        death = out.latent["death"][mine]
+        _close(death <= 130, died)
+        _close(death <= 28, 0.8 * died)
+
+
 @pytest.mark.parametrize(
     ("pid", "n", "endpoint", "lo", "hi"),
     [
         ("lanzoni2021", 24, "survival_d31", 0.6, 0.9),
         ("meng2020", 18, "mechanical_ventilation", 0.1, 0.3),
+        ("rebelatto2022", 17, "ferritin_change_d14", 0.2, 0.5),
     ],
 )
 def test_power_of_the_published_design_is_plausible(
@@ -106,3 +121,4 @@ def test_power_of_the_published_design_is_plausible(
 
 def test_arm_sizes_of_published_trials() -> None:
     assert arm_sizes(29, [1, 1]) == [15, 14]
+    assert arm_sizes(17, [11, 6]) == [11, 6]

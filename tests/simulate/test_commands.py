@@ -88,3 +88,19 @@ def test_design_power_reports_a_scenario_mismatch() -> None:
 
 
 # celltrial demo (through the EDC, in a subprocess): tests/simulate/test_through_edc.py
+
+
+def test_design_power_of_rebelatto_at_its_published_size(tmp_path: Path) -> None:
+    # The protocol's ratio is unknown: arms of 11 and 6 from the planned sizes (n = 17); the
+    # safety endpoint (event counts only) is listed as not simulated.
+    out = tmp_path / "rebelatto.json"
+    args = ["design", "power", "--protocol", "rebelatto2022", "--scenario", "rebelatto2022"]
+    r = CliRunner().invoke(_app(), [*args, "--trials", "2000", "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "Not simulated: safety" in " ".join(r.output.split())
+    rows = {row["endpoint"]: row for row in json.loads(out.read_text())}
+    assert set(rows) == {"ferritin_change_d14", "ct_change_m4"}
+    assert all(row["n"] == 17 and row["trials"] == 2000 for row in rows.values())
+    # The scenario's (assumed) ferritin fall with UC-MSC by day 14 gives power above the
+    # type I error.
+    assert rows["ferritin_change_d14"]["power"] > rows["ferritin_change_d14"]["type1"]

@@ -327,6 +327,11 @@ def test_plan_of_the_seed_protocols() -> None:
     ]
     assert ("il6_change_d6", "wilcoxon") in tests("lanzoni2021")
     assert ("crp_change", "wilcoxon") in tests("fathikazerooni2022")
+    assert tests("rebelatto2022") == [
+        ("ferritin_change_d14", "wilcoxon"),
+        ("ct_change_m4", "wilcoxon"),
+    ]
+    assert list(dict(plan(load_protocol("rebelatto2022"))[1])) == ["safety"]
     skipped = dict(plan(load_protocol("meng2020"))[1])
     assert list(skipped) == ["adverse_events"]
     assert "Fisher" in skipped["adverse_events"]

@@ -17,7 +17,13 @@ from celltrial.simulate import (
 )
 from celltrial.simulate.scenario import scenario_ids
 
-SIZES = {"lanzoni2021": 24, "fathikazerooni2022": 29, "shi2021": 100, "meng2020": 18}
+SIZES = {
+    "lanzoni2021": 24,
+    "fathikazerooni2022": 29,
+    "shi2021": 100,
+    "meng2020": 18,
+    "rebelatto2022": 17,
+}
 
 
 def test_every_seed_trial_has_a_scenario() -> None:
@@ -137,3 +143,20 @@ def test_piecewise_hazard() -> None:
     assert np.mean(x <= 10) == pytest.approx(1 - np.exp(-0.73), abs=0.005)
     with pytest.raises(ValueError, match="first break is day 0"):
         Hazard(breaks=[1], rates=[0.1])
+
+
+def test_rebelatto_ratio_comes_from_the_scenario() -> None:
+    # rebelatto2022 leaves the allocation ratio unknown (11 vs 6 suggests 2:1): the scenario
+    # supplies it as an assumption; without it the virtual trial is refused naming the field.
+    from celltrial.allocation import AllocationError
+
+    p = load_protocol("rebelatto2022")
+    s = load_scenario("rebelatto2022", p)
+    assert p.ratio() is None and s.allocation.ratio == "2:1"
+    ds = simulate_trial(p, s, n=300, rng=np.random.default_rng(11))
+    counts = ds.dm["ARMCD"].value_counts().to_dict()
+    # permuted blocks of 3 and 6 at 2:1: at most one block (3 of one arm) from exact 200:100
+    assert abs(counts["ucmsc"] - 200) <= 4 and counts["ucmsc"] + counts["placebo"] == 300
+    no_ratio = s.model_copy(update={"allocation": s.allocation.model_copy(update={"ratio": None})})
+    with pytest.raises(AllocationError, match=r"design\.allocation\.ratio is unknown"):
+        simulate_trial(p, no_ratio, n=17, rng=np.random.default_rng(11))

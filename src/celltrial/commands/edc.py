@@ -41,6 +41,9 @@ def init(
     method: Annotated[
         str | None, typer.Option(help="allocation method when the protocol's is unknown")
     ] = None,
+    ratio: Annotated[
+        str | None, typer.Option(help="e.g. 2:1 (arms in the protocol's order) when unknown")
+    ] = None,
     block_sizes: Annotated[
         str | None, typer.Option(help="e.g. 4,6 when the protocol's are unknown")
     ] = None,
@@ -59,7 +62,13 @@ def init(
         ) from None
     try:
         made = create_edc(
-            protocol, db, sites=sites, method=method, block_sizes=sizes, per_stratum=per_stratum
+            protocol,
+            db,
+            sites=sites,
+            method=method,
+            ratio=ratio,
+            block_sizes=sizes,
+            per_stratum=per_stratum,
         )
     except ProtocolError as exc:
         for problem in exc.problems:
@@ -106,6 +115,7 @@ def create_edc(
     block_sizes: list[int] | None = None,
     per_stratum: int = 60,
     key: bytes | None = None,
+    ratio: str | None = None,
 ) -> CreatedEdc:
     """Configure Django on ``db`` (or ``DATABASE_URL``), migrate, create the trial with sites
     site1 … siteN, an ``admin`` and one user per role (username = role, random passwords), and
@@ -129,7 +139,7 @@ def create_edc(
         encoding="utf-8"
     )
     try:
-        scheme = scheme_from_protocol(p, method=method, block_sizes=block_sizes)
+        scheme = scheme_from_protocol(p, method=method, ratio=ratio, block_sizes=block_sizes)
         names = site_names(sites)
         key = key if key is not None else secrets.token_bytes(32)
         sealed = generate_list(

@@ -33,12 +33,16 @@ def _create(protocol: str, db: Path, sites: int) -> Any:
     try:
         try:
             return create_edc(protocol, db, sites=sites)
-        except EdcSetupError:  # e.g. the block sizes are unknown
-            sizes: list[int] = [2, 4]
-            if protocol in scenario_ids():
-                scenario = load_scenario(protocol, load_protocol(protocol))
-                sizes = list(scenario.allocation.block_sizes or []) or sizes
-            return create_edc(protocol, db, sites=sites, block_sizes=sizes)
+        except EdcSetupError as exc:  # e.g. the block sizes are unknown
+            if protocol not in scenario_ids():
+                raise EdcSetupError(
+                    f"{exc}; `celltrial edc init` creates the database with --method, --ratio "
+                    "and --block-sizes"
+                ) from None
+            a = load_scenario(protocol, load_protocol(protocol)).allocation
+            return create_edc(
+                protocol, db, sites=sites, method=a.method, ratio=a.ratio, block_sizes=a.block_sizes
+            )
     except ProtocolError as exc:
         for problem in exc.problems:
             ui.errors.print(str(problem), markup=False, soft_wrap=True)

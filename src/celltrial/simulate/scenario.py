@@ -235,6 +235,8 @@ class AllocationOverride(_Model):
     """How to allocate where the protocol says ``unknown`` (an assumption of the scenario)."""
 
     method: Literal["simple", "permuted_blocks", "stratified_blocks"] | None = None
+    #: e.g. ``"2:1"``, in the order of the protocol's arms (``celltrial.allocation.parse_ratio``)
+    ratio: str | None = None
     block_sizes: list[int] | None = None
 
 

@@ -120,7 +120,10 @@ def _assignments(
         ]
         return [pattern[i] for i in rng.permutation(n)]
     scheme = scheme_from_protocol(
-        protocol, method=scenario.allocation.method, block_sizes=scenario.allocation.block_sizes
+        protocol,
+        method=scenario.allocation.method,
+        ratio=scenario.allocation.ratio,
+        block_sizes=scenario.allocation.block_sizes,
     )
     if scheme.method == "simple":
         return list(simple_randomization(n, ratio=scheme.ratio, rng=rng).arms)

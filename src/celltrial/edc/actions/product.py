@@ -187,8 +187,12 @@ def record_infusion(
     if p.infusions.filter(number=n).exists():
         raise Conflict("number", f"administration #{n} of {p.code} is recorded already")
     plan = cal.administrations[n - 1]
+    # Where the protocol's dose is unknown the amount is still counted in something: cells for
+    # a cell product, mL otherwise (a placebo or vehicle), as the simulator records it.
+    product = protocol.arm(arm).product
+    unit = plan.counted_in or ("cells" if product.kind == "living_cells" else "mL")
     if not isinstance(delivered, (int, float)) or isinstance(delivered, bool) or delivered <= 0:
-        raise ActionError("delivered", f"a positive amount in {plan.counted_in or 'cells or mL'}")
+        raise ActionError("delivered", f"a positive amount in {unit}")
     deviation = deviation.strip()
     problems: list[Problem] = []
     if plan.amount_low is not None and plan.amount_high is not None:
@@ -223,7 +227,7 @@ def record_infusion(
         low=plan.amount_low,
         high=plan.amount_high,
         delivered=float(delivered),
-        unit=plan.counted_in or "",
+        unit=unit,
         capped=plan.capped,
         in_window=in_window,
         deviation=deviation,
