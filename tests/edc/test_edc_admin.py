@@ -337,3 +337,171 @@ def test_admin_api(trial: TrialSetup, api_now: None) -> None:
     assert [(v["version"], v["active"]) for v in versions] == [("2.2", True), ("2.1", False)]
     schema = Client().get("/api/openapi.json").json()["paths"]
     assert {"get", "post"} <= set(schema["/api/staff"]) and "/api/protocol-versions" in schema
+
+
+# ----------------------------------------------------------------------------- API tokens
+
+
+def other_trial() -> Staff:
+    """The admin of a second trial in the same database (another protocol id)."""
+    text = TEXT.replace("id: edctest2027", "id: othertrial2027")
+    return actions.create_trial(text, sites=[("siteA", "Site A")], admin_username="other-admin")
+
+
+def test_revoke_a_token(trial: TrialSetup, api_now: None) -> None:
+    from celltrial.edc.models import ApiToken
+
+    coord = trial["coord1"]
+    t = actions.issue_token(trial.admin, coord, "  lab import  ")
+    assert t.label == "lab import" and t.raw.startswith("ct_")
+    assert ApiToken.objects.get(pk=t.pk).digest == hashlib.sha256(t.raw.encode()).hexdigest()
+    assert call(t.raw, "get", "/me").json()["username"] == "coord1"
+
+    x = actions.revoke_token(trial.admin, t.pk, reason="  laptop stolen  ")
+    assert x.pk == t.pk and x.revoked and ApiToken.objects.get(pk=t.pk).revoked
+    (row,) = audit_rows("revoke_token")
+    assert (row.actor, row.role, row.table, row.record_id) == (
+        "admin",
+        "admin",
+        "apitoken",
+        str(t.pk),
+    )
+    assert json.loads(row.old) == {"revoked": False, "label": "lab import", "staff": "coord1"}
+    assert json.loads(row.new) == {"revoked": True, "label": "lab import", "staff": "coord1"}
+    assert row.reason == "laptop stolen"
+    assert verify_audit().ok
+
+    # The API refuses it (the cache is off here; otherwise within its seconds), not the others.
+    r = call(t.raw, "get", "/me")
+    assert r.status_code == 401 and r.json()["detail"][0]["field"] == "authorization"
+    assert call(t.raw, "post", "/screenings", {"site": "site1"}).status_code == 401
+    other = actions.token_for(coord)
+    assert call(other, "get", "/me").status_code == 200
+    # Reactivating the person does not bring a revoked token back.
+    actions.deactivate_staff(trial.admin, "coord1", "leave")
+    actions.reactivate_staff(trial.admin, "coord1", "back")
+    assert call(t.raw, "get", "/me").status_code == 401
+    assert call(other, "get", "/me").status_code == 200
+
+
+def test_a_revoked_token_is_refused_once_the_cache_time_is_over(
+    trial: TrialSetup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from celltrial.edc import api
+
+    monkeypatch.setattr(api, "AUTH_CACHE_SECONDS", 5.0)
+    api._AUTH_CACHE.clear()
+    t = actions.issue_token(trial.admin, trial["coord1"], "cached")
+    assert call(t.raw, "get", "/me").status_code == 200  # now remembered by this process
+    actions.revoke_token(trial.admin, t.pk, reason="rotation")
+    digest = hashlib.sha256(t.raw.encode()).hexdigest()
+    when, staff = api._AUTH_CACHE[digest]
+    api._AUTH_CACHE[digest] = (when - 5.0, staff)  # as if the cache time were over
+    assert call(t.raw, "get", "/me").status_code == 401
+    assert digest not in api._AUTH_CACHE
+
+
+def test_revoke_token_errors(trial: TrialSetup) -> None:
+    admin = trial.admin
+    t = actions.issue_token(admin, trial["coord1"], "script")
+    them = other_trial()
+    theirs = actions.issue_token(them, them, "theirs")
+    before = AuditEntry.objects.count()
+    for reason in ("", "   "):
+        with pytest.raises(ActionError) as exc:
+            actions.revoke_token(admin, t.pk, reason=reason)
+        assert fields(exc) == {"reason"} and exc.value.status == 422
+    with pytest.raises(NotFound) as exc:
+        actions.revoke_token(admin, theirs.pk, reason="not ours")
+    assert fields(exc) == {"token"} and exc.value.status == 404
+    for missing in (10**9, 0, -1, 2**70, "abc"):
+        with pytest.raises(NotFound) as exc:
+            actions.revoke_token(admin, missing, reason="x")  # type: ignore[arg-type]
+        assert fields(exc) == {"token"}
+    with pytest.raises(ActionError) as exc:
+        actions.issue_token(admin, trial["coord1"], "x" * 101)
+    assert fields(exc) == {"label"}
+    assert AuditEntry.objects.count() == before
+
+    actions.revoke_token(admin, t.pk, reason="rotation")
+    with pytest.raises(Conflict) as exc:
+        actions.revoke_token(admin, t.pk, reason="again")
+    assert fields(exc) == {"token"} and "revoked already" in str(exc.value)
+    assert len(audit_rows("revoke_token")) == 1
+    from celltrial.edc.models import ApiToken
+
+    assert not ApiToken.objects.get(pk=theirs.pk).revoked
+
+
+def test_only_the_admin_may_revoke_a_token(trial: TrialSetup) -> None:
+    from celltrial.edc.models import ApiToken
+
+    assert actions.revoke_token.roles == {"admin"}
+    t = actions.issue_token(trial.admin, trial["coord1"], "script")
+    before = AuditEntry.objects.count()
+    for name, staff in trial.staff.items():
+        if name == "admin":
+            continue
+        with pytest.raises(Forbidden) as exc:
+            actions.revoke_token(staff, t.pk, reason="x")
+        assert fields(exc) == {"role"}
+    assert AuditEntry.objects.count() == before
+    assert not ApiToken.objects.get(pk=t.pk).revoked
+
+
+def test_token_api(trial: TrialSetup, api_now: None) -> None:
+    admin = actions.token_for(trial.admin)
+    coord = actions.token_for(trial["coord1"], "first")
+    r = call(admin, "post", "/staff/coord1/tokens", {"label": "second"})
+    assert r.status_code == 200
+    second = r.json()["token"]
+    rows = call(admin, "get", "/staff/coord1/tokens").json()
+    assert [(x["label"], x["revoked"]) for x in rows] == [("second", False), ("first", False)]
+    assert set(rows[0]) == {"id", "label", "created_at", "revoked"}
+    assert rows[0]["created_at"].endswith("Z")
+    body = json.dumps(rows)
+    assert second not in body and hashlib.sha256(second.encode()).hexdigest() not in body
+    assert call(admin, "get", "/staff/nobody/tokens").status_code == 404
+    first = rows[1]["id"]
+
+    r = call(admin, "post", f"/tokens/{first}/revoke", {"reason": "rotation"})
+    assert r.status_code == 200
+    assert r.json() == {**rows[1], "revoked": True, "username": "coord1"}
+    assert call(coord, "get", "/me").status_code == 401
+    assert call(second, "get", "/me").status_code == 200
+    rows = call(admin, "get", "/staff/coord1/tokens").json()
+    assert [(x["label"], x["revoked"]) for x in rows] == [("second", False), ("first", True)]
+    people = {x["username"]: x for x in call(admin, "get", "/staff").json()}
+    assert people["coord1"]["tokens"] == 1
+
+    r = call(admin, "post", f"/tokens/{first}/revoke", {"reason": "again"})
+    assert r.status_code == 409 and r.json()["detail"][0]["field"] == "token"
+    r = call(admin, "post", f"/tokens/{rows[0]['id']}/revoke", {})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "reason"
+    r = call(admin, "post", f"/tokens/{rows[0]['id']}/revoke", {"reason": "  "})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "reason"
+    r = call(admin, "post", "/tokens/999999/revoke", {"reason": "x"})
+    assert r.status_code == 404 and r.json()["detail"][0]["field"] == "token"
+    them = other_trial()
+    theirs = actions.issue_token(them, them, "theirs")
+    r = call(admin, "post", f"/tokens/{theirs.pk}/revoke", {"reason": "x"})
+    assert r.status_code == 404
+    assert call(admin, "post", "/tokens/abc/revoke", {"reason": "x"}).status_code == 422
+
+    # Another role: 403 on both, nothing revoked.
+    r = call(second, "get", "/staff/coord1/tokens")
+    assert r.status_code == 403 and r.json()["detail"][0]["field"] == "role"
+    r = call(second, "post", f"/tokens/{rows[0]['id']}/revoke", {"reason": "x"})
+    assert r.status_code == 403 and r.json()["detail"][0]["field"] == "role"
+    assert call(second, "get", "/me").status_code == 200
+
+    # The same Idempotency-Key: the first answer again, one audit row.
+    key = {"Idempotency-Key": "revoke-1"}
+    r = call(admin, "post", f"/tokens/{rows[0]['id']}/revoke", {"reason": "done"}, **key)
+    again = call(admin, "post", f"/tokens/{rows[0]['id']}/revoke", {"reason": "done"}, **key)
+    assert r.status_code == again.status_code == 200 and again.json() == r.json()
+    assert len(audit_rows("revoke_token")) == 2
+    assert call(second, "get", "/me").status_code == 401
+    schema = Client().get("/api/openapi.json").json()["paths"]
+    assert {"get", "post"} <= set(schema["/api/staff/{username}/tokens"])
+    assert "/api/tokens/{number}/revoke" in schema

@@ -4,6 +4,7 @@ Chromium (Playwright) against the server in a thread."""
 
 from __future__ import annotations
 
+import hashlib
 import html as entities
 import re
 from collections.abc import Iterator
@@ -41,6 +42,9 @@ def test_admin_pages_are_for_the_admin_only(web_trial: Any) -> None:
         nav = r.content.decode().split('<nav aria-label="Main">')[1].split("</nav>")[0]
         assert 'href="/manage/staff">Users</a>' in nav and "/screen" not in nav
     assert admin.get("/manage/staff/nobody").status_code == 404
+    from celltrial.edc import actions as edc_actions
+
+    kept = edc_actions.issue_token(web_trial.admin, web_trial["coord1"], "kept")
     for name in ("inv1", "coord1", "pharm", "mon1", "dm", "dsmb"):
         c = client_for(name)
         for url in PAGES:
@@ -48,12 +52,19 @@ def test_admin_pages_are_for_the_admin_only(web_trial: Any) -> None:
             assert r.status_code == 403, (name, url)
             assert "may not open this page" in text(r.content)
         assert post(c, "/manage/sites", {"code": "x9", "name": "X"}).status_code == 403
+        r = post(c, "/manage/staff/coord1", {"do": "issue_token", "label": "x9"})
+        assert r.status_code == 403, name
+        r = post(c, "/manage/staff/coord1", {"do": "revoke_token", "token": kept.pk, "reason": "x"})
+        assert r.status_code == 403, name
         assert "/manage" not in c.get("/dashboard").content.decode()
     r = Client().get("/manage")
     assert r.status_code == 302 and r.headers["Location"].startswith("/login")
     from celltrial.edc.models import Site
 
     assert not Site.objects.filter(code="x9").exists()
+    from celltrial.edc.models import ApiToken
+
+    assert list(ApiToken.objects.values_list("label", "revoked")) == [("kept", False)]
 
 
 def test_sites_page(web_trial: Any) -> None:
@@ -192,6 +203,125 @@ def test_protocol_page(web_trial: Any) -> None:
     assert "Version 2.2" in text(admin.get("/manage").content)
 
 
+@pytest.fixture
+def api_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API asks the database on every request (no token cache): a revocation shows at once
+    instead of within ``CELLTRIAL_AUTH_CACHE_SECONDS``."""
+    from celltrial.edc import api
+
+    monkeypatch.setattr(api, "AUTH_CACHE_SECONDS", 0.0)
+    api._AUTH_CACHE.clear()
+
+
+def me(token: str) -> Any:
+    """``GET /api/me`` with the token as ``Authorization: Bearer``."""
+    return Client().get("/api/me", headers={"Authorization": f"Bearer {token}"})
+
+
+def form_once(html: str) -> str:
+    """The one-time key of the page's "Issue a token" form."""
+    m = re.search(r'name="once" value="([^"]+)"', html)
+    assert m, "no issue form"
+    return m[1]
+
+
+def test_person_page_issues_a_token_shown_once(web_trial: Any, api_now: None) -> None:
+    from django.contrib.sessions.models import Session
+
+    from celltrial.edc.models import ApiToken, AuditEntry
+
+    admin = client_for("admin")
+    url = "/manage/staff/coord1"
+    html = admin.get(url).content.decode()
+    assert "API tokens" in html and "No API token issued." in text(html.encode())
+    r = post(admin, url, {"do": "issue_token", "label": "  ", "once": form_once(html)})
+    html = r.content.decode()
+    assert r.status_code == 200 and field_error(html, "label").startswith("required")
+    assert 'aria-describedby="hint_label err_label" aria-invalid="true"' in html
+    assert not ApiToken.objects.exists()
+
+    once = form_once(html)
+    r = post(admin, url, {"do": "issue_token", "label": "lab import", "once": once})
+    assert r.status_code == 200
+    html = r.content.decode()
+    m = re.search(r'<input id="new-token" readonly value="(ct_[^"]+)"', html)
+    assert m, "the new token is not shown"
+    raw = m[1]
+    assert "Copy it now: it is shown this once" in text(r.content)
+    assert "no-store" in r.headers["Cache-Control"]
+    t = ApiToken.objects.get()
+    assert (t.staff.username, t.label, t.revoked) == ("coord1", "lab import", False)
+    assert t.digest == hashlib.sha256(raw.encode()).hexdigest()
+    # Kept nowhere in clear: not in the audit trail, not in any session.
+    assert not any(raw in f"{e.old}{e.new}{e.reason}" for e in AuditEntry.objects.all())
+    assert not any(raw in str(x.get_decoded()) for x in Session.objects.all())
+
+    # It works against the API; a second look at the page does not show it.
+    r = me(raw)
+    assert r.status_code == 200 and r.json()["username"] == "coord1"
+    page = admin.get(url)
+    assert raw not in page.content.decode() and 'id="new-token"' not in page.content.decode()
+    assert re.search(rf"{t.pk} lab import \S+ \S+ active", text(page.content))
+    assert "issued an API token to coord1 (lab import)" in text(page.content)
+    assert "Unrevoked API tokens 1" in text(page.content)
+    # The same form sent again (a reload): no second token, the clear text not shown again.
+    r = post(admin, url, {"do": "issue_token", "label": "lab import", "once": once})
+    assert r.status_code == 200 and raw not in r.content.decode()
+    assert "This form was sent already" in text(r.content)
+    assert ApiToken.objects.count() == 1
+    # A label too long is refused next to the field.
+    r = post(admin, url, {"do": "issue_token", "label": "x" * 101, "once": "k2"})
+    assert field_error(r.content.decode(), "label") == "at most 100 characters"
+
+
+def test_person_page_revokes_a_token(web_trial: Any, api_now: None) -> None:
+    from celltrial.edc import actions
+    from celltrial.edc.models import ApiToken
+
+    t = actions.issue_token(web_trial.admin, web_trial["coord1"], "lab import")
+    other = actions.issue_token(web_trial.admin, web_trial["coord1"], "laptop")
+    inv = actions.issue_token(web_trial.admin, web_trial["inv1"], "inv's")
+    raw = str(t.raw)
+    assert me(raw).status_code == 200
+    admin = client_for("admin")
+    url = "/manage/staff/coord1"
+    page = admin.get(url).content.decode()
+    assert f'id="id_reason_{t.pk}"' in page and f'id="id_reason_{other.pk}"' in page
+    assert f'<label for="id_reason_{t.pk}">Reason' in page
+
+    r = post(admin, url, {"do": "revoke_token", "token": t.pk, "reason": "  "})
+    html = r.content.decode()
+    assert r.status_code == 200
+    assert field_error(html, f"reason_{t.pk}").startswith("give a reason")
+    assert f'aria-invalid="true" aria-describedby="err_reason_{t.pk}"' in html
+    assert f"err_reason_{other.pk}" not in html and 'id="err_reason"' not in html
+    assert not ApiToken.objects.get(pk=t.pk).revoked and me(raw).status_code == 200
+
+    r = post(admin, url, {"do": "revoke_token", "token": t.pk, "reason": "laptop stolen"})
+    assert r.status_code == 302 and r.headers["Location"] == url
+    page = admin.get(url)
+    words = text(page.content)
+    assert f"API token {t.pk} (lab import) of coord1 is revoked" in words
+    assert re.search(rf"{t.pk} lab import \S+ \S+ revoked \S+ \S+ by admin: laptop stolen", words)
+    assert f'id="id_reason_{t.pk}"' not in page.content.decode()  # no form for it any more
+    assert f'id="id_reason_{other.pk}"' in page.content.decode()
+    assert "revoked an API token of coord1 (lab import)" in words
+    assert "Unrevoked API tokens 1" in words
+    assert ApiToken.objects.get(pk=t.pk).revoked
+    r = me(raw)
+    assert r.status_code == 401
+    assert me(str(other.raw)).status_code == 200
+
+    # A stale page (revoked already): a clear conflict on the page.
+    r = post(admin, url, {"do": "revoke_token", "token": t.pk, "reason": "again"})
+    assert r.status_code == 200 and "is revoked already" in text(r.content)
+    # A forged form: another person's token, or no token at all, is a 404.
+    for forged in (inv.pk, "abc", "", "99999999999999999999999"):
+        r = post(admin, url, {"do": "revoke_token", "token": forged, "reason": "x"})
+        assert r.status_code == 404, forged
+    assert not ApiToken.objects.get(pk=inv.pk).revoked
+
+
 # ------------------------------------------------------------------------------- browser
 
 
@@ -290,3 +420,63 @@ def test_administration_in_the_browser(server: str, browser: Any) -> None:
     tablet = log_in(browser, base, "admin", PASSWORD, width=820)
     tablet.goto(f"{base}/manage/staff")
     assert tablet.evaluate("document.documentElement.scrollWidth") <= 820
+
+
+def api_me_status(base: str, token: str) -> int:
+    """``GET /api/me`` on the live server with the token (no ORM call in the test's thread)."""
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(f"{base}/api/me", headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+@browser_only
+def test_api_tokens_in_the_browser(server: str, browser: Any, api_now: None) -> None:
+    base = server
+    url = f"{base}/manage/staff/coord1"
+    admin = log_in(browser, base, "admin", PASSWORD, width=820)
+    admin.goto(url)
+    admin.get_by_role("button", name="Issue a token").click()
+    assert admin.locator("#err_label").inner_text().startswith("required")
+    assert admin.get_by_label("Label (what the token is for)").get_attribute("aria-invalid") == (
+        "true"
+    )
+    admin.get_by_label("Label (what the token is for)").fill("lab import")
+    admin.get_by_label("Label (what the token is for)").press("Enter")
+    box = admin.locator("#new-token-box")
+    assert "Copy it now: it is shown this once" in box.inner_text()
+    token = admin.get_by_label("New API token", exact=True)
+    raw = token.input_value()
+    assert raw.startswith("ct_") and token.get_attribute("readonly") is not None
+    assert admin.evaluate("document.activeElement.id") == "new-token"  # ready to copy
+    assert admin.evaluate("document.documentElement.scrollWidth") <= 820
+    admin.screenshot(path=str(SHOTS / "admin-api-token.png"), full_page=True)
+    assert api_me_status(base, raw) == 200
+
+    # Shown once: the page opened again does not hold it.
+    admin.goto(url)
+    assert raw not in admin.content() and admin.locator("#new-token").count() == 0
+    row = admin.locator("#tokens-table tbody tr").first
+    token_id = row.locator("td").first.inner_text()
+    assert "lab import" in row.inner_text() and "active" in row.inner_text()
+
+    # Revoke: without a reason the error is next to the field; with one the API refuses it.
+    revoke = admin.get_by_role("button", name=f"Revoke token {token_id}")
+    revoke.click()
+    assert admin.locator(f"#err_reason_{token_id}").inner_text().startswith("give a reason")
+    reason = admin.get_by_label(f"Reason for revoking token {token_id}")
+    assert reason.get_attribute("aria-describedby") == f"err_reason_{token_id}"
+    reason.fill("laptop stolen")
+    reason.press("Enter")
+    assert f"API token {token_id} (lab import) of coord1 is revoked" in (
+        admin.locator(".notice").inner_text()
+    )
+    assert "revoked" in admin.locator(f"#token-{token_id}").inner_text()
+    assert admin.get_by_label(f"Reason for revoking token {token_id}").count() == 0
+    assert api_me_status(base, raw) == 401
+    assert admin.evaluate("document.documentElement.scrollWidth") <= 820

@@ -1,5 +1,5 @@
-"""The REST API of the trial's administration: sites and staff (list, deactivate, reactivate)
-and protocol versions (list, load a new one).
+"""The REST API of the trial's administration: sites and staff (list, deactivate, reactivate),
+a person's API tokens (list, revoke) and protocol versions (list, load a new one).
 
 Mounted on the main API (:mod:`celltrial.edc.api`, which imports this module by its dotted
 path at its end), so the bearer token, the error shape (``{"detail": [{"field", "message"}]}``)
@@ -8,7 +8,8 @@ and the ``Idempotency-Key`` header are the same. Everything here is for the admi
 ``GET /sites`` and ``GET /staff`` share their paths with ``POST /sites`` and ``POST /staff`` of
 the main API's own router: django-ninja gives each router its own URL patterns and the first
 pattern of a path answers every method (a ``GET`` would be a 405), so these two reads are
-registered on the main API's router (``api.get``) rather than on :data:`router`.
+registered on the main API's router (``api.get``) rather than on :data:`router`; so is
+``GET /staff/{username}/tokens``, beside the main API's ``POST /staff/{username}/tokens``.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from ninja import Router, Schema
 router = Router()
 
 from celltrial.edc import actions, serialize  # noqa: E402
-from celltrial.edc.actions import Forbidden  # noqa: E402
+from celltrial.edc.actions import Forbidden, NotFound  # noqa: E402
 from celltrial.edc.api import _key, _staff, api  # noqa: E402
-from celltrial.edc.models import ProtocolVersion, Role, Site, Staff  # noqa: E402
+from celltrial.edc.models import ApiToken, ProtocolVersion, Role, Site, Staff  # noqa: E402
 from celltrial.edc.roles import ALL_SITE_ROLES  # noqa: E402
 
 TAGS = ["admin"]
@@ -71,6 +72,16 @@ def staff_query(trial_id: int) -> QuerySet[Staff]:
     )
 
 
+def token_row(t: ApiToken) -> dict[str, Any]:
+    """An API token as JSON: its id, label, creation time and state (never its digest)."""
+    return {
+        "id": t.pk,
+        "label": t.label,
+        "created_at": serialize._t(t.created_at),
+        "revoked": t.revoked,
+    }
+
+
 def version_row(pv: ProtocolVersion) -> dict[str, Any]:
     return {
         "version": pv.version,
@@ -98,8 +109,18 @@ def list_staff(request: HttpRequest) -> list[dict[str, Any]]:
     return [staff_row(x) for x in staff_query(s.trial_id).order_by("user__username")]
 
 
+def list_tokens(request: HttpRequest, username: str) -> list[dict[str, Any]]:
+    """A person's API tokens, the newest first, revoked or not (never the token nor its digest)."""
+    s = _admin(request, "API tokens")
+    x = Staff.objects.filter(trial_id=s.trial_id, user__username=username).first()
+    if x is None:
+        raise NotFound("username", f"no staff {username!r} in this trial")
+    return [token_row(t) for t in x.tokens.order_by("-created_at", "-id")]
+
+
 api.get("/sites", tags=TAGS)(list_sites)
 api.get("/staff", tags=TAGS)(list_staff)
+api.get("/staff/{username}/tokens", tags=TAGS)(list_tokens)
 
 
 @router.get("/protocol-versions", tags=TAGS)
@@ -126,6 +147,18 @@ def reactivate(request: HttpRequest, username: str, body: ReasonIn) -> dict[str,
     s = _staff(request)
     x = actions.reactivate_staff(s, username, body.reason, idempotency_key=_key(request))
     return staff_row(staff_query(s.trial_id).get(pk=x.pk))
+
+
+@router.post("/tokens/{number}/revoke", tags=TAGS)
+def revoke(request: HttpRequest, number: int, body: ReasonIn) -> dict[str, Any]:
+    """The API refuses the token ``number`` (its ``id`` in ``GET /staff/{username}/tokens``)
+    from now on, within ``CELLTRIAL_AUTH_CACHE_SECONDS``.
+
+    404 when it is not a token of this trial's people, 409 when it is revoked already. (The
+    path names it ``number``, as the monitoring API names queries and locks.)"""
+    s = _staff(request)
+    t = actions.revoke_token(s, number, reason=body.reason, idempotency_key=_key(request))
+    return {**token_row(t), "username": t.staff.username}
 
 
 @router.post("/protocol-versions", tags=TAGS)

@@ -52,6 +52,7 @@ from celltrial.edc.actions.setup import (
     load_allocation_list,
     load_protocol_version,
     reactivate_staff,
+    revoke_token,
     token_for,
 )
 
@@ -91,6 +92,7 @@ __all__ = [
     "release_lot",
     "report_adverse_event",
     "report_sae",
+    "revoke_token",
     "screen_participant",
     "screening_log",
     "sign_visit",

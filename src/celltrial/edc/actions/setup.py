@@ -163,12 +163,65 @@ def add_staff(
     return _add_staff(actor, actor.trial, username, role, sites, password, all_sites)
 
 
+#: The longest label of an API token (the column's length).
+MAX_TOKEN_LABEL = 100
+
+
 @action("issue_token", [Role.ADMIN])
 def issue_token(actor: Staff, staff: Staff, label: str = "") -> ApiToken:
-    """A new API token for ``staff``; the clear token is on ``.raw`` once, only its hash is kept."""
+    """A new API token for ``staff``; the clear token is on ``.raw`` once, only its hash is kept.
+
+    ``label`` (what the token is for) is stripped; at most :data:`MAX_TOKEN_LABEL` characters.
+    """
     if staff.trial_id != actor.trial_id:
         raise NotFound("staff", "no such person in this trial")
+    label = (label or "").strip()
+    if len(label) > MAX_TOKEN_LABEL:
+        raise ActionError("label", f"at most {MAX_TOKEN_LABEL} characters")
     return _issue(actor, staff, label)
+
+
+@action("revoke_token", [Role.ADMIN])
+def revoke_token(actor: Staff, token_id: int, *, reason: str) -> ApiToken:
+    """Revoke the API token ``token_id`` of a person of the actor's trial, for ``reason``.
+
+    The token row stays (its audit rows name it) with ``revoked`` true; the API refuses the
+    token from then on, within its token cache time (``CELLTRIAL_AUTH_CACHE_SECONDS``, 5 s by
+    default, in each server process). Refused: no reason (422 on ``reason``), a token that is
+    not one of this trial's people's (404 on ``token``), one revoked already (409 on
+    ``token``). Audit row ``revoke_token``: old/new ``revoked``, the label, whose token, the
+    reason.
+    """
+    if not (reason or "").strip():
+        raise ActionError("reason", "give a reason (it is kept in the audit trail)")
+    try:
+        pk = int(token_id)
+    except (TypeError, ValueError):
+        pk = 0
+    token = None
+    if 0 < pk < 2**63:  # a BigAutoField: anything else names no token (and no database error)
+        token = (
+            ApiToken.objects.select_for_update(of=("self",))
+            .select_related("staff__user")
+            .filter(pk=pk, staff__trial_id=actor.trial_id)
+            .first()
+        )
+    if token is None:
+        raise NotFound("token", f"no API token {token_id!s:.40} in this trial")
+    who = token.staff.username
+    if token.revoked:
+        raise Conflict("token", f"token {pk} of {who} is revoked already")
+    token.revoked = True
+    token.save(update_fields=["revoked"])
+    audit.write(
+        actor,
+        "revoke_token",
+        token,
+        old={"revoked": False, "label": token.label, "staff": who},
+        new={"revoked": True, "label": token.label, "staff": who},
+        reason=reason.strip(),
+    )
+    return token
 
 
 def _issue(actor: Staff | None, staff: Staff, label: str) -> ApiToken:

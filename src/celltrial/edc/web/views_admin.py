@@ -1,6 +1,6 @@
 """Web pages of the trial's administrator: an overview (``/manage``, the admin's home), the
-sites, the users and their roles (add, deactivate, reactivate) and the protocol (upload a new
-version).
+sites, the users and their roles (add, deactivate, reactivate; issue and revoke API tokens)
+and the protocol (upload a new version).
 
 Admin only: every other role gets 403. Every write is an action of
 :mod:`celltrial.edc.actions.setup`; its errors are shown next to the field they name. Nothing
@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from pathlib import PurePath
 from typing import Any
 
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
 
-from celltrial.edc import actions
+from celltrial.edc import actions, api
 from celltrial.edc.actions import ActionError
 from celltrial.edc.api_admin import staff_query, staff_row
-from celltrial.edc.models import AuditEntry, ProtocolVersion, Role, Site, Staff
+from celltrial.edc.models import ApiToken, AuditEntry, ProtocolVersion, Role, Site, Staff
 from celltrial.edc.roles import ALL_SITE_ROLES
 from celltrial.edc.web.views import _ctx, _errors, staff_page
 
@@ -38,6 +40,7 @@ ADMIN_ACTIONS = (
     "deactivate_staff",
     "reactivate_staff",
     "issue_token",
+    "revoke_token",
     "load_protocol",
     "load_protocol_version",
 )
@@ -53,13 +56,15 @@ def describe(e: AuditEntry) -> str:
     if not isinstance(new, dict):
         new = {}
     who, version = new.get("username", ""), new.get("version", "")
+    label = f" ({new['label']})" if new.get("label") else ""
     words = {
         "create_trial": "created the trial",
         "add_site": f"added site {new.get('code', '')}",
         "add_staff": f"added {who} ({new.get('role', '')})",
         "deactivate_staff": f"deactivated {who}",
         "reactivate_staff": f"reactivated {who}",
-        "issue_token": f"issued an API token to {new.get('staff', '')}",
+        "issue_token": f"issued an API token to {new.get('staff', '')}{label}",
+        "revoke_token": f"revoked an API token of {new.get('staff', '')}{label}",
         "load_protocol": f"loaded protocol version {version}",
         "load_protocol_version": (
             f"loaded protocol version {version}"
@@ -223,38 +228,115 @@ def staff_list(request: HttpRequest, staff: Staff) -> HttpResponse:
     )
 
 
+#: A refused revocation form: the token's ``id``, the ``reason`` typed, its ``error``.
+Revoking = dict[str, str]
+
+
+def _tokens(x: Staff, revoking: Revoking) -> list[dict[str, Any]]:
+    """The person's API tokens, the newest first, each with its revocation (audit row) if any
+    and the state of its revocation form (a refused attempt's reason and error)."""
+    tokens = list(x.tokens.order_by("-created_at", "-id"))
+    revoked = {
+        e.record_id: e
+        for e in AuditEntry.objects.filter(
+            table="apitoken", action="revoke_token", record_id__in=[str(t.pk) for t in tokens]
+        )
+    }
+    mine = revoking.get("id", "")
+    return [
+        {
+            "t": t,
+            "revoked": revoked.get(str(t.pk)),
+            "reason": revoking.get("reason", "") if str(t.pk) == mine else "",
+            "error": revoking.get("error", "") if str(t.pk) == mine else "",
+        }
+        for t in tokens
+    ]
+
+
+def _token_of(x: Staff, value: str) -> int:
+    """The id of one of ``x``'s tokens (a forged or stale form: 404)."""
+    value = value.strip()
+    if value.isdigit() and len(value) < 19 and x.tokens.filter(pk=int(value)).exists():
+        return int(value)
+    raise actions.NotFound("token", f"{x.username} has no API token {value[:40]!r}")
+
+
 @staff_page(ADMIN)
 def person(request: HttpRequest, staff: Staff, username: str) -> HttpResponse:
-    """One person: role, sites, status and history; deactivate or reactivate with a reason."""
+    """One person: role, sites, status and history; deactivate or reactivate with a reason;
+    their API tokens: issue one (its clear text is shown once, in the answer to the form, and
+    kept nowhere), revoke one with a reason."""
     x = staff_query(staff.trial_id).filter(user__username=username).first()
     if x is None:
         raise actions.NotFound("username", f"no staff {username!r} in this trial")
     errors: dict[str, str] = {}
-    reason = ""
+    reason = label = notice = ""
+    revoking: Revoking = {}
+    issued: ApiToken | None = None
     if request.method == "POST":
         do = request.POST.get("do", "")
-        reason = request.POST.get("reason", "").strip()
         try:
             if do == "deactivate":
+                reason = request.POST.get("reason", "").strip()
                 actions.deactivate_staff(staff, username, reason)
                 request.session["notice"] = (
                     f"{username} is deactivated: they can no longer log in or use API tokens."
                 )
             elif do == "reactivate":
+                reason = request.POST.get("reason", "").strip()
                 actions.reactivate_staff(staff, username, reason)
                 request.session["notice"] = f"{username} is active again."
+            elif do == "issue_token":
+                label = request.POST.get("label", "").strip()
+                if not label:
+                    errors["label"] = "required: say what the token is for (e.g. lab import)"
+                else:
+                    # The form's one-time key: sent again (a reload, a double click), it
+                    # returns the token issued the first time, without its clear text.
+                    once = request.POST.get("once", "") or None
+                    t = actions.issue_token(staff, x, label, idempotency_key=once)
+                    if getattr(t, "raw", None):
+                        issued, label = t, ""
+                    else:
+                        notice = (
+                            f"This form was sent already: API token {t.pk} ({t.label}) was "
+                            "issued then and its clear text shown once. If it was not copied, "
+                            "revoke it and issue a new one."
+                        )
+            elif do == "revoke_token":
+                token_id = _token_of(x, request.POST.get("token", ""))
+                revoking = {"id": str(token_id), "reason": request.POST.get("reason", "").strip()}
+                t = actions.revoke_token(staff, token_id, reason=revoking["reason"])
+                cache = api.AUTH_CACHE_SECONDS
+                when = f"within {cache:g} s (its token cache)" if cache > 0 else "from now on"
+                request.session["notice"] = (
+                    f"API token {t.pk} ({t.label or 'no label'}) of {username} is revoked: "
+                    f"the API refuses it {when}."
+                )
             else:
                 errors["form"] = "Choose to deactivate or to reactivate."
+        except actions.NotFound:
+            raise  # a forged or stale form (no such person or token): the 404 page
         except ActionError as exc:
-            errors = _split(exc, ("reason",))
-        if not errors:
+            if do == "revoke_token":
+                found = _split(exc, ("reason",))
+                revoking["error"] = found.pop("reason", "")
+                errors = found
+            else:
+                errors = _split(exc, ("label",) if do == "issue_token" else ("reason",))
+        if not errors and not revoking.get("error") and issued is None and not notice:
             return redirect("manage_person", username=username)
+    full = staff_query(staff.trial_id).get(pk=x.pk)
+    tokens = _tokens(full, revoking)
     history = [
         {"e": e, "what": describe(e)}
-        for e in AuditEntry.objects.filter(table="staff", record_id=str(x.pk)).order_by("seq")
+        for e in AuditEntry.objects.filter(
+            Q(table="staff", record_id=str(x.pk))
+            | Q(table="apitoken", record_id__in=[str(r["t"].pk) for r in tokens])
+        ).order_by("seq")
     ]
-    full = staff_query(staff.trial_id).get(pk=x.pk)
-    return render(
+    response = render(
         request,
         "edc/manage_person.html",
         _ctx(
@@ -265,9 +347,16 @@ def person(request: HttpRequest, staff: Staff, username: str) -> HttpResponse:
             history=history,
             errors=errors,
             reason=reason,
-            notice=_notice(request),
+            label=label,
+            tokens=tokens,
+            issued=issued,
+            once=secrets.token_urlsafe(16),
+            notice=notice or _notice(request),
         ),
     )
+    if issued is not None:
+        add_never_cache_headers(response)  # the clear token: no copy in any cache
+    return response
 
 
 # ------------------------------------------------------------------------------------------
