@@ -502,6 +502,13 @@ def test_token_api(trial: TrialSetup, api_now: None) -> None:
     assert r.status_code == again.status_code == 200 and again.json() == r.json()
     assert len(audit_rows("revoke_token")) == 2
     assert call(second, "get", "/me").status_code == 401
+    # A retried issue (same Idempotency-Key) makes no second token and cannot show it again.
+    retry = {"Idempotency-Key": "issue-42"}
+    r1 = call(admin, "post", "/staff/coord1/tokens", {"label": "retry"}, **retry)
+    r2 = call(admin, "post", "/staff/coord1/tokens", {"label": "retry"}, **retry)
+    assert r1.json()["token"].startswith("ct_") and r2.json()["token"] is None
+    labels = [x["label"] for x in call(admin, "get", "/staff/coord1/tokens").json()]
+    assert labels.count("retry") == 1
     schema = Client().get("/api/openapi.json").json()["paths"]
     assert {"get", "post"} <= set(schema["/api/staff/{username}/tokens"])
     assert "/api/tokens/{number}/revoke" in schema

@@ -635,7 +635,9 @@ def token(request: HttpRequest, username: str, body: TokenIn) -> dict[str, Any]:
     target = Staff.objects.filter(trial_id=s.trial_id, user__username=username).first()
     if target is None:
         raise NotFound("username", f"no staff {username!r} in this trial")
-    t = actions.issue_token(s, target, body.label)
+    # Repeated with the same Idempotency-Key: no second token; "token" is then null (the clear
+    # text exists once, in the first reply; only its SHA-256 is kept).
+    t = actions.issue_token(s, target, body.label, idempotency_key=_key(request))
     return {"username": username, "token": getattr(t, "raw", None), "label": t.label}
 
 
