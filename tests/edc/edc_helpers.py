@@ -119,3 +119,31 @@ def arm_of(p: Any) -> str:
     from celltrial.edc.models import Randomization
 
     return str(Randomization.objects.select_related("slot").get(participant=p).slot.arm)
+
+
+def fields(exc: Any) -> set[str]:
+    """The fields an ``ActionError`` (a ``pytest.raises`` result) names."""
+    return {p.field for p in exc.value.problems}
+
+
+def message(exc: Any) -> str:
+    """The messages of an ``ActionError`` (a ``pytest.raises`` result), joined."""
+    return " ".join(p.message for p in exc.value.problems)
+
+
+class As:
+    """A client of the REST API that sends one person's bearer token."""
+
+    def __init__(self, token: str):
+        from django.test import Client
+
+        self.client = Client()
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def call(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
+        import json
+
+        kwargs: dict[str, Any] = {"headers": {**self.headers, **headers}}
+        if body is not None:
+            kwargs |= {"data": json.dumps(body), "content_type": "application/json"}
+        return getattr(self.client, method)(f"/api{path}", **kwargs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from edc_helpers import ELIGIBLE, MSC_RELEASE, arm_of, randomized, released_lot
+from edc_helpers import ELIGIBLE, MSC_RELEASE, arm_of, fields, randomized, released_lot
 
 from celltrial.edc import actions
 from celltrial.edc.actions import ActionError, Conflict, Forbidden, NotFound
@@ -19,10 +19,6 @@ from celltrial.edc.models import (
     Randomization,
     VisitRecord,
 )
-
-
-def fields(exc: pytest.ExceptionInfo[ActionError]) -> set[str]:
-    return {p.field for p in exc.value.problems}
 
 
 def now() -> dt.datetime:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import authenticate
 from django.test import Client
-from edc_helpers import PROTOCOL_FILE, TrialSetup
+from edc_helpers import PROTOCOL_FILE, TrialSetup, fields
 
 from celltrial.edc import actions
 from celltrial.edc.actions import ActionError, Conflict, Forbidden, NotFound
@@ -21,10 +21,6 @@ from celltrial.edc.models import AuditEntry, ProtocolVersion, Site, Staff
 TEXT = PROTOCOL_FILE.read_text()
 V22 = TEXT.replace('version: "2.1"', 'version: "2.2"')
 PASSWORD = "a long enough password"
-
-
-def fields(exc: pytest.ExceptionInfo[ActionError]) -> set[str]:
-    return {p.field for p in exc.value.problems}
 
 
 def audit_rows(action: str) -> list[AuditEntry]:

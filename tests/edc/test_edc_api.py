@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from typing import Any
 
@@ -18,25 +17,6 @@ from celltrial.edc.models import Measurement
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-class As:
-    """A client that sends one person's bearer token."""
-
-    def __init__(self, token: str):
-        self.client = Client()
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    def call(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
-        kwargs: dict[str, Any] = {"headers": {**self.headers, **headers}}
-        if body is not None:
-            kwargs |= {"data": json.dumps(body), "content_type": "application/json"}
-        return getattr(self.client, method)(f"/api{path}", **kwargs)
-
-
-@pytest.fixture
-def clients(trial) -> dict[str, As]:
-    return {name: As(actions.token_for(s)) for name, s in trial.staff.items()}
 
 
 def test_token_required(trial):

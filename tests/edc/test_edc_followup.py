@@ -15,8 +15,7 @@ import json
 from typing import Any
 
 import pytest
-from django.test import Client
-from edc_helpers import ARM_STRINGS, ELIGIBLE, arm_of, randomized
+from edc_helpers import ARM_STRINGS, ELIGIBLE, arm_of, fields, message, randomized
 
 from celltrial.edc import actions
 from celltrial.edc.actions import ActionError, Conflict, Forbidden, NotFound
@@ -31,14 +30,6 @@ from celltrial.edc.models import (
 
 DAY = dt.timedelta(days=1)
 HOUR = dt.timedelta(hours=1)
-
-
-def fields(exc: pytest.ExceptionInfo[ActionError]) -> set[str]:
-    return {p.field for p in exc.value.problems}
-
-
-def message(exc: pytest.ExceptionInfo[ActionError]) -> str:
-    return " ".join(p.message for p in exc.value.problems)
 
 
 def minute(t: dt.datetime) -> dt.datetime:
@@ -568,23 +559,6 @@ def test_export_rows_of_follow_up(trial, tmp_path):
 
 
 # ------------------------------------------------------------------------------------- API
-
-
-class As:
-    def __init__(self, token: str):
-        self.client = Client()
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    def call(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
-        kwargs: dict[str, Any] = {"headers": {**self.headers, **headers}}
-        if body is not None:
-            kwargs |= {"data": json.dumps(body), "content_type": "application/json"}
-        return getattr(self.client, method)(f"/api{path}", **kwargs)
-
-
-@pytest.fixture
-def clients(trial) -> dict[str, As]:
-    return {name: As(actions.token_for(s)) for name, s in trial.staff.items()}
 
 
 def test_api_follow_up(trial, clients, followed):

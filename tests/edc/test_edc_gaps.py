@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 from django.apps import apps
-from django.test import Client
-from edc_helpers import randomized, released_lot
+from edc_helpers import As, fields, message, randomized, released_lot
 
 from celltrial.edc import actions
 from celltrial.edc.actions import ActionError, Conflict, monitoring
@@ -48,33 +47,6 @@ def minute(t: dt.datetime) -> dt.datetime:
 
 def days_ago(n: float) -> dt.datetime:
     return minute(dt.datetime.now(dt.UTC) - dt.timedelta(days=n))
-
-
-def fields(exc: pytest.ExceptionInfo[ActionError]) -> set[str]:
-    return {p.field for p in exc.value.problems}
-
-
-def message(exc: pytest.ExceptionInfo[ActionError]) -> str:
-    return " ".join(p.message for p in exc.value.problems)
-
-
-class As:
-    """A client that sends one person's bearer token; a server error raises in the test."""
-
-    def __init__(self, token: str):
-        self.client = Client()
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        kwargs: dict[str, Any] = {"headers": self.headers}
-        if body is not None:
-            kwargs |= {"data": json.dumps(body), "content_type": "application/json"}
-        return getattr(self.client, method)(f"/api{path}", **kwargs)
-
-
-@pytest.fixture
-def clients(trial: Any) -> dict[str, As]:
-    return {name: As(actions.token_for(s)) for name, s in trial.staff.items()}
 
 
 @pytest.fixture

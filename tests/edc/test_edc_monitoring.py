@@ -10,7 +10,6 @@ import re
 from typing import Any
 
 import pytest
-from django.test import Client
 from edc_helpers import ARM_STRINGS, arm_of, randomized, released_lot
 
 from celltrial.edc import actions
@@ -376,23 +375,6 @@ def test_refused_edit_keeps_the_signature(trial: Any, visit: dict[str, Any]) -> 
 
 
 # ------------------------------------------------------------------------------------ API
-
-
-class As:
-    def __init__(self, token: str):
-        self.client = Client()
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        kwargs: dict[str, Any] = {"headers": self.headers}
-        if body is not None:
-            kwargs |= {"data": json.dumps(body), "content_type": "application/json"}
-        return getattr(self.client, method)(f"/api{path}", **kwargs)
-
-
-@pytest.fixture
-def clients(trial: Any) -> dict[str, As]:
-    return {name: As(actions.token_for(s)) for name, s in trial.staff.items()}
 
 
 def test_api_query_cycle_and_errors(trial: Any, visit: dict[str, Any], clients: Any) -> None:
