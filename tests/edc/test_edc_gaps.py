@@ -17,7 +17,7 @@ import pytest
 from django.apps import apps
 from edc_helpers import As, fields, message, randomized, released_lot
 
-from celltrial.edc import actions
+from celltrial.edc import actions, throttle
 from celltrial.edc.actions import ActionError, Conflict, monitoring
 from celltrial.edc.actions import _base as base
 from celltrial.edc.actions._base import TooManyAttempts
@@ -490,7 +490,7 @@ def test_failed_signing_is_audited_and_paused_after_five(
 ) -> None:
     inv, p, v = trial["inv1"], done_visit["p"], done_visit["v"]
     clock = [1_000_000.0]
-    monkeypatch.setattr(monitoring, "_clock", lambda: clock[0])
+    monkeypatch.setattr(throttle, "clock", lambda: clock[0])
     seen = []
     for attempt in range(5):
         clock[0] += 60

@@ -13,16 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "edc"))
 
 from edc_helpers import TrialSetup, make_trial
-from web_helpers import ARGS, CHROMIUM, PASSWORD, SHOTS
-
-__all__ = ["PASSWORD", "with_passwords"]
-
-
-def with_passwords(t: TrialSetup) -> TrialSetup:
-    for s in t.staff.values():
-        s.user.set_password(PASSWORD)
-        s.user.save()
-    return t
+from web_helpers import ARGS, CHROMIUM, SHOTS, with_passwords
 
 
 @pytest.fixture(autouse=True)

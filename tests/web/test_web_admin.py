@@ -11,11 +11,19 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, with_passwords
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from edc_helpers import PROTOCOL_FILE, make_trial
-from web_helpers import SHOTS, browser_only, client_for, live_server, post, text
+from web_helpers import (
+    PASSWORD,
+    SHOTS,
+    browser_only,
+    client_for,
+    live_server,
+    post,
+    text,
+    with_passwords,
+)
 
 TEXT = PROTOCOL_FILE.read_text()
 V22 = TEXT.replace('version: "2.1"', 'version: "2.2"')

@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, with_passwords
 from edc_helpers import ELIGIBLE, MSC_RELEASE, make_trial, randomized
-from web_helpers import SHOTS, arm_in, browser_only, live_server, log_in
+from web_helpers import PASSWORD, SHOTS, arm_in, browser_only, live_server, log_in, with_passwords
 
 pytestmark = browser_only
 

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import with_passwords
 from edc_helpers import ELIGIBLE, make_trial, randomized
 from web_helpers import (
     SHOTS,
@@ -22,6 +21,7 @@ from web_helpers import (
     no_arm,
     post,
     text,
+    with_passwords,
 )
 
 

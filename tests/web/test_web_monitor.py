@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, with_passwords
 from edc_helpers import arm_of, make_trial, randomized, released_lot
 from web_helpers import (
+    PASSWORD,
     SHOTS,
     browser_only,
     client_for,
@@ -21,6 +21,7 @@ from web_helpers import (
     no_arm,
     post,
     text,
+    with_passwords,
 )
 
 

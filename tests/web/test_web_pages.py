@@ -7,10 +7,9 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from conftest import PASSWORD
 from django.test import Client
 from edc_helpers import ELIGIBLE, MSC_RELEASE, arm_of, randomized, released_lot
-from web_helpers import client_for, no_arm, post
+from web_helpers import PASSWORD, client_for, no_arm, post
 
 BLINDED = ["inv1", "coord1", "mon1", "dm", "admin"]
 

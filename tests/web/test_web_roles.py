@@ -13,10 +13,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from conftest import PASSWORD, with_passwords
 from django.test import Client
 from edc_helpers import ELIGIBLE, arm_of, make_trial, randomized, released_lot
-from web_helpers import SHOTS, arm_in, browser_only, live_server, log_in
+from web_helpers import PASSWORD, SHOTS, arm_in, browser_only, live_server, log_in, with_passwords
 
 #: The browser window of the role screenshots: 1280 x 800 px.
 VIEWPORT_HEIGHT = 800

@@ -13,12 +13,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from edc_helpers import ARM_STRINGS
+from edc_helpers import ARM_STRINGS, TrialSetup
 
 if TYPE_CHECKING:
     from django.test import Client
 
 PASSWORD = "correct horse battery staple"
+
+
+def with_passwords(t: TrialSetup) -> TrialSetup:
+    """The EDC test trial with :data:`PASSWORD` for every person (the web pages need one)."""
+    for s in t.staff.values():
+        s.user.set_password(PASSWORD)
+        s.user.save()
+    return t
+
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

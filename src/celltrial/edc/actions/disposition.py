@@ -12,6 +12,8 @@ from celltrial.edc.roles import CLINICAL_WRITERS
 P = Participant.Status
 ACTIVE = (P.SCREENED, P.CONSENTED, P.ENROLLED, P.RANDOMIZED)
 WITHDRAWN_BY = ("participant", "investigator", "sponsor", "guardian")
+#: Who records a death.
+DEATH_WRITERS = frozenset({Role.INVESTIGATOR, Role.COORDINATOR})
 
 
 def _leave(
@@ -83,7 +85,7 @@ def mark_lost_to_follow_up(
     )
 
 
-@action("record_death", [Role.INVESTIGATOR, Role.COORDINATOR])
+@action("record_death", DEATH_WRITERS)
 def record_death(
     actor: Staff, participant: Participant | str, *, died_at: dt.datetime, cause: str
 ) -> Death:

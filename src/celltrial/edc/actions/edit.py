@@ -53,35 +53,14 @@ from celltrial.edc.models import (
 )
 from celltrial.edc.models.clinical import ClinicalEvent, Deviation
 
-#: table -> (model, fields that may change)
-EDITABLE: dict[str, tuple[type[models.Model], frozenset[str]]] = {
-    "measurement": (
-        Measurement,
-        frozenset({"value", "measured_at", "visit", "unit", "confirmed", "complete"}),
-    ),
-    "adverse_event": (
-        AdverseEvent,
-        frozenset(
-            {
-                "term",
-                "decoded_term",
-                "onset",
-                "grade",
-                "serious_criteria",
-                "relatedness",
-                "expected",
-                "outcome",
-                "complete",
-            }
-        ),
-    ),
-    "consent": (Consent, frozenset({"version", "consented_on", "complete"})),
-    "death": (Death, frozenset({"died_at", "cause", "complete"})),
-    # Follow-up (actions/followup.py). The event code and the deviation category are not
-    # editable: they are validated against the protocol on entry, so a wrong one is corrected
-    # by recording the right one (and explaining in a note), not by an unchecked edit.
-    "clinical_event": (ClinicalEvent, frozenset({"term", "occurred_at", "occurred", "complete"})),
-    "deviation": (Deviation, frozenset({"description", "occurred_at", "complete"})),
+#: table -> its model. The fields that may change are those of :data:`KINDS`, and ``complete``.
+EDITABLE: dict[str, type[models.Model]] = {
+    "measurement": Measurement,
+    "adverse_event": AdverseEvent,
+    "consent": Consent,
+    "death": Death,
+    "clinical_event": ClinicalEvent,
+    "deviation": Deviation,
 }
 
 #: table -> field -> (kind, required). Kinds: ``time`` (ISO 8601 with a zone), ``date``,
@@ -108,6 +87,9 @@ KINDS: dict[str, dict[str, tuple[str, bool]]] = {
     },
     "consent": {"version": ("text", True), "consented_on": ("date", True)},
     "death": {"died_at": ("time", True), "cause": ("text", True)},
+    # Follow-up (actions/followup.py). The event code and the deviation category are not
+    # editable: they are validated against the protocol on entry, so a wrong one is corrected
+    # by recording the right one (and explaining in a note), not by an unchecked edit.
     "clinical_event": {
         "term": ("text", False),
         "occurred_at": ("time", True),
@@ -238,7 +220,7 @@ def edit_record(
     """Change fields of a form; the audit row keeps old and new values and the reason."""
     if table not in EDITABLE:
         raise ActionError("table", f"{table!r} cannot be edited; editable: {', '.join(EDITABLE)}")
-    model, allowed = EDITABLE[table]
+    model, allowed = EDITABLE[table], frozenset(KINDS[table]) | {"complete"}
     record: Any = (
         model.objects.select_related("participant")
         .filter(pk=record_id, participant__trial_id=actor.trial_id)

@@ -32,12 +32,9 @@ Rules chosen here (``docs/edc.md``, "Monitoring: queries, locks and signatures")
 from __future__ import annotations
 
 import dataclasses
-import math
-import time
 from typing import Any
 
 from django.apps import apps
-from django.core.cache import cache
 from django.db import connection, models
 from django.db.models import CharField, Q, QuerySet
 from django.db.models.functions import Cast
@@ -69,6 +66,7 @@ from celltrial.edc.models import (
     VisitRecord,
 )
 from celltrial.edc.roles import sees_arm, site_ids
+from celltrial.edc.throttle import Throttle
 
 QUERY_OPENERS = frozenset({Role.MONITOR, Role.DATA_MANAGER})
 QUERY_ANSWERERS = frozenset({Role.INVESTIGATOR, Role.COORDINATOR})
@@ -85,6 +83,7 @@ MAX_TEXT = 4000
 #: log-in: five in 15 minutes, then signing is paused until the oldest is 15 minutes old).
 SIGN_FAILURES = 5
 SIGN_PAUSE_SECONDS = 15 * 60
+SIGNING = Throttle("sign", SIGN_FAILURES, SIGN_PAUSE_SECONDS)
 
 #: Tables a query or a lock may name besides those of ``edit.EDITABLE``.
 EXTRA_TABLES: dict[str, type[models.Model]] = {
@@ -107,7 +106,7 @@ def record_tables() -> dict[str, type[models.Model]]:
     the editable forms (``edit.EDITABLE``) and :data:`EXTRA_TABLES`."""
     from celltrial.edc.actions.edit import EDITABLE  # edit imports this module
 
-    return {**EXTRA_TABLES, **{k: model for k, (model, _) in EDITABLE.items()}}
+    return {**EXTRA_TABLES, **EDITABLE}
 
 
 def table_key(table: str) -> str:
@@ -481,24 +480,17 @@ def active_signature(visit: VisitRecord) -> Signature | None:
     )
 
 
-def _clock() -> float:
-    return time.time()
-
-
-def _sign_key(staff: Staff) -> str:
+def _signer(staff: Staff) -> str:
     # The account: its id and creation time (a database made afresh, as a test database is,
     # does not inherit the counts of an earlier one sharing the cache folder).
     user = staff.user
-    return f"edc-sign-failures:{user.pk}:{user.date_joined.timestamp():.6f}"
+    return f"{user.pk}:{user.date_joined.timestamp():.6f}"
 
 
 def sign_failures(staff: Staff) -> list[float]:
-    """Times (epoch seconds) of the user's failed signing attempts within the pause window.
-
-    Kept in Django's cache (a folder shared by the server's worker processes), as the web
-    log-in's failures are."""
-    cutoff = _clock() - SIGN_PAUSE_SECONDS
-    return [t for t in cache.get(_sign_key(staff), []) if t > cutoff]
+    """Times (epoch seconds) of the user's failed signing attempts within the pause window
+    (Django's cache, as the web log-in's failures: :mod:`celltrial.edc.throttle`)."""
+    return SIGNING.recent(_signer(staff))
 
 
 def _signing_failed(
@@ -563,8 +555,8 @@ def sign_visit(
         )
     meaning_text = _text(meaning, "meaning", "what the signature means")
     failures = sign_failures(actor)
-    if len(failures) >= SIGN_FAILURES:
-        wait = max(1, math.ceil((min(failures) + SIGN_PAUSE_SECONDS - _clock()) / 60))
+    if SIGNING.paused(failures):
+        wait = SIGNING.wait_minutes(failures)
         raise _signing_failed(
             actor,
             p,
@@ -581,9 +573,7 @@ def sign_visit(
     given = password if isinstance(password, str) else ""
     ok = actor.user.check_password(given)  # always runs the hasher
     if not ok or not actor.user.is_active:
-        failures.append(_clock())
-        cache.set(_sign_key(actor), failures, SIGN_PAUSE_SECONDS)
-        left = SIGN_FAILURES - len(failures)
+        left = SIGNING.fail(_signer(actor), failures)
         pause = f"signing pauses for {SIGN_PAUSE_SECONDS // 60} minutes"
         if left <= 0:
             pause = f"; {pause}"
@@ -603,7 +593,7 @@ def sign_visit(
             "no password" if not given else "wrong password",
             len(failures),
         )
-    cache.delete(_sign_key(actor))
+    SIGNING.clear(_signer(actor))
     sig = Signature.objects.create(visit=v, staff=actor, signed_at=now(), meaning=meaning_text)
     audit.write(
         actor,

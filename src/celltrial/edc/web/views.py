@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth import authenticate, login, logout
-from django.core.cache import cache
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -38,11 +36,13 @@ from celltrial.edc.roles import (
     sees_arm,
     site_ids,
 )
+from celltrial.edc.throttle import Throttle
 from celltrial.edc.web import forms
 
-#: Failed logins per username allowed within :data:`THROTTLE_SECONDS`.
+#: Failed log-ins per username allowed within :data:`THROTTLE_SECONDS`.
 THROTTLE_FAILURES = 5
 THROTTLE_SECONDS = 15 * 60
+LOGIN = Throttle("login", THROTTLE_FAILURES, THROTTLE_SECONDS)
 STATIC = Path(__file__).resolve().parent.parent / "static" / "edc"
 CTCAE = {
     1: "1 — mild",
@@ -58,15 +58,6 @@ View = Callable[..., HttpResponse]
 # ------------------------------------------------------------------------------------------
 # Log-in, roles
 # ------------------------------------------------------------------------------------------
-
-
-def _throttle_key(username: str) -> str:
-    return f"edc-login-failures:{username.strip().lower()}"
-
-
-def _recent_failures(username: str) -> list[float]:
-    cutoff = time.time() - THROTTLE_SECONDS
-    return [t for t in cache.get(_throttle_key(username), []) if t > cutoff]
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -86,9 +77,10 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         username = request.POST.get("username", "").strip()
         password = request.POST.get("password", "")
-        failures = _recent_failures(username)
-        if len(failures) >= THROTTLE_FAILURES:
-            wait = int((min(failures) + THROTTLE_SECONDS - time.time()) // 60) + 1
+        who = username.lower()
+        failures = LOGIN.recent(who)
+        if LOGIN.paused(failures):
+            wait = LOGIN.wait_minutes(failures)
             error = (
                 f"Too many failed log-ins for {username!r}: "
                 f"try again in {wait} minute{'s' if wait != 1 else ''}."
@@ -96,12 +88,10 @@ def login_view(request: HttpRequest) -> HttpResponse:
         else:
             user = authenticate(request, username=username, password=password)
             if user is not None and hasattr(user, "staff"):
-                cache.delete(_throttle_key(username))
+                LOGIN.clear(who)
                 login(request, user)
                 return HttpResponseRedirect(next_url) if next_url else redirect("home")
-            failures.append(time.time())
-            cache.set(_throttle_key(username), failures, THROTTLE_SECONDS)
-            left = THROTTLE_FAILURES - len(failures)
+            left = LOGIN.fail(who, failures)
             error = "Wrong username or password." + (
                 f" {left} attempt{'s' if left != 1 else ''} left before a 15-minute pause."
                 if left > 0
@@ -183,6 +173,17 @@ def _errors(exc: ActionError, prefix: str = "") -> dict[str, str]:
         key = p.field[len(prefix) :] if prefix and p.field.startswith(prefix) else p.field
         out[key] = f"{out[key]}; {p.message}" if key in out else p.message
     return out
+
+
+def split_errors(errors: dict[str, str], fields: Iterable[str]) -> tuple[dict[str, str], list[str]]:
+    """Errors of a form's own fields (shown next to them), and the others (said above the form:
+    the participant's state, a lock, the role), each prefixed with the field it names."""
+    names = set(fields)
+    mine = {k: v for k, v in errors.items() if k in names}
+    other = [
+        v if k in ("", "participant") else f"{k}: {v}" for k, v in errors.items() if k not in names
+    ]
+    return mine, other
 
 
 def _participants(staff: Staff) -> Any:
@@ -570,7 +571,7 @@ def adverse_event(request: HttpRequest, staff: Staff, code: str) -> HttpResponse
             seriousness=SERIOUSNESS,
             infusions=[t.isoformat() for t in infusions],
             # refusals not about one field (a lock, consent missing): said above the form
-            other_errors=[v for k, v in errors.items() if k not in AE_FIELDS],
+            other_errors=split_errors(errors, AE_FIELDS)[1],
             windows=[(w.id, w.label, w.duration) for w in protocol.safety.windows],
         ),
     )

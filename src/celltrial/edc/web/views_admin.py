@@ -27,7 +27,7 @@ from celltrial.edc.actions import ActionError
 from celltrial.edc.api_admin import staff_query, staff_row
 from celltrial.edc.models import ApiToken, AuditEntry, ProtocolVersion, Role, Site, Staff
 from celltrial.edc.roles import ALL_SITE_ROLES
-from celltrial.edc.web.views import _ctx, _errors, staff_page
+from celltrial.edc.web.views import _ctx, _errors, split_errors, staff_page
 
 ADMIN = frozenset({Role.ADMIN})
 #: The largest protocol file accepted (the seed protocols are 10–30 kB).
@@ -81,9 +81,7 @@ def _notice(request: HttpRequest) -> str:
 
 def _split(exc: ActionError, fields: tuple[str, ...]) -> dict[str, str]:
     """Problems by field; those naming no field of the form go to ``form``."""
-    found = _errors(exc)
-    out = {k: v for k, v in found.items() if k in fields}
-    other = [f"{k}: {v}" if k else v for k, v in found.items() if k not in fields]
+    out, other = split_errors(_errors(exc), fields)
     if other:
         out["form"] = "; ".join(other)
     return out

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -23,15 +22,20 @@ from django.utils import timezone
 
 from celltrial.edc import actions
 from celltrial.edc.actions import ActionError
-from celltrial.edc.actions.disposition import ACTIVE, WITHDRAWN_BY
+from celltrial.edc.actions.disposition import ACTIVE, DEATH_WRITERS, WITHDRAWN_BY
 from celltrial.edc.actions.followup import DEVIATION_WRITERS, FROM_ELSEWHERE
-from celltrial.edc.models import Deviation, Participant, Role, Staff
+from celltrial.edc.models import Deviation, Participant, Staff
 from celltrial.edc.roles import CLINICAL_WRITERS
-from celltrial.edc.web.views import _ctx, _errors, _participant, _utc, staff_page
+from celltrial.edc.web.views import (
+    _ctx,
+    _errors,
+    _participant,
+    _utc,
+    split_errors,
+    staff_page,
+)
 
 P = Participant.Status
-#: Who records a death (the action's roles).
-DEATH_WRITERS = frozenset({Role.INVESTIGATOR, Role.COORDINATOR})
 #: Statuses of a participant whose follow-up is over.
 LEFT = (P.COMPLETED, P.WITHDRAWN, P.LOST, P.DEAD)
 WITHDRAWN_BY_LABELS = {
@@ -66,17 +70,6 @@ def _time(text: str, field: str, errors: dict[str, str], *, required: bool) -> d
     if value is None:
         errors[field] = f"{text.strip()!r} is not {TIME_FORMAT}"
     return value
-
-
-def _split(errors: dict[str, str], fields: Iterable[str]) -> tuple[dict[str, str], list[str]]:
-    """Errors of the form's own fields (shown next to them), and the others (shown above the
-    form: the participant's state, a lock, the role)."""
-    names = set(fields)
-    mine = {k: v for k, v in errors.items() if k in names}
-    other = [
-        v if k in ("", "participant") else f"{k}: {v}" for k, v in errors.items() if k not in names
-    ]
-    return mine, other
 
 
 def _left(p: Participant) -> list[Any]:
@@ -144,7 +137,7 @@ def leave(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
                     found[time_field] = found.pop("at")
             else:
                 return _done(request, p, note)
-        errors[which], other[which] = _split(found, spec["fields"])
+        errors[which], other[which] = split_errors(found, spec["fields"])
     status = p.status
     return render(
         request,
@@ -189,7 +182,7 @@ def complete(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
                 found = _errors(exc)
             else:
                 return _done(request, p, f"{p.code} completed the study.")
-        errors, other = _split(found, ("at", "confirm"))
+        errors, other = split_errors(found, ("at", "confirm"))
     last = p.visits.order_by("-nominal", "-id").first()
     return render(
         request,
@@ -257,7 +250,7 @@ def clinical_event(request: HttpRequest, staff: Staff, code: str) -> HttpRespons
                     f"{'' if row.occurred else ' (did not occur)'} at "
                     f"{row.occurred_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC.",
                 )
-        errors, other = _split(found, fields)
+        errors, other = split_errors(found, fields)
     recorded = [
         (e, labels.get(e.event, e.event)) for e in p.clinical_events.order_by("occurred_at", "id")
     ]
@@ -315,7 +308,7 @@ def deviation(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
                 return _done(
                     request, p, f"{row.category.capitalize()} protocol deviation recorded."
                 )
-        errors, other = _split(found, fields)
+        errors, other = split_errors(found, fields)
     return render(
         request,
         "edc/deviation.html",
@@ -363,7 +356,7 @@ def visit_not_done(request: HttpRequest, staff: Staff, code: str, visit: str) ->
         try:
             actions.record_visit_not_done(staff, p, visit, reason=data["reason"])
         except ActionError as exc:
-            errors, other = _split(_errors(exc), ("reason",))
+            errors, other = split_errors(_errors(exc), ("reason",))
         else:
             return _done(request, p, f"Visit {v.label} recorded as not done.")
     now = timezone.now()
