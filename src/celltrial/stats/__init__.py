@@ -82,6 +82,10 @@ from celltrial.stats.mixed import MixedModelResult, linear_mixed_model
 from celltrial.stats.mmrm import MMRMResult, VisitContrast, mmrm
 from celltrial.stats.sequential import GroupSequentialDesign, group_sequential_design
 
+# isort: split
+# --- statistics beyond the reference suite: Firth, competing risks, MMRM inference ---
+from celltrial.stats.fine_gray import FineGrayResult, GrayTestResult, fine_gray, gray_test
+
 __all__ = [
     "RMST",
     "ChiSquareTest",
@@ -153,4 +157,12 @@ __all__ += [
     "sample_size_means",
     "sample_size_proportions",
     "sample_size_survival",
+]
+
+# statistics beyond the reference suite
+__all__ += [
+    "FineGrayResult",
+    "GrayTestResult",
+    "fine_gray",
+    "gray_test",
 ]
