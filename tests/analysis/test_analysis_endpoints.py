@@ -16,6 +16,7 @@ from celltrial.analysis import (
     TrialAnalysis,
 )
 from celltrial.stats import (
+    NotEstimableWarning,
     cox_ph,
     fisher_exact,
     hodges_lehmann,
@@ -60,7 +61,13 @@ def test_logrank_and_cox(result: TrialAnalysis, ep: str) -> None:
     (hr,) = r.effects
     assert hr.measure == "hazard ratio" and (hr.treatment, hr.reference) == ("ucmsc", "control")
     if ep == "survival_d31":  # no death in the UC-MSC arm: the HR is not estimable
-        assert math.isnan(hr.estimate) and hr.note and "no events in UC-MSC" in hr.note
+        assert math.isnan(hr.estimate) and hr.note
+        assert "not estimable (no events in arm UC-MSC)" in hr.note
+        with pytest.warns(NotEstimableWarning):
+            fit = cox_ph(g, t, e, ties="efron")
+        assert fit.infinite[0]
+        assert hr.p_value == pytest.approx(fit.lr_test.p_value, rel=1e-10)
+        assert f"p = {fit.lr_test.p_value:.3g}" in hr.note and "score (log-rank) test" in hr.note
         return
     fit = cox_ph(g, t, e, ties="efron")
     assert hr.estimate == pytest.approx(float(fit.hazard_ratio[0]), rel=1e-10)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from celltrial.stats import cox_ph
+from celltrial.stats import NotEstimableWarning, cox_ph
 from reference._load import ITERATIVE_RTOL, assert_close, load_csv, load_json
 
 REF = load_json("cox")
@@ -62,3 +62,111 @@ def test_zph_matches_cox_zph(name: str) -> None:
         assert_close(res.statistic, chisq, ITERATIVE_RTOL, what=f"zph {z['transform']} chisq")
         assert_close(res.p_value, np.atleast_1d(z["p"]), ITERATIVE_RTOL, what="zph p")
         np.testing.assert_array_equal(res.df, np.atleast_1d(z["df"]))
+
+
+# --- infinite and not estimable coefficients (tests/reference/cox/cox_infinite.R) -------------
+
+INF = load_json("cox", "cox_infinite")
+
+
+def _fit_warned(case: dict):
+    X = np.asarray(case["X"], dtype=float)
+    with pytest.warns(NotEstimableWarning) as rec:
+        fit = cox_ph(X, case["time"], case["event"], ties=case["ties"])
+    return fit, [str(r.message) for r in rec]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "no_events_in_arm",
+        "no_events_in_arm_plus_covariate",
+        "no_events_in_arm_breslow",
+        "trial_12_vs_12",
+    ],
+)
+def test_infinite_coefficient_is_flagged_and_tests_match_coxph(name: str) -> None:
+    case = INF["cases"][name]
+    fit, messages = _fit_warned(case)
+    assert any("infinite" in m for m in messages)
+    assert fit.infinite.tolist()[0] is True
+    assert not np.any(fit.aliased)
+    # the limits R approaches: log-likelihoods, LR and score tests, finite coefficients
+    assert_close(fit.loglik, case["loglik"], ITERATIVE_RTOL, what="loglik")
+    assert_close(fit.lr_test.statistic, case["logtest"], ITERATIVE_RTOL, what="LR test")
+    assert_close(fit.score_test.statistic, case["sctest"], ITERATIVE_RTOL, what="score test")
+    assert fit.lr_test.df == case["df"]
+    coef = np.atleast_1d(case["coef"])
+    var = np.atleast_2d(case["var"])
+    assert np.sign(fit.estimate[0]) == np.sign(coef[0])
+    assert abs(fit.estimate[0]) > 15
+    if coef.size > 1:
+        assert_close(fit.estimate[1:], coef[1:], ITERATIVE_RTOL, what="finite coef")
+        assert_close(fit.variance[1:, 1:], var[1:, 1:], 1e-5, what="finite coef var")
+        assert not fit.infinite[1]
+    assert "infinite" in fit.summary()
+
+
+@pytest.mark.parametrize(
+    "name", ["no_variation_in_risk_sets", "constant_covariate", "duplicated_covariate"]
+)
+def test_not_estimable_coefficient_is_na_as_in_coxph(name: str) -> None:
+    case = INF["cases"][name]
+    fit, messages = _fit_warned(case)
+    assert any("not estimable" in m for m in messages)
+    coef = np.atleast_1d(case["coef"])
+    na = np.isnan(coef)
+    np.testing.assert_array_equal(fit.aliased, na)
+    assert np.all(np.isnan(fit.estimate[na])) and np.all(np.isnan(fit.se[na]))
+    ok = ~na
+    assert_close(fit.estimate[ok], coef[ok], ITERATIVE_RTOL, what="coef")
+    assert_close(fit.variance[np.ix_(ok, ok)], np.atleast_2d(case["var"])[np.ix_(ok, ok)], 1e-6)
+    assert_close(fit.loglik, case["loglik"], ITERATIVE_RTOL, what="loglik")
+    assert fit.lr_test.df == case["df"]
+    assert_close(fit.lr_test.statistic, case["logtest"], ITERATIVE_RTOL, atol=1e-12)
+    assert_close(fit.score_test.statistic, case["sctest"], ITERATIVE_RTOL, atol=1e-12)
+    if case["df"] == 0:
+        assert fit.lr_test.p_value == 1.0
+
+
+def test_one_row_gives_na_not_a_crash() -> None:
+    # R's coxph errors here (in its concordance); by hand: one risk set of one, loglik 0.
+    with pytest.warns(NotEstimableWarning):
+        fit = cox_ph([1.0], [3.0], [1])
+    assert fit.aliased.tolist() == [True]
+    assert fit.loglik == (0.0, 0.0)
+    assert fit.lr_test.df == 0 and fit.lr_test.p_value == 1.0
+
+
+def test_simulated_30_vs_30_with_no_deaths_in_one_arm_never_crash() -> None:
+    rng = np.random.default_rng(21)
+    for _ in range(200):
+        t = np.ceil(rng.exponential(20.0, 60))
+        x = np.repeat([1.0, 0.0], 30)
+        e = np.where(x == 1, 0, rng.random(60) < 0.5).astype(float)
+        if not e.any():
+            continue
+        with pytest.warns(NotEstimableWarning):
+            fit = cox_ph(x, t, e)
+        assert fit.infinite[0] or fit.aliased[0]
+        assert fit.infinite[0] == (fit.estimate[0] < -15)
+        assert np.isfinite(fit.lr_test.statistic) and fit.lr_test.statistic >= 0
+        assert np.isfinite(fit.score_test.p_value)
+
+
+def test_step_not_halved_on_rounding_noise_of_a_large_loglik() -> None:
+    # tests/reference/cox/cox_large.R: 2e5 rows, log-likelihood ~1.6e6. An absolute 1e-12
+    # test of its decrease halved the step on rounding noise and stopped 2e-6 (relative) off.
+    ref = load_json("cox", "cox_large")
+    i = np.arange(1, ref["n"] + 1, dtype=np.float64)
+    arm = i % 2
+    x = ((i * 13) % 101) / 100 - 0.5
+    u = (i * 0.6180339887498949) % 1
+    v = (i * 0.7548776662466927) % 1
+    te = -np.log(u) / np.exp(-0.4 * arm + 0.3 * x)
+    tc = -2.8 * np.log(v)
+    fit = cox_ph(np.column_stack((arm, x)), np.minimum(te, tc), (te <= tc).astype(float))
+    assert_close(fit.estimate, ref["coef"], 1e-7, what="coef")
+    assert_close(fit.variance, ref["var"], 1e-7, what="var")
+    assert_close(fit.loglik, ref["loglik"], 1e-9, what="loglik")  # R sums naively
+    assert fit.iterations == ref["iter"]

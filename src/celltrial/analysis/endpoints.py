@@ -8,6 +8,7 @@ listed as :class:`~celltrial.analysis.results.Missing`, each with its reason.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -45,6 +46,7 @@ from celltrial.stats import (
     CoxResult,
     FisherResult,
     KaplanMeierResult,
+    NotEstimableWarning,
     cox_ph,
     cumulative_incidence,
     fisher_exact,
@@ -133,13 +135,23 @@ def _hazard_ratio(
     ev = e[keep]
     method = "Cox proportional hazards, Efron ties (Wald CI)"
     empty = [a for a, sel in ((trt, x == 1), (ref, x == 0)) if not np.any(ev[sel] == 1)]
-    if empty:
+    if empty and np.any(ev == 1):
+        # Monotone likelihood: the HR is 0 or infinite, but the LR and score tests are valid.
         which = ", ".join(labels.get(a, a) for a in empty)
-        note = f"not estimable: no events in {which} (monotone likelihood, infinite estimate)"
-        return (
-            Effect("hazard ratio", trt, ref, math.nan, NAN_CI, math.nan, 1.0, True, method, note),
-            None,
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotEstimableWarning)
+            fit = cox_ph(x, t[keep], ev, ties="efron", names=[f"{trt} vs {ref}"])
+        lr, sc = fit.lr_test, fit.score_test
+        note = (
+            f"not estimable (no events in arm {which}); likelihood-ratio test "
+            f"chi2 = {lr.statistic:.3f}, p = {lr.p_value:.3g}; score (log-rank) test "
+            f"chi2 = {sc.statistic:.3f}, p = {sc.p_value:.3g}"
         )
+        method += "; likelihood-ratio test (infinite estimate)"
+        eff = Effect(
+            "hazard ratio", trt, ref, math.nan, NAN_CI, lr.p_value, 1.0, True, method, note
+        )
+        return eff, fit
     fit = cox_ph(x, t[keep], ev, ties="efron", names=[f"{trt} vs {ref}"])
     eff = Effect(
         "hazard ratio",

@@ -5,6 +5,7 @@ Every function returns a frozen result (see :class:`celltrial.stats.Result`).
 """
 
 from celltrial.stats._result import Result
+from celltrial.stats._warnings import BoundaryFitWarning, NotEstimableWarning, StatisticsWarning
 
 # --- statistics core I: survival, binary, continuous (exports added below) ---
 from celltrial.stats.binary import (
@@ -88,6 +89,7 @@ from celltrial.stats.fine_gray import FineGrayResult, GrayTestResult, fine_gray,
 
 __all__ = [
     "RMST",
+    "BoundaryFitWarning",
     "ChiSquareTest",
     "CoxResult",
     "CoxZphResult",
@@ -99,9 +101,11 @@ __all__ = [
     "KaplanMeierResult",
     "LogrankResult",
     "MantelHaenszelResult",
+    "NotEstimableWarning",
     "RMSTDifference",
     "RankTestResult",
     "Result",
+    "StatisticsWarning",
     "SurvivalQuantile",
     "TTestResult",
     "TableTestResult",

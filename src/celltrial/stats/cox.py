@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,12 +32,22 @@ from celltrial.stats._checks import (
     check_level,
 )
 from celltrial.stats._result import Result
+from celltrial.stats._warnings import NotEstimableWarning, StatisticsWarning
 from celltrial.stats.cox_zph import CoxZphResult as CoxZphResult
 from celltrial.stats.cox_zph import zph_g, zph_test
 
 FloatArray = NDArray[np.float64]
 _MAX_ITER = 50
 _STEP_TOL = 1e-6
+# R's coxph.control(): eps (relative log-likelihood change at which R stops), toler.chol (the
+# pivot below which cholesky2 declares a column singular) and toler.inf (the remaining Newton
+# step above which R warns that a coefficient may be infinite).
+_R_EPS = 1e-9
+_TOLER_CHOL = float(np.finfo(np.float64).eps) ** 0.75
+_TOLER_INF = math.sqrt(_R_EPS)
+# A log-likelihood lower than the previous one by less than this (relative) is rounding noise
+# of the sums over the rows (~1e-9 absolute at 1e6 rows), not a reason to halve the step.
+_LL_NOISE = 1e-12
 # Efron's k-sums at a time with d0 / s0 <= _SERIES_RHO come from power series in d0 / s0,
 # truncated after _SERIES_TERMS terms (relative truncation error < 0.05^16 ~ 2e-21).
 _SERIES_RHO = 0.05
@@ -99,6 +110,13 @@ class CoxResult(Result):
     (robust ones when ``robust``), ``ci`` the confidence limits of the hazard ratios, ``z`` and
     ``p_value`` the per-coefficient Wald tests; ``loglik`` is (null, fitted) partial
     log-likelihood.
+
+    ``infinite[j]`` flags a coefficient whose estimate diverges (monotone likelihood: no events
+    in one arm, or separation); its ``estimate`` is where the log-likelihood stopped changing
+    (as R's), its ``se``, CI and Wald test are meaningless, and the likelihood-ratio and score
+    tests remain valid. ``aliased[j]`` flags a coefficient that is not identified (a constant
+    or collinear covariate, or no variation within any risk set): R's ``NA``; its estimate,
+    SE, variance row and column are NaN and the tests' degrees of freedom exclude it.
     """
 
     terms: tuple[str, ...]
@@ -121,6 +139,9 @@ class CoxResult(Result):
     robust: bool
     level: float
     method: str
+    infinite: NDArray[np.bool_] = dataclasses.field(default_factory=lambda: np.zeros(0, bool))
+    aliased: NDArray[np.bool_] = dataclasses.field(default_factory=lambda: np.zeros(0, bool))
+    converged: bool = True
     _fit: Any = dataclasses.field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -134,9 +155,13 @@ class CoxResult(Result):
         lines = [f"CoxResult ({self.method}; n={self.n}, events={self.n_event})"]
         lines.append(f"  {'term':<12}{'coef':>11}{'HR':>11}{'se':>11}{'z':>9}{'p':>11}")
         for j, name in enumerate(self.terms):
+            if self.aliased.size and self.aliased[j]:
+                lines.append(f"  {name:<12}{'NA':>11}  (not estimable: aliased)")
+                continue
+            flag = "  (infinite: monotone likelihood)" if self.infinite[j] else ""
             lines.append(
                 f"  {name:<12}{self.estimate[j]:>11.5g}{self.hazard_ratio[j]:>11.5g}"
-                f"{self.se[j]:>11.5g}{self.z[j]:>9.3f}{self.p_value[j]:>11.4g}"
+                f"{self.se[j]:>11.5g}{self.z[j]:>9.3f}{self.p_value[j]:>11.4g}{flag}"
             )
         for t in (self.lr_test, self.wald_test, self.score_test):
             lines.append(f"  {t.method}: {t.statistic:.4f} on {t.df} df, p={t.p_value:.4g}")
@@ -160,6 +185,8 @@ class CoxResult(Result):
         3.0 ``cox.zph`` vignette.
         """
         check_choice("transform", transform, ("km", "rank", "identity"))
+        if np.any(self.aliased):
+            raise ValueError("zph: the model has aliased (NA) coefficients; drop them and refit")
         fit: _FitData = self._fit
         gvals = zph_g(
             [s.event_times for s in fit.strata],
@@ -458,7 +485,39 @@ def _score_residuals(s: _Stratum, beta: FloatArray, ties: str) -> FloatArray:
 
 
 def _test(stat: float, df: int, method: str) -> ChiSquareTest:
-    return ChiSquareTest(statistic=stat, df=df, p_value=float(sps.chi2.sf(stat, df)), method=method)
+    p = float(sps.chi2.sf(stat, df)) if df > 0 else 1.0
+    return ChiSquareTest(statistic=stat if df > 0 else 0.0, df=df, p_value=p, method=method)
+
+
+def _ginv(info: FloatArray, guard: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """Generalized inverse of the information as R's ``cholesky2``/``chinv2``.
+
+    An LDL' factorisation in column order declares column ``i`` singular when its pivot is
+    below ``toler.chol`` times the largest diagonal element (R's rule) or below ``guard[i]``
+    (an absolute floor: ~1e-12 of the most information the column could carry, which catches
+    a column whose information is rounding noise); the inverse is that of the remaining
+    columns, with zero rows and columns for the singular ones. Returns it and the mask of the
+    columns kept.
+    """
+    p = info.shape[0]
+    a = np.array(info, dtype=np.float64)
+    eps = _TOLER_CHOL * max(float(np.max(np.diag(a))), 0.0)
+    ok = np.zeros(p, dtype=bool)
+    for i in range(p):
+        piv = a[i, i]
+        if not (piv > eps and piv > guard[i]):
+            continue
+        ok[i] = True
+        for j in range(i + 1, p):
+            temp = a[j, i] / piv
+            a[j, j] -= temp * temp * piv
+            a[j + 1 :, j] -= temp * a[j + 1 :, i]
+            a[j, i] = temp
+    out = np.zeros((p, p))
+    if np.any(ok):
+        keep = np.ix_(ok, ok)
+        out[keep] = np.linalg.inv(info[keep])
+    return out, ok
 
 
 def cox_ph(
@@ -551,6 +610,7 @@ def cox_ph(
     if len(term_names) != p:
         raise ValueError(f"names: {len(term_names)} names for {p} columns of X")
     xt -= xt.mean(axis=1)[:, None]
+    xt[np.ptp(xt, axis=1) == 0.0] = 0.0  # a constant covariate centres to exact zeros
     groups: list[NDArray[np.intp] | None]
     if strata is None:
         groups = [None]
@@ -561,29 +621,70 @@ def cox_ph(
         groups = [g for g in np.split(order, bounds)]
     sts = [_build_stratum(xt, t, e, w, en, g, ties) for g in groups]
 
+    # An information that cannot exceed the deaths' weight times max x_j^2: a pivot below
+    # 1e-12 of that is rounding noise (constant covariate, or none varies in any risk set).
+    dead_total = sum(float(np.sum(s.dead_w)) for s in sts)
+    guard = 1e-12 * dead_total * np.max(xt * xt, axis=1)
     beta = np.zeros(p)
-    terms0 = _terms(sts, beta, ties)
-    score_stat = float(terms0.score @ np.linalg.solve(terms0.info, terms0.score))
-    cur = terms0
-    it = 0
-    for it in range(1, _MAX_ITER + 1):  # noqa: B007
-        step = np.linalg.solve(cur.info, cur.score)
-        new_beta = beta + step
-        new = _terms(sts, new_beta, ties)
-        halvings = 0
-        while (not math.isfinite(new.loglik) or new.loglik < cur.loglik - 1e-12) and halvings < 30:
-            new_beta = (beta + new_beta) / 2.0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        terms0 = _terms(sts, beta, ties)
+        ginv, ok = _ginv(terms0.info, guard)
+        score_stat = float(terms0.score @ ginv @ terms0.score)
+        cur = terms0
+        it = 0
+        converged = False
+        infinite = np.zeros(p, dtype=bool)
+        for it in range(1, _MAX_ITER + 1):
+            step = ginv @ cur.score
+            new_beta = beta + step
             new = _terms(sts, new_beta, ties)
-            halvings += 1
-        # Newton converges quadratically: once a step is below 1e-6 (relative) and the
-        # log-likelihood has settled, the new beta is within ~1e-12 of the maximum.
-        small = np.max(np.abs(new_beta - beta)) <= _STEP_TOL * (1.0 + np.max(np.abs(beta)))
-        converged = small and abs(new.loglik - cur.loglik) <= 1e-11 * abs(new.loglik)
-        beta, cur = new_beta, new
-        if converged:
-            break
+            halvings = 0
+            floor = cur.loglik - _LL_NOISE * abs(cur.loglik)
+            while (not math.isfinite(new.loglik) or new.loglik < floor) and halvings < 30:
+                new_beta = (beta + new_beta) / 2.0
+                new = _terms(sts, new_beta, ties)
+                halvings += 1
+            # Newton converges quadratically: once a step is below 1e-6 (relative) and the
+            # log-likelihood has settled, the new beta is within ~1e-12 of the maximum.
+            small = np.max(np.abs(new_beta - beta)) <= _STEP_TOL * (1.0 + np.max(np.abs(beta)))
+            change = abs(new.loglik - cur.loglik)
+            converged = bool(small and change <= 1e-11 * abs(new.loglik))
+            settled = halvings == 0 and change <= _R_EPS * max(abs(new.loglik), 1.0)
+            beta, cur = new_beta, new
+            ginv, ok = _ginv(cur.info, guard)
+            if converged:
+                break
+            if settled or it == _MAX_ITER:
+                # Where R stops (the log-likelihood settled to 1e-9): a coefficient that would
+                # still move by more than toler.inf is diverging (R's "may be infinite").
+                rest = np.abs(ginv @ cur.score)
+                infinite = ok & (rest > _TOLER_INF) & (rest > _TOLER_INF * np.abs(beta))
+                if np.any(infinite):
+                    break
+    aliased = ~ok
+    if np.any(infinite):
+        which = ", ".join(term_names[j] for j in np.flatnonzero(infinite))
+        warnings.warn(
+            f"cox_ph: the log-likelihood converged before {which}; the coefficient is "
+            "infinite (monotone likelihood: e.g. no events in one group). Its Wald SE, CI and "
+            "p-value are meaningless; use the likelihood-ratio or score test",
+            NotEstimableWarning,
+            stacklevel=2,
+        )
+    elif not converged:
+        warnings.warn(
+            f"cox_ph: did not converge in {_MAX_ITER} iterations", StatisticsWarning, stacklevel=2
+        )
+    if np.any(aliased):
+        which = ", ".join(term_names[j] for j in np.flatnonzero(aliased))
+        warnings.warn(
+            f"cox_ph: {which} not estimable (constant, collinear with other covariates, or not "
+            "varying within any risk set); coefficient NA as in R",
+            NotEstimableWarning,
+            stacklevel=2,
+        )
     final = cur  # the terms at the final beta (per-time pieces included)
-    naive: FloatArray = np.linalg.inv(final.info).astype(np.float64, copy=False)
+    naive: FloatArray = ginv
     var = naive
     robust = bool(robust or cluster is not None)
     if robust:
@@ -599,10 +700,18 @@ def cox_ph(
             wres = np.stack([np.bincount(ccodes, weights=wres[:, j]) for j in range(p)], axis=1)
         dfb = wres @ naive
         var = (dfb.T @ dfb).astype(np.float64, copy=False)
+    df = int(np.sum(ok))
+    keep = np.ix_(ok, ok)
+    wald = float(beta[ok] @ np.linalg.solve(var[keep], beta[ok])) if df else 0.0
+    beta = np.where(ok, beta, np.nan)
+    nan_rc = ~(ok[:, None] & ok[None, :])
+    naive = np.where(nan_rc, np.nan, naive)
+    var = np.where(nan_rc, np.nan, var)
     se = np.sqrt(np.diag(var))
     zq = float(special.ndtri(1.0 - (1.0 - level) / 2.0))
-    wald = float(beta @ np.linalg.solve(var, beta))
-    z = beta / se
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        z = beta / se
+        ci = np.column_stack((np.exp(beta - zq * se), np.exp(beta + zq * se)))
     return CoxResult(
         terms=term_names,
         estimate=beta,
@@ -610,13 +719,13 @@ def cox_ph(
         variance=var,
         naive_variance=naive,
         hazard_ratio=np.exp(beta),
-        ci=np.column_stack((np.exp(beta - zq * se), np.exp(beta + zq * se))),
+        ci=ci,
         z=z,
         p_value=2.0 * special.ndtr(-np.abs(z)),
         loglik=(terms0.loglik, final.loglik),
-        wald_test=_test(wald, p, "Wald test" + (" (robust)" if robust else "")),
-        lr_test=_test(2.0 * (final.loglik - terms0.loglik), p, "likelihood-ratio test"),
-        score_test=_test(score_stat, p, "score (log-rank) test"),
+        wald_test=_test(wald, df, "Wald test" + (" (robust)" if robust else "")),
+        lr_test=_test(2.0 * (final.loglik - terms0.loglik), df, "likelihood-ratio test"),
+        score_test=_test(score_stat, df, "score (log-rank) test"),
         n=n,
         n_event=int(np.sum(e)),
         iterations=it,
@@ -624,5 +733,8 @@ def cox_ph(
         robust=robust,
         level=level,
         method=f"Cox proportional hazards ({ties} ties)",
+        infinite=infinite,
+        aliased=aliased,
+        converged=bool(converged or np.any(infinite)),
         _fit=_FitData(strata=sts, terms=final, all_time=t, all_event=e, all_entry=en),
     )
