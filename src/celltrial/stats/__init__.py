@@ -86,6 +86,7 @@ from celltrial.stats.sequential import GroupSequentialDesign, group_sequential_d
 # isort: split
 # --- statistics beyond the reference suite: Firth, competing risks, MMRM inference ---
 from celltrial.stats.fine_gray import FineGrayResult, GrayTestResult, fine_gray, gray_test
+from celltrial.stats.firth import FirthCoxResult, FirthLogisticResult, firth_cox, firth_logistic
 
 __all__ = [
     "RMST",
@@ -166,7 +167,11 @@ __all__ += [
 # statistics beyond the reference suite
 __all__ += [
     "FineGrayResult",
+    "FirthCoxResult",
+    "FirthLogisticResult",
     "GrayTestResult",
     "fine_gray",
+    "firth_cox",
+    "firth_logistic",
     "gray_test",
 ]
