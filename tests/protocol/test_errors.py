@@ -234,3 +234,30 @@ def test_death_as_event_must_be_among_the_events() -> None:
     assert problems[0].startswith(
         f"lanzoni2021.yaml:{line + 3} endpoints[2].censoring.death: 'event' counts a death"
     )
+
+
+def test_double_blind_arms_on_different_schedules_are_refused() -> None:
+    """Issue 16, item 4: rebelatto2022 is double-blind; a placebo given twice where the cells
+    are given three times would show blinded staff who is on which arm ("Infusion #3"). The
+    protocol is refused unless it declares the double-dummy that hides the difference."""
+    pid = "rebelatto2022"
+    old = "      every: 48h\n      count: 3\n\nmeasurements:"
+    text, _ = _break(pid, old, "      every: 48h\n      count: 2\n\nmeasurements:")
+    problems = _problems(text, pid)
+    assert len(problems) == 1 and "arms[1].administrations" in problems[0]
+    assert "double-blind" in problems[0] and "double_dummy" in problems[0]
+    declared = text.replace("  blinding: double", "  double_dummy: true\n  blinding: double", 1)
+    assert parse_protocol(declared, file=f"{pid}.yaml").design.double_dummy is True
+    # An open-label copy may differ: nobody is blinded.
+    assert parse_protocol(text.replace("blinding: double", "blinding: open", 1), file="x.yaml")
+
+
+def test_double_blind_arms_in_different_volumes_are_refused() -> None:
+    """A 5 mL secretome against a 10 mL placebo shows in the syringe."""
+    pid = "fathikazerooni2022"
+    text = library_text(pid)
+    i = text.index("placebo", text.index("arms:"))
+    changed = text[:i] + text[i:].replace("amount: 5 ", "amount: 10 ", 1)
+    assert changed != text
+    problems = _problems(changed, pid)
+    assert len(problems) == 1 and "arms[1].dose" in problems[0] and "volume" in problems[0]

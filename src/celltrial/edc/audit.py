@@ -2,7 +2,9 @@
 
 Each row stores ``hash = SHA-256(prev_hash + canonical JSON of its content)`` where the content
 is who (actor, role), when (UTC), the action, the table and record id, the old and new values
-(canonical JSON) and the reason. :func:`verify_audit` recomputes the chain and names the first
+(canonical JSON), the reason and a secret random nonce (128 bits, never served: a blinded
+reader who guesses a hidden row's content, say its arm, cannot check the guess against any
+hash). :func:`verify_audit` recomputes the chain and names the first
 row that does not fit: an edited row breaks its own hash, a deleted or inserted row breaks the
 sequence numbers or the next row's ``prev_hash``, and rows cut from the end no longer match the
 chain's head.
@@ -16,6 +18,7 @@ import datetime as dt
 import decimal
 import hashlib
 import json
+import secrets
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -60,7 +63,7 @@ def snapshot(instance: models.Model, fields: list[str] | None = None) -> dict[st
 
 
 def _content(e: AuditEntry) -> dict[str, Any]:
-    return {
+    content: dict[str, Any] = {
         "seq": e.seq,
         "at": _plain(e.at),
         "actor": e.actor,
@@ -73,6 +76,9 @@ def _content(e: AuditEntry) -> dict[str, Any]:
         "reason": e.reason,
         "blinded_safe": e.blinded_safe,
     }
+    if e.nonce:  # rows written before the nonce existed hash without it
+        content["nonce"] = e.nonce
+    return content
 
 
 def row_hash(prev_hash: str, entry: AuditEntry) -> str:
@@ -126,6 +132,7 @@ def write(
         new=canonical(new) if new is not None else "",
         reason=reason,
         blinded_safe=blinded_safe,
+        nonce=secrets.token_hex(16),
     )
     rows = getattr(_staged, "rows", None)
     if rows is not None:
@@ -155,6 +162,7 @@ _ENTRY_COLUMNS = (
     "new",
     "reason",
     "blinded_safe",
+    "nonce",
     "prev_hash",
     "hash",
 )
@@ -205,8 +213,12 @@ def _chain_here(entries: list[AuditEntry]) -> None:
             old_prev = prev
             entry.seq, entry.prev_hash = seq, prev
             entry.hash = prev = row_hash(prev, entry)
-            values.extend(getattr(entry, c) for c in _ENTRY_COLUMNS)
-            values[-12] = connection.ops.adapt_datetimefield_value(entry.at)  # the "at" column
+            values.extend(
+                connection.ops.adapt_datetimefield_value(entry.at)
+                if c == "at"
+                else getattr(entry, c)
+                for c in _ENTRY_COLUMNS
+            )
         cursor.execute(_insert_sql(len(entries)), values)
         cursor.execute(
             f'UPDATE {head} SET "seq" = %s, "hash" = %s, "prev_hash" = %s WHERE "id" = 1',

@@ -172,5 +172,7 @@ def audit_entry(staff: Staff, e: AuditEntry) -> dict[str, Any]:
         "old": REDACTED if hide and e.old else e.old,
         "new": REDACTED if hide and e.new else e.new,
         "reason": e.reason,
-        "hash": e.hash,
+        # A blinded reader gets no hash of a row whose content is hidden from them (with the
+        # row's secret nonce it could not be tested against a guessed arm anyway).
+        "hash": "" if hide else e.hash,
     }

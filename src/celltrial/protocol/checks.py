@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-from celltrial.protocol.models import Condition, Protocol, is_unknown, methods_for
+from celltrial.protocol.models import Arm, Condition, Protocol, is_unknown, methods_for
 
 Path = tuple[str | int, ...]
 Problem = tuple[Path, str]
@@ -27,7 +27,15 @@ _UNITS_BY_KIND = {
 def check_protocol(p: Protocol) -> list[Problem]:
     """All cross-field problems of ``p`` (an empty list when it is consistent)."""
     problems: list[Problem] = []
-    for check in (_unique_ids, _allocation, _eligibility, _arms, _schedule, _endpoints):
+    for check in (
+        _unique_ids,
+        _allocation,
+        _eligibility,
+        _arms,
+        _blinding,
+        _schedule,
+        _endpoints,
+    ):
         problems.extend(check(p))
     return problems
 
@@ -204,6 +212,52 @@ def _arms(p: Protocol) -> Iterator[Problem]:
                 yield ("arms", i, "dose", "cap"), "the cap is below the amount itself"
         if dose.tolerance is not None and dose.tolerance_pct is not None:
             yield ("arms", i, "dose", "tolerance_pct"), "give tolerance or tolerance_pct, not both"
+
+
+def _seen_by_blinded(arm: Arm) -> tuple[object, ...]:
+    """What staff blinded to the arm see of its administrations: their number and times
+    (hours after randomization, with their windows) and, for a product given in mL, the
+    volume."""
+    plan = arm.administrations
+    times = (
+        None
+        if plan is None
+        else (tuple(plan.start + h for h in plan.offsets_hours()), plan.start_window, plan.window)
+    )
+    dose = arm.dose
+    volume = (dose.amount, dose.unit) if dose is not None and dose.unit in _VOLUME_UNITS else None
+    return times, volume
+
+
+def _blinding(p: Protocol) -> Iterator[Problem]:
+    """In a double- (or triple-) blind trial every arm must look the same to blinded staff,
+    unless the protocol declares the double-dummy that hides the difference (issue 16)."""
+    if p.design.blinding not in ("double", "triple") or p.design.double_dummy:
+        return
+    first: tuple[int, Arm, tuple[object, ...]] | None = None
+    for i, arm in enumerate(p.arms):
+        if is_unknown(arm, "administrations"):
+            continue
+        seen = _seen_by_blinded(arm)
+        if first is None:
+            first = (i, arm, seen)
+            continue
+        _, ref, ref_seen = first
+        if seen[0] != ref_seen[0]:
+            yield (
+                ("arms", i, "administrations"),
+                f"a {p.design.blinding}-blind trial: arm {arm.id!r} is given on another "
+                f"schedule than arm {ref.id!r} (number, times or windows of administrations), "
+                "which blinded staff would see; give both the same schedule or declare "
+                "design.double_dummy: true",
+            )
+        elif seen[1] is not None and ref_seen[1] is not None and seen[1] != ref_seen[1]:
+            yield (
+                ("arms", i, "dose"),
+                f"a {p.design.blinding}-blind trial: arm {arm.id!r} is given in another volume "
+                f"than arm {ref.id!r}, which blinded staff would see; give the same volume or "
+                "declare design.double_dummy: true",
+            )
 
 
 def _visit_anchor_hours(p: Protocol) -> dict[str, int]:

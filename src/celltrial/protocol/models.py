@@ -217,6 +217,10 @@ class Design(Model):
     allocation: Allocation
     centres: Annotated[int | None, MAY_BE_UNKNOWN] = None
     control: Literal["placebo", "vehicle", "standard_care", "active"]
+    #: A double-blind trial whose arms differ in what blinded staff see (number or timing of
+    #: administrations, volumes) must hide it with dummies (each participant gets every arm's
+    #: schedule, active or dummy); declaring it lets the protocol through validation.
+    double_dummy: bool = False
 
 
 # --------------------------------------------------------------------------------------------

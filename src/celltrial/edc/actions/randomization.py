@@ -61,6 +61,21 @@ def randomize_participant(
         raise Conflict("participant", f"{p.code} is {p.status}; enroll before randomizing")
     when = aware(at, "at", default_now=True)
     stratum = stratum_for(actor, p)
+    protocol = actor.trial.active_protocol().protocol
+    # Every arm's calendar is checked before the list is looked at, so a refusal (a dose per kg
+    # without a weight) is the same whichever arm is next and uses no slot: it tells nothing of
+    # the next allocation (issue 16, item 2).
+    try:
+        calendar(protocol, when, weight_kg=p.weight_kg)
+    except CalendarError as exc:
+        field = str(exc).split(":")[0]
+        if field == "weight":
+            raise ActionError(
+                "weight",
+                "a dose in this protocol is given per kg; record the participant's weight "
+                "(kg) before randomizing",
+            ) from None
+        raise ActionError(field or "at", str(exc)) from None
     if connection.features.has_select_for_update:
         Site.objects.select_for_update().get(pk=p.site_id)
     slot = (
@@ -74,11 +89,7 @@ def randomize_participant(
         if not AllocationSlot.objects.filter(trial_id=actor.trial_id).exists():
             raise Conflict("list", "no allocation list is loaded for this trial")
         raise Conflict("list", f"the list is exhausted for site {p.site.code}, stratum {stratum!r}")
-    protocol = actor.trial.active_protocol().protocol
-    try:
-        cal = calendar(protocol, when, weight_kg=p.weight_kg, arms=[slot.arm])
-    except CalendarError as exc:
-        raise ActionError("weight", str(exc)) from None
+    cal = calendar(protocol, when, weight_kg=p.weight_kg, arms=[slot.arm])  # checked above
     r = Randomization.objects.create(
         participant=p,
         slot=slot,

@@ -21,6 +21,10 @@ class AuditEntry(models.Model):
     new = models.TextField()
     reason = models.TextField(blank=True)
     blinded_safe = models.BooleanField(default=True)
+    #: A secret random salt (128 bits, hex) hashed with the row and never served: without it a
+    #: blinded reader cannot test a guessed content (an arm) against the row's or the next
+    #: row's hash. Empty in rows written before it existed (then left out of the hash).
+    nonce = models.CharField(max_length=32, blank=True, default="", db_default="")
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
 
