@@ -78,7 +78,10 @@ def make_trial(per_stratum: int = 24) -> TrialSetup:
     }
     staff = {"admin": admin}
     for name, (role, sites) in people.items():
-        staff[name] = actions.add_staff(admin, name, role, sites)
+        if role in ("pharmacist", "dsmb"):  # unblinded: the operator's bootstrap (issue 16)
+            staff[name] = actions.add_staff_as_operator(admin.trial, name, role, sites)
+        else:
+            staff[name] = actions.add_staff(admin, name, role, sites)
     sealed = sealed_list(per_stratum)
     data = sealed.canonical()
     actions.load_allocation_list(admin, data, commitment=sealed.commitment())

@@ -126,3 +126,53 @@ def test_randomization_refusal_tells_nothing_of_the_next_arm(trial: Any) -> None
     ((field, text),) = next(iter(answers))
     assert field == "weight" and not any(a in text for a in ("msc", "placebo", "cells", "mL/kg"))
     assert not AllocationSlot.objects.filter(taken_by__isnull=False).exists()
+
+
+def test_an_admin_cannot_unblind_themselves(trial: Any, clients: Any) -> None:
+    """Item 5: a blinded admin tries every way to an unblinded account: a token for the
+    pharmacist, a new DSMB account (with a password they chose), reactivating a deactivated
+    pharmacist. Each is refused or leaves the account unusable; a DSMB member's approval makes
+    it usable, with a password the admin never saw, and the approval is in the audit trail that
+    blinded roles read."""
+    from django.contrib.auth import authenticate
+
+    admin = clients["admin"]
+    # 1. A token for the pharmacist (then /api/allocation would answer): refused.
+    r = admin.call("post", "/staff/pharm/tokens", {"label": "mine"})
+    assert r.status_code == 403 and "separation of duties" in r.json()["detail"][0]["message"]
+    # 2. A DSMB account of their own: created, but inactive and without the admin's password.
+    r = admin.call(
+        "post", "/staff", {"username": "mole", "role": "dsmb", "sites": [], "all_sites": True}
+    )
+    assert r.status_code == 200, r.content
+    mole = actions.add_staff(trial.admin, "mole2", "dsmb", [], password="correct horse 42")
+    assert authenticate(username="mole2", password="correct horse 42") is None
+    mole.user.refresh_from_db()
+    assert not mole.user.is_active
+    assert admin.call("post", "/staff/mole/tokens", {"label": "x"}).status_code == 403
+    # ... and the admin cannot approve it, nor reactivate it.
+    r = admin.call("post", "/staff/mole/approve", {"reason": "please"})
+    assert r.status_code == 403
+    r = admin.call("post", "/staff/mole/reactivate", {"reason": "please"})
+    assert r.status_code == 403 and "separation of duties" in r.json()["detail"][0]["message"]
+    # 3. Deactivate the pharmacist and reactivate them: the reactivation is refused.
+    actions.deactivate_staff(trial.admin, "pharm", "on leave")
+    with pytest.raises(actions.Forbidden):
+        actions.reactivate_staff(trial.admin, "pharm", "back")
+    # The second person: a DSMB member approves; the first password goes to them, not the admin.
+    r = clients["dsmb"].call("post", "/staff/mole/approve", {"reason": "new DSMB statistician"})
+    assert r.status_code == 200, r.content
+    first = r.json()["initial_password"]
+    assert r.json()["active"] and authenticate(username="mole", password=first) is not None
+    # Visible to all: a blinded monitor and the data manager read the approval.
+    for who in ("dm", "admin"):
+        rows = clients[who].call("get", "/audit?limit=1000").json()
+        approved = [x for x in rows if x["action"] == "approve_access"]
+        assert approved and '"username":"mole"' in approved[0]["new"]
+        asked = [x for x in rows if x["action"] == "add_staff" and '"mole"' in x["new"]]
+        assert '"awaiting_approval":true' in asked[0]["new"]
+    # The holder issues their own token; the approver cannot approve themselves.
+    mole_staff = type(trial["dsmb"]).objects.get(user__username="mole")
+    assert actions.issue_token(mole_staff, mole_staff, "own").raw
+    with pytest.raises(actions.Forbidden):
+        actions.approve_access(trial["dsmb"], "dsmb", "me")

@@ -173,7 +173,12 @@ def create_edc(
         for role in ROLES:
             pw = secrets.token_urlsafe(12)
             all_sites = role in ("monitor",)
-            actions.add_staff(admin, role, role, names, password=pw, all_sites=all_sites)
+            if role in ("pharmacist", "dsmb"):  # unblinded: the operator creates them
+                actions.add_staff_as_operator(
+                    admin.trial, role, role, names, password=pw, all_sites=all_sites
+                )
+            else:
+                actions.add_staff(admin, role, role, names, password=pw, all_sites=all_sites)
             passwords[role] = pw
         actions.load_allocation_list(admin, sealed.canonical(), commitment=sealed.commitment())
     except actions.ActionError as exc:

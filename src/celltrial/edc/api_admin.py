@@ -149,6 +149,23 @@ def reactivate(request: HttpRequest, username: str, body: ReasonIn) -> dict[str,
     return staff_row(staff_query(s.trial_id).get(pk=x.pk))
 
 
+@router.post("/staff/{username}/approve", tags=TAGS)
+def approve(request: HttpRequest, username: str, body: ReasonIn) -> dict[str, Any]:
+    """A DSMB member makes an unblinded account (pharmacist, DSMB) an admin asked for usable:
+    it becomes active with a first password, given here once (``null`` on a retry with the
+    same ``Idempotency-Key``) for the approver to hand over; the admin never knows it.
+    Separation of duties (issue 16): an admin cannot create, reactivate or issue a token for an
+    account that sees the arms. The audit row ``approve_access`` is visible to every role."""
+    s = _staff(request)
+    x = actions.approve_access(s, username, body.reason, idempotency_key=_key(request))
+    return {
+        "username": x.username,
+        "role": x.role,
+        "active": x.user.is_active,
+        "initial_password": getattr(x, "initial_password", None),
+    }
+
+
 @router.post("/tokens/{number}/revoke", tags=TAGS)
 def revoke(request: HttpRequest, number: int, body: ReasonIn) -> dict[str, Any]:
     """The API refuses the token ``number`` (its ``id`` in ``GET /staff/{username}/tokens``)

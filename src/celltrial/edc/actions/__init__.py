@@ -46,6 +46,8 @@ from celltrial.edc.actions.screening import (
 from celltrial.edc.actions.setup import (
     add_site,
     add_staff,
+    add_staff_as_operator,
+    approve_access,
     create_trial,
     deactivate_staff,
     issue_token,
@@ -65,7 +67,9 @@ __all__ = [
     "TooManyAttempts",
     "add_site",
     "add_staff",
+    "add_staff_as_operator",
     "answer_query",
+    "approve_access",
     "close_query",
     "complete_study",
     "create_trial",

@@ -11,7 +11,15 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from celltrial.edc import audit
-from celltrial.edc.actions._base import ActionError, Conflict, NotFound, Problem, action, now
+from celltrial.edc.actions._base import (
+    ActionError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Problem,
+    action,
+    now,
+)
 from celltrial.edc.models import (
     AllocationSlot,
     ApiToken,
@@ -22,6 +30,15 @@ from celltrial.edc.models import (
     Trial,
 )
 from celltrial.protocol import Protocol, ProtocolError, parse_protocol
+
+#: Roles that see the arms. An admin (blinded) may ask for such an account but cannot make it
+#: usable: it waits, inactive and without a password the admin knows, until a DSMB member
+#: approves it (:func:`approve_access`), and an admin issues no token for it (issue 16, item 5).
+UNBLINDED = frozenset({Role.PHARMACIST, Role.DSMB})
+SEPARATION = (
+    "separation of duties: an account that sees the arms is made usable by a DSMB member's "
+    "approval, not by an admin"
+)
 
 #: Django's rule for usernames (``UnicodeUsernameValidator``): a username is also a URL part.
 USERNAME = re.compile(r"^[\w.@+-]{1,150}\Z")
@@ -113,21 +130,73 @@ def _add_staff(
     unknown = set(codes) - {s.code for s in sites}
     if unknown:
         raise NotFound("sites", f"no site(s) {sorted(unknown)} in trial {trial.code}")
-    user = user_model(username=username)
-    if password:
+    # An admin asking for an unblinded account gets it inactive and without the password they
+    # chose: a DSMB member approves it and hands its first password over (approve_access).
+    awaiting = actor is not None and role in UNBLINDED
+    user = user_model(username=username, is_active=not awaiting)
+    if password and not awaiting:
         user.set_password(password)
     else:
         user.set_unusable_password()
     user.save()
     staff = Staff.objects.create(user=user, trial=trial, role=role, all_sites=all_sites)
     staff.sites.set(sites)
+    new: dict[str, object] = {
+        "username": username,
+        "role": role,
+        "sites": sorted(codes),
+        "all_sites": all_sites,
+    }
+    if awaiting:
+        new["awaiting_approval"] = True
+    audit.write(actor, "add_staff", staff, old=None, new=new)
+    return staff
+
+
+def add_staff_as_operator(
+    trial: Trial,
+    username: str,
+    role: str,
+    sites: Iterable[str] = (),
+    *,
+    password: str | None = None,
+    all_sites: bool = False,
+) -> Staff:
+    """The server operator's bootstrap (the command line, not the web or API): a person of any
+    role, active at once; the audit rows name ``system``. The first DSMB members come this way,
+    so that later unblinded accounts have someone to approve them."""
+    with transaction.atomic():
+        return _add_staff(None, trial, username, role, sites, password, all_sites)
+
+
+@action("approve_access", [Role.DSMB])
+def approve_access(actor: Staff, username: str, reason: str) -> Staff:
+    """A DSMB member approves an unblinded account an admin asked for (or reactivates one):
+    the account becomes active with a new first password, on ``.initial_password`` once (for
+    the approver to hand over; the admin never knew it). The audit row is visible to every
+    role. Refused: no reason, one's own account, a blinded role's account, an active one."""
+    if not (reason or "").strip():
+        raise ActionError("reason", "give a reason (it is kept in the audit trail)")
+    staff = _staff_named(actor, username)
+    if staff.pk == actor.pk:
+        raise Forbidden("username", "you cannot approve your own account")
+    if staff.role not in UNBLINDED:
+        raise ActionError("username", f"{username!r} is a {staff.role}: an admin manages it")
+    if staff.user.is_active:
+        raise Conflict("username", f"{username!r} is active already")
+    first = secrets.token_urlsafe(12)
+    staff.user.is_active = True
+    staff.user.set_password(first)
+    staff.user.save(update_fields=["is_active", "password"])
     audit.write(
         actor,
-        "add_staff",
+        "approve_access",
         staff,
-        old=None,
-        new={"username": username, "role": role, "sites": sorted(codes), "all_sites": all_sites},
+        old={"username": username, "role": staff.role, "is_active": False},
+        new={"username": username, "role": staff.role, "is_active": True},
+        reason=reason.strip(),
     )
+    staff.initial_password = first
     return staff
 
 
@@ -167,7 +236,7 @@ def add_staff(
 MAX_TOKEN_LABEL = 100
 
 
-@action("issue_token", [Role.ADMIN])
+@action("issue_token", [Role.ADMIN, *UNBLINDED])
 def issue_token(actor: Staff, staff: Staff, label: str = "") -> ApiToken:
     """A new API token for ``staff``; the clear token is on ``.raw`` once, only its hash is kept.
 
@@ -175,6 +244,12 @@ def issue_token(actor: Staff, staff: Staff, label: str = "") -> ApiToken:
     """
     if staff.trial_id != actor.trial_id:
         raise NotFound("staff", "no such person in this trial")
+    if staff.role in UNBLINDED and staff.pk != actor.pk:
+        raise Forbidden(
+            "staff", f"a token for a {staff.role} is issued by its holder; {SEPARATION}"
+        )
+    if actor.role != Role.ADMIN and staff.pk != actor.pk:
+        raise Forbidden("staff", f"a {actor.role} issues tokens for themselves only")
     label = (label or "").strip()
     if len(label) > MAX_TOKEN_LABEL:
         raise ActionError("label", f"at most {MAX_TOKEN_LABEL} characters")
@@ -322,6 +397,8 @@ def _set_active(actor: Staff, name: str, username: str, reason: str, active: boo
     if not (reason or "").strip():
         raise ActionError("reason", "give a reason (it is kept in the audit trail)")
     staff = _staff_named(actor, username)
+    if active and staff.role in UNBLINDED:
+        raise Forbidden("username", f"{username!r} is a {staff.role}: {SEPARATION}")
     if not active and staff.pk == actor.pk:
         raise ActionError("username", "you cannot deactivate yourself: another admin must do it")
     if staff.user.is_active == active:
