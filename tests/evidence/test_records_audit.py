@@ -92,16 +92,25 @@ def test_audit_of_the_seed_trials() -> None:
     assert mv.check is not None and mv.check.p_values["fisher"] == pytest.approx(
         0.2941176, abs=1e-6
     )
-    # Lanzoni: deaths 2/12 vs 7/12; some ordering of deaths gives log-rank p = .015
-    assert rows[("lanzoni2021", "survival 91% vs 42%")].verdict == "consistent"
+    # Lanzoni: deaths 2/12 vs 7/12 under complete follow-up give log-rank p 0.018-0.070 only
+    lanzoni = rows[("lanzoni2021", "survival 91% vs 42%")]
+    assert lanzoni.verdict == "inconsistent"
+    assert "complete follow-up" in lanzoni.reason and "1/12 vs 7/12" in lanzoni.reason
+    assert rows[("lanzoni2021", "SAE-free survival P = .008; SAEs 2 vs 8")].verdict == "consistent"
     assert rows[("lanzoni2021", "time to recovery P = .031")].verdict == "not checkable"
+    km = rows[("lanzoni2021", "Survival at day 31")]
+    assert km.verdict == "not checkable" and "Kaplan-Meier" in km.reason
     # Fathi-Kazerooni: 28 % cannot be k/15
     fathi = rows[("fathikazerooni2022", "survival 57% vs 28%")]
     assert fathi.verdict == "inconsistent" and "28% is not k/15" in fathi.reason
-    # Shi: 10/56 vs 0/35 gives Fisher p = 0.0062, chi-square (Yates) 0.021: none is 0.013
+    # Shi: the placebo n at month 12 is unknown (<= 35): p = 0.013 holds for N = 29-31 only
     shi = rows[("shi2021", "normal CT at month 12: 10/56 vs none")]
-    assert shi.verdict == "inconsistent" and "n at this time point is not reported" in shi.reason
-    assert len(rows) == 12
+    assert shi.verdict == "consistent if N(placebo) ∈ [29, 31]"
+    assert shi.counts == "10/56 vs 0/[1, 35]"
+    # Shi's lesion volume (a continuous estimate with a CI) gets a row, not silence
+    lesion = rows[("shi2021", "Whole-lung lesion volume")]
+    assert lesion.verdict == "not checkable" and "not symmetric" in lesion.reason
+    assert len(rows) == 14
 
 
 def test_cli_pool_and_audit(tmp_path: Path) -> None:
@@ -125,6 +134,6 @@ def test_cli_pool_and_audit(tmp_path: Path) -> None:
     assert page.count("data:image/png;base64,") == 2
     result = runner.invoke(app, ["evidence", "audit", "--html", str(tmp_path / "a.html")])
     assert result.exit_code == 0, result.output
-    assert "9 consistent, 2 inconsistent, 1 not checkable" in result.output
+    assert "8 consistent, 1 consistent if, 2 inconsistent, 3 not checkable" in result.output
     bad = runner.invoke(app, ["evidence", "pool", "--measure", "HR"])
     assert bad.exit_code == 2 and "--measure: 'HR' is not one of RR, OR, RD" in bad.output

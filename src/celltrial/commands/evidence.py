@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 import yaml
+from rich.markup import escape
 from rich.table import Table
 
 from celltrial.commands import _ui as ui
@@ -192,7 +193,16 @@ def audit_command(
     table = Table(title="Audit of published claims", title_justify="left")
     for column in ("record", "claim", "reported", "counts", "recomputed", "verdict", "reason"):
         table.add_column(column, overflow="fold")
-    colour = {"consistent": "green", "inconsistent": "bold red", "not checkable": "dim"}
+    colour = {
+        "consistent": "green",
+        "consistent if": "yellow",
+        "inconsistent": "bold red",
+        "not checkable": "dim",
+    }
+
+    def family(verdict: str) -> str:
+        return "consistent if" if verdict.startswith("consistent if") else verdict
+
     for r in rows:
         table.add_row(
             r.record,
@@ -200,12 +210,12 @@ def audit_command(
             r.reported,
             r.counts,
             r.recomputed,
-            f"[{colour[r.verdict]}]{r.verdict}[/]",
-            r.reason,
+            f"[{colour[family(r.verdict)]}]{escape(r.verdict)}[/]",
+            escape(r.reason),
         )
     console.print(table)
-    counts = {v: sum(1 for r in rows if r.verdict == v) for v in colour}
-    console.print(", ".join(f"{n} {v}" for v, n in counts.items()), highlight=False)
+    counts = {v: sum(1 for r in rows if family(r.verdict) == v) for v in colour}
+    console.print(", ".join(f"{n} {v}" for v, n in counts.items() if n), highlight=False)
     if html_out is not None:
         html_out.write_text(
             report_html(title="Audit of published claims", audit=rows), encoding="utf-8"

@@ -117,6 +117,9 @@ def outcome_counts(
             if count is None or count.events is None or n is None:
                 excluded.append((record.id, f"no count with its n for arm {arm!r}"))
                 break
+            if not isinstance(count.events, int) or not isinstance(n, int):
+                excluded.append((record.id, f"arm {arm!r}: its count or n is not reported"))
+                break
             values += [count.events, n]
         else:
             rows.append((record, values[0], values[1], values[2], values[3]))

@@ -59,17 +59,43 @@ class Arm(_Model):
     source: str | None = None
 
 
-class ArmCount(_Model):
-    """Events (or a percentage) out of n in one arm."""
+#: a number the paper does not report: ``unknown``, or the range ``[low, high]`` it must lie in
+Unknown = Literal["unknown"] | tuple[int, int]
+#: a reported number kept as written (``"5.20"``: its digits carry its precision)
+Reported = str | float
 
-    events: int | None = Field(default=None, ge=0)
-    n: int | None = Field(default=None, ge=1)
+
+class ArmCount(_Model):
+    """One arm's result: events (or a percentage) out of n; or counts per category; or summary
+    statistics of a continuous outcome (mean, SD; median, quartiles).
+
+    ``events`` and ``n`` may be ``unknown`` or a range ``[low, high]`` when the paper does not
+    report them (an arm's n at a later time point): the audit then gives the values under which
+    a claim holds. ``n: unknown`` ranges from the events to the arm's randomized n.
+    """
+
+    events: int | Unknown | None = None
+    n: int | Unknown | None = None
     percent: str | None = None
+    counts: list[int] | None = None
+    mean: Reported | None = None
+    sd: Reported | None = None
+    median: Reported | None = None
+    q1: Reported | None = None
+    q3: Reported | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if self.events is not None and self.n is not None and self.events > self.n:
+        for name in ("events", "n"):
+            v = getattr(self, name)
+            if isinstance(v, int) and v < (1 if name == "n" else 0):
+                raise ValueError(f"{name} must be >= {1 if name == 'n' else 0}, got {v}")
+            if isinstance(v, tuple) and not 0 <= v[0] <= v[1]:
+                raise ValueError(f"{name}: range {list(v)} is empty or negative")
+        if isinstance(self.events, int) and isinstance(self.n, int) and self.events > self.n:
             raise ValueError(f"events {self.events} exceed n {self.n}")
+        if self.counts is not None and any(c < 0 for c in self.counts):
+            raise ValueError(f"counts {self.counts} must be >= 0")
         if self.percent is not None:
             try:
                 value = float(self.percent)
@@ -77,7 +103,7 @@ class ArmCount(_Model):
                 raise ValueError(f"percent {self.percent!r} is not a number") from None
             if not 0 <= value <= 100:
                 raise ValueError(f"percent {self.percent} is outside 0-100")
-            if self.n is not None and not possible_counts(self.percent, self.n):
+            if isinstance(self.n, int) and not possible_counts(self.percent, self.n):
                 raise ValueError(
                     f"percent {self.percent}% is not k/{self.n} for any whole number k "
                     f"(rounded to the digits given)"
@@ -85,31 +111,54 @@ class ArmCount(_Model):
         return self
 
 
+Censoring = Literal["complete", "any"] | tuple[int, int]
+
+
 class Outcome(_Model):
-    """A result reported by arm: counts for a binary outcome, or a summary statistic."""
+    """A result reported by arm: counts for a binary outcome, counts per category, or summary
+    statistics; with the estimate, CI and p-value the paper gives for the comparison."""
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     label: str
-    kind: Literal["binary", "survival", "continuous"] = "binary"
+    kind: Literal["binary", "survival", "continuous", "categorical"] = "binary"
     timepoint: str | None = None
+    categories: list[str] | None = None
     arms: dict[str, ArmCount] = Field(default_factory=dict)
-    estimate: float | None = None
-    ci: tuple[float, float] | None = None
+    compare: tuple[str, str] | None = None
+    estimate: Reported | None = None
+    ci: tuple[Reported, Reported] | None = None
     measure: str | None = None
     p_value: str | None = None
     test: str | None = None
+    censoring: Censoring | None = None
     source: str
 
 
 class Claim(_Model):
-    """A sentence's numeric claim, for auditing (``celltrial evidence audit``)."""
+    """A sentence's numeric claim, for auditing (``celltrial evidence audit``).
+
+    ``outcome`` names an outcome of the record whose counts or statistics are behind it;
+    ``compare`` the two arms compared (needed when the trial has more than two arms). The
+    other fields are the claim's own numbers: ``percentages``; ``measure`` (RR, OR, RD, HR,
+    MD), ``estimate`` and ``ci``; ``mean``, ``sd``, ``n`` and ``items`` of integer data (GRIM,
+    GRIMMER); ``p_value`` and the ``test`` the paper names; ``censoring`` for a log-rank claim.
+    """
 
     id: str
     text: str
     outcome: str | None = None
+    compare: tuple[str, str] | None = None
     percentages: tuple[str, str] | None = None
+    measure: str | None = None
+    estimate: Reported | None = None
+    ci: tuple[Reported, Reported] | None = None
+    mean: Reported | None = None
+    sd: Reported | None = None
+    n: int | None = Field(default=None, ge=1)
+    items: int = Field(default=1, ge=1)
     p_value: str | None = None
     test: str | None = None
+    censoring: Censoring | None = None
     source: str
 
 
@@ -131,11 +180,24 @@ class TrialRecord(_Model):
     @model_validator(mode="after")
     def _arms_exist(self) -> Self:
         arm_ids = {a.id for a in self.arms}
+        outcome_ids = {o.id for o in self.outcomes}
         for i, outcome in enumerate(self.outcomes):
-            for arm in outcome.arms:
+            for arm in [*outcome.arms, *(outcome.compare or ())]:
                 if arm not in arm_ids:
                     raise ValueError(
                         f"outcomes[{i}] ({outcome.id}): arm {arm!r} is not one of {sorted(arm_ids)}"
+                    )
+        for i, claim in enumerate(self.claims):
+            if claim.outcome is not None and claim.outcome not in outcome_ids:
+                raise ValueError(
+                    f"claims[{i}] ({claim.id}).outcome: {claim.outcome!r} is not an outcome of "
+                    f"this record (outcomes: {', '.join(sorted(outcome_ids)) or 'none'})"
+                )
+            for arm in claim.compare or ():
+                if arm not in arm_ids:
+                    raise ValueError(
+                        f"claims[{i}] ({claim.id}).compare: arm {arm!r} is not one of "
+                        f"{sorted(arm_ids)}"
                     )
         return self
 
@@ -148,10 +210,22 @@ class TrialRecord(_Model):
     def outcome(self, outcome_id: str) -> Outcome | None:
         return next((o for o in self.outcomes if o.id == outcome_id), None)
 
-    def denominator(self, outcome: Outcome, arm_id: str) -> int | None:
-        """The n of an arm for an outcome: the outcome's own, else the arm's."""
+    def denominator(self, outcome: Outcome, arm_id: str) -> int | tuple[int, int] | None:
+        """The n of an arm for an outcome: the outcome's own, else the arm's.
+
+        An outcome's ``n: unknown`` is the range from the events (at least 1) to the arm's n;
+        ``None`` when nothing bounds it.
+        """
         count = outcome.arms[arm_id]
-        return count.n if count.n is not None else self.arm(arm_id).n
+        if count.n is None:
+            return self.arm(arm_id).n
+        if count.n == "unknown":
+            top = self.arm(arm_id).n
+            if top is None:
+                return None
+            low = count.events if isinstance(count.events, int) else 0
+            return (max(low, 1), top)
+        return count.n
 
 
 def possible_counts(percent: str, n: int) -> list[int]:
@@ -165,52 +239,142 @@ def possible_counts(percent: str, n: int) -> list[int]:
     return [k for k in range(max(low, 0), min(high, n) + 1)]
 
 
-def _format_error(name: str, err: Any) -> str:
-    loc = ".".join(str(p) for p in err["loc"])
+def _format_error(name: str, err: Any) -> tuple[tuple[str | int, ...], str]:
+    loc = tuple(err["loc"])
     msg = str(err["msg"]).removeprefix("Value error, ")
-    return f"record {name}: {loc}: {msg}" if loc else f"record {name}: {msg}"
+    # a model validator's message may name its own place: "claims[2] (x).outcome: ..."
+    if not loc and msg[:1].isalpha() and "[" in msg.split(":")[0]:
+        head = msg.split(":")[0]
+        field, _, rest = head.partition("[")
+        index, _, tail = rest.partition("]")
+        sub = tail.split(")")[-1].lstrip(".")
+        if index.isdigit():
+            loc = (field, int(index), *([sub] if sub else []))
+    where = ".".join(str(p) for p in err["loc"])
+    return loc, (f"record {name}: {where}: {msg}" if where else f"record {name}: {msg}")
 
 
-def parse_record(data: Any, *, name: str) -> TrialRecord:
-    """Validate one record (a mapping); raise :class:`RecordError` naming record and field."""
+def _check_numbers(record: TrialRecord) -> list[tuple[tuple[str | int, ...], str]]:
+    """p-values that cannot be read, and tests no wording stands for, at their fields."""
+    from celltrial.stats.claims import normalise_test, parse_p_value
+
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    items: list[tuple[str, int, Outcome | Claim]] = [
+        *(("outcomes", i, o) for i, o in enumerate(record.outcomes)),
+        *(("claims", i, c) for i, c in enumerate(record.claims)),
+    ]
+    for what, i, item in items:
+        if True:
+            if item.p_value is not None:
+                try:
+                    parse_p_value(item.p_value)
+                except ValueError as exc:
+                    hint = (
+                        " (a footnote mark? write the p-value alone and say the test in test:)"
+                        if any(ch in item.p_value for ch in "*†‡§a")
+                        else ""
+                    )
+                    msg = str(exc).removeprefix("p_value: ")
+                    out.append(
+                        ((what, i, "p_value"), f"{what}[{i}] ({item.id}).p_value: {msg}{hint}")
+                    )
+            if item.test is not None:
+                try:
+                    normalise_test(item.test)
+                except ValueError as exc:
+                    msg = str(exc).removeprefix("test: ")
+                    out.append(((what, i, "test"), f"{what}[{i}] ({item.id}).test: {msg}"))
+    return out
+
+
+def parse_record(data: Any, *, name: str, lines: Any = None) -> TrialRecord:
+    """Validate one record (a mapping); raise :class:`RecordError` naming record and field.
+
+    ``lines``, when given, maps a field's location (``("claims", 0, "p_value")``) to its line
+    in the YAML file, and each message starts with ``file:line:``.
+    """
+
+    def place(loc: tuple[str | int, ...], msg: str) -> str:
+        line = lines(loc) if lines is not None else None
+        return f"line {line}: {msg}" if line is not None else msg
+
     try:
         record = TrialRecord.model_validate(data)
     except ValidationError as exc:
-        raise RecordError([_format_error(name, e) for e in exc.errors()]) from None
-    problems = []
-    for outcome in record.outcomes:
+        raise RecordError([place(*_format_error(name, e)) for e in exc.errors()]) from None
+    problems = [place(loc, f"record {name}: {msg}") for loc, msg in _check_numbers(record)]
+    for oi, outcome in enumerate(record.outcomes):
         if outcome.kind != "binary":
             continue
         for arm_id, count in outcome.arms.items():
-            if (count.events is not None or count.percent is not None) and record.denominator(
-                outcome, arm_id
-            ) is None:
-                problems.append(
-                    f"record {name}: outcomes.{outcome.id}.arms.{arm_id}: a count needs its "
-                    "denominator (n on the count or on the arm)"
-                )
             n = record.denominator(outcome, arm_id)
-            if count.events is not None and n is not None and count.events > n:
+            loc: tuple[str | int, ...] = ("outcomes", oi, "arms", arm_id)
+            if (count.events is not None or count.percent is not None) and n is None:
                 problems.append(
-                    f"record {name}: outcomes.{outcome.id}.arms.{arm_id}.events: "
-                    f"{count.events} exceeds the arm's n {n}"
+                    place(
+                        loc,
+                        f"record {name}: outcomes.{outcome.id}.arms.{arm_id}: a count needs its "
+                        "denominator (n on the count or on the arm)",
+                    )
+                )
+            if isinstance(count.events, int) and isinstance(n, int) and count.events > n:
+                problems.append(
+                    place(
+                        (*loc, "events"),
+                        f"record {name}: outcomes.{outcome.id}.arms.{arm_id}.events: "
+                        f"{count.events} exceeds the arm's n {n}",
+                    )
                 )
             if (
                 count.percent is not None
-                and n is not None
+                and isinstance(n, int)
                 and not possible_counts(count.percent, n)
             ):
                 problems.append(
-                    f"record {name}: outcomes.{outcome.id}.arms.{arm_id}.percent: "
-                    f"{count.percent}% is not k/{n} for any whole number k"
+                    place(
+                        (*loc, "percent"),
+                        f"record {name}: outcomes.{outcome.id}.arms.{arm_id}.percent: "
+                        f"{count.percent}% is not k/{n} for any whole number k",
+                    )
                 )
     if problems:
         raise RecordError(problems)
     return record
 
 
+def _line_finder(node: Any) -> Any:
+    """A function from a field's location to its 1-based line in the composed YAML ``node``."""
+
+    def find(loc: tuple[str | int, ...]) -> int | None:
+        current = node
+        best = current.start_mark.line + 1 if current is not None else None
+        for key in loc:
+            if isinstance(current, yaml.MappingNode):
+                nxt = next((v for k, v in current.value if k.value == str(key)), None)
+                if nxt is None:
+                    key_node = None
+                    break
+                key_node = next(k for k, v in current.value if k.value == str(key))
+                best = key_node.start_mark.line + 1
+                current = nxt
+            elif isinstance(current, yaml.SequenceNode) and isinstance(key, int):
+                if key >= len(current.value):
+                    break
+                current = current.value[key]
+                best = current.start_mark.line + 1
+            else:
+                break
+        return best
+
+    return find
+
+
 def load_records(paths: Iterable[str | Path]) -> list[TrialRecord]:
-    """Load record files (YAML, one record or a list per file); all problems at once."""
+    """Load record files (YAML, one record or a list per file); all problems at once.
+
+    Each problem starts with ``file:line:`` (the line of the field at fault) and names the
+    record and the field.
+    """
     records: list[TrialRecord] = []
     problems: list[str] = []
     for raw in paths:
@@ -218,8 +382,10 @@ def load_records(paths: Iterable[str | Path]) -> list[TrialRecord]:
         if not path.is_file():
             problems.append(f"{path}: no such record file")
             continue
+        text = path.read_text(encoding="utf-8")
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml.safe_load(text)
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
         except yaml.YAMLError as exc:
             problems.append(f"{path.name}: not valid YAML: {exc}")
             continue
@@ -230,10 +396,17 @@ def load_records(paths: Iterable[str | Path]) -> list[TrialRecord]:
                 if isinstance(item, dict)
                 else f"{path.name}[{i}]"
             )
+            node = root.value[i] if isinstance(root, yaml.SequenceNode) else root
+            find = _line_finder(node)
             try:
-                records.append(parse_record(item, name=name))
+                records.append(
+                    parse_record(item, name=name, lines=lambda loc, find=find: find(loc))
+                )
             except RecordError as exc:
-                problems.extend(exc.problems)
+                problems.extend(
+                    f"{path.name}:{p.removeprefix('line ')}" if p.startswith("line ") else p
+                    for p in exc.problems
+                )
     if problems:
         raise RecordError(problems)
     return records
