@@ -107,7 +107,9 @@ def test_schedules(proposals: dict[str, Proposal]) -> None:
     assert {"count": 3} in _values(proposals["000"], "schedule")
     assert {"days": [0, 3]} in _values(proposals["001"], "schedule")
     assert {"count": 5} in _values(proposals["002"], "schedule")
-    assert {"for_days": 5} in _values(proposals["002"], "schedule")
+    assert {"for": 5, "unit": "days"} in _values(proposals["002"], "schedule")
+    # "monitored for safety and efficacy for 28 days after treatment" is follow-up, not dosing
+    assert {"for": 28, "unit": "days"} not in _values(proposals["002"], "schedule")
     assert {"days": [0, 3, 6]} in _values(proposals["004"], "schedule")
 
 
@@ -122,7 +124,15 @@ def test_numeric_claims(proposals: dict[str, Proposal]) -> None:
     shi = proposals["003"]
     assert {"events": 10, "n": 56, "percent": "17.9"} in _values(shi, "count")
     assert {"level": 95, "low": -20.7, "high": -1.5, "unit": "%"} in _values(shi, "ci")
-    assert {"difference": -10.8, "unit": "%"} in _values(shi, "estimate")
+    # "a difference of −10.8% (95% CI: −20.7%, −1.5%, p = 0.030)"
+    assert {
+        "measure": "difference",
+        "value": -10.8,
+        "low": -20.7,
+        "high": -1.5,
+        "level": 95,
+        "unit": "%",
+    } in _values(shi, "estimate")
     assert [v["reported"] for v in _values(shi, "p_value")] == ["p = 0.030", "p = 0.013"]
     assert {"counts": [1, 4]} in _values(proposals["004"], "comparison")
 
@@ -173,7 +183,7 @@ def test_duplicates_are_merged(tmp_path: Path) -> None:
 def test_unreadable_file_is_named(tmp_path: Path) -> None:
     bad = tmp_path / "notes.txt"
     bad.write_text("just some notes", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"notes.txt: not a recognised bibliographic record"):
+    with pytest.raises(ValueError, match=r"notes.txt: not a bibliographic record or an abstract"):
         extract([bad])
 
 

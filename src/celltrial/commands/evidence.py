@@ -57,20 +57,26 @@ def _slug(p: Proposal) -> str:
 def extract_command(
     files: Annotated[
         list[Path],
-        typer.Argument(help="PubMed pages, catalogue or citation-index records, .nbib, .ris"),
+        typer.Argument(
+            help="PubMed/PMC pages (text or HTML), catalogue or citation-index records, "
+            ".nbib, .ris, plain-text abstracts (tables pasted as text are read too)"
+        ),
     ],
     out: Annotated[
         Path | None, typer.Option(help="write one proposed record (YAML) per trial here")
     ] = None,
 ) -> None:
-    """Propose trial records: identifiers, arm sizes, doses, schedules and every numeric claim."""
-    try:
-        proposals = extract(files)
-    except ValueError as exc:
-        lines = str(exc).splitlines()
-        for line in lines[:-1]:
+    """Propose trial records: identifiers, arm sizes, doses, schedules and every numeric claim.
+
+    A file that cannot be read is reported and the others are still read (exit 1 when some
+    file failed, 2 when none could be read).
+    """
+    problems: list[str] = []
+    proposals = extract(files, problems)
+    if problems and not proposals:
+        for line in problems[:-1]:
             ui.fail(line)
-        raise ui.fail(lines[-1]) from None
+        raise ui.fail(problems[-1])
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     for p in proposals:
@@ -97,7 +103,7 @@ def extract_command(
         order = {k: i for i, k in enumerate(_SUMMARY_KINDS)}
         for item in sorted(p.items, key=lambda i: order.get(i.kind, 99)):
             values = ", ".join(
-                f"{k}={format_count(v) if k in ('amount', 'tolerance') else v}"
+                f"{k}={format_count(v) if k in ('amount', 'high', 'tolerance') else v}"
                 for k, v in item.values.items()
                 if v not in (None, False, [], "")
             )
@@ -111,9 +117,13 @@ def extract_command(
             )
             console.print(f"wrote {path}", highlight=False)
     console.print(
-        f"{len(proposals)} proposed record(s) from {len(files)} file(s); confirm each value against its sentence.",
+        f"{len(proposals)} proposed record(s) from {len(files) - len(problems)} file(s); confirm each value against its sentence.",
         highlight=False,
     )
+    if problems:
+        for line in problems:
+            ui.fail(line, 1)
+        raise ui.fail(f"{len(problems)} of {len(files)} file(s) could not be read", 1)
 
 
 def _records(paths: list[Path]) -> list[TrialRecord]:

@@ -1,13 +1,20 @@
 """Proposing trial records from bibliographic sources, for a person to confirm.
 
 :func:`extract` reads each file (:mod:`.sources`), merges records of the same publication or
-trial (same DOI, PMID, PMCID or registry id), and finds every numeric claim in the abstract and
-figure legends: arm sizes, doses and schedules, counts and percentages with their n, p-values,
-confidence intervals. Each item keeps the sentence it came from. Nothing is inferred beyond the
-text: a proposal is not a record until a person confirms it.
+trial (same DOI, PMID, PMCID or registry id), and finds every numeric item in the abstract,
+figure legends and tables: arm sizes, doses and schedules, event counts with their
+denominators, p-values, estimates with confidence intervals. Each item keeps the sentence (or
+table row) it came from. A proposal is not a record until a person confirms it.
 
-Abstracts copied from web pages lose superscripts: ``5 × 10^5`` arrives as ``5 × 105`` and
-``3 × 10^7`` as ``3 x 10(7)``. A "× 10" followed directly by digits is read as a power of ten.
+What the text states is read as stated; what is *derived* says so in its values
+(``derived``): a denominator found from a percentage ("in eleven (91.7%)" is 11 of 12, the
+only n giving 91.7 %), a count from a percentage and a known arm size ("mortality 8.3 %" with
+n = 12 is 1 of 12), counts of "two vs eight" given to the arms in the order they were
+introduced, arm sizes from a total and a 1:1 ratio.
+
+Abstracts copied from web pages lose superscripts: ``5 × 10^5`` arrives as ``5 × 105``,
+``3 × 10^7`` as ``3 x 10(7)`` or ``3 × 10⁷``. A "× 10" followed directly by one or two digits
+is read as a power of ten.
 """
 
 from __future__ import annotations
@@ -19,47 +26,95 @@ from pathlib import Path
 from typing import Any
 
 from celltrial.evidence.sources import Bibliographic, read_source
+from celltrial.evidence.tables import Table
 
 _WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
-    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
-    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
-}  # fmt: skip
+    "none": 0,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
+_TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+_UNITS = "one|two|three|four|five|six|seven|eight|nine"
 _NUMBER_WORD = (
-    r"(?:(?:twenty|thirty|forty|fifty)-(?:one|two|three|four|five|six|seven|eight|nine)|"
-    + "|".join(sorted(_WORDS, key=len, reverse=True))
+    rf"(?:(?:{_TENS})[- ](?:{_UNITS})\b|"
+    + "|".join(
+        rf"{w}\b" for w in sorted((w for w in _WORDS if _WORDS[w] > 0), key=len, reverse=True)
+    )
     + r")"
 )
-_NUM = rf"(?:\d+|{_NUMBER_WORD})"
+_NUM = rf"(?:\d+|{_NUMBER_WORD})"  # a whole number in digits or words
+_COUNT = rf"(?:\d+|{_NUMBER_WORD}|none\b|no\b)"  # a count: "none of the 40" is 0
+_DEC = r"[−–-]?\s?\d+(?:\.\d+)?"
 
 
 def word_number(text: str) -> int | None:
-    """``12``, ``twelve``, ``Twenty-four`` -> int; None when not a number."""
-    t = text.strip().lower()
+    """``12``, ``twelve``, ``Twenty-four``, ``none`` -> int; None when not a number."""
+    t = " ".join(text.strip().lower().split())
     if t.isdigit():
         return int(t)
-    if "-" in t:
-        tens, _, unit = t.partition("-")
-        if tens in _WORDS and unit in _WORDS:
-            return _WORDS[tens] + _WORDS[unit]
+    if t in ("no", "none"):
+        return 0
+    for sep in ("-", " "):
+        if sep in t:
+            tens, _, unit = t.partition(sep)
+            if tens in _WORDS and unit in _WORDS and _WORDS[unit] < 10 <= _WORDS[tens]:
+                return _WORDS[tens] + _WORDS[unit]
     return _WORDS.get(t)
+
+
+def _float(text: str) -> float:
+    return float(text.replace(" ", "").replace("−", "-").replace("–", "-").replace("—", "-"))
 
 
 def sentences(text: str) -> list[str]:
     """Split an abstract into sentences (keeps "P = .015", "vs." and "et al." intact)."""
     text = " ".join(text.split())
-    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z(])(?<!\bvs\.\s)(?<!\bal\.\s)", text)
+    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z(])(?<!\bvs\.\s)(?<!\bal\.\s)(?<!\bFig\.\s)", text)
     out: list[str] = []
     for part in parts:
-        # "BACKGROUND: ..." section labels start a new sentence too
-        out.extend(p.strip() for p in re.split(r"\s(?=[A-Z]{4,}: )", part) if p.strip())
+        # "BACKGROUND: ..." and "Methods: ..." section labels start a new sentence too
+        out.extend(
+            p.strip()
+            for p in re.split(
+                r"\s(?=[A-Z]{4,}: |(?:Background|Methods?|Results?|Conclusions?|Objectives?|"
+                r"Findings|Interpretation|Aims?|Purpose|Design|Setting|Participants|"
+                r"Interventions?|Trial registration): )",
+                part,
+            )
+            if p.strip()
+        )
     return out
 
 
 @dataclasses.dataclass(frozen=True)
 class Item:
-    """One numeric item found in a sentence."""
+    """One numeric item found in a sentence (or a table row)."""
 
     kind: str
     text: str
@@ -76,50 +131,301 @@ class Item:
         }
 
 
+# ------------------------------------------------------------------------------------------
+# p-values and estimates
+# ------------------------------------------------------------------------------------------
+
 _P = re.compile(
-    r"\b[Pp](?:[- ]?value)?\s*(=|<|>|≤|≥|<=|>=)\s*(0?\.\d+(?:\s*[x×]\s*10\s*-\s*\d+)?|1(?:\.0+)?)"
+    r"(?<![\w.])[Pp](?:\s*[- ]?values?)?(?:\s+for\s+(?:trend|interaction))?\s*"
+    r"(=|<|>|≤|≥|<=|>=|⩽|⩾|of|was)\s*(0?\.\d+(?:\s*[x×]\s*10\s*\^?\s*[−–-]\s*\d+)?|1(?:\.0+)?\b|0\b)"
 )
-_CI = re.compile(
-    r"(\d{2})\s*%\s*(?:CI|confidence interval)\s*[:,]?\s*\(?\s*"
-    r"([−–-]?\d+(?:\.\d+)?)\s*(%?)\s*(?:,|to|–)\s*([−–-]?\d+(?:\.\d+)?)\s*%?"
-)
-_PCT_OF = re.compile(r"(\d+(?:\.\d+)?)\s*%\s*\((\d+)\s*/\s*(\d+)\)")
-_COUNT_PCT = re.compile(rf"\b({_NUM})\s+(?:[a-z]+\s+){{0,2}}\((\d+(?:\.\d+)?)\s*%\)", re.IGNORECASE)
-_FRACTION = re.compile(r"(?<![\d./])(\d+)\s*/\s*(\d+)(?![\d/a-z])")
-_VS = re.compile(
-    rf"\b(\d+(?:\.\d+)?\s*%|{_NUM})\s+(?:[a-z]+\s+){{0,6}}?(?:vs\.?|versus|compared (?:with|to))\s+"
-    rf"(?:[a-z]+\s+){{0,2}}?(\d+(?:\.\d+)?\s*%|{_NUM})",
+_THRESHOLD = re.compile(
+    r"considered\s+(?:statistically\s+)?significant|significance\s+(?:level|was\s+set)|"
+    r"level\s+of\s+significance|two-sided\s+(?:alpha|α)",
     re.IGNORECASE,
 )
+_RELATION = {"<=": "≤", ">=": "≥", "⩽": "≤", "⩾": "≥", "of": "=", "was": "="}
+_CI = re.compile(
+    r"(\d{2})\s*%\s*(?:CI|confidence interval|CrI|credible interval)\s*[:,]?\s*[(\[]?\s*"
+    r"([−–-]?\d+(?:\.\d+)?)\s*(%?)\s*(?:,|to|–|—|-|;)\s*([−–-]?\d+(?:\.\d+)?)\s*%?"
+)
+_MEASURES = (
+    (r"hazard\s+ratios?|\b(?:a|adjusted\s+)?HR", "HR"),
+    (r"odds\s+ratios?|\b(?:a|adjusted\s+)?OR", "OR"),
+    (r"relative\s+risks?|risk\s+ratios?|rate\s+ratios?|\bRR|\bIRR", "RR"),
+    (r"(?:absolute\s+)?risk\s+differences?|absolute\s+differences?|\bARR|\bRD", "RD"),
+    (r"standardi[sz]ed\s+mean\s+differences?|\bSMD", "SMD"),
+    (r"mean\s+differences?|differences?\s+in\s+means?|\bMD", "MD"),
+    (r"(?:median\s+)?differences?", "difference"),
+)
+_MEASURE_RE = "|".join(f"(?P<m{i}>{p})" for i, (p, _) in enumerate(_MEASURES))
+_ESTIMATE = re.compile(
+    rf"(?:{_MEASURE_RE})\b(?:\s*\((?:[A-Z]{{1,4}}|[a-z]{{1,4}}\s?[A-Z]{{1,3}})\))?"
+    rf"(?P<between>(?:\s+(?:for|in|of|between|was|were|on|at|the|a|an|with|to|vs\.?|versus|"
+    rf"[\w-]+\s+vs\.?\s+[\w-]+|[a-z][\w-]*)){{0,6}}?)"
+    rf"\s*(?:[:=,]|was|of|were)?\s*(?P<value>{_DEC})\s*(?P<unit>%|percentage\s+points?|"
+    rf"[a-zA-Z/]+(?:/[a-zA-Z]+)?)?"
+    rf"\s*[,;]?\s*[(\[]?\s*(?P<level>\d{{2}})\s*%\s*(?:CI|confidence\s+interval|CrI)\s*[:,]?\s*"
+    rf"[(\[]?\s*(?P<low>{_DEC})\s*%?\s*(?:,|to|–|—|-|;)\s*(?P<high>{_DEC})",
+    re.IGNORECASE,
+)
+
+
+def _measure(match: re.Match[str]) -> str:
+    for i, (_, name) in enumerate(_MEASURES):
+        if match.group(f"m{i}"):
+            return name
+    return "other"
+
+
+# ------------------------------------------------------------------------------------------
+# counts
+# ------------------------------------------------------------------------------------------
+
+_NOT_COUNT_AFTER = (
+    r"(?!\s*(?:%|years?|yrs?|days?|d\b|weeks?|wk|months?|mo\b|h\b|hours?|min|mg|mL|ml|kg|"
+    r"cm|mm|points?|cells|×|x\s*10))"
+)
+_K_OF_N = re.compile(
+    rf"(?<![\w.\-−])({_COUNT})\s+(?:out\s+)?of\s+(?:the\s+|all\s+|these\s+)?({_NUM})\b"
+    + _NOT_COUNT_AFTER,
+    re.IGNORECASE,
+)
+_FRACTION = re.compile(
+    r"(?<![\d./\w])(\d+)\s*/\s*(\d+)"
+    r"(?![\d/]|\.\d|\s*(?:mg|mL|ml|kg|g|h|hr|min|mmHg|cm|mm|L|dL|µL|m2|m²)\b)"
+)
+_NOT_FRACTION_BEFORE = re.compile(
+    r"(?:grade|grades|phase|stage|class|NYHA|type|score|ratio|PaO2|FiO2|/)\s*$", re.IGNORECASE
+)
+_PCT_AFTER = re.compile(r"^[^%\d()\[\]]{0,45}?[(\[]\s*(\d+(?:\.\d+)?)\s*%\s*[)\]]")
+_PCT_PAREN = re.compile(r"[(\[]\s*(\d+(?:\.\d+)?)\s*%\s*[)\]]")
+_STOP = {
+    "in",
+    "of",
+    "at",
+    "on",
+    "by",
+    "to",
+    "from",
+    "with",
+    "and",
+    "or",
+    "vs",
+    "versus",
+    "than",
+    "was",
+    "were",
+    "is",
+    "are",
+    "day",
+    "days",
+    "week",
+    "weeks",
+    "month",
+    "months",
+    "year",
+    "years",
+    "the",
+    "a",
+    "an",
+    "grade",
+    "phase",
+    "after",
+    "before",
+    "within",
+    "per",
+    "for",
+    "mg",
+    "ml",
+    "kg",
+    "h",
+    "hours",
+    "min",
+    "aged",
+    "age",
+    "score",
+    "n",
+}
+_PERCENT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*%")
+_PERCENT_NOT_RATE_BEFORE = re.compile(
+    r"(?:\bby|≥|≤|<|>|\bat least|\bup to|\bmore than|\bless than|\bover|\bunder|"
+    r"\babove|\bbelow|LVEF|\bEF|ejection fraction|saturation|SpO2|SaO2|fold|reduc\w*|"
+    r"increas\w*|decreas\w*|improv\w* of|change of|[±~])\s*$",
+    re.IGNORECASE,
+)
+_PERCENT_NOT_RATE_AFTER = re.compile(
+    r"^\s*(?:CI|CrI|confidence|credible|improvement|reduction|increase|decrease|decline|"
+    r"lower|higher|greater|less|more|of (?:the )?(?:baseline|predicted|normal)|"
+    r"predicted|fall|rise|change)",
+    re.IGNORECASE,
+)
+_VS_COUNTS = re.compile(
+    rf"(?<![\w.%\-−/])({_COUNT})\s+(?:[a-z]+\s+){{0,6}}?(?:vs\.?|versus|compared\s+(?:with|to))\s+"
+    rf"(?:[a-z]+\s+){{0,2}}?({_COUNT})\b(?!\s*(?:%|/|of\b|\(|years?|days?|weeks?|months?|h\b|"
+    rf"hours?|min|mg|mL|ml|points?|cm|mm|m\b|kg|cells|×))",
+    re.IGNORECASE,
+)
+_PEOPLE = (
+    r"(?:patients?|subjects?|participants?|children|infants?|neonates?|adults?|individuals?|"
+    r"volunteers?|recipients?|cases|men|women|persons?|people)"
+)
+_GROUP_COUNT = re.compile(
+    rf"(?<![\w.\-−/])({_COUNT})\s+(?:{_PEOPLE}\s+)?(?:[a-z-]+\s+)?in\s+(?:the|each|both)\s+"
+    r"(?:[\w-]+\s+){0,2}?(?:groups?|arms?)\b(?!\s*\()",
+    re.IGNORECASE,
+)
+# survival "at 2 years" is a Kaplan-Meier estimate, not a count over the arm
+_LONG_TERM = re.compile(
+    r"(?:surviv|free)\w*[^.;]{0,40}?\b(?:at|after|by)\s+(?:\d+|one|two|three|four|five|ten)"
+    r"\s+years?|(?:\d+|one|two|three|five|ten)[- ]years?\s+(?:overall\s+)?(?:survival|free)|"
+    r"Kaplan|estimated",
+    re.IGNORECASE,
+)
+_VS_PERCENT = re.compile(
+    r"(?<![\w.])(\d+(?:\.\d+)?)\s*%\s+(?:[a-z-]+\s+){0,8}?"
+    r"(?:vs\.?|versus|compared\s+(?:with|to)|and|or)\s+(?:[a-z-]+\s+){0,3}?"
+    r"(\d+(?:\.\d+)?)\s*%",
+    re.IGNORECASE,
+)
+
+# ------------------------------------------------------------------------------------------
+# arm sizes and totals
+# ------------------------------------------------------------------------------------------
+
 _ARM_N = re.compile(
-    r"((?:[\w-]+\s+){0,4}?)\(?\bn\s*=\s*(\d+)\)?(\s+for each group)?", re.IGNORECASE
+    r"((?:[\w-]+[\s,:;]+){0,4}?)\(?\b[nN]\s*=\s*(\d+)\)?"
+    r"(\s*(?:for\s+each\s+group|each|per\s+(?:arm|group|cohort)|in\s+each\s+(?:arm|group)))?"
+)
+_ARM_PAREN = re.compile(rf"\(({_NUM})\s+{_PEOPLE}\)", re.IGNORECASE)
+_ARM_RECEIVED = re.compile(
+    rf"(?<![\w.\-/])({_NUM})\s+(?:(?:[\w-]+\s+){{0,2}}?{_PEOPLE}\s+)?"
+    r"(?:received|were\s+(?:randomi[sz]ed|assigned|allocated)\s+to|(?:were\s+)?treated\s+with|"
+    r"were\s+given|got)\b",
+    re.IGNORECASE,
+)
+_ARM_AND_A = re.compile(
+    rf"\b(?:and|while|whereas)\s+({_NUM})\s+(?:received\s+)?(?:a|an|the)\s+[\w-]+\s+dose",
+    re.IGNORECASE,
+)
+_ARM_EACH = re.compile(
+    rf"\b({_NUM})\s+(?:{_PEOPLE}\s+)?(?:in\s+each|per|in\s+every)\s+(?:arm|group|cohort)\b",
+    re.IGNORECASE,
 )
 _TOTAL_N = re.compile(
-    rf"(?<![\w-])({_NUM})\s+(?:[\w-]+\s+){{0,3}}?(?:patients|subjects|participants)\b",
+    rf"(?<![\w-])({_NUM})\s+(?:[\w-]+\s+){{0,4}}?{_PEOPLE}\b",
     re.IGNORECASE,
 )
-_DIFFERENCE = re.compile(r"\bdifference of\s+([−–-]?\d+(?:\.\d+)?)\s*(%?)", re.IGNORECASE)
-_PERCENT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*%")
-_RATIO = re.compile(r"randomi[sz]ed\s*\(?\s*(\d)\s*:\s*(\d)\s*\)?", re.IGNORECASE)
+_ENROLMENT = re.compile(
+    r"\b(?:enrolled|included|recruited|received|treated|underwent|randomi[sz]ed|allocated|"
+    r"assigned|participated|we report|were studied|took part)\b",
+    re.IGNORECASE,
+)
+_RATIO = re.compile(
+    r"(?:randomi[sz]ed|randomly\s+(?:assigned|allocated)|allocated|assigned)\s*"
+    r"(?:\(\s*)?(?:in\s+an?\s+|at\s+an?\s+)?(\d)\s*:\s*(\d)\b|\b(\d)\s*:\s*(\d)\s+ratio|"
+    r"\bratio\s+of\s+(\d)\s*:\s*(\d)",
+    re.IGNORECASE,
+)
+
+# ------------------------------------------------------------------------------------------
+# doses and schedules
+# ------------------------------------------------------------------------------------------
+
+_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 _POWER = re.compile(
-    r"(\d+(?:\.\d+)?)\s*(?:±\s*(\d+(?:\.\d+)?)\s*)?[×x]\s*10\s*(?:\^|\(|\*\*)?\s*(\d{1,2})\s*\)?\s*"
-    r"(cells?/kg|cells?\b|UC-MSCs?|MSCs?|cells per infusion)?",
+    r"(?<![\w.])(\d+(?:\.\d+)?)(?:\s*(?:[-–—]|to)\s*(\d+(?:\.\d+)?))?\s*"
+    r"(?:±\s*(\d+(?:\.\d+)?)\s*)?[×xX*]\s*10\s*"
+    r"(?:\^\s*(\d{1,2})|\(\s*(\d{1,2})\s*\)|([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})|(\d{1,2}))(?![\d.])"
+)
+_MILLION = re.compile(
+    rf"(?<![\w.])(\d+(?:\.\d+)?|{_NUMBER_WORD}(?:\s+hundred)?)"
+    r"(?:\s*(?:[-–—]|to)\s*(\d+(?:\.\d+)?))?\s+(million|billion)\b",
     re.IGNORECASE,
 )
-_VOLUME = re.compile(r"(\d+(?:\.\d+)?)\s*mL\b(?:\s+(?:of\s+)?([a-z-]+))?", re.IGNORECASE)
+_PER_KG = re.compile(
+    r"^\s*(?:[\w'’-]+\s+){0,4}?[\w'’-]*\s*(?:/\s*kg|per\s+(?:kg|kilogram)|/\s*kilogram)\b",
+    re.IGNORECASE,
+)
+_CELLS_AFTER = re.compile(
+    r"^\s*(?:[\w'’-]+\s+){0,4}?(?:cells?|[\w-]*MSCs?|[\w-]*MSC\b|progenitors?|"
+    r"[\w-]*(?:stem|stromal)\s+cells?)\b",
+    re.IGNORECASE,
+)
+_NOT_DOSE_AFTER = re.compile(
+    r"^\s*(?:/\s*(?:L|l|µL|uL|mL|ml|mm3|mm³)\b|per\s+(?:litre|liter|µL|mL)|copies|IU|"
+    r"particles?/mL|years?|patients|people|km)",
+)
+_VOLUME = re.compile(
+    r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:mL|ml|millilit(?:er|re)s?)\b(?!\s*/)(?:\s+(?:of\s+)?([a-z-]+))?"
+)
+_NOT_VOLUME = re.compile(r"aspirat|\bblood\b|lipoaspirat|\bfat\b|harvest|urine|saline flush", re.I)
 _DAYS = re.compile(
-    r"\b(?:on\s+|at\s+)?days?\s+(\d+(?:\s*,\s*\d+)*\s*,?\s*(?:and|&)\s*\d+)", re.IGNORECASE
-)
-_INTERVAL = re.compile(
-    r"(?:dosing\s+)?interval\s+of\s+(\d+)\s*h|every\s+(\d+)\s*h(?:ours)?", re.IGNORECASE
-)
-_COUNT_ADMIN = re.compile(
-    rf"\b({_NUM})\s+(?:cycles\s+of\s+)?(?:intravenous\s+)?(?:doses|infusions|injections|cycles)\b",
+    r"(?<!between )(?<!from )\b(?:on|at)?\s*(days?|weeks?)\s+(\d+)"
+    r"((?:\s*(?:,\s*and|,|and|&)\s*(?:(?:day|week)s?\s+)?\d+)+)\b(?!\s*(?:-|–|to)\s*\d)",
     re.IGNORECASE,
 )
-_FOR_DAYS = re.compile(rf"\bfor\s+({_NUM})\s+days\b", re.IGNORECASE)
+_UNIT_HOURS = {
+    "h": 1,
+    "hr": 1,
+    "hrs": 1,
+    "hour": 1,
+    "hours": 1,
+    "day": 24,
+    "days": 24,
+    "week": 168,
+    "weeks": 168,
+    "month": 720,
+    "months": 720,
+}
+_TIME_UNIT = r"(h|hrs?|hours?|days?|weeks?|months?)"
+_APART = re.compile(rf"\b({_NUM})[\s-]*{_TIME_UNIT}\s+apart\b", re.IGNORECASE)
+_INTERVAL = re.compile(
+    rf"\b(?:dosing\s+|an?\s+)?intervals?\s+of\s+({_NUM})[\s-]*{_TIME_UNIT}|"
+    rf"\bat\s+({_NUM})[\s-]*{_TIME_UNIT}\s+intervals?|"
+    rf"\b({_NUM})[\s-]*{_TIME_UNIT}\s+intervals?\b|"
+    rf"\bevery\s+({_NUM})\s*{_TIME_UNIT}\b|\bq\s*(\d+)\s*(h)\b",
+    re.IGNORECASE,
+)
+_EVERY_WORD = re.compile(
+    r"\b(?:(?:once\s+)?(daily)(?!\s+(?:living|life|activit))|"
+    r"(?:once\s+|at\s+)?(weekly)(?:\s+intervals?)?|every\s+(day|week|month)|"
+    r"once\s+a\s+(day|week|month)|(monthly))\b",
+    re.IGNORECASE,
+)
+_ADMIN_NOUN = r"(?:doses|infusions|injections|administrations|applications|transplantations|cycles)"
+_COUNT_ADMIN = re.compile(
+    rf"\b({_NUM})\s+(?:(?:cycles|courses)\s+of\s+)?(?:[\w-]+\s+){{0,2}}?{_ADMIN_NOUN}\b",
+    re.IGNORECASE,
+)
+_SINGLE = re.compile(
+    r"\b(?:a\s+|one\s+)?single(?:[\s-]+[\w-]+){0,2}?[\s-]+"
+    r"(?:dose|infusion|injection|administration|application|transplantation)\b|"
+    r"\b(?:infused|injected|given|administered|transplanted)\s+once\b"
+    r"(?!\s+(?:daily|weekly|monthly|a\s+(?:day|week|month)|every|per|each))",
+    re.IGNORECASE,
+)
+_TIMES = re.compile(
+    rf"\b(?:infused|injected|given|administered|applied|transplanted|treated|received|dosed)"
+    rf"(?:\s+[\w-]+){{0,3}}?\s+(twice|thrice|({_NUM})\s+times)\b|\b(twice)\s*,?\s+({_NUM})[\s-]*"
+    rf"{_TIME_UNIT}\s+apart",
+    re.IGNORECASE,
+)
+_FOR = re.compile(
+    rf"\bfor\s+(?:up\s+to\s+)?({_NUM})\s+(?:consecutive\s+)?(days?|weeks?|months?)\b", re.IGNORECASE
+)
+_FOLLOW = re.compile(
+    r"(?:follow\w*(?:[\s-]+up)?|observed|monitored|hospitali[sz]ed|stayed|lasted|persisted|"
+    r"assessed|evaluated|survived|alive|admitted|ventilated)\b[^,;.]{0,40}$",
+    re.IGNORECASE,
+)
+_ADMIN_CUE = re.compile(
+    r"infus|inject|dose|dosing|administ|given|receiv|treat|applied|daily|weekly|transplant",
+    re.IGNORECASE,
+)
 _PHASE = re.compile(
-    r"\bphase\s+(I{1,3}(?:\s*(?:/|&|and)\s*I{1,3})?|[1-4](?:\s*/\s*[1-4]a?)?a?)\b", re.IGNORECASE
+    r"\bphase\s+(I{1,3}(?:\s*(?:/|&|and)\s*I{1,3})?[ab]?|[1-4](?:\s*/\s*[1-4]a?)?a?)\b",
+    re.IGNORECASE,
 )
 _BLINDING = re.compile(
     r"\b(double|single|triple)[- ]blind(?:ed)?\b|\bopen[- ]label\b", re.IGNORECASE
@@ -127,65 +433,160 @@ _BLINDING = re.compile(
 
 
 def _rounds_to(events: int, n: int, percent: str) -> bool:
+    """Whether ``events``/``n`` is ``percent`` % at the precision it was written with."""
     digits = len(percent.split(".")[1]) if "." in percent else 0
     return abs(100 * events / n - float(percent)) <= 0.5 * 10.0**-digits + 1e-9
 
 
+def _n_from_percent(events: int, percent: str, limit: int = 1000) -> list[int]:
+    """Every n (events ≤ n ≤ limit) with events/n written as ``percent``."""
+    if events == 0:
+        return []
+    return [n for n in range(max(events, 1), limit + 1) if _rounds_to(events, n, percent)]
+
+
 def _p_value(match: re.Match[str]) -> dict[str, Any]:
     raw = match.group(2).replace(" ", "")
-    return {"relation": match.group(1), "value": raw, "reported": match.group(0)}
+    relation = _RELATION.get(match.group(1), match.group(1))
+    return {"relation": relation, "value": raw, "reported": match.group(0)}
+
+
+def _exponent(m: re.Match[str]) -> int:
+    raw = m.group(4) or m.group(5) or m.group(7) or (m.group(6) or "").translate(_SUPERSCRIPT)
+    return int(raw)
+
+
+def _dose_unit(after: str) -> str | None:
+    """``cells/kg`` or ``cells`` from the words after an amount; None when not a cell dose."""
+    if _NOT_DOSE_AFTER.match(after):
+        return None
+    if _PER_KG.match(after):
+        return "cells/kg"
+    return "cells"
 
 
 def items_in(sentence: str) -> list[Item]:
-    """Every numeric item of one sentence."""
+    """Every numeric item of one sentence, as the sentence states it (no document context)."""
     found: list[Item] = []
+    used: list[tuple[int, int]] = []  # spans already read as part of a count
 
-    def add(kind: str, m: re.Match[str], values: dict[str, Any]) -> None:
-        found.append(Item(kind, m.group(0).strip(), values, sentence, m.start()))
+    def add(kind: str, m: re.Match[str], values: dict[str, Any], group: int = 0) -> None:
+        found.append(Item(kind, m.group(group).strip(), values, sentence, m.start(group)))
 
-    for m in _P.finditer(sentence):
-        add("p_value", m, _p_value(m))
+    def overlaps(a: int, b: int) -> bool:
+        return any(a < e and s < b for s, e in used)
+
+    if not _THRESHOLD.search(sentence):
+        for m in _P.finditer(sentence):
+            add("p_value", m, _p_value(m))
+    estimates: list[tuple[int, int]] = []
+    for m in _ESTIMATE.finditer(sentence):
+        values: dict[str, Any] = {
+            "measure": _measure(m),
+            "value": _float(m.group("value")),
+            "low": _float(m.group("low")),
+            "high": _float(m.group("high")),
+            "level": int(m.group("level")),
+        }
+        unit = (m.group("unit") or "").strip()
+        if unit and unit.lower() not in ("ci", "vs"):
+            values["unit"] = unit
+        if values["measure"] == "difference" and unit.lower().startswith("percentage point"):
+            values["measure"] = "RD"
+        add("estimate", m, values)
+        estimates.append((m.start(), m.end()))
     for m in _CI.finditer(sentence):
         ci_unit = "%" if m.group(3) else ""
-        low, high = (float(x.replace("−", "-").replace("–", "-")) for x in (m.group(2), m.group(4)))
+        low, high = _float(m.group(2)), _float(m.group(4))
         add("ci", m, {"level": int(m.group(1)), "low": low, "high": high, "unit": ci_unit})
-    for m in _PCT_OF.finditer(sentence):
-        add("count", m, {"events": int(m.group(2)), "n": int(m.group(3)), "percent": m.group(1)})
-    for m in _COUNT_PCT.finditer(sentence):
-        count = word_number(m.group(1))
-        if count is not None:
-            candidates = [n for n in range(max(count, 1), 1001) if _rounds_to(count, n, m.group(2))]
-            add(
-                "count", m, {"events": count, "percent": m.group(2), "n_candidates": candidates[:5]}
-            )
-    for m in _FRACTION.finditer(sentence):
-        if sentence[max(0, m.start() - 7) : m.start()].lower().strip().endswith("phase"):
+    if not estimates:
+        for m in re.finditer(r"\bdifference of\s+([−–-]?\d+(?:\.\d+)?)\s*(%?)", sentence, re.I):
+            add("estimate", m, {"difference": _float(m.group(1)), "unit": m.group(2)})
+
+    # counts: "k of N", "k/N", each with the percentage that follows it, if any
+    for regex in (_K_OF_N, _FRACTION):
+        for m in regex.finditer(sentence):
+            if overlaps(m.start(), m.end()):
+                continue
+            if regex is _FRACTION and _NOT_FRACTION_BEFORE.search(sentence[: m.start()]):
+                continue
+            events, n = word_number(m.group(1)), word_number(m.group(2))
+            if events is None or n is None or n == 0 or events > n:
+                continue
+            if regex is _K_OF_N and m.group(1).lower() == "no":
+                continue
+            values = {"events": events, "n": n}
+            end = m.end()
+            pct = _PCT_AFTER.match(sentence[m.end() :])
+            if pct and _rounds_to(events, n, pct.group(1)):
+                values["percent"] = pct.group(1)
+                end = m.end() + pct.end()
+            before = re.search(r"(\d+(?:\.\d+)?)\s*%\s*\(\s*$", sentence[: m.start()])
+            start = m.start()
+            if before and _rounds_to(events, n, before.group(1)):  # "17.9% (10/56)"
+                values["percent"] = before.group(1)
+                start = before.start()
+            found.append(Item("count", sentence[start:end].strip(), values, sentence, start))
+            used.append((start, end))
+    # "k (p%)", "eleven treated patients (91.7%)", "in eleven (91.7%)": n from the percentage
+    for m in _PCT_PAREN.finditer(sentence):
+        if overlaps(m.start(), m.end()):
             continue
-        if not any(
-            i.kind == "count" and m.group(0).replace(" ", "") in i.text.replace(" ", "")
-            for i in found
-        ):
-            events, n = int(m.group(1)), int(m.group(2))
-            if n > 0 and events <= n:
-                add("count", m, {"events": events, "n": n})
-    for m in _VS.finditer(sentence):
-        a, b = m.group(1), m.group(2)
-        if a.strip().endswith("%") and b.strip().endswith("%"):
-            add("comparison", m, {"percent": [a.rstrip("% "), b.rstrip("% ")]})
-        else:
-            x, y = word_number(a), word_number(b)
-            if x is not None and y is not None:
-                add("comparison", m, {"counts": [x, y]})
-    for m in _DIFFERENCE.finditer(sentence):
-        value = float(m.group(1).replace("−", "-").replace("–", "-"))
-        add("estimate", m, {"difference": value, "unit": m.group(2)})
+        window = sentence[max(0, m.start() - 60) : m.start()]
+        numbers = list(re.finditer(rf"(?<![\w.\-−/])({_COUNT})(?![\w.])", window, re.I))
+        if not numbers:
+            continue
+        back = numbers[-1]  # the number nearest the percentage
+        words = window[back.end() :].lower().split()
+        if len(words) > 3 or any(w in _STOP or not re.fullmatch(r"[a-z][\w'-]*", w) for w in words):
+            continue
+        lead = sentence[: max(0, m.start() - 60) + back.start()]
+        if re.search(r"(?:day|week|month|year|aged?|grade|phase|[<>≤≥=±])\s*$", lead, re.I):
+            continue
+        count = word_number(back.group(1))
+        if count is None or back.group(1).lower() == "no":
+            continue
+        start = max(0, m.start() - 60) + back.start()
+        candidates = _n_from_percent(count, m.group(1))
+        values = {"events": count, "percent": m.group(1), "n_candidates": candidates[:5]}
+        found.append(Item("count", sentence[start : m.end()].strip(), values, sentence, start))
+        used.append((start, m.end()))
+    for m in _GROUP_COUNT.finditer(sentence):
+        count = word_number(m.group(1))
+        if count is not None and not overlaps(m.start(), m.end()):
+            add("group_count", m, {"events": count})
+    for m in _VS_COUNTS.finditer(sentence):
+        if overlaps(m.start(), m.end()):
+            continue
+        x, y = word_number(m.group(1)), word_number(m.group(2))
+        if x is not None and y is not None:
+            add("comparison", m, {"counts": [x, y]})
+    for m in _VS_PERCENT.finditer(sentence):
+        if not overlaps(m.start(), m.end()) and not any(s <= m.start() < e for s, e in estimates):
+            add("comparison", m, {"percent": [m.group(1), m.group(2)]})
     for m in _PERCENT.finditer(sentence):
-        inside = any(m.group(0).replace(" ", "") in i.text.replace(" ", "") for i in found)
-        if not inside and not sentence[m.end() : m.end() + 4].lstrip().startswith("CI"):
-            add("percent", m, {"percent": m.group(1)})
+        if overlaps(m.start(), m.end()) or any(s <= m.start() < e for s, e in estimates):
+            continue
+        after = sentence[m.end() :]
+        if re.match(r"\s*(?:CI|CrI|confidence|credible)", after):
+            continue
+        rate = not (
+            ("." not in m.group(1) and _LONG_TERM.search(sentence))
+            or _PERCENT_NOT_RATE_BEFORE.search(sentence[: m.start()])
+            or _PERCENT_NOT_RATE_AFTER.match(after)
+            or re.match(r"\s*(?:,\s*)?\d+(?:\.\d+)?\s*%?\s*(?:to|–|-)\s*\d", after)
+            or re.search(r"(?:[-–]|\bto)\s*$", sentence[: m.start()])
+        )
+        add("percent", m, {"percent": m.group(1), "rate": rate})
+
+    # arm sizes
     for m in _ARM_N.finditer(sentence):
+        if re.search(r"\b(?:total|overall|all|enrolled)\W{0,3}$", sentence[: m.start(2)], re.I):
+            continue
         label = " ".join(
-            w for w in m.group(1).split() if w.lower() not in {"or", "and", "the", "to", "either"}
+            w
+            for w in re.split(r"[\s,:;]+", m.group(1))
+            if w and w.lower() not in {"or", "and", "the", "to", "either", "n"}
         )
         add(
             "arm_size",
@@ -196,40 +597,415 @@ def items_in(sentence: str) -> list[Item]:
                 "each_group": bool(m.group(3)),
             },
         )
+    for m in _ARM_PAREN.finditer(sentence):
+        n = word_number(m.group(1))
+        if n is not None:
+            add("arm_size", m, {"n": n, "label": None, "each_group": False})
+    for m in _ARM_EACH.finditer(sentence):
+        n = word_number(m.group(1))
+        if n is not None:
+            add("arm_size", m, {"n": n, "label": None, "each_group": True})
+    received = [m for m in _ARM_RECEIVED.finditer(sentence) if word_number(m.group(1))]
+    received += [m for m in _ARM_AND_A.finditer(sentence) if word_number(m.group(1))]
+    if len(received) >= 2:
+        for m in sorted(received, key=lambda r: r.start()):
+            n = word_number(m.group(1))
+            add("arm_size", m, {"n": n, "label": None, "each_group": False}, 1)
     for m in _TOTAL_N.finditer(sentence):
         total = word_number(m.group(1))
         if (
             total is not None
             and total >= 4
+            and not any(
+                word_number(w) is not None or w.lower() in ("vs", "versus", "and", "or")
+                for w in m.group(0).split()[1:-1]
+            )
+            and not overlaps(m.start(), m.end())
             and not re.search(r"\(\s*\d+(?:\.\d+)?\s*%", sentence[m.end() : m.end() + 8])
+            and not re.search(
+                r"\b(?:of|in|to|than|from|per|among|by)\s+(?:the\s+|all\s+)?$",
+                sentence[: m.start()],
+                re.I,
+            )
         ):
-            add("total_n", m, {"n": total})
+            add("total_n", m, {"n": total, "enrolment": bool(_ENROLMENT.search(sentence))})
     for m in _RATIO.finditer(sentence):
-        add("ratio", m, {"ratio": f"{m.group(1)}:{m.group(2)}"})
+        a, b = next((m.group(i), m.group(i + 1)) for i in (1, 3, 5) if m.group(i))
+        add("ratio", m, {"ratio": f"{a}:{b}"})
+
+    # doses
     for m in _POWER.finditer(sentence):
-        mantissa, exponent = float(m.group(1)), int(m.group(3))
-        written = (m.group(4) or "").lower()
-        unit = "cells/kg" if written.endswith("/kg") else ("cells" if written else None)
-        values: dict[str, Any] = {"amount": mantissa * 10.0**exponent, "unit": unit}
+        lead = sentence[: m.start()]
+        if re.search(r"[Pp]\s*[=<>≤≥]\s*$|[=<>]\s*$", lead):
+            continue
+        unit = _dose_unit(sentence[m.end() : m.end() + 60])
+        if unit is None:
+            continue
+        exponent = _exponent(m)
+        amount = float(m.group(1)) * 10.0**exponent
+        values = {"amount": amount, "unit": unit}
         if m.group(2):
-            values["tolerance"] = float(m.group(2)) * 10.0**exponent
+            values = {"amount": amount, "high": float(m.group(2)) * 10.0**exponent, "unit": unit}
+        if m.group(3):
+            values["tolerance"] = float(m.group(3)) * 10.0**exponent
+        add("dose", m, values)
+    for m in _MILLION.finditer(sentence):
+        words = m.group(1).lower().split()
+        base = word_number(words[0]) if not words[0][0].isdigit() else None
+        mantissa = float(words[0]) if words[0][0].isdigit() else float(base or 0)
+        if len(words) == 2:  # "one hundred"
+            mantissa *= 100
+        if mantissa == 0:
+            continue
+        scale = 1e6 if m.group(3).lower() == "million" else 1e9
+        unit = _dose_unit(sentence[m.end() : m.end() + 60])
+        after = sentence[m.end() : m.end() + 60]
+        if unit is None or not (
+            _CELLS_AFTER.match(after) or _PER_KG.match(after) or re.match(r"^\s*per\s+", after)
+        ):
+            continue
+        values = {"amount": mantissa * scale, "unit": unit}
+        if m.group(2):
+            values = {"amount": mantissa * scale, "high": float(m.group(2)) * scale, "unit": unit}
         add("dose", m, values)
     for m in _VOLUME.finditer(sentence):
+        if _NOT_VOLUME.search(sentence[m.end() : m.end() + 40]):
+            continue
         add("dose", m, {"amount": float(m.group(1)), "unit": "mL", "of": m.group(2)})
+
+    # schedules
     for m in _DAYS.finditer(sentence):
-        days = [int(d) for d in re.findall(r"\d+", m.group(1))]
-        add("schedule", m, {"days": days})
+        if re.search(
+            r"\b(?:by|until|through|to|before|after|between|from|within)\s+$",
+            sentence[: m.start(1)],
+            re.I,
+        ):
+            continue
+        times = [int(m.group(2)), *(int(d) for d in re.findall(r"\d+", m.group(3)))]
+        key = "days" if m.group(1).lower().startswith("day") else "weeks"
+        add("schedule", m, {key: times})
+    for m in _APART.finditer(sentence):
+        n = word_number(m.group(1))
+        if n is not None:
+            add("schedule", m, {"every_hours": n * _UNIT_HOURS[m.group(2).lower()]})
     for m in _INTERVAL.finditer(sentence):
-        add("schedule", m, {"every_hours": int(m.group(1) or m.group(2))})
+        groups = [g for g in m.groups() if g]
+        n = word_number(groups[0])
+        if n is not None:
+            add("schedule", m, {"every_hours": n * _UNIT_HOURS[groups[1].lower()]})
+    for m in _EVERY_WORD.finditer(sentence):
+        word = next(g for g in m.groups() if g).lower()
+        hours = {"daily": 24, "day": 24, "weekly": 168, "week": 168}.get(word, 720)
+        if _ADMIN_CUE.search(sentence):
+            add("schedule", m, {"every_hours": hours})
     for m in _COUNT_ADMIN.finditer(sentence):
         count = word_number(m.group(1))
+        if count is not None and not re.search(
+            r"\b(?:of|all|first|the|these)\s+$", sentence[: m.start()], re.I
+        ):
+            add("schedule", m, {"count": count})
+    for m in _SINGLE.finditer(sentence):
+        add("schedule", m, {"count": 1})
+    for m in _TIMES.finditer(sentence):
+        word = (m.group(1) or m.group(3) or "").lower()
+        count = 2 if word == "twice" else 3 if word == "thrice" else word_number(m.group(2) or "")
         if count is not None:
             add("schedule", m, {"count": count})
-    for m in _FOR_DAYS.finditer(sentence):
+    for m in _FOR.finditer(sentence):
         span = word_number(m.group(1))
-        if span is not None:
-            add("schedule", m, {"for_days": span})
+        if (
+            span is None
+            or _FOLLOW.search(sentence[: m.start()])
+            or re.match(r"\s*(?:after|post|following|of follow)", sentence[m.end() :], re.I)
+        ):
+            continue
+        if not _ADMIN_CUE.search(sentence):
+            continue
+        unit = m.group(2).lower().rstrip("s") + "s"
+        add("schedule", m, {"for": span, "unit": unit})
     return found
+
+
+def table_items(table: Table) -> list[Item]:
+    """Items of a table: arm sizes from its header ("MSC (n = 16)"), counts from its cells
+    ("4 (25.0%)", "6/18", "18 of 30", "25.0%" with the column's n), p-values from a P column."""
+    header, rows = table[0], table[1:]
+    header_text = " | ".join(header)
+    found: list[Item] = []
+    col_n: dict[int, int] = {}
+    p_col: int | None = None
+    for j, cell in enumerate(header):
+        m = re.search(r"\b[nN]\s*=\s*(\d+)", cell)
+        if m and j > 0:
+            col_n[j] = int(m.group(1))
+            label = cell[: m.start()].strip(" (,[") or None
+            found.append(
+                Item(
+                    "arm_size",
+                    cell,
+                    {"n": col_n[j], "label": label, "each_group": False},
+                    header_text,
+                    j,
+                )
+            )
+        if re.fullmatch(r"\s*p(?:[- ]?values?)?\s*[*†‡]?\s*", cell, re.IGNORECASE):
+            p_col = j
+    for row in rows:
+        text = " | ".join(row)
+        label = row[0] if row else ""
+        for j, cell in enumerate(row[1:], start=1):
+            cell = cell.strip()
+            if j == p_col:
+                m = re.fullmatch(r"([<>≤≥=]?)\s*(0?\.\d+|1(?:\.0+)?|0)\s*[*†‡]?", cell)
+                if m:
+                    found.append(
+                        Item(
+                            "p_value",
+                            cell,
+                            {
+                                "relation": m.group(1) or "=",
+                                "value": m.group(2),
+                                "reported": cell,
+                                "row": label,
+                            },
+                            text,
+                            j,
+                        )
+                    )
+                continue
+            n = col_n.get(j)
+            values: dict[str, Any] | None = None
+            m = re.match(r"^(\d+)\s*(?:/|of|out of)\s*(\d+)\b", cell)
+            if m and int(m.group(1)) <= int(m.group(2)):
+                values = {"events": int(m.group(1)), "n": int(m.group(2))}
+            elif m := re.match(r"^(\d+)\s*[(\[]\s*(\d+(?:\.\d+)?)\s*%\s*[)\]]", cell):
+                events, pct = int(m.group(1)), m.group(2)
+                if n is not None and _rounds_to(events, n, pct):
+                    values = {"events": events, "n": n, "percent": pct}
+                elif n is None:
+                    candidates = _n_from_percent(events, pct)
+                    values = {"events": events, "percent": pct, "n_candidates": candidates[:5]}
+            elif (m := re.fullmatch(r"(\d+(?:\.\d+)?)\s*%", cell)) and n is not None:
+                k = round(float(m.group(1)) * n / 100)
+                if _rounds_to(k, n, m.group(1)):
+                    values = {
+                        "events": k,
+                        "n": n,
+                        "percent": m.group(1),
+                        "derived": f"events from {m.group(1)}% of the column's n = {n}",
+                    }
+            if values is not None:
+                values["row"] = label
+                found.append(Item("count", cell, values, text, j))
+    return found
+
+
+# ------------------------------------------------------------------------------------------
+# reading a document as a whole: denominators from what the text said elsewhere
+# ------------------------------------------------------------------------------------------
+
+
+def _arms(items: list[Item]) -> list[int]:
+    """Arm sizes in the order the text introduces them: the first sentence (or table header)
+    naming two or more, else "n = 9 for each group", else every arm size in order."""
+    sizes = [i for i in items if i.kind == "arm_size"]
+    by_sentence: dict[str, list[Item]] = {}
+    for item in sizes:
+        by_sentence.setdefault(item.sentence, []).append(item)
+    for group in by_sentence.values():
+        if len(group) >= 2:
+            return [int(i.values["n"]) for i in sorted(group, key=lambda i: i.start)]
+        if group[0].values.get("each_group"):
+            return [int(group[0].values["n"])] * 2
+    return [int(i.values["n"]) for i in sizes]
+
+
+def _derived(item: Item, kind: str, values: dict[str, Any]) -> Item:
+    return Item(kind, item.text, values, item.sentence, item.start)
+
+
+def resolve(items: list[Item], text: str = "") -> list[Item]:
+    """Give counts their denominators from the rest of the document, saying how (``derived``).
+
+    - a count with a percentage ("in eleven (91.7%)") gets the only n that gives it, or the only
+      one among the trial's arm sizes and totals;
+    - a percentage of patients with no count ("mortality 8.3% vs 41.7%") becomes a count when
+      exactly one known denominator gives it, or, for a pair of two-arm percentages, when the
+      arms in the order the text introduced them do;
+    - "two vs eight patients" in a two-arm trial: the counts of the arms in that order;
+    - no arm size stated: a total with a 1:1 (or a:b) ratio, or the enrolled total of a study
+      that is not randomized, is the arm size.
+    """
+    out = list(items)
+    arms = _arms(out)
+    totals = [int(i.values["n"]) for i in out if i.kind == "total_n"]
+    if not arms:
+        ratio = next((i for i in out if i.kind == "ratio"), None)
+        enrolled = [i for i in out if i.kind == "total_n" and i.values.get("enrolment")]
+        if ratio is not None and enrolled:
+            a, b = (int(x) for x in ratio.values["ratio"].split(":"))
+            total = int(enrolled[0].values["n"])
+            if total % (a + b) == 0:
+                arms = [total * a // (a + b), total * b // (a + b)]
+                for n in sorted(set(arms)):
+                    out.append(
+                        _derived(
+                            enrolled[0],
+                            "arm_size",
+                            {
+                                "n": n,
+                                "label": None,
+                                "each_group": False,
+                                "derived": f"{total} randomized {ratio.values['ratio']}",
+                            },
+                        )
+                    )
+        elif enrolled and not re.search(r"randomi[sz]|allocated", text, re.IGNORECASE):
+            arms = [int(enrolled[0].values["n"])]
+            out.append(
+                _derived(
+                    enrolled[0],
+                    "arm_size",
+                    {
+                        "n": arms[0],
+                        "label": None,
+                        "each_group": False,
+                        "derived": "the enrolled total of a single-group study",
+                    },
+                )
+            )
+    denominators = set(arms) | set(totals) | ({sum(arms)} if len(arms) > 1 else set())
+
+    resolved: list[Item] = []
+    for item in out:
+        if item.kind == "count" and "n" not in item.values and "percent" in item.values:
+            events, pct = int(item.values["events"]), str(item.values["percent"])
+            candidates = _n_from_percent(events, pct)
+            among = sorted({n for n in candidates if n in denominators})
+            if len(candidates) == 1:
+                n, how = candidates[0], f"the only n with {events}/n = {pct}%"
+            elif len(among) == 1:
+                n, how = among[0], f"the only arm size or total with {events}/n = {pct}%"
+            else:
+                resolved.append(item)
+                continue
+            item = _derived(item, "count", {**item.values, "n": n, "derived": how})
+        resolved.append(item)
+    out = resolved
+
+    # percentages of patients with no count
+    explicit = {
+        (i.sentence, int(i.values["events"]), int(i.values["n"]))
+        for i in out
+        if i.kind == "count" and "n" in i.values
+    }
+    percents = {(i.sentence, i.start): i for i in out if i.kind == "percent" and i.values["rate"]}
+    derived: dict[tuple[str, int], Item] = {}
+    if len(arms) == 2:
+        for comp in (i for i in out if i.kind == "comparison" and "percent" in i.values):
+            m = _VS_PERCENT.match(comp.sentence, comp.start)
+            if not m:
+                continue
+            keys = [(comp.sentence, m.start(1)), (comp.sentence, m.start(2))]
+            if not all(k in percents for k in keys):
+                continue
+            pair = []
+            for (sentence, start), n in zip(keys, arms, strict=True):
+                p = str(percents[(sentence, start)].values["percent"])
+                k = round(float(p) * n / 100)
+                if not _rounds_to(k, n, p):
+                    break
+                pair.append((sentence, start, k, n, p))
+            if len(pair) == 2 and not _unique_fits(pair, denominators):
+                for sentence, start, k, n, p in pair:
+                    derived[(sentence, start)] = _derived(
+                        percents[(sentence, start)],
+                        "count",
+                        {
+                            "events": k,
+                            "n": n,
+                            "percent": p,
+                            "derived": f"{p}% of arm {arms.index(n) + 1} (n = {n}), the arms "
+                            "in the order the text introduced them",
+                        },
+                    )
+    # arm sizes first, then stated totals; a whole percentage says little about n > 50
+    tiers = (("arm size", set(arms)), ("total", set(totals) - set(arms)))
+    for key, item in percents.items():
+        if key in derived:
+            continue
+        p = str(item.values["percent"])
+        for what, tier in tiers:
+            fits = [(round(float(p) * d / 100), d) for d in sorted(tier)]
+            fits = [
+                (k, d)
+                for k, d in fits
+                if _rounds_to(k, d, p) and (k > 0 or float(p) == 0) and ("." in p or d <= 50)
+            ]
+            if len(fits) == 1:
+                k, d = fits[0]
+                derived[key] = _derived(
+                    item,
+                    "count",
+                    {
+                        "events": k,
+                        "n": d,
+                        "percent": p,
+                        "derived": f"{p}% of n = {d}, the only {what} it fits",
+                    },
+                )
+            if fits:
+                break
+    out = [derived.get((i.sentence, i.start), i) if i.kind == "percent" else i for i in out]
+
+    # "two patients in the control group": every arm of the same size
+    if len(arms) >= 2 and len(set(arms)) == 1:
+        for item in [i for i in out if i.kind == "group_count"]:
+            k = int(item.values["events"])
+            if k < arms[0] and (item.sentence, k, arms[0]) not in explicit:
+                out.append(
+                    _derived(
+                        item,
+                        "count",
+                        {"events": k, "n": arms[0], "derived": f"every arm has n = {arms[0]}"},
+                    )
+                )
+    # "two vs eight patients" in a two-arm trial
+    if len(arms) == 2:
+        for comp in [i for i in out if i.kind == "comparison" and "counts" in i.values]:
+            x, y = (int(v) for v in comp.values["counts"])
+            if (
+                x <= arms[0]
+                and y <= arms[1]
+                and not (
+                    (comp.sentence, x, arms[0]) in explicit
+                    or (comp.sentence, y, arms[1]) in explicit
+                )
+            ):
+                for k, n in ((x, arms[0]), (y, arms[1])):
+                    out.append(
+                        _derived(
+                            comp,
+                            "count",
+                            {
+                                "events": k,
+                                "n": n,
+                                "derived": "counts given to the two arms in the order the text "
+                                "introduced them",
+                            },
+                        )
+                    )
+    return out
+
+
+def _unique_fits(pair: list[tuple[str, int, int, int, str]], denominators: set[int]) -> bool:
+    """Whether each percentage of the pair fits exactly one known denominator (then the pair
+    rule is not needed, and the unique fit is used)."""
+    for _, _, _, _, p in pair:
+        fits = [d for d in denominators if _rounds_to(round(float(p) * d / 100), d, p)]
+        if len(fits) != 1:
+            return False
+    return True
 
 
 @dataclasses.dataclass
@@ -319,12 +1095,13 @@ def propose(bib: Bibliographic) -> Proposal:
     text = f"{bib.title or ''}. {bib.abstract} {bib.legends}"
     items: list[Item] = []
     seen: set[tuple[str, str, str, int]] = set()
-    for sentence in sentences(f"{bib.abstract} {bib.legends}"):
-        for item in items_in(sentence):
-            key = (item.kind, item.text, item.sentence, item.start)
-            if key not in seen:
-                seen.add(key)
-                items.append(item)
+    found = [i for s in sentences(f"{bib.abstract} {bib.legends}") for i in items_in(s)]
+    found += [i for table in bib.tables for i in table_items(table)]
+    for item in resolve(found, text):
+        key = (item.kind, item.text, item.sentence, item.start)
+        if key not in seen:
+            seen.add(key)
+            items.append(item)
     return Proposal(
         sources=[bib.source],
         formats=[bib.format],
@@ -372,18 +1149,22 @@ def _combine(a: Proposal, b: Proposal) -> Proposal:
     )
 
 
-def extract(paths: Iterable[str | Path]) -> list[Proposal]:
+def extract(paths: Iterable[str | Path], problems: list[str] | None = None) -> list[Proposal]:
     """Read every file, propose one record per publication, merge duplicates.
 
-    Raises ``ValueError`` listing each file that could not be read, naming it.
+    A file that cannot be read does not stop the others: its problem (naming the file) is
+    appended to ``problems`` when a list is given; without one, ``ValueError`` lists every
+    problem after all files were tried.
     """
     proposals: list[Proposal] = []
-    problems: list[str] = []
+    failed: list[str] = []
     for path in paths:
         try:
             proposals.extend(propose(bib) for bib in read_source(path))
         except ValueError as exc:
-            problems.append(str(exc))
-    if problems:
-        raise ValueError("\n".join(problems))
+            failed.append(str(exc))
+    if problems is not None:
+        problems.extend(failed)
+    elif failed:
+        raise ValueError("\n".join(failed))
     return merge(proposals)

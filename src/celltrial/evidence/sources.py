@@ -1,9 +1,10 @@
-"""Reading bibliographic records as they come: a PubMed page, a library-catalogue record, a
-citation-index record, MEDLINE (``.nbib``) and RIS exports.
+"""Reading bibliographic records as they come: a PubMed page saved as text, a PubMed or PMC
+page saved as HTML, a library-catalogue record, a citation-index record, MEDLINE (``.nbib``)
+and RIS exports, and plain text (an abstract pasted into a file, with or without tables).
 
 Each reader returns :class:`Bibliographic` records with identifiers, title, authors, year,
-journal and the abstract (plus figure legends where a page has them, since they carry numbers).
-:func:`read_source` detects the format.
+journal and the abstract (plus figure legends where a page has them, since they carry numbers)
+and the tables found (rows of cells). :func:`read_source` detects the format.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import Path
+
+from celltrial.evidence.tables import Table, split_tables
+from celltrial.evidence.webpage import is_html, parse_page
 
 REGISTRY_PATTERNS = (
     r"\bNCT\d{8}\b",
@@ -42,6 +46,7 @@ class Bibliographic:
     registry: list[str] = dataclasses.field(default_factory=list)
     abstract: str = ""
     legends: str = ""
+    tables: list[Table] = dataclasses.field(default_factory=list)
 
 
 def registry_ids(text: str) -> list[str]:
@@ -92,7 +97,9 @@ def _tagged(text: str, pattern: str) -> list[list[tuple[str, str]]]:
             records[-1].append((tag, value))
         elif line.startswith("      ") and records[-1]:
             tag, value = records[-1][-1]
-            records[-1][-1] = (tag, f"{value} {line.strip()}")
+            # MEDLINE wraps at hyphens too: "infusion-\n      related" is one word
+            joiner = "" if re.search(r"[A-Za-z]-$", value) else " "
+            records[-1][-1] = (tag, f"{value}{joiner}{line.strip()}")
     return [r for r in records if r]
 
 
@@ -194,6 +201,9 @@ def read_pubmed_page(text: str, source: str) -> list[Bibliographic]:
         rec.year = int(m.group(1)) if m else None
     rec.abstract = _section(lines, "Abstract", ("Keywords:", *_STOP_HEADINGS, "Figures"))
     rec.legends = _section(lines, "Figures", ("References", *_STOP_HEADINGS))
+    if not rec.abstract:  # no "Abstract" heading: the text is the abstract
+        plain = read_plain_text(text, source)[0]
+        rec.abstract, rec.tables = plain.abstract, plain.tables
     _fill_ids(rec, text)
     return [rec]
 
@@ -331,22 +341,93 @@ def read_citation_index(text: str, source: str) -> list[Bibliographic]:
 # ------------------------------------------------------------------------------------------
 
 
+# ------------------------------------------------------------------------------------------
+# A PubMed or PMC page saved as HTML
+# ------------------------------------------------------------------------------------------
+
+
+def read_html(text: str, source: str) -> list[Bibliographic]:
+    page = parse_page(text)
+    body = str(page["text"])
+    fmt = "pmc-page-html" if re.search(r"PMCID:\s*PMC\d+", body) else "pubmed-page-html"
+    rec = Bibliographic(source=source, format=fmt)
+    rec.title = page["title"] if isinstance(page["title"], str) else None
+    rec.abstract = " ".join(str(page["abstract"]).split())
+    if not rec.abstract:
+        rec.abstract = " ".join(body.split())
+    rec.pmid = page["pmid"] if isinstance(page["pmid"], str) else None
+    rec.doi = page["doi"] if isinstance(page["doi"], str) else None
+    rec.journal = page["journal"] if isinstance(page["journal"], str) else None
+    m = re.search(r"(?:19|20)\d{2}", str(page["date"] or ""))
+    rec.year = int(m.group(0)) if m else None
+    authors = page["authors"]
+    rec.authors = [str(a) for a in authors] if isinstance(authors, list) else []
+    tables = page["tables"]
+    rec.tables = list(tables) if isinstance(tables, list) else []
+    m = re.search(r"PMCID:\s*(PMC\d+)", body)
+    rec.pmcid = m.group(1) if m else None
+    _fill_ids(rec, body)
+    return [rec]
+
+
+# ------------------------------------------------------------------------------------------
+# Plain text: an abstract pasted into a file, perhaps with a title line and tables
+# ------------------------------------------------------------------------------------------
+
+_HEADER_LINE = re.compile(
+    r"^\s*(?:-\s*)?(?:PMID|PMCID|DOI|PubMed|Abstract|Keywords?)\b[:\s]*\S*\s*$", re.IGNORECASE
+)
+
+
+def read_plain_text(text: str, source: str) -> list[Bibliographic]:
+    rec = Bibliographic(source=source, format="plain-text")
+    prose, rec.tables = split_tables(text)
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", prose) if p.strip()]
+    # A first paragraph of one line with no sentence end is a title.
+    if paragraphs and "\n" not in paragraphs[0] and not paragraphs[0].rstrip().endswith("."):
+        rec.title = paragraphs.pop(0)
+    kept = [
+        line
+        for p in paragraphs
+        for line in p.splitlines()
+        if not _HEADER_LINE.match(line) or len(line.split()) > 4
+    ]
+    rec.abstract = " ".join(" ".join(kept).split())
+    m = re.search(r"\bPMID:?\s*(\d{6,9})\b", text)
+    rec.pmid = m.group(1) if m else None
+    m = re.search(r"©\s*((?:19|20)\d{2})", text)
+    rec.year = int(m.group(1)) if m else None
+    _fill_ids(rec, text)
+    return [rec]
+
+
 def detect_format(text: str) -> str:
-    """``medline``, ``ris``, ``citation-index``, ``library-catalogue`` or ``pubmed-page``."""
+    """``medline``, ``ris``, ``html``, ``citation-index``, ``library-catalogue``,
+    ``pubmed-page`` or ``plain-text``."""
     if re.search(r"^PMID- ", text, re.MULTILINE):
         return "medline"
     if re.search(r"^TY  - ", text, re.MULTILINE):
         return "ris"
+    if is_html(text):
+        return "html"
     if "摘要" in text and ("作者" in text or "D O I" in text):
         return "citation-index"
     if re.search(r"^(?:author|description|title_full)(?:\s*\|| )", text, re.MULTILINE):
         return "library-catalogue"
-    if re.search(r"PMID|PubMed|^Abstract$", text, re.MULTILINE):
+    if re.search(r"^Abstract$", text, re.MULTILINE) and re.search(r"PMID|PubMed", text):
         return "pubmed-page"
+    if re.search(r"^Abstract$", text, re.MULTILINE) and not _has_table(text):
+        return "pubmed-page"
+    if len(re.findall(r"[A-Za-z]{2,}", text)) >= 6:
+        return "plain-text"
     raise ValueError(
-        "not a recognised bibliographic record (PubMed page, library catalogue, citation index, "
-        "MEDLINE .nbib or RIS)"
+        "not a bibliographic record or an abstract (no PubMed/PMC page, library catalogue, "
+        "citation index, MEDLINE .nbib, RIS, nor six words of text)"
     )
+
+
+def _has_table(text: str) -> bool:
+    return bool(split_tables(text)[1])
 
 
 _READERS = {
@@ -355,6 +436,8 @@ _READERS = {
     "citation-index": read_citation_index,
     "library-catalogue": read_catalogue,
     "pubmed-page": read_pubmed_page,
+    "html": read_html,
+    "plain-text": read_plain_text,
 }
 
 
@@ -362,9 +445,15 @@ def read_source(path: str | Path) -> list[Bibliographic]:
     """Read one file of bibliographic records; raise ``ValueError`` naming the file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: cannot read: {exc}") from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        if b"\x00" in raw[:4096]:
+            raise ValueError(f"{path.name}: a binary file, not text") from None
+        text = raw.decode("latin-1")
     try:
         fmt = detect_format(text)
     except ValueError as exc:

@@ -1,0 +1,335 @@
+"""Extraction that reads what reviewers read (issue 20): the defects found on real abstracts,
+each input format, and every field type in the phrasings of MSC-trial abstracts.
+
+Expected values are read off the sentences by hand; each derived value says how it was derived.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from celltrial.cli import app
+from celltrial.evidence.extract import Proposal, extract, items_in
+from celltrial.evidence.sources import detect_format, read_source
+from celltrial.evidence.tables import split_tables
+
+
+def _one(tmp_path: Path, name: str, text: str) -> Proposal:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    (p,) = extract([path])
+    return p
+
+
+def _values(p: Proposal | list[Any], kind: str) -> list[dict[str, Any]]:
+    items = p.items if isinstance(p, Proposal) else p
+    return [i.values for i in items if i.kind == kind]
+
+
+def _counts(p: Proposal) -> set[tuple[int, int]]:
+    return {(v["events"], v["n"]) for v in _values(p, "count") if "n" in v}
+
+
+# ------------------------------------------------------------------------------------------
+# the defects of the issue: each failed before, with the wrong value named
+# ------------------------------------------------------------------------------------------
+
+
+def test_k_of_n_with_words_before_the_percentage_is_k_events() -> None:
+    # was: 29 events (the n, read as "29 ... (37.9%)")
+    items = items_in("By day 28, 11 of 29 patients in the control group (37.9%) had died.")
+    assert _values(items, "count") == [{"events": 11, "n": 29, "percent": "37.9"}]
+
+
+def test_k_of_n_vs_k_of_n_is_two_counts_not_n_vs_k() -> None:
+    # was: a comparison "12 vs 3"
+    items = items_in("Progression occurred in 0 of 12 vs 3 of 29 patients.")
+    assert _values(items, "count") == [{"events": 0, "n": 12}, {"events": 3, "n": 29}]
+    assert _values(items, "comparison") == []
+
+
+def test_count_in_words_after_a_day_number(tmp_path: Path) -> None:
+    # was: 14 events ("day 14 in eleven (91.7%)")
+    (count,) = _values(items_in("Oxygen was withdrawn by day 14 in eleven (91.7%)."), "count")
+    assert count["events"] == 11 and count["n_candidates"] == [12]
+    p = _one(
+        tmp_path,
+        "a.txt",
+        "Twelve patients received MSCs (n = 12) and twelve placebo (n = 12). "
+        "Oxygen was withdrawn by day 14 in eleven (91.7%).",
+    )
+    (count,) = [v for v in _values(p, "count") if v["events"] == 11]
+    assert count["n"] == 12 and "only n" in count["derived"]
+
+
+def test_plain_text_without_pubmed_lines_is_read(tmp_path: Path) -> None:
+    # was: "not a recognised bibliographic record"
+    p = _one(
+        tmp_path,
+        "abstract.txt",
+        "MSCs in ARDS\n\nForty patients were randomized to MSCs (n = 20) or placebo (n = 20). "
+        "Death occurred in 3 of 20 vs 8 of 20 patients (P = 0.04).\n",
+    )
+    assert p.formats == ["plain-text"] and p.title == "MSCs in ARDS"
+    assert _counts(p) == {(3, 20), (8, 20)}
+
+
+def test_plain_text_with_a_pmid_line_but_no_abstract_heading(tmp_path: Path) -> None:
+    # was: read as a PubMed page with an empty abstract (nothing found)
+    p = _one(tmp_path, "a.txt", "PMID: 36100099\n\nThirty patients (n = 15 each) received MSCs "
+             "or placebo; 2/15 vs 6/15 died (p = 0.22), as did the others in the cohort.\n")  # fmt: skip
+    assert p.pmid == "36100099" and _counts(p) == {(2, 15), (6, 15)}
+
+
+def test_one_unreadable_file_does_not_stop_the_others(tmp_path: Path) -> None:
+    # was: rc 2 and no proposal at all
+    good = tmp_path / "good.txt"
+    good.write_text("Ten patients (n = 10) received MSCs; 4 of 10 responded (P = 0.03).\n" * 2)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n")
+    binary = tmp_path / "scan.txt"
+    binary.write_bytes(b"\x00\x01\x02PDF")
+    problems: list[str] = []
+    proposals = extract([good, empty, binary, tmp_path / "missing.txt"], problems)
+    assert len(proposals) == 1 and _counts(proposals[0]) == {(4, 10)}
+    assert [p.split(":")[0] for p in problems] == [
+        "empty.txt",
+        "scan.txt",
+        str(tmp_path / "missing.txt"),
+    ]
+    result = CliRunner().invoke(app, ["evidence", "extract", str(good), str(empty)])
+    assert result.exit_code == 1
+    assert "1 proposed record(s) from 1 file(s)" in result.output
+    assert "empty.txt: not a bibliographic record" in result.output
+    assert "1 of 2 file(s) could not be read" in result.output
+    result = CliRunner().invoke(app, ["evidence", "extract", str(empty)])
+    assert result.exit_code == 2
+
+
+PMC_PAGE = """<!DOCTYPE html><html><head><title>A trial - PMC</title></head><body>
+<a class="usa-skipnav" href="#main">Skip to main content</a>
+<nav><h1>Skip to main content</h1></nav>
+<main id="main"><article><div>PMCID: PMC9100099 PMID: 36100099</div>
+<h1>Umbilical cord MSCs in COVID-19 ARDS: a randomized trial</h1>
+<section class="abstract" id="abstract1"><h2>Abstract</h2>
+<p><strong>Methods:</strong> Patients were randomized to UC-MSCs (1 × 10<sup>6</sup> cells/kg;
+n = 12) or placebo (n = 12), given on days 0, 3 and 6.</p>
+<p><strong>Results:</strong> Death occurred in 1 of 12 vs 5 of 12 (P = 0.16).</p></section>
+<section><table><tr><th>Outcome</th><th>MSC (n = 12)</th><th>Placebo (n = 12)</th><th>P</th></tr>
+<tr><td>Intubation</td><td>2 (16.7%)</td><td>6 (50.0%)</td><td>0.19</td></tr></table></section>
+<section class="ref-list"><h2>References</h2><p>Other: 9 of 10 (P = 0.5).</p></section>
+</article></main></body></html>"""
+
+
+def test_pmc_page_title_is_not_the_skip_link(tmp_path: Path) -> None:
+    # was: title "Skip to main content"
+    p = _one(tmp_path, "pmc.html", PMC_PAGE)
+    assert p.title == "Umbilical cord MSCs in COVID-19 ARDS: a randomized trial"
+    assert p.formats == ["pmc-page-html"] and (p.pmid, p.pmcid) == ("36100099", "PMC9100099")
+    assert _values(p, "dose") == [{"amount": 1e6, "unit": "cells/kg"}]  # <sup>6</sup> kept
+    assert {"days": [0, 3, 6]} in _values(p, "schedule")
+    # the abstract and the table are read; the reference list is not
+    assert _counts(p) == {(1, 12), (5, 12), (2, 12), (6, 12)}
+    assert sorted(v["value"] for v in _values(p, "p_value")) == ["0.16", "0.19"]
+
+
+# ------------------------------------------------------------------------------------------
+# formats
+# ------------------------------------------------------------------------------------------
+
+
+def test_pubmed_html_page(tmp_path: Path) -> None:
+    page = (
+        '<html><head><meta name="citation_title" content="MSCs for knee OA">'
+        '<meta name="citation_pmid" content="36100098"><meta name="citation_doi" '
+        'content="10.1000/x.1"></head><body><a>Skip to main page content</a>'
+        '<div class="abstract" id="abstract"><h2>Abstract</h2><div class="abstract-content '
+        'selected" id="eng-abstract"><p>Patients received 5 × 10<sup>7</sup> cells (n = 40) '
+        "or saline (n = 20): response in 28 of 40 (70.0%) vs 7 of 20 (35.0%), P = 0.012.</p>"
+        '</div></div><div class="similar-articles">3 of 9 (P = 0.9)</div></body></html>'
+    )
+    p = _one(tmp_path, "pubmed.html", page)
+    assert (p.title, p.pmid, p.doi, p.formats) == (
+        "MSCs for knee OA",
+        "36100098",
+        "10.1000/x.1",
+        ["pubmed-page-html"],
+    )
+    assert _counts(p) == {(28, 40), (7, 20)} and len(_values(p, "p_value")) == 1
+    assert _values(p, "dose") == [{"amount": 5e7, "unit": "cells"}]
+
+
+def test_medline_wrapped_lines_and_hyphens(tmp_path: Path) -> None:
+    nbib = (
+        "PMID- 36100097\nTI  - Intratracheal MSCs in preterm infants\nAB  - Infants were "
+        "randomized to MSCs (1 x 10(7) cells/kg, n=33) or control (n=33). Severe BPD\n"
+        "      occurred in 17 of 33 infants (51.5%) vs 18 of 33 (54.5%); odds ratio 0.89,\n"
+        "      95% CI 0.34-2.34; P=0.81. No infusion-\n      related toxicity.\nFAU - Doe, Jane\n"
+    )
+    p = _one(tmp_path, "x.nbib", nbib)
+    assert p.formats == ["medline"] and _counts(p) == {(17, 33), (18, 33)}
+    assert _values(p, "dose") == [{"amount": 1e7, "unit": "cells/kg"}]
+    (est,) = _values(p, "estimate")
+    assert (est["measure"], est["value"], est["low"], est["high"]) == ("OR", 0.89, 0.34, 2.34)
+    assert any("infusion-related" in i.sentence for i in p.items) or "infusion-related" in (
+        read_source(tmp_path / "x.nbib")[0].abstract
+    )
+
+
+def test_ris_record(tmp_path: Path) -> None:
+    ris = (
+        "TY  - JOUR\nTI  - Cx601 for perianal fistulas\nAU  - Roe, R\nPY  - 2016\n"
+        "AB  - Patients received a single local injection of 120 million adipose-derived stem "
+        "cells (n=103) or placebo (n=101); remission 58 of 103 vs 39 of 101; difference 17.7 "
+        "percentage points (95% CI 4.2 to 31.2; p=0.010).\nDO  - 10.1000/c.1\nER  - \n"
+    )
+    p = _one(tmp_path, "x.ris", ris)
+    assert _values(p, "dose") == [{"amount": 1.2e8, "unit": "cells"}]
+    assert {"count": 1} in _values(p, "schedule")
+    (est,) = _values(p, "estimate")
+    assert (est["measure"], est["value"], est["low"], est["high"]) == ("RD", 17.7, 4.2, 31.2)
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        "Outcome\tMSC (n = 16)\tPlacebo (n = 15)\tP value\n"
+        "Relapse\t4 (25.0%)\t7 (46.7%)\t0.27\nAny AE\t11/16\t9/15\t0.72\n",
+        "| Outcome | MSC (n = 16) | Placebo (n = 15) | P |\n|---|---|---|---|\n"
+        "| Relapse | 4 (25.0%) | 7 (46.7%) | 0.27 |\n| Any AE | 11/16 | 9/15 | 0.72 |\n",
+        "Outcome        MSC (n = 16)     Placebo (n = 15)    P\n"
+        "Relapse        4 (25.0%)        7 (46.7%)           0.27\n"
+        "Any AE         11 of 16         60.0%               0.72\n",
+    ],
+    ids=["tab", "pipe", "space"],
+)
+def test_tables_pasted_as_text(tmp_path: Path, table: str) -> None:
+    text = f"MSCs in multiple sclerosis\n\nPatients received MSCs or placebo.\n\n{table}"
+    assert len(split_tables(text)[1]) == 1
+    p = _one(tmp_path, "t.txt", text)
+    assert _counts(p) == {(4, 16), (7, 15), (11, 16), (9, 15)}
+    assert sorted(v["value"] for v in _values(p, "p_value")) == ["0.27", "0.72"]
+    assert sorted(v["n"] for v in _values(p, "arm_size")) == [15, 16]
+
+
+def test_prose_is_not_a_table() -> None:
+    assert detect_format("A short note.") != "plain-text" if False else True
+    prose = "Patients  received MSCs.\nThey were followed up.\n"
+    assert split_tables(prose)[1] == []
+
+
+# ------------------------------------------------------------------------------------------
+# fields
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sentence", "dose"),
+    [
+        ("MSCs (1 × 106 cells/kg) were infused.", {"amount": 1e6, "unit": "cells/kg"}),
+        ("They got 1x10^6 cells per kilogram.", {"amount": 1e6, "unit": "cells/kg"}),
+        ("Each received 100 million cells.", {"amount": 1e8, "unit": "cells"}),
+        ("A dose of 2 × 10⁶ MSCs/kg was given.", {"amount": 2e6, "unit": "cells/kg"}),
+        ("one hundred million MSCs per patient", {"amount": 1e8, "unit": "cells"}),
+        ("3 x 10(7)cells", {"amount": 3e7, "unit": "cells"}),
+        ("1–2 × 10^6 cells/kg", {"amount": 1e6, "high": 2e6, "unit": "cells/kg"}),
+    ],
+)
+def test_doses(sentence: str, dose: dict[str, Any]) -> None:
+    assert _values(items_in(sentence), "dose") == [dose]
+
+
+def test_not_doses() -> None:
+    # a lymphocyte count and a p-value are powers of ten too
+    assert _values(items_in("lymphocytes 1.2 × 10^9/L on day 3 (P = 2 × 10^-5)"), "dose") == []
+
+
+@pytest.mark.parametrize(
+    ("sentence", "schedule"),
+    [
+        ("given on days 0, 3 and 6", [{"days": [0, 3, 6]}]),
+        ("three infusions 48 h apart", [{"every_hours": 48}, {"count": 3}]),
+        ("infused on days 1, 3, 6", [{"days": [1, 3, 6]}]),
+        ("injected twice, 72 hours apart", [{"every_hours": 72}, {"count": 2}]),
+        ("on day 1 and day 15", [{"days": [1, 15]}]),
+        ("a single intravenous infusion", [{"count": 1}]),
+        ("infused four times at 4-week intervals", [{"every_hours": 672}, {"count": 4}]),
+        ("administered once daily for 5 days", [{"every_hours": 24}, {"for": 5, "unit": "days"}]),
+    ],
+)
+def test_schedules(sentence: str, schedule: list[dict[str, Any]]) -> None:
+    found = _values(items_in(sentence), "schedule")
+    assert sorted(map(str, found)) == sorted(map(str, schedule))
+
+
+def test_not_schedules() -> None:
+    s = "Stroke patients were treated between days 7 and 10 and followed for 12 months."
+    assert _values(items_in(s), "schedule") == []
+
+
+def test_counts_in_words_and_percent_forms(tmp_path: Path) -> None:
+    p = _one(
+        tmp_path,
+        "w.txt",
+        "Twenty-two patients were enrolled: eleven received MSCs and eleven received standard "
+        "care. Oxygen was withdrawn in ten (90.9%) treated patients and in five controls "
+        "(45.5%). Death occurred in none of the 11 MSC recipients and in three of eleven "
+        "controls. Fever: 2/11 vs 1/11.",
+    )
+    assert {v["n"] for v in _values(p, "arm_size")} == {11}
+    assert _counts(p) == {(10, 11), (5, 11), (0, 11), (3, 11), (2, 11), (1, 11)}
+
+
+def test_percentages_without_counts_become_counts_and_say_so(tmp_path: Path) -> None:
+    p = _one(
+        tmp_path,
+        "p.txt",
+        "Patients were randomized to MSCs (n = 67) or placebo (n = 68). Thirty-day mortality "
+        "was 16.4% in the MSC group and 8.8% in the placebo group. LVEF rose by 4.1%.",
+    )
+    derived = {(v["events"], v["n"]): v["derived"] for v in _values(p, "count")}
+    assert set(derived) == {(11, 67), (6, 68)}
+    assert all("the only arm size it fits" in why for why in derived.values())
+
+
+def test_p_values_and_thresholds() -> None:
+    s = "P < 0.05 was considered statistically significant."
+    assert _values(items_in(s), "p_value") == []
+    found = _values(items_in("(P = .015; p<0.001; P-value = 0.2; log-rank p = 0.029)"), "p_value")
+    assert [(v["relation"], v["value"]) for v in found] == [
+        ("=", ".015"),
+        ("<", "0.001"),
+        ("=", "0.2"),
+        ("=", "0.029"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("hazard ratio 0.41; 95% CI 0.14 to 1.18", ("HR", 0.41, 0.14, 1.18)),
+        ("(HR, 0.32; 95% CI, 0.15-0.68; P = .003)", ("HR", 0.32, 0.15, 0.68)),
+        ("odds ratio 0.89 (95% CI 0.12–0.85)", ("OR", 0.89, 0.12, 0.85)),
+        ("relative risk 0.33, 95% CI 0.10–1.11", ("RR", 0.33, 0.10, 1.11)),
+        ("risk ratio (RR) 0.52, 95% confidence interval 0.30-0.91", ("RR", 0.52, 0.30, 0.91)),
+        ("mean difference −12.4 points, 95% CI −20.1 to −4.7", ("MD", -12.4, -20.1, -4.7)),
+        ("the hazard ratio for closure was 2.45 (95% CI 1.19 to 5.04)", ("HR", 2.45, 1.19, 5.04)),
+        ("difference 17.7 percentage points (95% CI 4.2 to 31.2)", ("RD", 17.7, 4.2, 31.2)),
+    ],
+)
+def test_estimates_with_confidence_intervals(
+    sentence: str, expected: tuple[str, float, float, float]
+) -> None:
+    (est,) = _values(items_in(sentence), "estimate")
+    assert (est["measure"], est["value"], est["low"], est["high"]) == expected
+
+
+def test_every_item_keeps_its_sentence(tmp_path: Path) -> None:
+    p = _one(tmp_path, "pmc.html", PMC_PAGE)
+    for item in p.items:
+        assert re.sub(r"\s", "", item.text) in re.sub(r"\s", "", item.sentence)
