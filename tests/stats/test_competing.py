@@ -69,3 +69,17 @@ def test_property_incidences_and_survival_add_to_one(rows) -> None:
     # all-cause survival is the Kaplan-Meier curve of "any event"
     km = kaplan_meier(t, e > 0)
     np.testing.assert_allclose(c.survival, km.estimate, rtol=1e-12, atol=1e-15)
+
+
+def test_group_as_a_pandas_series_of_strings() -> None:
+    # issue 19: AttributeError: 'str' object has no attribute 'item'
+    import pandas as pd
+
+    t = np.array([1.0, 2, 3, 4, 5, 6, 7, 8])
+    ev = np.array([1, 2, 0, 1, 1, 2, 0, 1])
+    g = pd.Series(["CAR-T", "SOC"] * 4)
+    res = cumulative_incidence(t, ev, group=g)
+    ref = cumulative_incidence(t, ev, group=np.array([0, 1] * 4))
+    assert res.groups == ("CAR-T", "SOC")
+    for a, b in zip(res.curves, ref.curves, strict=True):
+        np.testing.assert_array_equal(a.estimate, b.estimate)

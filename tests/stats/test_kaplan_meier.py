@@ -132,3 +132,26 @@ def test_property_survival_in_unit_interval_and_non_increasing(data, ci) -> None
         assert med.ci[0] <= med.estimate
     if not np.isnan(med.ci[1]) and not np.isnan(med.estimate):
         assert med.ci[1] >= med.estimate
+
+
+# --- quantile CIs where the confidence curve is not monotone (km_quantile.R) --------------------
+
+QREF = load_json("kaplan_meier", "km_quantile")
+
+
+@pytest.mark.parametrize("name", sorted(QREF["cases"]))
+def test_quantile_ci_matches_r_when_the_ci_curve_is_not_monotone(name: str) -> None:
+    case = QREF["cases"][name]
+    fit = kaplan_meier(case["time"], case["event"], ci=case["conf_type"], level=case["level"])
+    for i, p in enumerate(case["probs"]):
+        res = fit.quantile(p)
+        assert_close(res.estimate, case["quantile"][i], CLOSED_FORM_RTOL, what=f"q {p}")
+        assert_close(res.ci[0], case["lower"][i], CLOSED_FORM_RTOL, what=f"lower {p}")
+        assert_close(res.ci[1], case["upper"][i], CLOSED_FORM_RTOL, what=f"upper {p}")
+
+
+def test_issue_example_median_ci() -> None:
+    case = QREF["cases"]["issue_log"]
+    assert kaplan_meier(case["time"], case["event"]).median.ci == (6.0, 13.0)
+    aml = QREF["cases"]["aml_log"]
+    assert kaplan_meier(aml["time"], aml["event"]).median.ci[1] == 48.0

@@ -63,3 +63,30 @@ def test_property_swapping_groups_keeps_p(rows, weights) -> None:
     b = logrank(t, e, 1 - g, rho=weights[0], gamma=weights[1])
     assert 0.0 <= a.p_value <= 1.0
     assert a.p_value == pytest.approx(b.p_value, rel=1e-9, abs=1e-12)
+
+
+def test_group_as_a_pandas_series_of_strings() -> None:
+    # issue 19: AttributeError: 'str' object has no attribute 'item'
+    import pandas as pd
+
+    aml = load_csv("logrank", "aml.csv")
+    names = pd.Series(np.where(aml["group"] == 1, "Maintained", "Nonmaintained"))
+    res = logrank(aml["time"], aml["event"], names)
+    ref = logrank(aml["time"], aml["event"], aml["group"])
+    assert res.groups == ("Maintained", "Nonmaintained")
+    assert res.statistic == pytest.approx(ref.statistic, rel=1e-12)
+    cat = logrank(aml["time"], aml["event"], names.astype("category"))
+    assert cat.groups == res.groups and cat.statistic == res.statistic
+
+
+def test_missing_group_label_is_named() -> None:
+    import pandas as pd
+
+    with pytest.raises(ValueError, match="group: must not contain missing values; element 1"):
+        logrank([1.0, 2.0, 3.0], [1, 1, 0], pd.Series(["a", pd.NA, "b"], dtype=object))
+
+
+def test_messages_show_plain_numbers_not_numpy_reprs() -> None:
+    with pytest.raises(ValueError, match=r"element 1 is nan$") as exc:
+        logrank(np.array([1.0, np.nan]), [1, 1], ["a", "b"])
+    assert "np.float64" not in str(exc.value)

@@ -24,7 +24,7 @@ def as_float_array(name: str, values: Any, *, allow_nan: bool = False) -> NDArra
         raise ValueError(f"{name}: must be one-dimensional, got shape {arr.shape}")
     if not allow_nan and arr.size and not np.all(np.isfinite(arr)):
         bad = int(np.flatnonzero(~np.isfinite(arr))[0])
-        raise ValueError(f"{name}: must be finite; element {bad} is {arr[bad]!r}")
+        raise ValueError(f"{name}: must be finite; element {bad} is {show(arr[bad])}")
     return arr
 
 
@@ -35,7 +35,7 @@ def as_time(name: str, values: Any) -> NDArray[np.float64]:
         raise ValueError(f"{name}: must not be empty")
     if np.any(arr < 0):
         bad = int(np.flatnonzero(arr < 0)[0])
-        raise ValueError(f"{name}: times must be >= 0; element {bad} is {arr[bad]!r}")
+        raise ValueError(f"{name}: times must be >= 0; element {bad} is {show(arr[bad])}")
     return arr
 
 
@@ -47,7 +47,7 @@ def as_event(name: str, values: Any, n: int) -> NDArray[np.bool_]:
     ok = (arr == 0) | (arr == 1)
     if not np.all(ok):
         bad = int(np.flatnonzero(~ok)[0])
-        raise ValueError(f"{name}: must be 0/1 (censored/event); element {bad} is {arr[bad]!r}")
+        raise ValueError(f"{name}: must be 0/1 (censored/event); element {bad} is {show(arr[bad])}")
     return arr.astype(bool)
 
 
@@ -64,7 +64,7 @@ def same_length(n: int, **arrays: Any) -> None:
 def check_level(level: float) -> float:
     """A confidence level strictly between 0 and 1."""
     if not (0.0 < float(level) < 1.0):
-        raise ValueError(f"level: must be strictly between 0 and 1, got {level!r}")
+        raise ValueError(f"level: must be strictly between 0 and 1, got {show(level)}")
     return float(level)
 
 
@@ -75,7 +75,7 @@ def as_weights(name: str, values: Any, n: int) -> NDArray[np.float64]:
         raise ValueError(f"{name}: length {arr.size} differs from the data's length {n}")
     if np.any(arr < 0):
         bad = int(np.flatnonzero(arr < 0)[0])
-        raise ValueError(f"{name}: weights must be >= 0; element {bad} is {arr[bad]!r}")
+        raise ValueError(f"{name}: weights must be >= 0; element {bad} is {show(arr[bad])}")
     if not np.any(arr > 0):
         raise ValueError(f"{name}: at least one weight must be positive")
     return arr
@@ -92,18 +92,37 @@ def as_labels(name: str, values: Any, n: int) -> tuple[NDArray[Any], NDArray[np.
     if arr.size != n:
         raise ValueError(f"{name}: length {arr.size} differs from the data's length {n}")
     if arr.dtype == object:
-        if any(v is None or (isinstance(v, float) and v != v) for v in arr.tolist()):
-            raise ValueError(f"{name}: must not contain missing values (None/NaN)")
+        for i, v in enumerate(arr.tolist()):
+            if v is None or (isinstance(v, float) and v != v) or type(v).__name__ == "NAType":
+                raise ValueError(f"{name}: must not contain missing values; element {i} is {v}")
     elif arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name}: must not contain NaN or infinite labels")
-    levels, codes = np.unique(arr, return_inverse=True)
+    try:
+        levels, codes = np.unique(arr, return_inverse=True)
+    except TypeError:
+        raise ValueError(f"{name}: labels must be all numbers or all strings") from None
     return levels, codes.astype(np.intp).reshape(-1)
+
+
+def label_values(levels: NDArray[Any]) -> tuple[Any, ...]:
+    """The distinct labels from :func:`as_labels` as plain Python values (str, int, float)."""
+    return tuple(v.item() if isinstance(v, np.generic) else v for v in levels.tolist())
+
+
+def show(value: Any) -> str:
+    """A value for a message: a numpy scalar as the plain Python number (``nan``, not
+    ``np.float64(nan)``)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
 
 
 def check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
     """``value`` is one of ``choices``."""
     if value not in choices:
-        raise ValueError(f"{name}: must be one of {', '.join(map(repr, choices))}; got {value!r}")
+        raise ValueError(
+            f"{name}: must be one of {', '.join(map(repr, choices))}; got {show(value)}"
+        )
     return value
 
 
@@ -114,12 +133,12 @@ def as_entry(name: str, values: Any, time: NDArray[np.float64]) -> NDArray[np.fl
         raise ValueError(f"{name}: length {arr.size} differs from time's length {time.size}")
     if np.any(arr < 0):
         bad = int(np.flatnonzero(arr < 0)[0])
-        raise ValueError(f"{name}: times must be >= 0; element {bad} is {arr[bad]!r}")
+        raise ValueError(f"{name}: times must be >= 0; element {bad} is {show(arr[bad])}")
     if np.any(arr >= time):
         bad = int(np.flatnonzero(arr >= time)[0])
         raise ValueError(
-            f"{name}: entry must be < time; element {bad} has entry {arr[bad]!r} "
-            f">= time {time[bad]!r}"
+            f"{name}: entry must be < time; element {bad} has entry {show(arr[bad])} "
+            f">= time {show(time[bad])}"
         )
     return arr
 

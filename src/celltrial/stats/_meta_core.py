@@ -21,6 +21,8 @@ import numpy as np
 import scipy.optimize
 from numpy.typing import NDArray
 
+from celltrial.stats._checks import show
+
 FloatArray = NDArray[np.float64]
 
 #: Estimators of the between-study variance that this module knows.
@@ -169,7 +171,7 @@ def estimate_tau2(y: FloatArray, v: FloatArray, x: FloatArray, method: str) -> f
     elif method in ("REML", "ML"):
         tau2 = _fisher_scoring(y, v, x, reml=method == "REML")
     else:
-        raise ValueError(f"method: must be one of {', '.join(TAU2_METHODS)}; got {method!r}")
+        raise ValueError(f"method: must be one of {', '.join(TAU2_METHODS)}; got {show(method)}")
     return max(0.0, float(tau2))
 
 

@@ -13,7 +13,14 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
-from celltrial.stats._checks import as_float_array, as_labels, as_time, check_level
+from celltrial.stats._checks import (
+    as_float_array,
+    as_labels,
+    as_time,
+    check_level,
+    label_values,
+    show,
+)
 from celltrial.stats._result import Result
 
 FloatArray = NDArray[np.float64]
@@ -59,7 +66,7 @@ class CumulativeIncidenceResult(Result):
         for g, c in zip(self.groups, self.curves, strict=True):
             if g == group:
                 return c
-        raise ValueError(f"group: {group!r} is not one of {self.groups!r}")
+        raise ValueError(f"group: {show(group)} is not one of {show(self.groups)}")
 
 
 def _log_ci(p: FloatArray, se: FloatArray, z: float) -> FloatArray:
@@ -198,7 +205,7 @@ def cumulative_incidence(
         groups: tuple[Any, ...] = (None,)
     else:
         levels, codes = as_labels("group", group, n)
-        groups = tuple(v.item() for v in levels)
+        groups = label_values(levels)
         curves = tuple(
             _aalen_johansen(t[codes == i], ev[codes == i], causes, level, groups[i])
             for i in range(levels.size)

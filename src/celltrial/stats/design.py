@@ -38,6 +38,7 @@ from typing import Literal
 import scipy.optimize
 from scipy import stats
 
+from celltrial.stats._checks import show
 from celltrial.stats._result import Result
 
 __all__ = [
@@ -65,11 +66,11 @@ class SampleSize(Result):
 
 def _check(alpha: float, beta: float, ratio: float) -> tuple[float, float]:
     if not 0.0 < alpha < 0.5:
-        raise ValueError(f"alpha: one-sided level must be in (0, 0.5), got {alpha!r}")
+        raise ValueError(f"alpha: one-sided level must be in (0, 0.5), got {show(alpha)}")
     if not 0.0 < beta < 1.0 - alpha:
-        raise ValueError(f"beta: must be in (0, 1 - alpha), got {beta!r}")
+        raise ValueError(f"beta: must be in (0, 1 - alpha), got {show(beta)}")
     if not ratio > 0:
-        raise ValueError(f"allocation_ratio: must be > 0, got {ratio!r}")
+        raise ValueError(f"allocation_ratio: must be > 0, got {show(ratio)}")
     return float(stats.norm.isf(alpha)), float(stats.norm.isf(beta))
 
 
@@ -85,7 +86,7 @@ def sample_size_proportions(
     za, zb = _check(alpha, beta, allocation_ratio)
     for name, p in (("p1", p1), ("p2", p2)):
         if not 0.0 < p < 1.0:
-            raise ValueError(f"{name}: must be in (0, 1), got {p!r}")
+            raise ValueError(f"{name}: must be in (0, 1), got {show(p)}")
     if p1 == p2:
         raise ValueError("p1, p2: must differ")
     r = allocation_ratio
@@ -124,7 +125,7 @@ def sample_size_means(
     """
     za, zb = _check(alpha, beta, allocation_ratio)
     if not sd > 0:
-        raise ValueError(f"sd: must be > 0, got {sd!r}")
+        raise ValueError(f"sd: must be > 0, got {show(sd)}")
     if delta == 0:
         raise ValueError("delta: must be non-zero")
     r = allocation_ratio
@@ -162,7 +163,7 @@ def _events(hr: float, za: float, zb: float, r: float, method: str) -> float:
         return (1 + r) ** 2 / r * (za + zb) ** 2 / math.log(hr) ** 2
     if method == "freedman":
         return (1 + r * hr) ** 2 / (r * (1 - hr) ** 2) * (za + zb) ** 2
-    raise ValueError(f"method: must be 'schoenfeld' or 'freedman', got {method!r}")
+    raise ValueError(f"method: must be 'schoenfeld' or 'freedman', got {show(method)}")
 
 
 def _p_event(lam: float, accrual: float, follow_up: float) -> float:
@@ -192,9 +193,9 @@ def sample_size_survival(
     """
     za, zb = _check(alpha, beta, allocation_ratio)
     if not 0 < hazard_ratio != 1:
-        raise ValueError(f"hazard_ratio: must be > 0 and != 1, got {hazard_ratio!r}")
+        raise ValueError(f"hazard_ratio: must be > 0 and != 1, got {show(hazard_ratio)}")
     if not lambda2 > 0:
-        raise ValueError(f"lambda2: must be > 0, got {lambda2!r}")
+        raise ValueError(f"lambda2: must be > 0, got {show(lambda2)}")
     if accrual_time < 0 or follow_up_time < 0 or accrual_time + follow_up_time <= 0:
         raise ValueError("accrual_time, follow_up_time: must be >= 0 with a positive sum")
     r = allocation_ratio
@@ -232,9 +233,9 @@ def power_survival(
     (``overallReject`` of a fixed design, Schoenfeld)."""
     za, _ = _check(alpha, 0.5 - alpha / 2, allocation_ratio)
     if not events > 0:
-        raise ValueError(f"events: must be > 0, got {events!r}")
+        raise ValueError(f"events: must be > 0, got {show(events)}")
     if not hazard_ratio > 0:
-        raise ValueError(f"hazard_ratio: must be > 0, got {hazard_ratio!r}")
+        raise ValueError(f"hazard_ratio: must be > 0, got {show(hazard_ratio)}")
     r = allocation_ratio
     power = float(
         stats.norm.cdf(math.sqrt(events * r) / (1 + r) * abs(math.log(hazard_ratio)) - za)

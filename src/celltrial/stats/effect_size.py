@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special, stats
 
-from celltrial.stats._checks import as_float_array, check_level
+from celltrial.stats._checks import as_float_array, check_level, show
 from celltrial.stats._result import Result
 
 FloatArray = NDArray[np.float64]
@@ -146,7 +146,7 @@ def effect_size(
         elif to == "none":
             corr = np.zeros(a.size, dtype=bool)
         else:
-            raise ValueError(f"to: must be 'only0', 'all' or 'none', got {to!r}")
+            raise ValueError(f"to: must be 'only0', 'all' or 'none', got {show(to)}")
         inc = np.where(corr, float(add), 0.0)
         a, b, c, d = a + inc, b + inc, c + inc, d + inc
         n1, n2 = a + b, c + d
@@ -222,4 +222,4 @@ def effect_size(
             corrected=np.zeros(est.size, dtype=bool),
             n=int(est.size),
         )
-    raise ValueError(f"measure: must be one of RR, OR, RD, MD, SMD, logHR; got {measure!r}")
+    raise ValueError(f"measure: must be one of RR, OR, RD, MD, SMD, logHR; got {show(measure)}")

@@ -22,6 +22,7 @@ from celltrial.stats._checks import (
     as_weights,
     check_choice,
     check_level,
+    show,
 )
 from celltrial.stats._result import Result
 
@@ -113,7 +114,7 @@ class KaplanMeierResult(Result):
         the same rule applied to the lower and upper confidence curves.
         """
         if not (0.0 <= float(p) <= 1.0):
-            raise ValueError(f"p: must be in [0, 1], got {p!r}")
+            raise ValueError(f"p: must be in [0, 1], got {show(p)}")
         p = float(p)
         q = _findq(self.time, 1.0 - self.estimate, p)
         lo = _findq(self.time, 1.0 - self.ci[:, 0], p)
@@ -136,7 +137,7 @@ class KaplanMeierResult(Result):
         """
         tau = float(tau)
         if not math.isfinite(tau) or tau <= 0:
-            raise ValueError(f"tau: must be a positive finite time, got {tau!r}")
+            raise ValueError(f"tau: must be a positive finite time, got {show(tau)}")
         n, d = self.n_risk, self.n_event
         with np.errstate(divide="ignore", invalid="ignore"):
             hh = np.where(n - d == 0, 0.0, d / (n * (n - d)))
@@ -179,7 +180,12 @@ def _findq(time: NDArray[np.float64], y: NDArray[np.float64], p: float) -> float
         first_nan = int(np.flatnonzero(isnan)[0])
         keep &= ~isnan | (np.arange(yy.size) == first_nan)
     x, yy = x[keep], yy[keep]
+    # R's approx(y +- tol, 1:n, p, method = "constant", f = 1) sorts the points by y first:
+    # the confidence curves need not be monotone (a later time can have a narrower limit), so
+    # the answer is the point with the smallest y + shift >= p, wherever it lies in time.
     idx = np.flatnonzero(~np.isnan(yy))
+    by_y = np.argsort(yy[idx], kind="stable")
+    idx = idx[by_y]
     yv = yy[idx]
 
     def approx(shift: float) -> int:

@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats as sps
 
-from celltrial.stats._checks import as_event, as_labels, as_time
+from celltrial.stats._checks import as_event, as_labels, as_time, label_values, show
 from celltrial.stats._result import Result
 
 
@@ -138,7 +138,7 @@ def logrank(
         raise ValueError("event: all observations are censored; there is nothing to test")
     for name, val in (("rho", rho), ("gamma", gamma)):
         if not (math.isfinite(float(val)) and float(val) >= 0):
-            raise ValueError(f"{name}: must be a finite number >= 0, got {val!r}")
+            raise ValueError(f"{name}: must be a finite number >= 0, got {show(val)}")
     if strata is None:
         s_codes = np.zeros(nobs, dtype=np.intp)
         n_strata = 1
@@ -176,7 +176,7 @@ def logrank(
         statistic=stat,
         df=df,
         p_value=p,
-        groups=tuple(v.item() for v in levels),
+        groups=label_values(levels),
         n=np.bincount(g, minlength=k).astype(np.int64),
         observed=observed,
         expected=expected,

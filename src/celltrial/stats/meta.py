@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from celltrial.stats import _meta_core as core
-from celltrial.stats._checks import as_float_array, check_level
+from celltrial.stats._checks import as_float_array, check_level, show
 from celltrial.stats._result import Result
 
 FloatArray = NDArray[np.float64]
@@ -147,7 +147,7 @@ def _inputs(yi: Any, vi: Any) -> tuple[FloatArray, FloatArray]:
     if np.any(v <= 0):
         bad = int(np.flatnonzero(v <= 0)[0])
         raise ValueError(
-            f"vi: sampling variances must be > 0; study {bad} has {v[bad]!r} "
+            f"vi: sampling variances must be > 0; study {bad} has {show(v[bad])} "
             "(a zero-variance study cannot be weighted)"
         )
     return y, v
@@ -181,9 +181,11 @@ def _fit(
 ) -> MetaResult:
     k, p = x.shape
     if method not in core.TAU2_METHODS:
-        raise ValueError(f"method: must be one of {', '.join(core.TAU2_METHODS)}; got {method!r}")
+        raise ValueError(
+            f"method: must be one of {', '.join(core.TAU2_METHODS)}; got {show(method)}"
+        )
     if test not in ("z", "knha"):
-        raise ValueError(f"test: must be 'z' or 'knha', got {test!r}")
+        raise ValueError(f"test: must be 'z' or 'knha', got {show(test)}")
     if method != "FE" and k < 2:
         raise ValueError(f"yi: a random-effects model ({method}) needs k >= 2 studies, got {k}")
     if k < p + (1 if method != "FE" or test == "knha" else 0):
@@ -497,7 +499,7 @@ def _regtest(
             n=k,
         )
     if model != "lm":
-        raise ValueError(f"model: must be 'rma' or 'lm', got {model!r}")
+        raise ValueError(f"model: must be 'rma' or 'lm', got {show(model)}")
     # weighted least squares with weights 1/v and a multiplicative dispersion (R's lm(weights=))
     fit = core.wls(y, x, 1.0 / v)
     df = k - 2

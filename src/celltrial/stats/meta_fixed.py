@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
-from celltrial.stats._checks import check_level
+from celltrial.stats._checks import check_level, show
 from celltrial.stats._result import Result
 from celltrial.stats.effect_size import table_cells
 
@@ -166,7 +166,7 @@ def meta_mantel_haenszel(
         )
         se = math.sqrt(num / den**2)
     else:
-        raise ValueError(f"measure: must be 'OR', 'RR' or 'RD', got {measure!r}")
+        raise ValueError(f"measure: must be 'OR', 'RR' or 'RD', got {show(measure)}")
     return _result(a, b, c, d, est, se, measure, "Mantel-Haenszel", level, cmh, cmh_p)
 
 

@@ -45,7 +45,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import optimize, stats
 
-from celltrial.stats._checks import as_float_array, as_labels, check_choice, check_level
+from celltrial.stats._checks import as_float_array, as_labels, check_choice, check_level, show
 from celltrial.stats._result import Result
 
 FloatArray = NDArray[np.float64]
@@ -355,7 +355,7 @@ def linear_mixed_model(
         bad = levels[int(np.flatnonzero(counts < 2)[0])]
         bad = bad.item() if isinstance(bad, np.generic) else bad
         raise ValueError(
-            f"group: group {bad!r} has one observation; a random slope (Z with {q} columns) "
+            f"group: group {show(bad)} has one observation; a random slope (Z with {q} columns) "
             "needs at least 2 per group"
         )
     xnames = tuple(names) if names is not None else tuple(f"x{j}" for j in range(p))

@@ -37,7 +37,7 @@ import scipy.optimize
 from numpy.typing import NDArray
 from scipy import stats
 
-from celltrial.stats._checks import as_float_array
+from celltrial.stats._checks import as_float_array, show
 from celltrial.stats._result import Result
 
 FloatArray = NDArray[np.float64]
@@ -159,11 +159,11 @@ def group_sequential_design(
     [3.4711, 2.4544, 2.004]
     """
     if int(k_max) != k_max or k_max < 1:
-        raise ValueError(f"k_max: must be a positive integer, got {k_max!r}")
+        raise ValueError(f"k_max: must be a positive integer, got {show(k_max)}")
     if not 0.0 < alpha < 0.5:
-        raise ValueError(f"alpha: must be in (0, 0.5), got {alpha!r}")
+        raise ValueError(f"alpha: must be in (0, 0.5), got {show(alpha)}")
     if not 0.0 < beta < 1.0 - alpha:
-        raise ValueError(f"beta: must be in (0, 1 - alpha), got {beta!r}")
+        raise ValueError(f"beta: must be in (0, 1 - alpha), got {show(beta)}")
     if information_rates is None:
         t = np.arange(1, k_max + 1) / k_max
     else:
@@ -193,7 +193,7 @@ def group_sequential_design(
 
             crit[j] = scipy.optimize.brentq(stage, 0.0, 40.0, xtol=1e-14, rtol=1e-14)
     else:
-        raise ValueError(f"design: must be 'OF', 'P', 'asOF' or 'asP', got {design!r}")
+        raise ValueError(f"design: must be 'OF', 'P', 'asOF' or 'asP', got {show(design)}")
     h0 = crossing_probabilities(crit, t)
     z_fixed = stats.norm.isf(alpha) + stats.norm.isf(beta)
 
