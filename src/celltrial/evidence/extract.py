@@ -69,7 +69,7 @@ _NUMBER_WORD = (
     + r")"
 )
 _NUM = rf"(?:\d+|{_NUMBER_WORD})"  # a whole number in digits or words
-_COUNT = rf"(?:\d+|{_NUMBER_WORD}|none\b|no\b)"  # a count: "none of the 40" is 0
+_COUNT = rf"(?:\d+|{_NUMBER_WORD}|none\b|no\b|zero\b)"  # a count: "none of the 40" is 0
 _DEC = r"[−–-]?\s?\d+(?:\.\d+)?"
 
 
@@ -93,8 +93,11 @@ def _float(text: str) -> float:
 
 
 def sentences(text: str) -> list[str]:
-    """Split an abstract into sentences (keeps "P = .015", "vs." and "et al." intact)."""
-    text = " ".join(text.split())
+    """Split an abstract into sentences (keeps "P = .015", "vs." and "et al." intact).
+
+    The Lancet's decimal point ("0·45") is read as "0.45".
+    """
+    text = re.sub(r"(?<=\d)[·•](?=\d)", ".", " ".join(text.split()))
     parts = re.split(r"(?<=[.!?])\s+(?=[A-Z(])(?<!\bvs\.\s)(?<!\bal\.\s)(?<!\bFig\.\s)", text)
     out: list[str] = []
     for part in parts:
@@ -160,9 +163,9 @@ _MEASURES = (
 )
 _MEASURE_RE = "|".join(f"(?P<m{i}>{p})" for i, (p, _) in enumerate(_MEASURES))
 _ESTIMATE = re.compile(
-    rf"(?:{_MEASURE_RE})\b(?:\s*\((?:[A-Z]{{1,4}}|[a-z]{{1,4}}\s?[A-Z]{{1,3}})\))?"
+    rf"(?:{_MEASURE_RE})\b(?:\s*[(\[](?:[A-Z]{{1,4}}|[a-z]{{1,4}}\s?[A-Z]{{1,3}})[)\]])?"
     rf"(?P<between>(?:\s+(?:for|in|of|between|was|were|on|at|the|a|an|with|to|vs\.?|versus|"
-    rf"[\w-]+\s+vs\.?\s+[\w-]+|[a-z][\w-]*)){{0,6}}?)"
+    rf"[\w-]+\s+vs\.?\s+[\w-]+|\([^()]{{1,30}}\)|[a-z][\w-]*)){{0,6}}?)"
     rf"\s*(?:[:=,]|was|of|were)?\s*(?P<value>{_DEC})\s*(?P<unit>%|percentage\s+points?|"
     rf"[a-zA-Z/]+(?:/[a-zA-Z]+)?)?"
     rf"\s*[,;]?\s*[(\[]?\s*(?P<level>\d{{2}})\s*%\s*(?:CI|confidence\s+interval|CrI)\s*[:,]?\s*"
@@ -189,6 +192,10 @@ _NOT_COUNT_AFTER = (
 _K_OF_N = re.compile(
     rf"(?<![\w.\-−])({_COUNT})\s+(?:out\s+)?of\s+(?:the\s+|all\s+|these\s+)?({_NUM})\b"
     + _NOT_COUNT_AFTER,
+    re.IGNORECASE,
+)
+_K_PCT_OF_N = re.compile(
+    rf"(?<![\w.\-−/])({_COUNT})\s*[(\[]\s*(\d+(?:\.\d+)?)\s*%\s*[)\]]\s+of\s+(?:the\s+|all\s+)?({_NUM})\b",
     re.IGNORECASE,
 )
 _FRACTION = re.compile(
@@ -305,7 +312,8 @@ _ARM_RECEIVED = re.compile(
     re.IGNORECASE,
 )
 _ARM_AND_A = re.compile(
-    rf"\b(?:and|while|whereas)\s+({_NUM})\s+(?:received\s+)?(?:a|an|the)\s+[\w-]+\s+dose",
+    rf"\b(?:and|while|whereas)\s+({_NUM})\s+(?:received\s+)?(?:a|an|the)\s+[\w-]+\s+dose|"
+    rf"\b(?:and|while|whereas)\s+({_NUM})\s+(?:{_PEOPLE}\s+)?(?:were\s+)?(?:to|received)\s",
     re.IGNORECASE,
 )
 _ARM_EACH = re.compile(
@@ -338,6 +346,9 @@ _POWER = re.compile(
     r"(?:±\s*(\d+(?:\.\d+)?)\s*)?[×xX*]\s*10\s*"
     r"(?:\^\s*(\d{1,2})|\(\s*(\d{1,2})\s*\)|([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})|(\d{1,2}))(?![\d.])"
 )
+_BARE_POWER = re.compile(
+    r"(?<![\d.×xX*]\s)(?<![\d.×xX*])\b10\s*(?:\^\s*(\d{1,2})|([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2}))"
+)
 _MILLION = re.compile(
     rf"(?<![\w.])(\d+(?:\.\d+)?|{_NUMBER_WORD}(?:\s+hundred)?)"
     r"(?:\s*(?:[-–—]|to)\s*(\d+(?:\.\d+)?))?\s+(million|billion)\b",
@@ -348,7 +359,8 @@ _PER_KG = re.compile(
     re.IGNORECASE,
 )
 _CELLS_AFTER = re.compile(
-    r"^\s*(?:[\w'’-]+\s+){0,4}?(?:cells?|[\w-]*MSCs?|[\w-]*MSC\b|progenitors?|"
+    r"^\s*(?:[\w'’-]+\s+){0,4}?(?:cells?|[\w-]*MSCs?|[\w-]*MSC\b|[\w-]*MPCs?|[\w-]*ASCs?|"
+    r"[\w-]*SCs|progenitors?|"
     r"[\w-]*(?:stem|stromal)\s+cells?)\b",
     re.IGNORECASE,
 )
@@ -379,7 +391,16 @@ _UNIT_HOURS = {
     "months": 720,
 }
 _TIME_UNIT = r"(h|hrs?|hours?|days?|weeks?|months?)"
-_APART = re.compile(rf"\b({_NUM})[\s-]*{_TIME_UNIT}\s+apart\b", re.IGNORECASE)
+_APART = re.compile(
+    rf"\b({_NUM})[\s-]*{_TIME_UNIT}\s+(?:apart|later)\b|\bevery\s+(other)\s+(day|week)\b",
+    re.IGNORECASE,
+)
+_SECOND_DOSE = re.compile(
+    r"\b(?:second|repeat(?:ed)?|another|further)\s+(?:[\w-]+\s+){0,5}?"
+    r"(?:dose|infusion|injection|administration|application)s?\b[^.;]{0,40}?\b(?:after|at)\s+"
+    rf"({_NUM})[\s-]*{_TIME_UNIT}\b",
+    re.IGNORECASE,
+)
 _INTERVAL = re.compile(
     rf"\b(?:dosing\s+|an?\s+)?intervals?\s+of\s+({_NUM})[\s-]*{_TIME_UNIT}|"
     rf"\bat\s+({_NUM})[\s-]*{_TIME_UNIT}\s+intervals?|"
@@ -456,8 +477,47 @@ def _exponent(m: re.Match[str]) -> int:
     return int(raw)
 
 
+_ADMIN_WORD = re.compile(
+    r"infus\w*|inject\w*|dos(?:e|es|ed|ing)\b|administ\w*|given|receiv\w*|treated|"
+    r"applied|transplant\w*|implant\w*|delivered",
+    re.IGNORECASE,
+)
+_ASSESS_WORD = re.compile(
+    r"assess\w*|measur\w*|evaluat\w*|collect\w*|follow\w*|visits?|sampl\w*|tested|"
+    r"biops\w*|taken|obtained|recorded|monitor\w*|examin\w*|scann\w*|performed|outcomes?",
+    re.IGNORECASE,
+)
+
+
+def _assessment(sentence: str, start: int) -> bool:
+    """Whether the times at ``start`` are when something was measured, not given: the nearest
+    cue word before them is an assessment word ("assessed at days 7, 14 and 28")."""
+    before = sentence[:start]
+    admin = [m.end() for m in _ADMIN_WORD.finditer(before)]
+    assess = [m.end() for m in _ASSESS_WORD.finditer(before)]
+    return bool(assess) and (not admin or assess[-1] > admin[-1])
+
+
+_NEXT_AMOUNT = re.compile(
+    r"^\s*(?:or|and|to|,|vs\.?)\s*\d+(?:\.\d+)?\s*(?:[×xX*]\s*10\s*(?:\^\s*\d{1,2}|\(\d{1,2}\)|"
+    r"[⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2}|\d{1,2})|million|billion)|^\s*\((?![^()]*(?:/kg|per\s+k))[^()]{1,40}\)"
+)
+
+
+def _after_amount(after: str) -> str:
+    """The words after an amount, past "(group A, n=20)" and "or 2 × 10^7": "1 × 10^7 or
+    2 × 10^7 cells/kg" gives both amounts the unit written once."""
+    for _ in range(3):
+        stripped = _NEXT_AMOUNT.sub("", after, count=1)
+        if stripped == after:
+            break
+        after = stripped
+    return after
+
+
 def _dose_unit(after: str) -> str | None:
     """``cells/kg`` or ``cells`` from the words after an amount; None when not a cell dose."""
+    after = _after_amount(after)
     if _NOT_DOSE_AFTER.match(after):
         return None
     if _PER_KG.match(after):
@@ -503,6 +563,12 @@ def items_in(sentence: str) -> list[Item]:
         for m in re.finditer(r"\bdifference of\s+([−–-]?\d+(?:\.\d+)?)\s*(%?)", sentence, re.I):
             add("estimate", m, {"difference": _float(m.group(1)), "unit": m.group(2)})
 
+    # "11 (21%) of 52 patients" (the Lancet's order)
+    for m in _K_PCT_OF_N.finditer(sentence):
+        events, n = word_number(m.group(1)), word_number(m.group(3))
+        if events is not None and n and events <= n and _rounds_to(events, n, m.group(2)):
+            add("count", m, {"events": events, "n": n, "percent": m.group(2)})
+            used.append((m.start(), m.end()))
     # counts: "k of N", "k/N", each with the percentage that follows it, if any
     for regex in (_K_OF_N, _FRACTION):
         for m in regex.finditer(sentence):
@@ -605,12 +671,16 @@ def items_in(sentence: str) -> list[Item]:
         n = word_number(m.group(1))
         if n is not None:
             add("arm_size", m, {"n": n, "label": None, "each_group": True})
-    received = [m for m in _ARM_RECEIVED.finditer(sentence) if word_number(m.group(1))]
-    received += [m for m in _ARM_AND_A.finditer(sentence) if word_number(m.group(1))]
+    received = [(m, 1) for m in _ARM_RECEIVED.finditer(sentence) if word_number(m.group(1))]
+    received += [
+        (m, 1 if m.group(1) else 2)
+        for m in _ARM_AND_A.finditer(sentence)
+        if word_number(m.group(1) or m.group(2))
+    ]
     if len(received) >= 2:
-        for m in sorted(received, key=lambda r: r.start()):
-            n = word_number(m.group(1))
-            add("arm_size", m, {"n": n, "label": None, "each_group": False}, 1)
+        for m, g in sorted(received, key=lambda r: r[0].start()):
+            n = word_number(m.group(g))
+            add("arm_size", m, {"n": n, "label": None, "each_group": False}, g)
     for m in _TOTAL_N.finditer(sentence):
         total = word_number(m.group(1))
         if (
@@ -634,6 +704,11 @@ def items_in(sentence: str) -> list[Item]:
         add("ratio", m, {"ratio": f"{a}:{b}"})
 
     # doses
+    dose_spans = [(m.start(), m.end()) for m in _POWER.finditer(sentence)]
+
+    def overlaps_dose(a: int, b: int) -> bool:
+        return any(a < e and s < b for s, e in dose_spans)
+
     for m in _POWER.finditer(sentence):
         lead = sentence[: m.start()]
         if re.search(r"[Pp]\s*[=<>≤≥]\s*$|[=<>]\s*$", lead):
@@ -649,6 +724,14 @@ def items_in(sentence: str) -> list[Item]:
         if m.group(3):
             values["tolerance"] = float(m.group(3)) * 10.0**exponent
         add("dose", m, values)
+    for m in _BARE_POWER.finditer(sentence):
+        if overlaps_dose(m.start(), m.end()):
+            continue
+        unit = _dose_unit(sentence[m.end() : m.end() + 60])
+        if unit is None or re.search(r"[=<>]\s*$", sentence[: m.start()]):
+            continue
+        exponent = int(m.group(1) or m.group(2).translate(_SUPERSCRIPT))
+        add("dose", m, {"amount": 10.0**exponent, "unit": unit})
     for m in _MILLION.finditer(sentence):
         words = m.group(1).lower().split()
         base = word_number(words[0]) if not words[0][0].isdigit() else None
@@ -658,8 +741,8 @@ def items_in(sentence: str) -> list[Item]:
         if mantissa == 0:
             continue
         scale = 1e6 if m.group(3).lower() == "million" else 1e9
-        unit = _dose_unit(sentence[m.end() : m.end() + 60])
-        after = sentence[m.end() : m.end() + 60]
+        unit = _dose_unit(sentence[m.end() : m.end() + 100])
+        after = _after_amount(sentence[m.end() : m.end() + 100])
         if unit is None or not (
             _CELLS_AFTER.match(after) or _PER_KG.match(after) or re.match(r"^\s*per\s+", after)
         ):
@@ -681,22 +764,29 @@ def items_in(sentence: str) -> list[Item]:
             re.I,
         ):
             continue
+        if _assessment(sentence, m.start()):
+            continue
         times = [int(m.group(2)), *(int(d) for d in re.findall(r"\d+", m.group(3)))]
         key = "days" if m.group(1).lower().startswith("day") else "weeks"
         add("schedule", m, {key: times})
     for m in _APART.finditer(sentence):
+        n = 2 if m.group(3) else word_number(m.group(1))
+        unit = (m.group(4) or m.group(2)).lower()
+        if n is not None and not _assessment(sentence, m.start()):
+            add("schedule", m, {"every_hours": n * _UNIT_HOURS[unit]})
+    for m in _SECOND_DOSE.finditer(sentence):
         n = word_number(m.group(1))
         if n is not None:
             add("schedule", m, {"every_hours": n * _UNIT_HOURS[m.group(2).lower()]})
     for m in _INTERVAL.finditer(sentence):
         groups = [g for g in m.groups() if g]
         n = word_number(groups[0])
-        if n is not None:
+        if n is not None and not _assessment(sentence, m.start()):
             add("schedule", m, {"every_hours": n * _UNIT_HOURS[groups[1].lower()]})
     for m in _EVERY_WORD.finditer(sentence):
         word = next(g for g in m.groups() if g).lower()
         hours = {"daily": 24, "day": 24, "weekly": 168, "week": 168}.get(word, 720)
-        if _ADMIN_CUE.search(sentence):
+        if _ADMIN_CUE.search(sentence) and not _assessment(sentence, m.start()):
             add("schedule", m, {"every_hours": hours})
     for m in _COUNT_ADMIN.finditer(sentence):
         count = word_number(m.group(1))
@@ -719,7 +809,7 @@ def items_in(sentence: str) -> list[Item]:
             or re.match(r"\s*(?:after|post|following|of follow)", sentence[m.end() :], re.I)
         ):
             continue
-        if not _ADMIN_CUE.search(sentence):
+        if not _ADMIN_CUE.search(sentence) or _assessment(sentence, m.start()):
             continue
         unit = m.group(2).lower().rstrip("s") + "s"
         add("schedule", m, {"for": span, "unit": unit})
@@ -917,7 +1007,7 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
                     break
                 pair.append((sentence, start, k, n, p))
             if len(pair) == 2 and not _unique_fits(pair, denominators):
-                for sentence, start, k, n, p in pair:
+                for arm, (sentence, start, k, n, p) in enumerate(pair, start=1):
                     derived[(sentence, start)] = _derived(
                         percents[(sentence, start)],
                         "count",
@@ -925,7 +1015,7 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
                             "events": k,
                             "n": n,
                             "percent": p,
-                            "derived": f"{p}% of arm {arms.index(n) + 1} (n = {n}), the arms "
+                            "derived": f"{p}% of arm {arm} (n = {n}), the arms "
                             "in the order the text introduced them",
                         },
                     )
@@ -1094,11 +1184,11 @@ def propose(bib: Bibliographic) -> Proposal:
     """A proposal from one bibliographic record."""
     text = f"{bib.title or ''}. {bib.abstract} {bib.legends}"
     items: list[Item] = []
-    seen: set[tuple[str, str, str, int]] = set()
+    seen: set[tuple[str, str, str, int, str]] = set()
     found = [i for s in sentences(f"{bib.abstract} {bib.legends}") for i in items_in(s)]
     found += [i for table in bib.tables for i in table_items(table)]
     for item in resolve(found, text):
-        key = (item.kind, item.text, item.sentence, item.start)
+        key = (item.kind, item.text, item.sentence, item.start, repr(item.values))
         if key not in seen:
             seen.add(key)
             items.append(item)
@@ -1132,7 +1222,7 @@ def merge(proposals: Iterable[Proposal]) -> list[Proposal]:
 
 
 def _combine(a: Proposal, b: Proposal) -> Proposal:
-    seen = {(i.kind, i.text, i.sentence, i.start) for i in a.items}
+    seen = {(i.kind, i.text, i.sentence, i.start, repr(i.values)) for i in a.items}
     return Proposal(
         sources=a.sources + [s for s in b.sources if s not in a.sources],
         formats=a.formats + [f for f in b.formats if f not in a.formats],
@@ -1145,7 +1235,8 @@ def _combine(a: Proposal, b: Proposal) -> Proposal:
         doi=a.doi or b.doi,
         registry=a.registry + [r for r in b.registry if r not in a.registry],
         design={**b.design, **a.design},
-        items=a.items + [i for i in b.items if (i.kind, i.text, i.sentence, i.start) not in seen],
+        items=a.items
+        + [i for i in b.items if (i.kind, i.text, i.sentence, i.start, repr(i.values)) not in seen],
     )
 
 
