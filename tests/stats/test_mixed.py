@@ -165,6 +165,7 @@ def trial_fit(key: str) -> MMRMResult:
         covariate_names=["age"] if age else None,
         reference="control",
         method=key.split("_")[0],  # type: ignore[arg-type]
+        df_method="residual",  # gls's summary: n - p (KR/Satterthwaite: test_mmrm_inference.py)
     )
 
 

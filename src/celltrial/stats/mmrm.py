@@ -19,9 +19,22 @@ share ``C_i^-1``, so the work is one small factorisation per pattern.
 
 The treatment contrast at visit ``v`` (arm ``a`` minus the reference) is ``c' beta`` with
 ``c`` selecting ``arm[a]`` and ``visit[v]:arm[a]``, ``SE = sqrt(c' Var(beta) c)``,
-``Var(beta) = sigma2 (X' W X)^-1``. Tests and intervals use the t distribution with the residual
-degrees of freedom ``n - p`` (``n`` observed rows), as ``summary(nlme::gls(...))`` does;
-Kenward-Roger and Satterthwaite degrees of freedom (the ``mmrm`` package) are not implemented.
+``Var(beta) = Phi = sigma2 (X' W X)^-1``. Least-squares means by visit and arm are
+``c' beta`` with ``c`` the visit's and arm's columns and every covariate at its mean over the
+rows (as ``emmeans``).
+
+Degrees of freedom (``df_method``), with ``Sigma`` parametrized by its ``V(V+1)/2`` entries
+``phi_k`` (``G_k = dSigma/dphi_k``; the parametrization is linear, so Kenward–Roger's
+second-derivative term vanishes), ``P_k = -X'W G_k W X`` and ``Q_kl = X'W G_k W G_l W X``:
+
+- ``"kenward-roger"`` (the default; SAS ``DDFM=KR``): the adjusted covariance
+  ``Phi_A = Phi + 2 Phi {sum_kl w_kl (Q_kl - P_k Phi P_l)} Phi`` with ``w = I_E^-1``, the
+  inverse expected REML information ``I_E,kl = tr(P G_k P G_l) / 2`` (``P`` the REML
+  projection), and the df of Kenward & Roger (1997) for ``c' beta``; SEs come from ``Phi_A``.
+- ``"satterthwaite"``: ``df = 2 (c' Phi c)^2 / (g' H^-1 g)`` with ``g_k = -c' Phi P_k Phi c``
+  (the gradient of ``c' Phi c``) and ``H`` the observed REML information
+  ``-tr(P G_k P G_l)/2 + r'W G_k P G_l W r``; SEs from ``Phi``.
+- ``"residual"``: ``n - p`` for every contrast, as ``summary(nlme::gls(...))``.
 
 R equivalent::
 
@@ -34,6 +47,10 @@ References
 Mallinckrodt CH, Lane PW, Schnell D, Peng Y, Mancuso JP (2008). Recommendations for the primary
 analysis of continuous endpoints in longitudinal clinical trials. Drug Inf J 42:303-319.
 Pinheiro JC, Bates DM (2000). Mixed-Effects Models in S and S-PLUS. Springer (chapter 5).
+Kenward MG, Roger JH (1997). Small sample inference for fixed effects from restricted maximum
+likelihood. Biometrics 53:983-997.
+Satterthwaite FE (1946). An approximate distribution of estimates of variance components.
+Biometrics Bulletin 2:110-114.
 """
 
 from __future__ import annotations
@@ -58,8 +75,9 @@ from celltrial.stats.mixed import (
 
 FloatArray = NDArray[np.float64]
 Method = Literal["REML", "ML"]
+DfMethod = Literal["kenward-roger", "satterthwaite", "residual"]
 
-__all__ = ["MMRMResult", "VisitContrast", "mmrm"]
+__all__ = ["LSMean", "MMRMResult", "VisitContrast", "mmrm"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +96,18 @@ class VisitContrast(Result):
 
 
 @dataclasses.dataclass(frozen=True)
+class LSMean(Result):
+    """The least-squares (model-based) mean of one arm at one visit, covariates at their mean."""
+
+    visit: Any
+    arm: Any
+    estimate: float
+    se: float
+    df: float
+    ci: tuple[float, float]
+
+
+@dataclasses.dataclass(frozen=True)
 class MMRMResult(Result):
     """A fitted MMRM (``nlme::gls`` with ``corSymm`` and ``varIdent``).
 
@@ -85,7 +115,10 @@ class MMRMResult(Result):
     treatment contrast at the last visit (first non-reference arm), the usual primary
     estimand; every visit's contrast is in ``contrasts``. ``fixed_effects`` etc. are per column
     of the design (``names``); ``covariance`` is the estimated ``Sigma`` over ``visits``
-    (``getVarCov``). ``log_likelihood`` is the REML or ML log-likelihood as ``logLik`` reports
+    (``getVarCov``). ``lsmeans`` are the least-squares means by visit and arm.
+    ``df_method`` says how every ``df`` was found; with Kenward–Roger the SEs (contrasts, LS
+    means and ``fixed_se``) come from the adjusted covariance ``vcov_adjusted``, while ``vcov``
+    stays the unadjusted ``Phi``. ``fixed_df`` are the per-coefficient df. ``log_likelihood`` is the REML or ML log-likelihood as ``logLik`` reports
     it; ``aic``/``bic`` count ``p + V(V+1)/2`` parameters, and ``bic`` uses ``log(n - p)``
     for REML (as ``nlme``) and ``log(n)`` for ML. ``vcov`` is ``sigma2 (X' W X)^-1`` with the
     fitted ``sigma2``: for ML that is the inverse information (as lme4 and SAS PROC MIXED),
@@ -99,12 +132,16 @@ class MMRMResult(Result):
     p_value: float
     ci: tuple[float, float]
     contrasts: tuple[VisitContrast, ...]
+    lsmeans: tuple[LSMean, ...]
     fixed_effects: FloatArray
     fixed_se: FloatArray
+    fixed_df: FloatArray
     t_value: FloatArray
     fixed_p_value: FloatArray
     fixed_ci: FloatArray
     vcov: FloatArray
+    vcov_adjusted: FloatArray | None
+    df_method: str
     names: tuple[str, ...]
     covariance: FloatArray
     visits: NDArray[Any]
@@ -121,7 +158,8 @@ class MMRMResult(Result):
     def summary(self) -> str:
         """A printout of the per-visit contrasts and the fit."""
         lines = [
-            f"MMRM ({self.method}, unstructured), n = {self.n} rows, {self.n_subjects} subjects",
+            f"MMRM ({self.method}, unstructured), n = {self.n} rows, {self.n_subjects} subjects, "
+            f"df: {self.df_method}",
             f"  logLik {self.log_likelihood:.6g}, AIC {self.aic:.6g}, BIC {self.bic:.6g}",
             f"  arm contrasts vs {self.reference!s} (estimate, SE, df, p, "
             f"{100 * self.level:g}% CI):",
@@ -130,6 +168,12 @@ class MMRMResult(Result):
             lines.append(
                 f"    visit {c.visit!s}, {c.arm!s}: {c.estimate:.6g}, {c.se:.6g}, {c.df:g}, "
                 f"{c.p_value:.4g}, ({c.ci[0]:.6g}, {c.ci[1]:.6g})"
+            )
+        lines.append("  least-squares means (estimate, SE, df, CI):")
+        for m in self.lsmeans:
+            lines.append(
+                f"    visit {m.visit!s}, {m.arm!s}: {m.estimate:.6g}, {m.se:.6g}, {m.df:.4g}, "
+                f"({m.ci[0]:.6g}, {m.ci[1]:.6g})"
             )
         return "\n".join(lines)
 
@@ -145,6 +189,108 @@ def _factor_l(theta: FloatArray, v: int) -> FloatArray:
     return L
 
 
+@dataclasses.dataclass(frozen=True)
+class _DfInference:
+    """What Kenward–Roger and Satterthwaite need, in the ``V(V+1)/2`` entries of ``Sigma``."""
+
+    P: FloatArray  # (k, p, p): -X'W G_k W X
+    w_expected: FloatArray  # (k, k): inverse expected REML information
+    h_observed_inv: FloatArray  # (k, k): inverse observed REML information
+    vcov_kr: FloatArray  # Phi_A
+
+    def satterthwaite_df(self, L: FloatArray, vcov: FloatArray) -> float:
+        v = float(L @ vcov @ L)
+        g = -np.einsum("i,kij,j->k", L @ vcov, self.P, vcov @ L)
+        den = float(g @ self.h_observed_inv @ g)
+        return 2.0 * v * v / den if den > 0 else math.inf
+
+    def kr_df(self, L: FloatArray, vcov: FloatArray) -> float:
+        """Kenward–Roger denominator df of the single contrast ``L' beta`` (q = 1)."""
+        theta = np.outer(L, L) / float(L @ vcov @ L)
+        u = np.einsum("ij,jk,nkl,lm->nim", theta, vcov, self.P, vcov)  # Theta Phi P_n Phi
+        tr = np.einsum("nii->n", u)
+        a1 = float(tr @ self.w_expected @ tr)
+        a2 = float(np.einsum("kl,kij,lji->", self.w_expected, u, u))
+        q = 1.0
+        b = (a1 + 6.0 * a2) / (2.0 * q)
+        g = ((q + 1.0) * a1 - (q + 4.0) * a2) / ((q + 2.0) * a2)
+        den = 3.0 * q + 2.0 * (1.0 - g)
+        c1, c2, c3 = g / den, (q - g) / den, (q + 2.0 - g) / den
+        v0 = 1.0 + c1 * b
+        v0 = 0.0 if abs(v0) < 1e-10 else v0
+        v1 = 1.0 - c2 * b
+        v2 = 1.0 - c3 * b
+        ratio = (1.0 - a2 / q) / v1 if v1 != 0 else 0.0
+        rho = ratio**2 * v0 / v2 / q
+        return 4.0 + (q + 2.0) / (q * rho - 1.0)
+
+
+def _pinv_sym(m: FloatArray) -> FloatArray:
+    """Inverse of a symmetric matrix, the Moore–Penrose inverse when (near) singular."""
+    ev = np.linalg.eigvalsh(m)
+    if ev[0] > 1e-10 * max(abs(ev[-1]), 1e-300):
+        out = np.asarray(np.linalg.inv(m), dtype=np.float64)
+    else:
+        out = np.asarray(np.linalg.pinv(m, hermitian=True), dtype=np.float64)
+    sym: FloatArray = 0.5 * (out + out.T)
+    return sym
+
+
+def _df_inference(
+    blocks: list[tuple[NDArray[np.intp], FloatArray, FloatArray]],
+    Sigma: FloatArray,
+    beta: FloatArray,
+    vcov: FloatArray,
+    V: int,
+    p: int,
+) -> _DfInference:
+    """``P_k``, ``Q_kl``, expected and observed REML information (module docstring)."""
+    pairs = [(j, m) for j in range(V) for m in range(j, V)]
+    k = len(pairs)
+    G = np.zeros((k, V, V))
+    for i, (j, m) in enumerate(pairs):
+        G[i, j, m] = G[i, m, j] = 1.0
+    P = np.zeros((k, p, p))
+    Q = np.zeros((k, k, p, p))
+    ktrace = np.zeros((k, k))
+    t1 = np.zeros((k, k))
+    h = np.zeros((k, p))
+    for idx, Yb, Xb in blocks:
+        W = np.linalg.inv(Sigma[np.ix_(idx, idx)])
+        W = 0.5 * (W + W.T)
+        Gs = G[:, idx][:, :, idx]  # (k, m, m)
+        XX = np.einsum("iap,ibq->apbq", Xb, Xb)
+        U = (Yb - Xb @ beta) @ W  # rows u_i = W r_i
+        RR = U.T @ U
+        XU = np.einsum("iap,ib->apb", Xb, U)
+        WG = np.einsum("ab,kbc->kac", W, Gs)  # W G_k
+        WGW = np.einsum("kab,bc->kac", WG, W)
+        P -= np.einsum("kab,apbq->kpq", WGW, XX)
+        h += np.einsum("kab,apb->kp", WG, XU)
+        WGWG = np.einsum("kab,lbc->klac", WG, WG)  # W G_k W G_l
+        Q += np.einsum("klab,bd,apdq->klpq", WGWG, W, XX)  # X'W G_k W G_l W X
+        ktrace += Yb.shape[0] * np.einsum("klaa->kl", WGWG)
+        # u' G_k W G_l u = tr(G_k W G_l RR)
+        t1 += np.einsum("kab,lbc,ca->kl", Gs, WG, RR)
+    tr_pgpg = (
+        ktrace
+        - 2.0 * np.einsum("pq,klqp->kl", vcov, Q)
+        + np.einsum("ab,kbc,cd,lda->kl", vcov, P, vcov, P)
+    )
+    expected = 0.5 * tr_pgpg
+    observed = -0.5 * tr_pgpg + (t1 - h @ vcov @ h.T)
+    w = _pinv_sym(0.5 * (expected + expected.T))
+    uu = np.einsum("kl,klpq->pq", w, Q) - np.einsum("kl,kab,bc,lcd->ad", w, P, vcov, P)
+    uu = 0.5 * (uu + uu.T)
+    vcov_kr = vcov + 2.0 * vcov @ uu @ vcov
+    return _DfInference(
+        P=P,
+        w_expected=w,
+        h_observed_inv=_pinv_sym(0.5 * (observed + observed.T)),
+        vcov_kr=0.5 * (vcov_kr + vcov_kr.T),
+    )
+
+
 def mmrm(
     y: Any,
     visit: Any,
@@ -155,9 +301,10 @@ def mmrm(
     covariate_names: Sequence[str] | None = None,
     reference: Any = None,
     method: Method = "REML",
+    df_method: DfMethod = "kenward-roger",
     level: float = 0.95,
 ) -> MMRMResult:
-    """Fit an MMRM with unstructured covariance and arm contrasts at each visit.
+    """Fit an MMRM with unstructured covariance: arm contrasts and LS means at each visit.
 
     Parameters
     ----------
@@ -177,6 +324,9 @@ def mmrm(
     reference : label, optional
         The control arm (default: the first arm in sorted order).
     method : {"REML", "ML"}
+    df_method : {"kenward-roger", "satterthwaite", "residual"}
+        Degrees of freedom (and, for Kenward–Roger, SEs) of every test and interval; the first
+        two need ``method="REML"``. See the module docstring for the formulas.
     level : float
         Confidence level.
 
@@ -186,14 +336,39 @@ def mmrm(
 
     Notes
     -----
-    ``y_i ~ N(X_i beta, Sigma[o_i, o_i])`` with unstructured ``Sigma``; contrasts use t with
-    ``n - p`` df. R equivalent: ``nlme::gls(y ~ visit * arm, correlation = corSymm(form = ~
-    as.integer(visit) | subject), weights = varIdent(form = ~ 1 | visit), method = "REML")``.
+    ``y_i ~ N(X_i beta, Sigma[o_i, o_i])`` with unstructured ``Sigma``. The Kenward–Roger
+    adjusted covariance and df ``nu`` of ``c' beta`` (Kenward & Roger 1997, with
+    ``Theta = c (c' Phi c)^-1 c'``, ``A_1 = sum w_kl tr(Theta Phi P_k Phi) tr(Theta Phi P_l
+    Phi)``, ``A_2 = sum w_kl tr(Theta Phi P_k Phi Theta Phi P_l Phi)``) are those of
+    ``pbkrtest::vcovAdj`` / ``Lb_ddf``; Satterthwaite's
+    ``nu = 2 (c' Phi c)^2 / (g' H^-1 g)`` uses the observed REML information as ``lmerTest``
+    and the ``mmrm`` package do.
+
+    R equivalent: ``fit <- nlme::gls(y ~ visit * arm, correlation = corSymm(form = ~
+    as.integer(visit) | subject), weights = varIdent(form = ~ 1 | visit), method = "REML")``;
+    ``emmeans::emmeans(fit, ~ arm | visit, mode = "appx-satterthwaite")`` for LS means and
+    Satterthwaite df; ``pbkrtest``'s KR formulas applied to that fit (R's ``mmrm`` package,
+    ``mmrm(y ~ visit * arm + us(visit | subject), method = "Kenward-Roger")``, is the same
+    model but not in Debian). Checked in ``tests/reference/mmrm/mmrm_kr.R``.
 
     References
     ----------
     Mallinckrodt CH et al. (2008). Recommendations for the primary analysis of continuous
-    endpoints in longitudinal clinical trials. Drug Inf J 42:303-319.
+    endpoints in longitudinal clinical trials. Drug Inf J 42:303-319. Kenward MG, Roger JH
+    (1997). Biometrics 53:983-997.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from celltrial.stats import mmrm
+    >>> rng = np.random.default_rng(1)
+    >>> subj = np.repeat(np.arange(20), 2)
+    >>> arm = np.where(subj < 10, "control", "active")
+    >>> visit = np.tile([1, 2], 20)
+    >>> y = rng.normal(size=40) + (arm == "active") * visit * 0.5
+    >>> fit = mmrm(y, visit, arm, subj, reference="control")
+    >>> fit.df_method, len(fit.lsmeans)
+    ('kenward-roger', 4)
     """
     yv = as_float_array("y", y)
     n = yv.size
@@ -201,6 +376,14 @@ def mmrm(
     arms, acode = as_labels("arm", arm, n)
     subjects, scode = as_labels("subject", subject, n)
     method = check_choice("method", method, ("REML", "ML"))  # type: ignore[assignment]
+    df_method = check_choice(  # type: ignore[assignment]
+        "df_method", df_method, ("kenward-roger", "satterthwaite", "residual")
+    )
+    if method == "ML" and df_method != "residual":
+        raise ValueError(
+            f"df_method: {df_method!r} is defined for REML fits; use method='REML' or "
+            "df_method='residual'"
+        )
     level = check_level(level)
     V, A, S = visits.size, arms.size, subjects.size
     if V < 2:
@@ -344,9 +527,28 @@ def mmrm(
     sigma2 = (ytWy - float(beta @ XtWy)) / dfr
     vcov = sigma2 * np.linalg.inv(XtWX)
     vcov = 0.5 * (vcov + vcov.T)
-    se = np.sqrt(np.diag(vcov))
     df_res = float(n - p)
-    t, pv, ci = _t_table(beta, se, np.full(p, df_res), level)
+    Sigma = sigma2 * Cm
+    inf: _DfInference | None = None
+    if df_method != "residual":
+        inf = _df_inference(blocks, Sigma, beta, vcov, V, p)
+    vcov_used = inf.vcov_kr if (inf is not None and df_method == "kenward-roger") else vcov
+
+    def infer(L: FloatArray) -> tuple[float, float, float]:
+        """(estimate, SE, df) of ``L' beta``."""
+        est = float(L @ beta)
+        se_l = math.sqrt(max(float(L @ vcov_used @ L), 0.0))
+        if inf is None:
+            return est, se_l, df_res
+        if df_method == "kenward-roger":
+            return est, se_l, inf.kr_df(L, vcov)
+        return est, se_l, inf.satterthwaite_df(L, vcov)
+
+    eye = np.eye(p)
+    fixed = [infer(eye[j]) for j in range(p)]
+    se = np.array([f[1] for f in fixed])
+    fixed_df = np.array([f[2] for f in fixed])
+    t, pv, ci = _t_table(beta, se, fixed_df, level)
 
     contrasts: list[VisitContrast] = []
     for a in others:
@@ -355,19 +557,46 @@ def mmrm(
             c[arm_col[a]] = 1.0
             if j > 0:
                 c[inter_col[(j, a)]] = 1.0
-            est = float(c @ beta)
-            s = math.sqrt(float(c @ vcov @ c))
-            ct, cp, cci = _t_table(np.array([est]), np.array([s]), np.array([df_res]), level)
+            est, s_c, df_c = infer(c)
+            ct, cp, cci = _t_table(np.array([est]), np.array([s_c]), np.array([df_c]), level)
             contrasts.append(
                 VisitContrast(
                     visit=lab(visits[j]),
                     arm=lab(arms[a]),
                     reference=lab(arms[ref]),
                     estimate=est,
-                    se=s,
+                    se=s_c,
                     statistic=float(ct[0]),
-                    df=df_res,
+                    df=df_c,
                     p_value=float(cp[0]),
+                    ci=(float(cci[0, 0]), float(cci[0, 1])),
+                )
+            )
+    # least-squares means: covariates at their mean over the rows (as emmeans)
+    means = X.mean(axis=0)
+    lsmeans: list[LSMean] = []
+    for j in range(V):
+        for a in range(A):
+            c = np.zeros(p)
+            c[0] = 1.0
+            if covariates is not None:
+                cov_cols = np.arange(1 + (V - 1) + len(others), p - len(inter_col))
+                c[cov_cols] = means[cov_cols]
+            if j > 0:
+                c[j] = 1.0
+            if a != ref:
+                c[arm_col[a]] = 1.0
+                if j > 0:
+                    c[inter_col[(j, a)]] = 1.0
+            est, s_c, df_c = infer(c)
+            _, _, cci = _t_table(np.array([est]), np.array([s_c]), np.array([df_c]), level)
+            lsmeans.append(
+                LSMean(
+                    visit=lab(visits[j]),
+                    arm=lab(arms[a]),
+                    estimate=est,
+                    se=s_c,
+                    df=df_c,
                     ci=(float(cci[0, 0]), float(cci[0, 1])),
                 )
             )
@@ -377,18 +606,22 @@ def mmrm(
         estimate=primary.estimate,
         se=primary.se,
         statistic=primary.statistic,
-        df=df_res,
+        df=primary.df,
         p_value=primary.p_value,
         ci=primary.ci,
         contrasts=tuple(contrasts),
+        lsmeans=tuple(lsmeans),
         fixed_effects=beta,
         fixed_se=se,
+        fixed_df=fixed_df,
         t_value=t,
         fixed_p_value=pv,
         fixed_ci=ci,
         vcov=vcov,
+        vcov_adjusted=inf.vcov_kr if (inf is not None and df_method == "kenward-roger") else None,
+        df_method=df_method,
         names=tuple(names),
-        covariance=sigma2 * Cm,
+        covariance=Sigma,
         visits=visits,
         arms=arms,
         reference=primary.reference,
