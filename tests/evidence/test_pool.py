@@ -133,3 +133,84 @@ def test_table_rows(seeds: list[TrialRecord]) -> None:
         2 / 7, rel=CLOSED
     )
     assert sum(r["weight"] for r in rows) == pytest.approx(100)
+
+
+def _many(seeds: list[TrialRecord]) -> list[TrialRecord]:
+    """The seeds and ten small trials, several with identical counts (labels that would
+    overlap in a funnel plot)."""
+    data = [(1, 10, 3, 10), (0, 8, 0, 8), (0, 9, 0, 9), (2, 20, 4, 20), (5, 30, 6, 30)]
+    data += [(1, 12, 2, 12), (3, 15, 3, 15), (0, 10, 1, 10), (4, 25, 7, 25), (2, 18, 2, 18)]
+    extra = [
+        parse_record(
+            {
+                "id": f"trial{i}",
+                "title": "t",
+                "authors": [f"Author{i} X"],
+                "year": 2020 + i % 4,
+                "arms": [
+                    {"id": "e", "label": "E", "role": "experimental", "n": b},
+                    {"id": "c", "label": "C", "role": "control", "n": d},
+                ],
+                "outcomes": [
+                    {
+                        "id": "mortality",
+                        "label": "Deaths",
+                        "arms": {"e": {"events": a}, "c": {"events": c}},
+                        "source": "s",
+                    }
+                ],
+            },
+            name="x",
+        )
+        for i, (a, b, c, d) in enumerate(data)
+    ]
+    return [*seeds, *extra]
+
+
+def test_forest_plot_shows_per_study_numbers_beside_the_plot(seeds: list[TrialRecord]) -> None:
+    import matplotlib.pyplot as plt
+
+    from celltrial.evidence.plots import forest_figure
+
+    result = pool(seeds, outcome="mortality", measure="RR", method="FE")
+    fig = forest_figure(result)
+    texts = {t.get_text(): t for t in fig.axes[0].texts}
+    plt.close(fig)
+    # Lanzoni 2/12 vs 7/12: RR 0.2857 (Wald 0.0739 to 1.105, kinds.json), on the right
+    assert "0.29 [0.07, 1.10]" in texts and texts["0.29 [0.07, 1.10]"].get_position()[0] > 1
+    assert "RR [95% CI]" in texts and "Weight" in texts
+    assert "Pooled (fixed effect), 95% CI" in texts  # not "FE random effects"
+
+
+def test_funnel_labels_do_not_overlap(seeds: list[TrialRecord]) -> None:
+    import matplotlib.pyplot as plt
+
+    from celltrial.evidence.plots import funnel_figure
+
+    result = pool(_many(seeds), outcome="mortality", measure="RR")
+    fig = funnel_figure(result)
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    boxes = [t.get_window_extent(renderer) for t in fig.axes[0].texts]
+    plt.close(fig)
+    assert len(boxes) == 13
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not a.overlaps(b)
+
+
+def test_cli_pool_prints_leave_one_out_and_names_a_fixed_effect_fit(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from celltrial.cli import app
+
+    out = CliRunner().invoke(
+        app, ["evidence", "pool", "--method", "FE", "--html", str(tmp_path / "p.html")]
+    )
+    assert out.exit_code == 0, out.output
+    assert "Leave one out" in out.output
+    page = (tmp_path / "p.html").read_text()
+    assert "Fixed-effect (inverse-variance) model" in page and "FE random-effects" not in page
+    result = pool(load_records(library_record_paths()), outcome="mortality", method="FE")
+    assert result.leave_one_out is not None
+    first = result.back(float(result.leave_one_out.estimate[0]))
+    assert f"{first:.4g}" in out.output

@@ -183,6 +183,21 @@ def pool_command(
         )
     console.print(table)
     console.print(result.summary(), highlight=False)
+    if result.leave_one_out is not None:
+        loo = Table(title="Leave one out", title_justify="left")
+        for column in ("without", measure, "95% CI", "p", "tau2", "I2"):
+            loo.add_column(column)
+        lo_ = result.leave_one_out
+        for i, study in enumerate(result.studies):
+            loo.add_row(
+                study.label,
+                f"{result.back(float(lo_.estimate[i])):.4g}",
+                f"{result.back(float(lo_.ci[i, 0])):.4g} to {result.back(float(lo_.ci[i, 1])):.4g}",
+                f"{float(lo_.p_value[i]):.4g}",
+                f"{float(lo_.tau2[i]):.4g}",
+                f"{float(lo_.i2[i]):.1f}%",
+            )
+        console.print(loo)
     if html_out is not None:
         html_out.write_text(report_html(title=f"Pooled {outcome}", pooled=result), encoding="utf-8")
         console.print(f"wrote {html_out}", highlight=False)

@@ -20,13 +20,13 @@ _TEMPLATE = _ENV.from_string(
 <style>
 body{font-family:system-ui,sans-serif;max-width:1000px;margin:2rem auto;padding:0 1rem;color:#1a202c}
 table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}th,td{border-bottom:1px solid #e2e8f0;padding:.3rem .6rem;text-align:left}
-th{background:#f7fafc}.consistent{color:#276749}.inconsistent{color:#c53030;font-weight:600}.not{color:#718096}
+th{background:#f7fafc}.consistent{color:#276749}.inconsistent{color:#c53030;font-weight:600}.not{color:#718096}.conditional{color:#975a16;font-weight:600}
 img{max-width:100%}.note{color:#4a5568;font-size:.85rem}
 </style></head><body>
 <h1>{{ title }}</h1>
 {% if pooled %}
 <h2>Pooled {{ pooled.outcome }} ({{ pooled.measure }})</h2>
-<p>{{ pooled.model.method }} random-effects model (test: {{ pooled.model.test }}), k = {{ pooled.model.n }}:
+<p>{{ model_name }} (test: {{ pooled.model.test }}), k = {{ pooled.model.n }}:
 pooled {{ pooled.measure }} <b>{{ est|g4 }}</b> ({{ (100 * pooled.model.level)|round|int }}% CI {{ lo|g4 }} to {{ hi|g4 }}), p = {{ pooled.model.p_value|g4 }};
 τ² = {{ pooled.model.tau2|g4 }}, I² = {{ pooled.model.i2|round(1) }}%, Q({{ pooled.model.q_df }}) = {{ pooled.model.q|g4 }}, p = {{ pooled.model.q_p_value|g4 }}.
 {% if pi %}Prediction interval {{ pi[0]|g4 }} to {{ pi[1]|g4 }}.{% endif %}</p>
@@ -48,7 +48,7 @@ pooled {{ pooled.measure }} <b>{{ est|g4 }}</b> ({{ (100 * pooled.model.level)|r
 <h2>Audit of published claims</h2>
 <table><tr><th>record</th><th>claim</th><th>reported</th><th>counts</th><th>recomputed</th><th>verdict</th><th>reason</th></tr>
 {% for r in audit %}<tr><td>{{ r.record }}</td><td>{{ r.claim }}</td><td>{{ r.reported }}</td><td>{{ r.counts }}</td><td>{{ r.recomputed }}</td>
-<td class="{{ r.verdict.split()[0] }}">{{ r.verdict }}</td><td>{{ r.reason }}</td></tr>{% endfor %}</table>
+<td class="{{ 'conditional' if r.verdict.startswith('consistent if') else r.verdict.split()[0] }}">{{ r.verdict }}</td><td>{{ r.reason }}</td></tr>{% endfor %}</table>
 {% endif %}
 <p class="note">Made by celltrial.</p>
 </body></html>
@@ -64,6 +64,11 @@ def report_html(
     if pooled is not None:
         m = pooled.model
         context.update(
+            model_name=(
+                "Fixed-effect (inverse-variance) model"
+                if m.method == "FE"
+                else f"{m.method} random-effects model"
+            ),
             est=pooled.back(m.estimate),
             lo=pooled.back(m.ci[0]),
             hi=pooled.back(m.ci[1]),
