@@ -185,6 +185,20 @@ def _check_outcome(
         shown = " vs ".join("/".join(map(str, r)) for r in rows)
         return _row(record, label, reported, shown, check)
     if outcome.kind == "continuous":
+        medians = [
+            (arm, c)
+            for arm, c in outcome.arms.items()
+            if c.median is not None and c.q1 is not None and c.q3 is not None
+        ]
+        if medians and all(c.mean is None for c in outcome.arms.values()):
+            checks = [
+                (arm, check_median_iqr(median=c.median, q1=c.q1, q3=c.q3, p_value=p_value))  # type: ignore[arg-type]
+                for arm, c in medians
+            ]
+            order = ["inconsistent", "not checkable", "consistent"]
+            arm, check = min(checks, key=lambda ac: order.index(ac[1].verdict))
+            shown = "; ".join(f"{a}: median {c.median} ({c.q1}–{c.q3})" for a, c in medians)
+            return _row(record, label, reported, shown, check)
         a, b = _pair(record, compare)
         ca, cb = outcome.arms.get(a), outcome.arms.get(b)
         code = _measure(measure or outcome.measure, "continuous")
@@ -206,9 +220,6 @@ def _check_outcome(
         if estimate is not None and isinstance(ci, tuple):
             check = check_estimate(measure=code, estimate=estimate, ci=ci, p_value=p_value)
             return _row(record, label, reported, f"{code} {estimate} ({ci[0]} to {ci[1]})", check)
-        if ca is not None and ca.median is not None and ca.q1 is not None and ca.q3 is not None:
-            check = check_median_iqr(median=ca.median, q1=ca.q1, q3=ca.q3, p_value=p_value)
-            return _row(record, label, reported, f"median {ca.median} ({ca.q1}–{ca.q3})", check)
         raise _NotCheckable(
             f"outcome {outcome.id}: no means with SDs and ns, and no estimate with a CI, behind "
             "this p-value"
