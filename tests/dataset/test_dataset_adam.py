@@ -9,6 +9,7 @@ import pytest
 
 from celltrial.dataset import (
     Dataset,
+    DatasetError,
     derive_adae,
     derive_adlb,
     derive_adsl,
@@ -195,7 +196,9 @@ def test_derivations_survive_a_spoiled_dataset(
     raw["CE"].loc[0, "USUBJID"] = "L-099"  # not in DM
     ds = make_dataset(raw)
     assert not ds.ok
-    adsl = derive_adsl(ds, lanzoni)
+    with pytest.raises(DatasetError):  # the API does not derive after failed checks ...
+        derive_adsl(ds, lanzoni)
+    adsl = derive_adsl(ds, lanzoni, checked=False)  # ... unless asked to
     assert len(adsl) == 15  # the duplicate row is reported at load and used once
     adtte = derive_adtte(ds, lanzoni, adsl=adsl)
     assert len(adtte) == 15 * 3

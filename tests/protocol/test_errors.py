@@ -40,7 +40,7 @@ def test_wrong_unit(pid: str) -> None:
     problems = _problems(text, pid)
     assert problems == [
         f"{pid}.yaml:{line} arms[0].dose.unit: 'cell/kg' is not a known unit "
-        "(did you mean 'cells/kg'?); dose units are cells/kg, cells, mL, mL/kg"
+        "(did you mean 'cells/kg'?); dose units are cells/kg, cells, mL, mL/kg, mg, mg/kg"
     ]
 
 

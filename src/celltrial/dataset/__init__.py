@@ -16,7 +16,7 @@ from celltrial.dataset.adlb import derive_adlb, window_problems
 from celltrial.dataset.adsl import baseline_column, derive_adsl
 from celltrial.dataset.adtte import NO_ORIGIN, Outcome, derive_adtte, event_occurrences, outcome
 from celltrial.dataset.checks import check_dataset
-from celltrial.dataset.problems import DatasetError, Problem, errors
+from celltrial.dataset.problems import DatasetError, Problem, errors, summarize
 from celltrial.dataset.schema import (
     ALL_DOMAINS,
     DOMAINS,
@@ -66,6 +66,7 @@ __all__ = [
     "outcome",
     "read_dataset",
     "stratum_column",
+    "summarize",
     "testcd_of",
     "window_flag",
     "window_problems",

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from celltrial.dataset import times
+from celltrial.dataset.problems import DatasetError, errors
 from celltrial.dataset.schema import (
     DS_END_TERMS,
     NOT_TREATED,
@@ -55,8 +56,12 @@ def _planned_doses(protocol: Protocol, arm: str | None) -> int:
     return len(plan.offsets_hours()) if plan is not None else 0
 
 
-def derive_adsl(dataset: Dataset, protocol: Protocol) -> pd.DataFrame:
+def derive_adsl(dataset: Dataset, protocol: Protocol, *, checked: bool = True) -> pd.DataFrame:
     """Derive ADSL, one row per participant in DM.
+
+    Raises :class:`~celltrial.dataset.DatasetError` when the dataset's load checks found
+    errors (``dataset.problems``): derivations on rows that failed the schema give wrong flags
+    (a screen failure read as randomized). ``checked=False`` derives anyway.
 
     Parameters
     ----------
@@ -76,8 +81,9 @@ def derive_adsl(dataset: Dataset, protocol: Protocol) -> pd.DataFrame:
         - ``STRAT_<FACTOR>`` (stratum as randomized, one per protocol factor)
         - ``RANDDTM TRTSDTM TRTEDTM`` (UTC timestamps), ``NDOSE`` (administrations started),
           ``NDOSEPL`` (planned in the randomized arm)
-        - ``ITTFL`` (randomized: Y), ``SAFFL`` (received any dose, or treated in an arm that
-          plans none), ``PPROTFL`` (all planned doses of the randomized arm's product, treated
+        - ``ITTFL`` (randomized: Y when ARMCD is an arm of the protocol; N for SCRNFAIL,
+          NOTASSGN or any code that is not an arm), ``SAFFL`` (ITTFL = Y and received any
+          dose, or treated in an arm of the protocol that plans none), ``PPROTFL`` (all planned doses of the randomized arm's product, treated
           as randomized, no EX deviation, no MAJOR deviation in DV)
         - ``DTHFL DTHDTM``, ``EOSSTT`` (COMPLETED, DISCONTINUED or ONGOING), ``DCSREAS``,
           ``EOSDTM``, ``LSTCNDTM`` (last contact: the latest date of any record)
@@ -89,6 +95,8 @@ def derive_adsl(dataset: Dataset, protocol: Protocol) -> pd.DataFrame:
     >>> adsl = derive_adsl(ds, load_protocol("lanzoni2021"))       # doctest: +SKIP
     >>> adsl.loc[adsl.USUBJID == "L-008", ["ITTFL", "SAFFL"]]      # doctest: +SKIP
     """
+    if checked and errors(dataset.problems):
+        raise DatasetError(errors(dataset.problems))
     # A USUBJID listed twice is a load problem already; the first row is used.
     dm = dataset.dm.drop_duplicates("USUBJID").dropna(subset=["USUBJID"]).reset_index(drop=True)
     labels = {a.id: a.label for a in protocol.arms}
@@ -136,11 +144,13 @@ def derive_adsl(dataset: Dataset, protocol: Protocol) -> pd.DataFrame:
     other_product = set(
         ex_t.loc[ex_t["TRT"] != ex_t["USUBJID"].map(dm.set_index("USUBJID")["ARMCD"]), "USUBJID"]
     )
+    arm_ids = {a.id for a in protocol.arms}
     plans_none = out["ACTARMCD"].map(
-        lambda a: a != NOT_TREATED and a is not None and _planned_doses(protocol, a) == 0
+        lambda a: a in arm_ids and a != NOT_TREATED and _planned_doses(protocol, a) == 0
     )
-    out["ITTFL"] = "Y"
-    out["SAFFL"] = np.where((out["NDOSE"] > 0) | plans_none, "Y", "N")
+    randomized = out["ARMCD"].isin(arm_ids).to_numpy(dtype=bool)
+    out["ITTFL"] = np.where(randomized, "Y", "N")
+    out["SAFFL"] = np.where(randomized & ((out["NDOSE"] > 0) | plans_none), "Y", "N")
     pp = (
         (out["SAFFL"] == "Y")
         & (out["NDOSE"] >= out["NDOSEPL"])

@@ -19,11 +19,18 @@ For each time-to-event endpoint of the protocol and each participant of ADSL:
    - ``competing``: censored (``CNSR`` 1) with ``EVTYPE`` 2 at the time of death;
    - ``not_applicable``: censored at the time of death.
 
-4. **Otherwise**: censored at the horizon (administrative) when the participant completed the
-   study or was in contact at or after the horizon; else censored at the last contact
-   (drop-out: WITHDRAWN, LOST TO FOLLOW-UP, or still ongoing).
+4. **Otherwise**, by the endpoint's ``censoring.at``:
 
-An event after the horizon is censored at the horizon. A participant without a readable
+   - ``last_assessment`` (the default, as ADaM does): censored at the end-of-study date of the
+     disposition (DS, ``EOSDTM``) when there is one, else at the last contact (``LSTCNDTM``),
+     never after the horizon;
+   - ``horizon``: censored at the horizon (administrative) when the participant completed the
+     study or was in contact at or after the horizon; else censored at the last contact
+     (drop-out: WITHDRAWN, LOST TO FOLLOW-UP, or still ongoing).
+
+An event after the horizon is censored at the horizon. ``AVAL`` counts elapsed days by default;
+an endpoint with ``days_from: 1`` counts ADaM study days on dates, ``AVAL = ADT − STARTDT + 1``
+(no day 0: an event on the day of the origin has AVAL 1). A participant without a readable
 randomization time gets a row with ``AVAL`` missing and ``EVNTDESC`` saying so. ``AVAL`` is in days (``AVALU`` DAYS),
 ``AVALH`` in hours; both ≥ 0 and ≤ the horizon. ``CNSR`` follows CDISC: 1 = censored,
 0 = event.
@@ -110,6 +117,7 @@ def outcome(
     last_contact: float | None,
     completed: bool,
     labels: dict[str, str] | None = None,
+    end_of_study: float | None = None,
 ) -> Outcome:
     """Apply an endpoint's censoring rules to one participant (times in hours from origin).
 
@@ -127,6 +135,8 @@ def outcome(
         Whether the participant completed the study (DS COMPLETED).
     labels : dict of str to str, optional
         Event labels for the description (default: the codes).
+    end_of_study : float, optional
+        Time of the end-of-study disposition, where the censoring is ``last_assessment``.
 
     Returns
     -------
@@ -168,6 +178,17 @@ def outcome(
             )
         if rule in ("censor_at_death", "not_applicable"):
             return Outcome(death, 1, 0, "Censored at death", "death")
+    at = endpoint.censoring.at if endpoint.censoring is not None else "last_assessment"
+    if at == "last_assessment":
+        last = end_of_study if end_of_study is not None else last_contact
+        if last is not None and last >= horizon:
+            return Outcome(
+                horizon, 1, 0, f"Censored at day {days}: end of follow-up", "end of follow-up"
+            )
+        t = max(0.0, last if last is not None else 0.0)
+        if completed:
+            return Outcome(t, 1, 0, "Censored at the end of study", "end of study")
+        return Outcome(t, 1, 0, "Censored at last contact", "last contact (drop-out)")
     if (
         completed
         or (last_contact is not None and last_contact >= horizon)
@@ -229,6 +250,7 @@ def derive_adtte(
     trts_h = _epoch_hours(adsl["TRTSDTM"])
     death_h = _epoch_hours(adsl["DTHDTM"])
     last_h = _epoch_hours(adsl["LSTCNDTM"])
+    eos_h = _epoch_hours(adsl["EOSDTM"])
     keep = adsl[list(ADTTE_KEEP) + strata].to_dict("records")
     completed = (adsl["EOSSTT"] == "COMPLETED").to_numpy()
     rows: list[dict[str, object]] = []
@@ -260,6 +282,7 @@ def derive_adtte(
                     last_contact=None if math.isnan(last_h[j]) else last_h[j] - origin,
                     completed=bool(completed[j]),
                     labels=labels,
+                    end_of_study=None if math.isnan(eos_h[j]) else eos_h[j] - origin,
                 )
             row = dict(keep[j])
             row.update(
@@ -292,6 +315,12 @@ def derive_adtte(
         out["STARTDTM"] + pd.to_timedelta(out["AVALH"].astype("float64"), unit="h"),
     )
     out = out.drop(columns=["STARTH"])
+    # ADaM study days on dates (no day 0) for the endpoints that count so.
+    study_day = out["PARAMCD"].map({e.id: e.days_from == 1 for e in endpoints}).astype(bool)
+    if study_day.any():
+        day = out["ADTM"].dt.floor("D") - out["STARTDTM"].dt.floor("D")
+        counted = day.dt.days.astype("float64") + 1.0
+        out["AVAL"] = out["AVAL"].where(~study_day, counted)
     out["CNSR"] = out["CNSR"].astype("int64")
     out["EVTYPE"] = out["EVTYPE"].astype("int64")
     out["AVAL"] = out["AVAL"].astype("float64")

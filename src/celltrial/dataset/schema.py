@@ -110,6 +110,9 @@ YN: Final = ("Y", "N")
 SEX_TERMS: Final = ("F", "M", "U", "UNDIFFERENTIATED")
 #: ACTARMCD values for a randomized participant who did not receive any treatment (SDTM).
 NOT_TREATED: Final = "NOTTRT"
+#: ARMCD values of SDTM for a participant who was never assigned to an arm (CDISC CT C66767
+#: "Arm Null Reason" codes as SDTMIG uses them): not in any analysis population.
+NOT_ASSIGNED: Final = ("SCRNFAIL", "NOTASSGN", "NOTTRT", "UNPLAN")
 DS_TERMS: Final = (
     "INFORMED CONSENT OBTAINED",
     "RANDOMIZED",
@@ -160,7 +163,7 @@ NOT_DONE: Final = "NOT DONE"
 NOT_RANDOMIZED_REASONS: Final = ("NOT ELIGIBLE", "DECLINED", "OTHER")
 #: Units EXDOSU may take: what a protocol's dose is counted in (per-kg doses are given as the
 #: absolute amount for the participant).
-DOSE_UNITS: Final = ("cells", "mL")
+DOSE_UNITS: Final = ("cells", "mL", "mg")
 #: The sub-domain codes a protocol measurement may name, each stored as a findings table.
 FINDINGS_DOMAINS: Final = ("VS", "LB", "QS", "FT", "PR", "MO", "RE", "IS", "SC", "CT")
 #: Where a measurement without ``domain`` goes (subject characteristics).
@@ -254,7 +257,7 @@ EX: Final = Domain(
     (
         *_ids("EX"),
         _c("EXTRT", "text", "req", "Name of treatment given", note="the protocol arm id given"),
-        _c("EXDOSE", "number", "req", "Dose given (cells or mL)"),
+        _c("EXDOSE", "number", "req", "Dose given (cells, mL or mg)"),
         _c("EXDOSU", "text", "req", "Dose units", DOSE_UNITS),
         _c(
             "EXPLDOS",

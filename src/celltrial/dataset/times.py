@@ -3,7 +3,9 @@
 A dataset keeps its ``--DTC`` columns as ISO 8601 text (``2020-05-01`` or
 ``2020-05-01T14:00Z``). Derivations need instants: :func:`to_utc` reads the text as UTC
 timestamps and imputes a date without a time at 12:00 UTC (the ADaM imputation flag
-``--DTMF`` is then ``H``). Comparisons between a date and a date-time (:func:`earlier`) are
+``--DTMF`` is then ``H``). A partial date (``2013-07``, ``2003``: the precision that was
+collected) is kept as written and imputed to the first day of the month (flag ``D``) or of
+the year (flag ``M``). Comparisons between a date and a date-time (:func:`earlier`) are
 made on the date alone, so that a same-day date never reads as "before" a timed event.
 """
 
@@ -20,8 +22,10 @@ import pandas as pd
 ISO_8601: Final = re.compile(
     r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$"
 )
-#: The normalized forms: a date, or a date-time to the minute in UTC.
-_CANONICAL: Final = re.compile(r"^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}Z)?$")
+#: Partial dates (ISO 8601 reduced precision): a year and month, or a year.
+PARTIAL: Final = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
+#: The normalized forms: a partial date, a date, or a date-time to the minute in UTC.
+_CANONICAL: Final = re.compile(r"^\d{4}(?:-\d{2}(?:-\d{2}(?:T\d{2}:\d{2}Z)?)?)?$")
 IMPUTED_HOUR: Final = 12
 HOURS_PER_DAY: Final = 24.0
 
@@ -29,10 +33,17 @@ HOURS_PER_DAY: Final = 24.0
 _ZONED = re.compile(r"(?:Z|[+-]\d{2}(?::?\d{2})?)$")
 
 
+def _completed(raw: pd.Series) -> pd.Series:
+    """Partial dates made whole: ``2013-07`` → ``2013-07-01``, ``2003`` → ``2003-01-01``."""
+    n = raw.str.len()
+    out = raw.where(n != 7, raw + "-01")
+    return out.where(n != 4, raw + "-01-01")
+
+
 def _zoned(text: pd.Series) -> pd.Series:
     """Text every value of which carries a zone: a date gets ``T00:00Z``, a time without an
     offset gets ``Z`` (pandas would otherwise give it the offset of another value)."""
-    raw = text.astype("string").str.strip()
+    raw = _completed(text.astype("string").str.strip())
     dateonly = raw.str.len() == 10
     naive = ~dateonly & ~raw.str.contains(_ZONED, regex=True)
     out = raw.where(~dateonly, raw + "T00:00Z")
@@ -41,8 +52,8 @@ def _zoned(text: pd.Series) -> pd.Series:
 
 
 def is_date_only(text: pd.Series) -> pd.Series:
-    """True where the text is a date without a time."""
-    return text.notna() & (text.astype("string").str.len() == 10)
+    """True where the text is a date (or a partial date) without a time."""
+    return text.notna() & (text.astype("string").str.strip().str.len() <= 10)
 
 
 def to_utc(text: pd.Series) -> pd.Series:
@@ -59,9 +70,16 @@ def to_utc(text: pd.Series) -> pd.Series:
 
 
 def imputed_flag(text: pd.Series) -> pd.Series:
-    """``H`` where a date-time was imputed from a date alone (ADaM ``--DTMF``), else None."""
-    flag = is_date_only(text).fillna(False).to_numpy(dtype=bool)
-    return pd.Series(marked(flag, "H"), index=text.index, dtype="object")
+    """The ADaM ``--DTMF`` imputation flag: the highest component imputed.
+
+    ``M`` for a year alone, ``D`` for a year and month, ``H`` for a date without a time;
+    None where nothing was imputed.
+    """
+    n = text.astype("string").str.strip().str.len()
+    out = np.full(len(text), None, dtype=object)
+    for length, flag in ((10, "H"), (7, "D"), (4, "M")):
+        out[(text.notna() & (n == length)).fillna(False).to_numpy(dtype=bool)] = flag
+    return pd.Series(out, index=text.index, dtype="object")
 
 
 def marked(mask: object, value: str = "Y") -> np.ndarray:
@@ -94,12 +112,12 @@ def hours_between(start: pd.Series, end: pd.Series) -> pd.Series:
 def normalize(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Read ISO 8601 text; return (normalized text in UTC, mask of values that are not ISO).
 
-    A date stays a date (``2020-05-01``); a date-time becomes ``2020-05-01T14:00Z`` (seconds
+    A date stays a date (``2020-05-01``), a partial date stays partial (``2013-07``); a date-time becomes ``2020-05-01T14:00Z`` (seconds
     kept when not zero), converted to UTC when an offset is given.
     """
     present = text.notna()
     raw = text.astype("string").str.strip()
-    shaped = raw.str.match(ISO_8601).fillna(False).astype(bool)
+    shaped = (raw.str.match(ISO_8601) | raw.str.match(PARTIAL)).fillna(False).astype(bool)
     parsed = pd.to_datetime(
         _zoned(raw.where(shaped & present).astype("object").where(shaped & present, None)),
         format="ISO8601",

@@ -16,11 +16,14 @@ Problem = tuple[Path, str]
 
 _CELL_UNITS = {"cells", "cells/kg"}
 _VOLUME_UNITS = {"mL", "mL/kg"}
+_MASS_UNITS = {"mg", "mg/kg"}
 _UNITS_BY_KIND = {
     "living_cells": _CELL_UNITS,
     "secretome": _VOLUME_UNITS,
     "vehicle": _VOLUME_UNITS,
-    "placebo": _VOLUME_UNITS,
+    # A placebo matches its active product: a volume for an infusion, a mass for a drug.
+    "placebo": _VOLUME_UNITS | _MASS_UNITS,
+    "drug": _MASS_UNITS | _VOLUME_UNITS,
 }
 
 

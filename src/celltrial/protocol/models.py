@@ -270,7 +270,22 @@ class Population(Model):
 # Arms, products, doses, administrations, release
 # --------------------------------------------------------------------------------------------
 
-ProductKind = Literal["living_cells", "secretome", "vehicle", "placebo", "standard_care"]
+ProductKind = Literal["living_cells", "secretome", "vehicle", "placebo", "standard_care", "drug"]
+#: Routes of administration: the cell-therapy ones, and those of drugs (a control arm or a
+#: co-medication may be a tablet or a patch). CDISC's ROUTE codelist names them in upper case.
+Route = Literal[
+    "IV",
+    "IM",
+    "intratracheal",
+    "inhaled",
+    "local",
+    "none",
+    "oral",
+    "transdermal",
+    "subcutaneous",
+    "topical",
+    "intrathecal",
+]
 
 
 class ReleaseCriterion(Condition):
@@ -286,7 +301,7 @@ class Product(Model):
     kind: ProductKind
     name: str
     cell_source: Annotated[str | None, MAY_BE_UNKNOWN] = None
-    route: Literal["IV", "IM", "intratracheal", "inhaled", "local", "none"] = "IV"
+    route: Route = "IV"
     composition: Annotated[str | None, MAY_BE_UNKNOWN] = None
     release: Annotated[list[ReleaseCriterion] | None, MAY_BE_UNKNOWN] = None
 
@@ -312,7 +327,7 @@ class Dose(Model):
 
     @property
     def counted_in(self) -> str:
-        """What the amount counts: ``cells`` or ``mL``."""
+        """What the amount counts: ``cells``, ``mL`` or ``mg``."""
         return DOSE_UNITS[self.unit][0]
 
     @property
@@ -489,10 +504,18 @@ class Censoring(Model):
     ``death``: ``event`` (death counts as the event), ``censor_at_death``, ``censor_at_horizon``
     (kept in the risk set to the end of follow-up, as Lanzoni did for time to recovery),
     ``competing`` (analysed as a competing event) or ``not_applicable``.
+
+    ``at``: where a participant without an event is censored.
+    ``last_assessment`` (the ADaM default): at the end-of-study date of the disposition (DS)
+    when there is one, else at the last contact (the latest date of any record), never after
+    the horizon. ``horizon``: a participant who completed the study (or was in contact at or
+    after the horizon) is censored at the horizon itself (administrative censoring), a
+    drop-out at the last contact.
     """
 
     death: Literal["event", "censor_at_death", "censor_at_horizon", "competing", "not_applicable"]
     dropout: Literal["censor_at_last_contact"] = "censor_at_last_contact"
+    at: Literal["last_assessment", "horizon"] = "last_assessment"
 
 
 AnalysisMethod = Literal[
@@ -576,6 +599,9 @@ class Endpoint(Model):
     horizon: Hours | None = None
     anchor: Anchor = "randomization"
     censoring: Censoring | None = None
+    #: How ADTTE counts AVAL in days: ``0`` elapsed time (the origin's instant is day 0);
+    #: ``1`` the ADaM study-day convention on dates, AVAL = ADT − STARTDT + 1 (no day 0).
+    days_from: Literal[0, 1] = 0
     competing: list[str] = Field(default_factory=list)
     population: Literal["itt", "mitt", "per_protocol", "safety"] = "itt"
     analysis: list[AnalysisMethod] = Field(min_length=1)

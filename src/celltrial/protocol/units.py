@@ -3,7 +3,8 @@
 * Measurement units are UCUM codes (https://ucum.org), from a list of the units clinical trials
   of cell therapies use; an unknown unit gets a "did you mean" suggestion.
 * Dose units are the few a cell-therapy protocol doses in: ``cells/kg``, ``cells`` (per
-  administration), ``mL``, ``mL/kg``.
+  administration), ``mL``, ``mL/kg``; and ``mg``, ``mg/kg`` for a drug (a control arm or a
+  co-medication).
 * Cell counts may be written as YAML numbers or as text the way papers write them:
   ``100e6``, ``1.0e8``, ``100 x 10^6``, ``5 × 10^5``.
 * Durations are written ``48h``, ``3d``, ``2w`` (or ``-12h``) and held as whole hours.
@@ -23,6 +24,8 @@ DOSE_UNITS: Final[dict[str, tuple[str, bool]]] = {
     "cells": ("cells", False),
     "mL": ("mL", False),
     "mL/kg": ("mL", True),
+    "mg": ("mg", False),
+    "mg/kg": ("mg", True),
 }
 
 #: UCUM codes accepted for measurements, with a plain-language name.

@@ -1,0 +1,10 @@
+"""The reference-value loader (tests/reference/_load.py) is imported as ``reference``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_TESTS = str(Path(__file__).resolve().parents[1])
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)
