@@ -72,6 +72,8 @@ TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en"
 USE_I18N = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Passwords are stored with Django's default hashers (PBKDF2-SHA256 first, on purpose slow).
+# The test suite alone swaps in a fast one: celltrial.edc.settings_for_tests.
 APPEND_SLASH = False
 
 SQLITE_OPTIONS = {
