@@ -219,6 +219,13 @@ def test_issue20_shi_unknown_denominator() -> None:
         for name in ("fisher", "chi2", "chi2_yates"):
             assert ps[n][name] == pytest.approx(ref[name], rel=CLOSED)
     assert ps[35]["mid_p"] == pytest.approx(0.00341, abs=5e-6)  # docs said 0.00554
+    # the boundary rests on Barnard (N = 31) and Boschloo (N = 29): unconditional.R, written
+    # out in R (grid + optimize over the nuisance probability)
+    uncond = json.loads((REF / "unconditional.json").read_text())
+    for n in (28, 29, 30, 31, 32):
+        got = two_by_two_p_values(10, 56, 0, n)
+        for name in ("barnard", "boschloo"):
+            assert got[name] == pytest.approx(uncond[str(n)][name], rel=1e-7)
     fixed = check_claim(events=(10, 0), n=(56, 35), p_value="p = 0.013")
     assert fixed.verdict == "inconsistent"
 

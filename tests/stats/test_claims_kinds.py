@@ -118,3 +118,27 @@ def test_median_iqr() -> None:
     )
     rank = check_median_iqr(median="7", q1="5", q3="9", p_value="P = 0.03")
     assert rank.verdict == "not checkable" and "rank test" in rank.reason
+
+
+def test_or_and_rd_from_counts_match_r() -> None:
+    ref = REF["wald_or"]
+    check = check_estimate(
+        measure="OR",
+        estimate=f"{ref['or']:.2f}",
+        ci=(f"{ref['ci'][0]:.2f}", f"{ref['ci'][1]:.1f}"),
+        counts=tuple(ref["counts"]),
+    )
+    assert check.verdict == "consistent" and "reproduces it" in check.reason
+    rd = REF["wald_rd"]
+    # an RD in percentage points: -41.7 (-76.6 to -6.7), p = 0.020
+    check = check_estimate(
+        measure="RD",
+        estimate="-41.7",
+        ci=("-76.6", "-6.7"),
+        p_value="p = 0.020",
+        counts=(2, 12, 7, 12),
+        scale=100,
+    )
+    assert check.verdict == "consistent", check.reason
+    assert "reproduces it" in check.reason
+    assert check.p_range is not None and check.p_range[0] <= rd["p"] <= check.p_range[1]

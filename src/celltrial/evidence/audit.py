@@ -246,6 +246,10 @@ def _check_outcome(
             ci=ci,
             p_value=p_value,
             counts=(ea, na, eb, nb) if code != "HR" else None,  # type: ignore[arg-type]
+            # an RD reported in percentage points (|RD| or a CI bound beyond 1)
+            scale=100.0
+            if code == "RD" and max(abs(float(v)) for v in (estimate, *ci)) > 1
+            else 1.0,
         )
         return _row(record, label, reported, counts, check, note)
     if p_value is None:

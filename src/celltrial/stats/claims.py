@@ -1036,7 +1036,11 @@ def _check_logrank(
         )
     hits = _logrank_hits(events, n, reported, rng)
     _, p_hi = _report_interval(reported)
-    attainable = f"attainable p {rng.p_range[0]:.2g} to {rng.p_range[1]:.2g}"
+    attainable = (
+        f"attainable p {rng.p_range[0]:.2g} to {rng.p_range[1]:.2g}"
+        if rng.exact
+        else f"attainable p from {rng.p_range[0]:.2g} to at least {rng.p_range[1]:.2g}"
+    )
     verdict: Verdict
     if hits:
         verdict = "consistent"
@@ -1049,7 +1053,7 @@ def _check_logrank(
         reason = (
             f"assuming {rng.assumption}: no ordering of {events[0]}/{n[0]} vs "
             f"{events[1]}/{n[1]} events gives {reported.text} ({attainable}"
-            + (")" if rng.exact else "; the smallest is exact)")
+            + (")" if rng.exact else "; the smallest p is exact)")
         )
         near = _logrank_neighbours(events, n, reported, censoring)
         if near:

@@ -28,5 +28,11 @@ wald <- function(e1, n1, e2, n2) {
   list(rr = rr, ci = exp(log(rr) + c(-1, 1) * qnorm(0.975) * se))
 }
 out$wald_rr <- c(list(counts = c(2, 12, 7, 12)), wald(2, 12, 7, 12))
+# OR and RD (metafor's escalc would add 1/2 only to a table with a zero cell; none here)
+or_ <- (5 / 6) / (1 / 5); se_or <- sqrt(1 / 5 + 1 / 6 + 1 / 1 + 1 / 5)
+out$wald_or <- list(counts = c(5, 11, 1, 6), or = or_, ci = exp(log(or_) + c(-1, 1) * qnorm(0.975) * se_or))
+rd <- 2 / 12 - 7 / 12; se_rd <- sqrt((2 / 12) * (10 / 12) / 12 + (7 / 12) * (5 / 12) / 12)
+out$wald_rd <- list(counts = c(2, 12, 7, 12), rd = rd, ci = rd + c(-1, 1) * qnorm(0.975) * se_rd,
+  p = 2 * pnorm(-abs(rd) / se_rd))
 out$grimmer <- list(data = 1:5, mean = mean(1:5), sd = sd(1:5))
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE), "kinds.json")
