@@ -16,6 +16,7 @@ from rich.table import Table
 from celltrial.commands import _ui as ui
 from celltrial.commands.allocation import app as allocation_app
 from celltrial.commands.analysis import analyze_command, report_command
+from celltrial.commands.cdisc import app as cdisc_app
 from celltrial.commands.demo import demo_command
 from celltrial.commands.design import app as design_app
 from celltrial.commands.edc import app as edc_app
@@ -45,6 +46,7 @@ app.add_typer(protocol_app, name="protocol")
 app.add_typer(allocation_app, name="allocation")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(edc_app, name="edc")
+app.add_typer(cdisc_app, name="cdisc")
 app.command("analyze")(analyze_command)
 app.command("report")(report_command)
 app.add_typer(design_app, name="design")

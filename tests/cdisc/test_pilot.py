@@ -150,3 +150,19 @@ def test_km_and_logrank_against_r(pilot: dict[str, pd.DataFrame], official_rule:
         assert lr.p_value == pytest.approx(ref["logrank"]["p_value"], rel=1e-8)
     else:
         assert lr.p_value == pytest.approx(ref["logrank"]["p_value"], rel=0.05)
+
+
+def test_cdisc_load_command(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from celltrial.cli import app
+
+    r = CliRunner().invoke(
+        app,
+        ["cdisc", "load", str(PILOT / "sdtm"), "--mapping", "cdiscpilot01", "--out", str(tmp_path)],
+    )
+    assert r.exit_code == 0, r.output
+    assert "Xanomeline High Dose" in r.output and "ttde: 152 events in 254 rows" in r.output
+    assert (tmp_path / "adam" / "adtte.xpt").exists() and (tmp_path / "dataset" / "dm.csv").exists()
+    r = CliRunner().invoke(app, ["cdisc", "load", str(PILOT / "sdtm"), "--mapping", "nosuch"])
+    assert r.exit_code == 2 and "no mapping 'nosuch'" in r.output

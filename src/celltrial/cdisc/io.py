@@ -120,15 +120,25 @@ def write_xpt(
     if long_labels or len(table_label) > 40:
         raise ValueError(f"XPT v5 labels are at most 40 characters: {long_labels or [name]}")
     out = pd.DataFrame(index=table.index)
+    formats: dict[str, str] = {}
     for col in table.columns:
         s = table[col]
-        if pd.api.types.is_bool_dtype(s):
+        if pd.api.types.is_datetime64_any_dtype(s):
+            # ADaM *DT (dates) and *DTM (date-times): SAS numeric dates with their format.
+            naive = s.dt.tz_convert("UTC").dt.tz_localize(None) if s.dt.tz is not None else s
+            if (naive.dropna() == naive.dropna().dt.normalize()).all() and col.endswith("DT"):
+                out[col] = naive.dt.date.astype("object").where(naive.notna(), None)
+                formats[col] = "DATE9"
+            else:
+                out[col] = naive
+                formats[col] = "DATETIME20"
+        elif pd.api.types.is_bool_dtype(s):
             out[col] = s.map({True: "Y", False: "N"})
         elif pd.api.types.is_numeric_dtype(s):
             out[col] = pd.to_numeric(s, errors="coerce").astype("float64")
         else:
             text = s.map(lambda v: "" if v is None or v is pd.NA or v != v else str(v))
-            if text.map(lambda v: len(v.encode("utf-8"))).max(initial=0) > 200:
+            if len(text) and text.map(lambda v: len(v.encode("utf-8"))).max() > 200:
                 raise ValueError(f"XPT v5 text is at most 200 bytes; {col} has a longer value")
             out[col] = text.astype("object")
     pyreadstat.write_xport(
@@ -138,6 +148,7 @@ def write_xpt(
         column_labels=[labels.get(c, "") for c in out.columns],
         table_name=name,
         file_format_version=5,
+        variable_format=formats or None,
     )
     return path
 

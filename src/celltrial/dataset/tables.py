@@ -161,6 +161,17 @@ def read_dataset(folder: str | Path, *, format: Format | None = None) -> Dataset
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             problems.append(Problem(code, f"cannot read {path.name}: {first}"))
     ds = make_dataset(raw)
+    if "DM" not in raw:
+        other = sorted(p.name for p in folder.iterdir() if p.suffix.lower() in (".xpt", ".json"))
+        if other:
+            problems.append(
+                Problem(
+                    "DM",
+                    f"the folder holds {', '.join(other[:4])}{', …' if len(other) > 4 else ''}: "
+                    "an SDTM study in XPT or Dataset-JSON is read with "
+                    "`celltrial cdisc load FOLDER --mapping …` (docs/cdisc.md)",
+                )
+            )
     return Dataset(tables=ds.tables, problems=(*problems, *ds.problems))
 
 
