@@ -256,7 +256,7 @@ _STOP = {
 }
 _PERCENT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*%")
 _PERCENT_NOT_RATE_BEFORE = re.compile(
-    r"(?:\bby|≥|≤|<|>|\bat least|\bup to|\bmore than|\bless than|\bover|\bunder|"
+    r"(?:\bby|\bfrom|\bto|≥|≤|<|>|\bat least|\bup to|\bmore than|\bless than|\bover|\bunder|"
     r"\babove|\bbelow|LVEF|\bEF|ejection fraction|saturation|SpO2|SaO2|fold|reduc\w*|"
     r"increas\w*|decreas\w*|improv\w* of|change of|[±~])\s*$",
     re.IGNORECASE,
@@ -313,7 +313,9 @@ _ARM_RECEIVED = re.compile(
 )
 _ARM_AND_A = re.compile(
     rf"\b(?:and|while|whereas)\s+({_NUM})\s+(?:received\s+)?(?:a|an|the)\s+[\w-]+\s+dose|"
-    rf"\b(?:and|while|whereas)\s+({_NUM})\s+(?:{_PEOPLE}\s+)?(?:were\s+)?(?:to|received)\s",
+    rf"\b(?:and|while|whereas)\s+({_NUM})\s+(?:{_PEOPLE}\s+)?(?:were\s+)?(?:to|received)\s|"
+    rf"\b(?:and|while|whereas)\s+({_NUM})\s+(?:{_PEOPLE}\s+)?(?:with\s+|on\s+)?"
+    r"(?:placebo|controls?|sham|saline|vehicle|standard|usual)\b",
     re.IGNORECASE,
 )
 _ARM_EACH = re.compile(
@@ -342,7 +344,7 @@ _RATIO = re.compile(
 
 _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 _POWER = re.compile(
-    r"(?<![\w.])(\d+(?:\.\d+)?)(?:\s*(?:[-–—]|to)\s*(\d+(?:\.\d+)?))?\s*"
+    r"(?<![\w.:])(\d+(?:\.\d+)?)(?:\s*(?:[-–—]|to)\s*(\d+(?:\.\d+)?))?\s*"
     r"(?:±\s*(\d+(?:\.\d+)?)\s*)?[×xX*]\s*10\s*"
     r"(?:\^\s*(\d{1,2})|\(\s*(\d{1,2})\s*\)|([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})|(\d{1,2}))(?![\d.])"
 )
@@ -350,7 +352,7 @@ _BARE_POWER = re.compile(
     r"(?<![\d.×xX*]\s)(?<![\d.×xX*])\b10\s*(?:\^\s*(\d{1,2})|([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2}))"
 )
 _MILLION = re.compile(
-    rf"(?<![\w.])(\d+(?:\.\d+)?|{_NUMBER_WORD}(?:\s+hundred)?)"
+    rf"(?<![\w.:])(\d+(?:\.\d+)?|{_NUMBER_WORD}(?:\s+hundred)?)"
     r"(?:\s*(?:[-–—]|to)\s*(\d+(?:\.\d+)?))?\s+(million|billion)\b",
     re.IGNORECASE,
 )
@@ -359,7 +361,7 @@ _PER_KG = re.compile(
     re.IGNORECASE,
 )
 _CELLS_AFTER = re.compile(
-    r"^\s*(?:[\w'’-]+\s+){0,4}?(?:cells?|[\w-]*MSCs?|[\w-]*MSC\b|[\w-]*MPCs?|[\w-]*ASCs?|"
+    r"^\s*(?:[\w'’-]+\s+){0,4}?(?:cells?|[\w-]*MSCs?|[\w-]*MSC\b|[\w-]*PCs?|[\w-]*ASCs?|"
     r"[\w-]*SCs|progenitors?|"
     r"[\w-]*(?:stem|stromal)\s+cells?)\b",
     re.IGNORECASE,
@@ -374,7 +376,8 @@ _VOLUME = re.compile(
 _NOT_VOLUME = re.compile(r"aspirat|\bblood\b|lipoaspirat|\bfat\b|harvest|urine|saline flush", re.I)
 _DAYS = re.compile(
     r"(?<!between )(?<!from )\b(?:on|at)?\s*(days?|weeks?)\s+(\d+)"
-    r"((?:\s*(?:,\s*and|,|and|&)\s*(?:(?:day|week)s?\s+)?\d+)+)\b(?!\s*(?:-|–|to)\s*\d)",
+    r"((?:\s*(?:,\s*and|,|and|&)\s*(?:(?:day|week)s?\s+)?\d+)+)\b(?!\s*(?:-|–|to)\s*\d)"
+    rf"(?!\s+(?:[\w-]+\s+)?{_PEOPLE})",
     re.IGNORECASE,
 )
 _UNIT_HOURS = {
@@ -392,7 +395,7 @@ _UNIT_HOURS = {
 }
 _TIME_UNIT = r"(h|hrs?|hours?|days?|weeks?|months?)"
 _APART = re.compile(
-    rf"\b({_NUM})[\s-]*{_TIME_UNIT}\s+(?:apart|later)\b|\bevery\s+(other)\s+(day|week)\b",
+    rf"\b({_NUM})(?:\s*±\s*\d+)?[\s-]*{_TIME_UNIT}\s+(?:apart|later)\b|\bevery\s+(other)\s+(day|week)\b",
     re.IGNORECASE,
 )
 _SECOND_DOSE = re.compile(
@@ -410,7 +413,8 @@ _INTERVAL = re.compile(
 )
 _EVERY_WORD = re.compile(
     r"\b(?:(?:once\s+)?(daily)(?!\s+(?:living|life|activit))|"
-    r"(?:once\s+|at\s+)?(weekly)(?:\s+intervals?)?|every\s+(day|week|month)|"
+    r"(twice)(?:\s+a|\s+per)?\s+week(?:ly)?|"
+    r"(?<!twice )(?:once\s+|at\s+)?(weekly)(?:\s+intervals?)?|every\s+(day|week|month)|"
     r"once\s+a\s+(day|week|month)|(monthly))\b",
     re.IGNORECASE,
 )
@@ -420,8 +424,10 @@ _COUNT_ADMIN = re.compile(
     re.IGNORECASE,
 )
 _SINGLE = re.compile(
-    r"\b(?:a\s+|one\s+)?single(?:[\s-]+[\w-]+){0,2}?[\s-]+"
+    r"\b(?:a\s+|one\s+)?single(?:[\s-]+[\w-]+){0,4}?[\s-]+"
     r"(?:dose|infusion|injection|administration|application|transplantation)\b|"
+    r"\b(?:as|in|received|receive|given|with)\s+(?:only\s+)?one\s+(?:[\w-]+\s+){0,2}?"
+    r"(?:dose|infusion|injection|administration)(?![\w-])|"
     r"\b(?:infused|injected|given|administered|transplanted)\s+once\b"
     r"(?!\s+(?:daily|weekly|monthly|a\s+(?:day|week|month)|every|per|each))",
     re.IGNORECASE,
@@ -669,13 +675,21 @@ def items_in(sentence: str) -> list[Item]:
             add("arm_size", m, {"n": n, "label": None, "each_group": False})
     for m in _ARM_EACH.finditer(sentence):
         n = word_number(m.group(1))
-        if n is not None:
+        if n is None:
+            continue
+        if re.search(
+            r"\b(?:in|occurred|had|developed|died|experienced|reported|required)\s+$",
+            sentence[: m.start()],
+            re.I,
+        ):  # "pneumothorax occurred in one infant per group": a count in every arm
+            add("arm_count", m, {"events": n})
+        else:
             add("arm_size", m, {"n": n, "label": None, "each_group": True})
     received = [(m, 1) for m in _ARM_RECEIVED.finditer(sentence) if word_number(m.group(1))]
     received += [
-        (m, 1 if m.group(1) else 2)
+        (m, next(g for g in (1, 2, 3) if m.group(g)))
         for m in _ARM_AND_A.finditer(sentence)
-        if word_number(m.group(1) or m.group(2))
+        if word_number(m.group(1) or m.group(2) or m.group(3) or "")
     ]
     if len(received) >= 2:
         for m, g in sorted(received, key=lambda r: r[0].start()):
@@ -692,10 +706,14 @@ def items_in(sentence: str) -> list[Item]:
             )
             and not overlaps(m.start(), m.end())
             and not re.search(r"\(\s*\d+(?:\.\d+)?\s*%", sentence[m.end() : m.end() + 8])
-            and not re.search(
-                r"\b(?:of|in|to|than|from|per|among|by)\s+(?:the\s+|all\s+)?$",
-                sentence[: m.start()],
-                re.I,
+            and (
+                not re.search(
+                    r"\b(?:of|in|to|than|from|per|among|by)\s+(?:the\s+|all\s+)?$",
+                    sentence[: m.start()],
+                    re.I,
+                )
+                or re.search(r"(?:^|[:.;]\s*)Of(?: the| all)?\s+$", sentence[: m.start()])
+                is not None
             )
         ):
             add("total_n", m, {"n": total, "enrolment": bool(_ENROLMENT.search(sentence))})
@@ -743,8 +761,16 @@ def items_in(sentence: str) -> list[Item]:
         scale = 1e6 if m.group(3).lower() == "million" else 1e9
         unit = _dose_unit(sentence[m.end() : m.end() + 100])
         after = _after_amount(sentence[m.end() : m.end() + 100])
+        cells_before = re.search(
+            r"(?:cells?|MSCs?|SCs?|PCs?)\s*[(:,]?\s*(?:dose\s+)?(?:of\s+)?$",
+            sentence[max(0, m.start() - 30) : m.start()],
+            re.IGNORECASE,
+        )  # "Cells (two hundred million) were infused"
         if unit is None or not (
-            _CELLS_AFTER.match(after) or _PER_KG.match(after) or re.match(r"^\s*per\s+", after)
+            _CELLS_AFTER.match(after)
+            or _PER_KG.match(after)
+            or re.match(r"^\s*per\s+", after)
+            or cells_before
         ):
             continue
         values = {"amount": mantissa * scale, "unit": unit}
@@ -766,6 +792,8 @@ def items_in(sentence: str) -> list[Item]:
             continue
         if _assessment(sentence, m.start()):
             continue
+        if not m.group(1).lower().endswith("s") and not re.search(r"and|&", m.group(3)):
+            continue  # "at day 28, 24 children": a time point and a count, not a list
         times = [int(m.group(2)), *(int(d) for d in re.findall(r"\d+", m.group(3)))]
         key = "days" if m.group(1).lower().startswith("day") else "weeks"
         add("schedule", m, {key: times})
@@ -785,13 +813,19 @@ def items_in(sentence: str) -> list[Item]:
             add("schedule", m, {"every_hours": n * _UNIT_HOURS[groups[1].lower()]})
     for m in _EVERY_WORD.finditer(sentence):
         word = next(g for g in m.groups() if g).lower()
-        hours = {"daily": 24, "day": 24, "weekly": 168, "week": 168}.get(word, 720)
+        hours = {"daily": 24, "day": 24, "weekly": 168, "week": 168, "twice": 84}.get(word, 720)
         if _ADMIN_CUE.search(sentence) and not _assessment(sentence, m.start()):
             add("schedule", m, {"every_hours": hours})
     for m in _COUNT_ADMIN.finditer(sentence):
         count = word_number(m.group(1))
-        if count is not None and not re.search(
-            r"\b(?:of|all|first|the|these)\s+$", sentence[: m.start()], re.I
+        if (
+            count is not None
+            and not re.search(
+                r"\b(?:of|all|first|the|these|compare|comparing|compared|different)\s+$",
+                sentence[: m.start()],
+                re.I,
+            )
+            and not re.match(r"\s*(?:levels?|cohorts?|groups?|arms?)\b", sentence[m.end() :])
         ):
             add("schedule", m, {"count": count})
     for m in _SINGLE.finditer(sentence):
@@ -950,7 +984,9 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
                             },
                         )
                     )
-        elif enrolled and not re.search(r"randomi[sz]|allocated", text, re.IGNORECASE):
+        elif enrolled and not re.search(
+            r"(?<!non-)(?<!non)(?<!not )randomi[sz]|allocated", text, re.IGNORECASE
+        ):
             arms = [int(enrolled[0].values["n"])]
             out.append(
                 _derived(
@@ -1048,6 +1084,16 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
                 break
     out = [derived.get((i.sentence, i.start), i) if i.kind == "percent" else i for i in out]
 
+    # "occurred in one infant per group": that count in every arm
+    for item in [i for i in out if i.kind == "arm_count"]:
+        k = int(item.values["events"])
+        for n in sorted(set(arms)):
+            if k <= n:
+                out.append(
+                    _derived(
+                        item, "count", {"events": k, "n": n, "derived": f"in each arm (n = {n})"}
+                    )
+                )
     # "two patients in the control group": every arm of the same size
     if len(arms) >= 2 and len(set(arms)) == 1:
         for item in [i for i in out if i.kind == "group_count"]:
