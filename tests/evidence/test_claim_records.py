@@ -211,3 +211,32 @@ def test_a_claim_that_cannot_be_read_is_a_row(tmp_path: Path) -> None:
     assert rows["Score"].verdict == "not checkable" and "no means with SDs" in rows["Score"].reason
     assert rows["Deaths"].verdict == "not checkable"
     assert "not a test of two proportions" in rows["Deaths"].reason
+
+
+def test_a_bad_unknown_is_one_message(tmp_path: Path) -> None:
+    problems = _problems(
+        tmp_path,
+        """\
+        outcomes:
+          - {id: death, label: Deaths, arms: {msc: {events: 6, n: lots}, control: {events: 11}},
+             source: s}
+        """,
+    )
+    assert problems == [
+        "trial.yaml:7: record trial.yaml:trial2024: outcomes.0.arms.msc.n: expected a whole "
+        "number, 'unknown' or a range [low, high], got 'lots'"
+    ]
+
+
+def test_survival_outcome_without_a_named_test_is_log_rank(tmp_path: Path) -> None:
+    rows = _rows(
+        tmp_path,
+        """\
+        outcomes:
+          - {id: death, label: Deaths, kind: survival, arms: {msc: {events: 6}, control: {events: 11}},
+             p_value: "P < 0.0001", source: s}
+        """,
+    )
+    row = rows["Deaths"]
+    assert row.verdict == "inconsistent"
+    assert "log-rank test assumed for a survival outcome" in row.reason

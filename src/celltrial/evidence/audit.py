@@ -254,14 +254,18 @@ def _check_outcome(
         return _row(record, label, reported, counts, check, note)
     if p_value is None:
         raise _NotCheckable("no p-value reported")
+    # a survival outcome whose test is not named: the log-rank test, and the reason says so
+    assumed_test = test is None and outcome.kind == "survival"
     check = check_claim(
         events=(ea, eb),
         n=(na, nb),
         p_value=p_value,
-        test=test,
+        test="log-rank" if assumed_test else test,
         censoring=censoring if censoring is not None else "complete",
         arm_names=(a, b),
     )
+    if assumed_test:
+        note += " (the test is not named; the log-rank test assumed for a survival outcome)"
     return _row(record, label, reported, counts, check, note)
 
 

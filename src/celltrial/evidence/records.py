@@ -254,6 +254,38 @@ def _format_error(name: str, err: Any) -> tuple[tuple[str | int, ...], str]:
     return loc, (f"record {name}: {where}: {msg}" if where else f"record {name}: {msg}")
 
 
+_UNION_TAGS = ("int", "str", "float", "bool", "none")
+
+
+def _is_union_tag(part: object) -> bool:
+    return isinstance(part, str) and (part in _UNION_TAGS or "[" in part)
+
+
+def _merge_union_errors(errors: list[Any]) -> list[Any]:
+    """One error per field: pydantic reports a value that fits no member of a union (``n: 12``
+    or ``unknown`` or ``[low, high]``) once per member; say what the field accepts instead."""
+    out: list[Any] = []
+    seen: dict[tuple[Any, ...], int] = {}
+    for err in errors:
+        loc = tuple(err["loc"])
+        if not loc or not _is_union_tag(loc[-1]):
+            out.append(err)
+            continue
+        field = loc[:-1]
+        while field and _is_union_tag(field[-1]):
+            field = field[:-1]
+        if field in seen:
+            continue
+        seen[field] = len(out)
+        accepted = {
+            "n": "a whole number, 'unknown' or a range [low, high]",
+            "events": "a whole number, 'unknown' or a range [low, high]",
+            "censoring": "'complete', 'any' or two counts [arm 1, arm 2]",
+        }.get(str(field[-1]) if field else "", "a value of the documented form")
+        out.append({**err, "loc": field, "msg": f"expected {accepted}, got {err.get('input')!r}"})
+    return out
+
+
 def _check_numbers(record: TrialRecord) -> list[tuple[tuple[str | int, ...], str]]:
     """p-values that cannot be read, and tests no wording stands for, at their fields."""
     from celltrial.stats.claims import normalise_test, parse_p_value
@@ -301,7 +333,9 @@ def parse_record(data: Any, *, name: str, lines: Any = None) -> TrialRecord:
     try:
         record = TrialRecord.model_validate(data)
     except ValidationError as exc:
-        raise RecordError([place(*_format_error(name, e)) for e in exc.errors()]) from None
+        raise RecordError(
+            [place(*_format_error(name, e)) for e in _merge_union_errors(exc.errors())]
+        ) from None
     problems = [place(loc, f"record {name}: {msg}") for loc, msg in _check_numbers(record)]
     for oi, outcome in enumerate(record.outcomes):
         if outcome.kind != "binary":
