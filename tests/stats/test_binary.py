@@ -24,6 +24,7 @@ from celltrial.stats import (
 from reference._load import CLOSED_FORM_RTOL, ITERATIVE_RTOL, assert_close, load_json
 
 REF = load_json("binary")
+REF2 = load_json("binary", "binary_edge")
 TABLES = sorted(REF["tables"])
 ALT = {"two.sided": "two-sided", "less": "less", "greater": "greater"}
 
@@ -149,3 +150,69 @@ def test_property_ci_contains_estimate(a: int, b: int, c: int, d: int) -> None:
     rr = risk_ratio(tab)
     if np.all(np.isfinite([rr.estimate, *rr.ci])) and rr.estimate > 0:
         assert rr.ci[0] <= rr.estimate <= rr.ci[1]
+
+
+def _barnard_by_hand(tab: list[list[int]], alternative: str, pooled: bool) -> np.ndarray:
+    """Independent evaluation: Wald statistics as Fractions, P(pi) on a fine grid."""
+    from fractions import Fraction
+    from math import comb
+
+    (a, b), (c, d) = tab
+    n1, n2 = a + b, c + d
+
+    def t2(x1: int, x2: int) -> Fraction:
+        p1, p2 = Fraction(x1, n1), Fraction(x2, n2)
+        if p1 == p2:
+            return Fraction(0)
+        if pooled:
+            p = Fraction(x1 + x2, n1 + n2)
+            v = p * (1 - p) * (Fraction(1, n1) + Fraction(1, n2))
+        else:
+            v = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
+        sign = 1 if p1 > p2 else -1
+        return sign * (p1 - p2) ** 2 / v if v else Fraction(sign * 10**30)
+
+    obs = t2(a, c)
+    by_s: dict[int, int] = {}
+    for x1 in range(n1 + 1):
+        for x2 in range(n2 + 1):
+            t = t2(x1, x2)
+            keep = {
+                "two-sided": abs(t) >= abs(obs),
+                "less": t <= obs,
+                "greater": t >= obs,
+            }[alternative]
+            if keep:
+                by_s[x1 + x2] = by_s.get(x1 + x2, 0) + comb(n1, x1) * comb(n2, x2)
+    grid = np.linspace(0, 1, 20001)
+    return sum(float(w) * grid**s_ * (1 - grid) ** (n1 + n2 - s_) for s_, w in by_s.items())
+
+
+@pytest.mark.parametrize(
+    "tab", [[[7, 7], [12, 3]], [[3, 5], [8, 2]], [[10, 46], [0, 30]], [[0, 10], [5, 5]]]
+)
+@pytest.mark.parametrize("alternative", ["two-sided", "less", "greater"])
+@pytest.mark.parametrize("pooled", [True, False])
+def test_barnard_counts_exactly_tied_tables(tab, alternative: str, pooled: bool) -> None:
+    res = barnard_exact(tab, alternative=alternative, pooled=pooled)
+    curve = _barnard_by_hand(tab, alternative, pooled)
+    assert res.p_value == pytest.approx(min(1.0, float(curve.max())), rel=1e-7)
+    assert res.p_value >= float(curve.max()) - 1e-12  # the maximum, not a grid point below it
+    assert res.nuisance is not None and 0.0 <= res.nuisance <= 1.0
+    i = int(np.argmin(np.abs(np.linspace(0, 1, 20001) - res.nuisance)))
+    assert float(curve[i]) == pytest.approx(res.p_value, rel=1e-6)
+
+
+def test_barnard_issue_value() -> None:
+    # issue 21: 0.108947017 (the tie is exact in rational arithmetic); it was 0.108943727
+    res = barnard_exact([[7, 7], [12, 3]])
+    assert res.p_value == pytest.approx(0.108947017, rel=1e-8)
+    assert res.nuisance == pytest.approx(0.29126, abs=1e-4)
+
+
+def test_fisher_all_zero_table_gives_p_one() -> None:
+    ref = REF2["fisher_zero"]
+    for alt in ("two-sided", "less", "greater"):
+        res = fisher_exact([[0, 0], [0, 0]], alternative=alt)
+        assert res.p_value == ref[alt]["p"] == 1.0
+        assert res.estimate == ref[alt]["estimate"]

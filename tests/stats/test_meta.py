@@ -254,3 +254,64 @@ def test_bad_input() -> None:
         effect_size("logHR", estimate=[2.0], ci_lower=[0.5], ci_upper=[1.5])
     # a single study with FE is fine
     assert meta_analysis([0.1], [0.01], method="FE").estimate == pytest.approx(0.1)
+
+
+# --- se.tau2, the untruncated DL tau2, knha with tau2 = 0, Breslow-Day/Tarone ------------------
+# tests/reference/metafor/metafor_extra.R
+
+RX: dict[str, Any] = json.loads((REF / "metafor_extra.json").read_text(), parse_constant=float)
+SET_NAMES = sorted(RX["se_tau2"])
+
+
+@pytest.mark.parametrize("name", SET_NAMES)
+@pytest.mark.parametrize("method", ["DL", "REML", "ML", "PM", "EB", "SJ", "HE", "HS"])
+def test_se_tau2_matches_metafor(name: str, method: str) -> None:
+    ref = RX["se_tau2"][name]
+    fit = meta_analysis(ref["yi"], ref["vi"], method=method, confint=False)  # type: ignore[arg-type]
+    rtol = ITER if method in ITERATIVE else CLOSED
+    close(fit.tau2, ref[method]["tau2"], rtol)
+    close(fit.se_tau2, ref[method]["se_tau2"], rtol)
+
+
+@pytest.mark.parametrize("name", SET_NAMES)
+def test_untruncated_dl_tau2(name: str) -> None:
+    ref = RX["se_tau2"][name]
+    fit = meta_analysis(ref["yi"], ref["vi"], method="DL", confint=False)
+    close(fit.tau2_untruncated, ref["DL"]["tau2_untruncated"], CLOSED)
+    if isinstance(ref["DL"]["tau2_metafor_min_inf"], float):
+        close(fit.tau2_untruncated, ref["DL"]["tau2_metafor_min_inf"], CLOSED)
+    assert fit.tau2 == max(0.0, fit.tau2_untruncated)
+    if name == "homogeneous":
+        assert fit.tau2_untruncated < 0 and fit.tau2 == 0
+
+
+def test_se_tau2_meta_regression() -> None:
+    ref = RX["se_tau2_mods"]
+    fit = meta_analysis(ref["yi"], ref["vi"], mods=ref["mods"], method="REML", confint=False)
+    close(fit.tau2, ref["tau2"], ITER)
+    close(fit.se_tau2, ref["se_tau2"], ITER)
+    fit = meta_analysis(ref["yi"], ref["vi"], mods=ref["mods"], method="DL", confint=False)
+    close(fit.se_tau2, ref["DL"]["se_tau2"], CLOSED)
+
+
+def test_knha_with_identical_studies_does_not_crash() -> None:
+    # issue 21: LinAlgError at meta.py:212; metafor: se 0, CI (0.1, 0.1), p 0
+    ref = RX["knha_identical"]
+    fit = meta_analysis(ref["yi"], ref["vi"], method="REML", test="knha")
+    close(fit.estimate, ref["estimate"], CLOSED)
+    assert fit.se == pytest.approx(ref["se"], abs=1e-12)
+    close(fit.ci, [ref["ci_lb"], ref["ci_ub"]], 1e-9)
+    assert fit.p_value == pytest.approx(ref["pval"], abs=1e-12)
+    assert fit.tau2 == ref["tau2"] == 0
+    close(fit.se_tau2, ref["se_tau2"], CLOSED)
+
+
+@pytest.mark.parametrize("name", sorted(RX["breslow_day"]))
+def test_breslow_day_and_tarone_match_rma_mh(name: str) -> None:
+    ref = RX["breslow_day"][name]
+    fit = meta_mantel_haenszel(ref["ai"], ref["bi"], ref["ci"], ref["di"], measure="OR")
+    close(fit.breslow_day, ref["BD"], CLOSED)
+    close(fit.breslow_day_p_value, ref["BDp"], CLOSED)
+    close(fit.tarone, ref["TA"], CLOSED)
+    close(fit.tarone_p_value, ref["TAp"], CLOSED)
+    assert fit.homogeneity_df == ref["k_pos"] - 1

@@ -18,7 +18,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from celltrial.stats import MixedModelResult, MMRMResult, linear_mixed_model, mmrm
+from celltrial.stats import (
+    BoundaryFitWarning,
+    MixedModelResult,
+    MMRMResult,
+    linear_mixed_model,
+    mmrm,
+)
+from reference._load import assert_close, load_json
 
 REF = Path(__file__).parents[1] / "reference"
 LME4: dict[str, Any] = json.loads((REF / "lme4" / "lme4.json").read_text())
@@ -122,7 +129,9 @@ def test_lmm_zero_variance_component_at_bound() -> None:
     rng = np.random.default_rng(1)
     g = np.repeat(np.arange(10), 5)
     y = rng.normal(size=50)  # no group effect at all
-    f = linear_mixed_model(y, np.ones(50), g, method="ML")
+    with pytest.warns(BoundaryFitWarning, match="boundary"):
+        f = linear_mixed_model(y, np.ones(50), g, method="ML")
+    assert f.singular
     assert f.theta[0] >= 0.0
     assert f.random_covariance[0, 0] < 0.2
     assert np.isfinite(f.log_likelihood)
@@ -259,3 +268,33 @@ def test_mmrm_bad_input(change: dict[str, Any], match: str) -> None:
         mmrm(args["y"], args["visit"], args["arm"], args["subject"])
     with pytest.raises(ValueError, match="reference: 'z' is not one of the arms"):
         mmrm(**_small(), reference="z")
+
+
+# --- edge cases as lme4 (tests/reference/lme4/lme4_edge.R) ----------------------------------
+
+EDGE = load_json("lme4", "lme4_edge")
+
+
+def test_one_observation_per_group_is_refused_as_lme4() -> None:
+    ref = EDGE["one_per_group"]
+    assert (
+        "number of levels of each grouping factor must be < number of observations"
+        in (ref["error"])
+    )
+    X = np.column_stack((np.ones(len(ref["y"])), ref["x"]))
+    with pytest.raises(ValueError, match="number of levels of the grouping factor"):
+        linear_mixed_model(ref["y"], X, ref["g"])
+
+
+def test_boundary_fit_is_flagged_singular_as_lme4() -> None:
+    ref = EDGE["singular"]
+    assert ref["is_singular"] is True
+    X = np.column_stack((np.ones(len(ref["y"])), ref["x"]))
+    with pytest.warns(BoundaryFitWarning, match="singular"):
+        fit = linear_mixed_model(ref["y"], X, ref["g"])
+    assert fit.singular
+    assert_close(fit.theta, np.atleast_1d(ref["theta"]), 0, atol=1e-4)
+    assert_close(fit.fixed_effects, ref["fixef"], 1e-6)
+    assert_close(fit.vcov, ref["vcov"], 1e-5)
+    assert_close(list(fit.variance_components.values()), ref["vcomp"], 1e-6, atol=1e-7)
+    assert_close(fit.log_likelihood, ref["loglik"], 1e-8)

@@ -150,6 +150,12 @@ def _fisher_scoring(y: FloatArray, v: FloatArray, x: FloatArray, *, reml: bool) 
 
 def estimate_tau2(y: FloatArray, v: FloatArray, x: FloatArray, method: str) -> float:
     """Between-study variance by ``method`` (one of :data:`TAU2_METHODS`), truncated at 0."""
+    return max(0.0, raw_tau2(y, v, x, method))
+
+
+def raw_tau2(y: FloatArray, v: FloatArray, x: FloatArray, method: str) -> float:
+    """The estimator's value before truncation at 0 (negative for DL, HE, HS or SJ when the
+    heterogeneity is below its expectation; the iterative estimators stay >= 0)."""
     k, p = x.shape
     if method == "FE":
         return 0.0
@@ -172,7 +178,58 @@ def estimate_tau2(y: FloatArray, v: FloatArray, x: FloatArray, method: str) -> f
         tau2 = _fisher_scoring(y, v, x, reml=method == "REML")
     else:
         raise ValueError(f"method: must be one of {', '.join(TAU2_METHODS)}; got {show(method)}")
-    return max(0.0, float(tau2))
+    return float(tau2)
+
+
+def _dense_p(x: FloatArray, w: FloatArray) -> FloatArray:
+    """``P = W - W X (X'WX)^-1 X'W`` as a ``k x k`` matrix (for the rarely used estimators)."""
+    wx = x * w[:, None]
+    a_inv = np.linalg.inv(x.T @ wx)
+    out: FloatArray = np.diag(w) - wx @ a_inv @ wx.T
+    return out
+
+
+def se_tau2(y: FloatArray, v: FloatArray, x: FloatArray, method: str, tau2: float) -> float:
+    """Standard error of ``tau2`` as metafor's ``se.tau2`` (``rma.uni``), per estimator.
+
+    With ``t = tau2`` (truncated) and ``P`` the projection of each estimator's weights: DL
+    ``sqrt(2 (k - p) + 4 t tr P + 2 t^2 tr PP) / tr P`` (fixed-effect weights); HS the same
+    over ``sum w``; HE ``sqrt(2 tr(PVPV) + 4 t tr(PV) + 2 t^2 (k - p)) / (k - p)`` (unweighted
+    ``P``); SJ ``t_0 / (k - p) sqrt(2 tr(PVPV) + 4 t tr(PVP) + 2 t^2 tr(PP))`` (weights ``1/(v
+    + t_0)``); ML ``sqrt(2 / sum w^2)``; REML ``sqrt(2 / tr(PP))``; PM and EB ``sqrt(2 k^2 / (k
+    - p)) / sum w`` (``w = 1 / (v + t)``). FE: NaN.
+    """
+    k, p = x.shape
+    t = max(tau2, 0.0)
+    if method == "FE":
+        return math.nan
+    if method in ("DL", "HS"):
+        fe = wls(y, x, 1.0 / v)
+        tr_p, tr_pp = trace_p(x, fe), trace_pp(x, fe)
+        den = tr_p if method == "DL" else float(np.sum(fe.w))
+        return math.sqrt(2.0 * (k - p) + 4.0 * t * tr_p + 2.0 * t * t * tr_pp) / den
+    if method == "HE":
+        pm = _dense_p(x, np.ones(k))
+        pv = pm * v[None, :]
+        tr_pvpv = float(np.sum(pv * pv.T))
+        inner_he = 2.0 * tr_pvpv + 4.0 * t * float(np.trace(pv)) + 2.0 * t * t * (k - p)
+        return float(math.sqrt(inner_he) / (k - p))
+    if method == "SJ":
+        t0 = float(np.mean((y - np.mean(y)) ** 2))
+        pm = _dense_p(x, 1.0 / (v + t0))
+        pv = pm * v[None, :]
+        inner = (
+            2.0 * float(np.sum(pv * pv.T))
+            + 4.0 * t * float(np.sum(pv * pm))
+            + 2.0 * t * t * float(np.sum(pm * pm))
+        )
+        return float(t0 / (k - p) * math.sqrt(inner))
+    fit = wls(y, x, 1.0 / (v + t))
+    if method == "ML":
+        return math.sqrt(2.0 / float(np.sum(fit.w * fit.w)))
+    if method == "REML":
+        return math.sqrt(2.0 / trace_pp(x, fit))
+    return math.sqrt(2.0 * k * k / (k - p)) / float(np.sum(fit.w))  # PM, EB
 
 
 def q_profile_ci(y: FloatArray, v: FloatArray, x: FloatArray, level: float) -> tuple[float, float]:

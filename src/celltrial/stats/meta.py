@@ -92,6 +92,8 @@ class MetaResult(Result):
     test: str
     level: float
     n: int
+    se_tau2: float | None = None
+    tau2_untruncated: float | None = None
     subgroups: dict[str, MetaResult] | None = None
     subgroup_q: float | None = None
     subgroup_df: int | None = None
@@ -190,7 +192,8 @@ def _fit(
         raise ValueError(f"yi: a random-effects model ({method}) needs k >= 2 studies, got {k}")
     if k < p + (1 if method != "FE" or test == "knha" else 0):
         raise ValueError(f"yi: {k} studies cannot fit {p} coefficients")
-    tau2 = core.estimate_tau2(y, v, x, method)
+    tau2_raw = core.raw_tau2(y, v, x, method)
+    tau2 = max(0.0, tau2_raw)
     fit = core.wls(y, x, 1.0 / (v + tau2))
     vb = fit.a_inv.copy()
     df: float | None = None
@@ -199,7 +202,8 @@ def _fit(
         df = float(k - p)
     beta = fit.beta
     se = np.sqrt(np.diag(vb))
-    stat = beta / se
+    with np.errstate(divide="ignore", invalid="ignore"):  # se = 0: knha with identical studies
+        stat = beta / se
     alpha = 1.0 - level
     if df is None:
         pval = 2.0 * stats.norm.sf(np.abs(stat))
@@ -211,7 +215,10 @@ def _fit(
     # omnibus test of the moderators (or of the intercept in an intercept-only model)
     btt = np.arange(1, p) if p > 1 else np.arange(1)
     bb = beta[btt]
-    qm_val = float(bb @ np.linalg.solve(vb[np.ix_(btt, btt)], bb))
+    try:
+        qm_val = float(bb @ np.linalg.solve(vb[np.ix_(btt, btt)], bb))
+    except np.linalg.LinAlgError:  # a zero variance (knha, residual sum of squares 0): as R
+        qm_val = math.inf if np.any(bb != 0) else math.nan
     m = btt.size
     qm_df: tuple[int, int] | int
     if df is None:
@@ -281,6 +288,8 @@ def _fit(
         r2=r2,
         log_likelihood=ll,
         weights=fit.w / float(np.sum(fit.w)) * 100.0,
+        se_tau2=None if method == "FE" else core.se_tau2(y, v, x, method, tau2),
+        tau2_untruncated=None if method == "FE" else tau2_raw,
         method=method,
         test=test,
         level=level,

@@ -64,6 +64,11 @@ class MetaTableResult(Result):
     measure: str
     method: str
     n: int
+    breslow_day: float | None = None
+    breslow_day_p_value: float | None = None
+    tarone: float | None = None
+    tarone_p_value: float | None = None
+    homogeneity_df: int | None = None
 
 
 def _heterogeneity(
@@ -117,7 +122,8 @@ def meta_mantel_haenszel(
 
     Returns the pooled log OR / log RR / RD with its SE, Wald CI and test, Cochran's Q over the
     per-study estimates, and for ``measure="OR"`` the CMH test (``correct``: with 1/2 continuity
-    correction). No correction is applied to the counts for the pooled estimate itself.
+    correction) and the Breslow–Day and Tarone tests of a common odds ratio (``breslow_day``,
+    ``tarone``, on ``homogeneity_df`` df; metafor's ``BD``, ``TA``; see :func:`_breslow_day`). No correction is applied to the counts for the pooled estimate itself.
     """
     a, b, c, d = table_cells(ai, bi, ci, di, n1i=n1i, n2i=n2i)
     level = check_level(level)
@@ -167,7 +173,55 @@ def meta_mantel_haenszel(
         se = math.sqrt(num / den**2)
     else:
         raise ValueError(f"measure: must be 'OR', 'RR' or 'RD', got {show(measure)}")
-    return _result(a, b, c, d, est, se, measure, "Mantel-Haenszel", level, cmh, cmh_p)
+    res = _result(a, b, c, d, est, se, measure, "Mantel-Haenszel", level, cmh, cmh_p)
+    if measure != "OR":
+        return res
+    return dataclasses.replace(res, **_breslow_day(a, b, c, d, math.exp(est)))
+
+
+def _breslow_day(
+    a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray, psi: float
+) -> dict[str, Any]:
+    r"""Breslow–Day test of a common odds ratio and Tarone's correction (``rma.mh``'s BD, TA).
+
+    Under the Mantel–Haenszel odds ratio ``psi``, the expected ``A_i`` solves ``A (N - n1 - m1
+    + A) = psi (n1 - A)(m1 - A)`` (the root in the table's range), and with ``V_i = (1/A + 1/(n1
+    - A) + 1/(m1 - A) + 1/(N - n1 - m1 + A))^-1``:
+
+    .. math:: BD = \sum_i (a_i - A_i)^2 / V_i, \qquad
+        T = BD - \bigl(\sum_i (a_i - A_i)\bigr)^2 / \sum_i V_i,
+
+    both on ``K - 1`` df, over the tables with ``A_i > 0`` and both an event and a non-event.
+    """
+    n1, m1, nn = a + b, a + c, a + b + c + d
+    m0 = b + d
+    if psi == 1.0:
+        e11 = n1 / nn * m1
+    else:
+        aa = psi * (n1 + m1) + (c + d - m1)
+        bb = np.sqrt(aa * aa - 4.0 * n1 * m1 * psi * (psi - 1.0))
+        e11 = (aa - bb) / (2.0 * (psi - 1.0))
+    pos = (e11 > 0) & (m1 > 0) & (m0 > 0)
+    k_pos = int(np.sum(pos))
+    e = e11[pos]
+    v = 1.0 / (
+        1.0 / e
+        + 1.0 / (n1[pos] - e)
+        + 1.0 / (m1[pos] - e)
+        + 1.0 / (nn[pos] - n1[pos] - m1[pos] + e)
+    )
+    dev = a[pos] - e
+    bd = max(0.0, float(np.sum(dev * dev / v)))
+    ta = max(0.0, bd - float(np.sum(dev)) ** 2 / float(np.sum(v)))
+    df = k_pos - 1
+    ok = df > 0
+    return {
+        "breslow_day": bd,
+        "breslow_day_p_value": float(stats.chi2.sf(bd, df)) if ok else math.nan,
+        "tarone": ta,
+        "tarone_p_value": float(stats.chi2.sf(ta, df)) if ok else math.nan,
+        "homogeneity_df": df,
+    }
 
 
 def meta_peto(

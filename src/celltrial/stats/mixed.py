@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -47,6 +48,7 @@ from scipy import optimize, stats
 
 from celltrial.stats._checks import as_float_array, as_labels, check_choice, check_level, show
 from celltrial.stats._result import Result
+from celltrial.stats._warnings import BoundaryFitWarning
 
 FloatArray = NDArray[np.float64]
 Method = Literal["REML", "ML"]
@@ -194,7 +196,9 @@ class MixedModelResult(Result):
     (variances, then covariances ``"cov(a,b)"``, then ``"Residual"``). ``log_likelihood`` is the
     REML or ML log-likelihood as ``logLik`` reports it; ``aic``/``bic`` use it with
     ``p + q(q+1)/2 + 1`` parameters. ``random_effects`` are the conditional modes (BLUPs) per
-    group (rows in the sorted order of ``groups``).
+    group (rows in the sorted order of ``groups``). ``singular`` is lme4's ``isSingular``: a
+    diagonal element of ``theta`` below 1e-4 (a variance component on the boundary, 0, or a
+    random-effects correlation of +-1); the fit then warns (``BoundaryFitWarning``).
     """
 
     fixed_effects: FloatArray
@@ -219,6 +223,7 @@ class MixedModelResult(Result):
     level: float
     n: int
     n_groups: int
+    singular: bool = False
 
     @property
     def sigma(self) -> float:
@@ -350,6 +355,12 @@ def linear_mixed_model(
     if n <= p:
         raise ValueError(f"y: needs more observations ({n}) than fixed effects ({p})")
     _check_rank("X", Xm)
+    if n <= G:  # lme4's check.nobs.vs.nlev
+        raise ValueError(
+            f"group: number of levels of the grouping factor ({G}) must be < number of "
+            f"observations ({n}); with one observation per group the random-intercept variance "
+            "and the residual variance cannot be told apart (lme4 refuses too)"
+        )
     counts = np.bincount(codes, minlength=G)
     if q > 1 and np.any(counts < 2):
         bad = levels[int(np.flatnonzero(counts < 2)[0])]
@@ -357,6 +368,10 @@ def linear_mixed_model(
         raise ValueError(
             f"group: group {show(bad)} has one observation; a random slope (Z with {q} columns) "
             "needs at least 2 per group"
+        )
+    if n <= G * q:  # lme4's check.nobs.vs.nRE
+        raise ValueError(
+            f"group: number of observations ({n}) must be > number of random effects ({G * q})"
         )
     xnames = tuple(names) if names is not None else tuple(f"x{j}" for j in range(p))
     if len(xnames) != p:
@@ -428,6 +443,14 @@ def linear_mixed_model(
             vc[f"cov({znames[j]},{znames[k]})"] = float(cov_b[j, k])
     vc["Residual"] = float(sigma2)
     n_par = p + q * (q + 1) // 2 + 1
+    singular = bool(np.any(theta[diag] < 1e-4))
+    if singular:
+        warnings.warn(
+            "linear_mixed_model: boundary (singular) fit: a random-effects variance is "
+            "estimated as 0 (or a correlation as +-1), as lme4's isSingular",
+            BoundaryFitWarning,
+            stacklevel=2,
+        )
     return MixedModelResult(
         fixed_effects=beta,
         fixed_se=se,
@@ -451,4 +474,5 @@ def linear_mixed_model(
         level=level,
         n=n,
         n_groups=G,
+        singular=singular,
     )
