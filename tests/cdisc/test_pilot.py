@@ -16,7 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from celltrial.cdisc import read_sdtm_study, read_xpt
+from celltrial.cdisc import SdtmStudy, read_sdtm_study, read_xpt
+from celltrial.cdisc.adam_out import to_adam
+from celltrial.cdisc.export import write_tables
+from celltrial.cdisc.sdtm_out import to_sdtm
 from celltrial.dataset import derive_adae, derive_adsl, derive_adtte
 from celltrial.stats import kaplan_meier, logrank
 from reference._load import CLOSED_FORM_RTOL, load_json
@@ -37,8 +40,12 @@ DIED_BEFORE_RFENDT = "01-710-1083"
 
 
 @pytest.fixture(scope="module")
-def pilot() -> dict[str, pd.DataFrame]:
-    study = read_sdtm_study(PILOT / "sdtm", "cdiscpilot01")
+def study() -> SdtmStudy:
+    return read_sdtm_study(PILOT / "sdtm", "cdiscpilot01")
+
+
+@pytest.fixture(scope="module")
+def pilot(study: SdtmStudy) -> dict[str, pd.DataFrame]:
     assert study.dataset.ok, study.summary()
     adsl = derive_adsl(study.dataset, study.protocol)
     return {
@@ -166,3 +173,39 @@ def test_cdisc_load_command(tmp_path: Path) -> None:
     assert (tmp_path / "adam" / "adtte.xpt").exists() and (tmp_path / "dataset" / "dm.csv").exists()
     r = CliRunner().invoke(app, ["cdisc", "load", str(PILOT / "sdtm"), "--mapping", "nosuch"])
     assert r.exit_code == 2 and "no mapping 'nosuch'" in r.output
+
+
+def test_dermatologic_events_are_the_official_cq01(
+    study: SdtmStudy, pilot: dict[str, pd.DataFrame]
+) -> None:
+    """The mapping's event rule gives exactly the AEs the official ADAE flags CQ01NAM."""
+    ce = study.dataset.table("CE")
+    official = pilot["o_adae"]
+    cq01 = official[official["CQ01NAM"] == "DERMATOLOGIC EVENTS"]
+    assert len(ce) == len(cq01) == 493
+    mine = sorted(zip(ce["USUBJID"], ce["CESTDTC"].astype(str), strict=True))
+    ae = study.source["AE"].set_index(["USUBJID", "AESEQ"])["AESTDTC"]
+    theirs = sorted(
+        (u, str(ae[(u, q)])) for u, q in zip(cq01["USUBJID"], cq01["AESEQ"], strict=True)
+    )
+    assert mine == theirs
+
+
+def test_the_pilot_written_back_as_sdtm_and_adam(
+    study: SdtmStudy, pilot: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    sdtm = to_sdtm(study.dataset, study.protocol)
+    assert sdtm.study == "CDISCPILOT01"
+    ex = sdtm.tables["EX"]
+    assert set(ex["EXROUTE"]) == {"TRANSDERMAL"} and set(ex["EXDOSU"]) == {"mg"}
+    assert set(ex["EXDOSFRM"]) == {"PATCH"}
+    ae = sdtm.tables["AE"]
+    assert (ae["AESTDTC"].str.len() < 10).sum() == 26  # partial dates as collected
+    adam = to_adam(study.dataset, study.protocol, sdtm=sdtm)
+    tte = adam.tables["ADTTE"].merge(pilot["o_adtte"], on="USUBJID", suffixes=("", "_o"))
+    assert (tte["PARAMCD"] == "TTDE").all() and (tte["CNSR"] == tte["CNSR_o"]).all()
+    assert int((tte["AVAL"] != tte["AVAL_o"]).sum()) == 1
+    write_tables(sdtm, tmp_path / "sdtm", study=sdtm.study)
+    write_tables(adam, tmp_path / "adam", study=sdtm.study, standard="ADaMIG", version="1.3")
+    back = read_xpt(tmp_path / "adam" / "adtte.xpt")[0]
+    assert back["AVAL"].tolist() == adam.tables["ADTTE"]["AVAL"].tolist()

@@ -200,6 +200,13 @@ def study_day(when: pd.Series, ref: pd.Series) -> pd.Series:
     return d.where(d < 0, d + 1)
 
 
+def _per_subject(table: pd.DataFrame, col: str, how: str) -> pd.Series:
+    """The first (``min``) or last (``max``) ISO 8601 value of ``col`` per participant."""
+    t = table[table[col].notna()]
+    g = t.groupby("USUBJID")[col]
+    return g.max() if how == "max" else g.min()
+
+
 def _seq(table: pd.DataFrame, prefix: str, order: list[str]) -> pd.DataFrame:
     table = table.sort_values(["USUBJID", *order], kind="stable").reset_index(drop=True)
     table[f"{prefix}SEQ"] = (table.groupby("USUBJID").cumcount() + 1).astype("float64")
@@ -219,10 +226,10 @@ def _ordered(table: pd.DataFrame, front: list[str]) -> pd.DataFrame:
 def _dm(ds: Dataset, p: Protocol, study: str, rfst: pd.Series) -> pd.DataFrame:
     dm = ds.dm
     ex = ds.table("EX")
-    last_ex = ex.groupby("USUBJID")["EXENDTC"].max()
-    first_ex = ex.groupby("USUBJID")["EXSTDTC"].min()
+    last_ex = _per_subject(ex, "EXENDTC", "max")
+    first_ex = _per_subject(ex, "EXSTDTC", "min")
     ends = ds.table("DS")
-    last_ds = ends.groupby("USUBJID")["DSSTDTC"].max()
+    last_ds = _per_subject(ends, "DSSTDTC", "max")
     ids = dm["USUBJID"]
     out = pd.DataFrame(
         {
@@ -540,8 +547,8 @@ def _se(ds: Dataset, p: Protocol, study: str, dm: pd.DataFrame) -> pd.DataFrame:
     rows = []
     src = ds.dm.set_index("USUBJID")
     ex = ds.table("EX")
-    first = ex.groupby("USUBJID")["EXSTDTC"].min()
-    last = ex.groupby("USUBJID")["EXENDTC"].max()
+    first = _per_subject(ex, "EXSTDTC", "min")
+    last = _per_subject(ex, "EXENDTC", "max")
     end = dm.set_index("USUBJID")["RFPENDTC"]
     for uid in src.index:
         consent, rand, arm = src.at[uid, "RFICDTC"], src.at[uid, "RANDDTC"], src.at[uid, "ACTARMCD"]

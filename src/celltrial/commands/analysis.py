@@ -94,8 +94,9 @@ def _analyse_folder(folder: Path, source: str) -> TrialAnalysis:
     try:
         return analyze(read_dataset(folder), protocol)
     except DatasetError as exc:
-        for problem in exc.problems:
-            ui.errors.print(str(problem), highlight=False, markup=False, soft_wrap=True)
+        # A summary a person can read (counts by table and rule, the first rows of each),
+        # never 250,000 lines: every line only when there are few.
+        ui.errors.print(str(exc), highlight=False, markup=False, soft_wrap=True)
         raise ui.fail(
             f"{len(exc.problems)} problem(s): the dataset in {folder} does not fit "
             f"protocol {protocol.id}"
