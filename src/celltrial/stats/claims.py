@@ -52,6 +52,7 @@ __all__ = [
     "counts_from_percentage",
     "grim",
     "logrank_p_range",
+    "normalise_test",
     "parse_p_value",
 ]
 

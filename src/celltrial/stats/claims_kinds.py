@@ -40,7 +40,14 @@ from scipy import special, stats
 
 from celltrial.stats.claims import ClaimCheck, ReportedP, Verdict, parse_p_value
 
-__all__ = ["check_estimate", "check_means", "check_median_iqr", "check_table", "grimmer"]
+__all__ = [
+    "check_estimate",
+    "check_means",
+    "check_median_iqr",
+    "check_table",
+    "fisher_freeman_halton",
+    "grimmer",
+]
 
 
 def _num(x: str | float, what: str) -> tuple[float, float]:
