@@ -33,7 +33,7 @@ from celltrial.commands.edc import create_edc
 out = Path(sys.argv[1])
 made = create_edc("lanzoni2021", out / "edc.sqlite3", sites=2, block_sizes=[2, 4],
                   per_stratum=10, key=bytes(range(32)))
-from celltrial.commands.simulate_edc import run_through_edc
+from celltrial.rehearse import run_through_edc
 from celltrial.edc.audit import verify_audit
 from celltrial.edc.export import export_dataset
 from celltrial.protocol import load_protocol

@@ -3,7 +3,7 @@ reports.
 
 One command, no questions: a fresh SQLite EDC for lanzoni2021 in the output folder (three
 sites, one user per role, a sealed allocation list), the virtual trial entered event by event
-with the site staff's action functions (:func:`celltrial.commands.simulate_edc.run_through_edc`),
+with the site staff's action functions (:func:`celltrial.rehearse.run_through_edc`),
 the audit chain verified, the dataset exported and checked, the blinded and the closed (DSMB)
 report written (HTML; PDF too when Chromium is installed), and how to open the EDC on that
 database (``celltrial serve``).
@@ -64,9 +64,9 @@ def demo_command(
         raise ui.fail(f"--out: {db} exists already (an earlier demo); give --force to replace it")
     from celltrial.analysis import analyze
     from celltrial.commands.edc import create_edc
-    from celltrial.commands.simulate_edc import run_through_edc
     from celltrial.dataset import check_dataset, errors, read_dataset
     from celltrial.protocol import load_protocol
+    from celltrial.rehearse import run_through_edc
     from celltrial.report import ChromiumNotFound, chromium, write_report
     from celltrial.simulate import load_scenario
 

@@ -16,6 +16,7 @@ follow-up if the participant left before it).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from celltrial.edc.models import (
     Trial,
     VisitRecord,
 )
+from celltrial.protocol import Protocol
 
 AEREL = {
     "not_related": "NOT RELATED",
@@ -74,43 +76,70 @@ def _t(value: dt.datetime | dt.date | None) -> str | None:
     return value.isoformat()
 
 
-def tables(trial: Trial) -> dict[str, pd.DataFrame]:
-    """The dataset's tables (domain code -> data frame) from the database."""
+@dataclasses.dataclass(frozen=True)
+class _Source:
+    """What the domains are read from: the trial, its active protocol and its participants."""
+
+    trial: Trial
+    study: str
+    protocol: Protocol
+    people: list[Participant]  # everyone screened, by code
+    randomized: list[Participant]
+    infusions: list[Infusion]  # by participant and number
+    given: dict[int, list[Infusion]]  # participant id -> infusions
+    deaths: dict[int, Disposition]  # participant id -> death
+
+    @classmethod
+    def of(cls, trial: Trial) -> _Source:
+        people = list(
+            Participant.objects.filter(trial=trial)
+            .select_related("site", "screening", "randomization__slot")
+            .prefetch_related("consents")
+            .order_by("code")
+        )
+        infusions = list(
+            Infusion.objects.filter(participant__trial=trial)
+            .select_related("participant", "lot")
+            .order_by("participant__code", "number")
+        )
+        given: dict[int, list[Infusion]] = {}
+        for i in infusions:
+            given.setdefault(i.participant_id, []).append(i)
+        deaths = {
+            d.participant_id: d
+            for d in Disposition.objects.filter(participant__trial=trial, kind="death")
+        }
+        return cls(
+            trial=trial,
+            study=trial.code,
+            protocol=trial.active_protocol().protocol,
+            people=people,
+            randomized=[p for p in people if hasattr(p, "randomization")],
+            infusions=infusions,
+            given=given,
+            deaths=deaths,
+        )
+
+
+def _consented(p: Participant) -> dt.date | None:
+    """The participant's first consent."""
+    return min((c.consented_on for c in p.consents.all()), default=None)
+
+
+def demographics(src: _Source) -> list[dict[str, Any]]:
+    """DM: one row per randomized participant (arm, actual arm, reference dates, strata)."""
     from celltrial.dataset import schema
 
-    protocol = trial.active_protocol().protocol
-    labels = {a.id: a.label for a in protocol.arms}
-    factors = [s.factor for s in protocol.design.allocation.strata]
-    people = list(
-        Participant.objects.filter(trial=trial)
-        .select_related("site", "screening", "randomization__slot")
-        .prefetch_related("consents")
-        .order_by("code")
-    )
-    randomized = [p for p in people if hasattr(p, "randomization")]
-    infusions = list(
-        Infusion.objects.filter(participant__trial=trial)
-        .select_related("participant", "lot")
-        .order_by("participant__code", "number")
-    )
-    by_person: dict[int, list[Infusion]] = {}
-    for i in infusions:
-        by_person.setdefault(i.participant_id, []).append(i)
-    deaths = {
-        d.participant_id: d
-        for d in Disposition.objects.filter(participant__trial=trial, kind="death")
-    }
-    study = trial.code
-
+    labels = {a.id: a.label for a in src.protocol.arms}
+    factors = [s.factor for s in src.protocol.design.allocation.strata]
     dm: list[dict[str, Any]] = []
-    for p in randomized:
+    for p in src.randomized:
         r = p.randomization
-        given = by_person.get(p.id, [])
+        given = src.given.get(p.id, [])
         values = p.screening.values
         act = given[0].lot.arm if given else schema.NOT_TREATED
-        consent = min((c.consented_on for c in p.consents.all()), default=None)
         row: dict[str, Any] = {
-            "STUDYID": study,
+            "STUDYID": src.study,
             "USUBJID": p.code,
             "SUBJID": p.code,
             "SITEID": p.site.code,
@@ -120,23 +149,26 @@ def tables(trial: Trial) -> dict[str, pd.DataFrame]:
             "ARM": labels.get(r.slot.arm),
             "ACTARMCD": act,
             "ACTARM": labels.get(act, "Not treated"),
-            "RFICDTC": _t(consent),
+            "RFICDTC": _t(_consented(p)),
             "RANDDTC": _t(r.randomized_at),
             "RFSTDTC": _t(given[0].started_at) if given else None,
             "RFENDTC": _t(given[-1].stopped_at or given[-1].started_at) if given else None,
-            "DTHDTC": _t(deaths[p.id].at) if p.id in deaths else None,
-            "DTHFL": "Y" if p.id in deaths else "N",
+            "DTHDTC": _t(src.deaths[p.id].at) if p.id in src.deaths else None,
+            "DTHFL": "Y" if p.id in src.deaths else "N",
         }
         strata = dict(part.split("=", 1) for part in r.stratum.split(";") if "=" in part)
         for f in factors:
             row[schema.stratum_column(f)] = strata.get(f, values.get(f))
         dm.append(row)
+    return dm
 
+
+def disposition(src: _Source) -> list[dict[str, Any]]:
+    """DS: consent and randomization milestones, then the disposition events, in time order."""
     ds: list[dict[str, Any]] = []
-    for p in randomized:
-        consent = min((c.consented_on for c in p.consents.all()), default=None)
+    for p in src.randomized:
         events = [
-            ("INFORMED CONSENT OBTAINED", "PROTOCOL MILESTONE", _t(consent)),
+            ("INFORMED CONSENT OBTAINED", "PROTOCOL MILESTONE", _t(_consented(p))),
             ("RANDOMIZED", "PROTOCOL MILESTONE", _t(p.randomization.randomized_at)),
         ]
         for d in p.dispositions.order_by("at"):
@@ -144,7 +176,7 @@ def tables(trial: Trial) -> dict[str, pd.DataFrame]:
         for n, (term, cat, when) in enumerate(events, start=1):
             ds.append(
                 {
-                    "STUDYID": study,
+                    "STUDYID": src.study,
                     "USUBJID": p.code,
                     "DSSEQ": n,
                     "DSTERM": term,
@@ -153,10 +185,14 @@ def tables(trial: Trial) -> dict[str, pd.DataFrame]:
                     "DSSTDTC": when,
                 }
             )
+    return ds
 
-    ex = [
+
+def exposure(src: _Source) -> list[dict[str, Any]]:
+    """EX: one row per infusion (EXDEVFL flags one given with a deviation)."""
+    return [
         {
-            "STUDYID": study,
+            "STUDYID": src.study,
             "USUBJID": i.participant.code,
             "EXSEQ": i.number,
             "EXTRT": i.lot.arm,
@@ -170,22 +206,25 @@ def tables(trial: Trial) -> dict[str, pd.DataFrame]:
             "EXDEVFL": "Y" if i.deviation else "N",
             "EXDEVRS": i.deviation or None,
         }
-        for i in infusions
+        for i in src.infusions
     ]
 
+
+def adverse_events(src: _Source) -> list[dict[str, Any]]:
+    """AE: the randomized participants' adverse events, by onset (seriousness flags as Y/N)."""
     ae: list[dict[str, Any]] = []
     seq: dict[str, int] = {}
     for a in (
         AdverseEvent.objects.filter(
-            participant__trial=trial, participant__randomization__isnull=False
+            participant__trial=src.trial, participant__randomization__isnull=False
         )
         .select_related("participant")
         .order_by("participant__code", "onset", "id")
     ):
         code = a.participant.code
         seq[code] = seq.get(code, 0) + 1
-        row = {
-            "STUDYID": study,
+        row: dict[str, Any] = {
+            "STUDYID": src.study,
             "USUBJID": code,
             "AESEQ": seq[code],
             "AETERM": a.term,
@@ -201,13 +240,17 @@ def tables(trial: Trial) -> dict[str, pd.DataFrame]:
         if a.serious and not a.serious_criteria:  # grade 5 without criteria
             row["AESDTH"] = "Y"
         ae.append(row)
+    return ae
 
+
+def clinical_events(src: _Source) -> list[dict[str, Any]]:
+    """CE: the protocol's clinical events (CETERM the reported term or the event's label)."""
+    event_label = {e.code: e.label for e in src.protocol.events}
     ce: list[dict[str, Any]] = []
-    event_label = {e.code: e.label for e in protocol.events}
-    seq = {}  # a fresh sequence per domain
+    seq: dict[str, int] = {}
     for e in (
         ClinicalEvent.objects.filter(
-            participant__trial=trial, participant__randomization__isnull=False
+            participant__trial=src.trial, participant__randomization__isnull=False
         )
         .select_related("participant")
         .order_by("participant__code", "occurred_at", "id")
@@ -216,7 +259,7 @@ def tables(trial: Trial) -> dict[str, pd.DataFrame]:
         seq[code] = seq.get(code, 0) + 1
         ce.append(
             {
-                "STUDYID": study,
+                "STUDYID": src.study,
                 "USUBJID": code,
                 "CESEQ": seq[code],
                 "CETERM": e.term or event_label.get(e.event, e.event),
@@ -225,11 +268,17 @@ def tables(trial: Trial) -> dict[str, pd.DataFrame]:
                 "CEOCCUR": "Y" if e.occurred else "N",
             }
         )
+    return ce
 
+
+def deviations(src: _Source) -> list[dict[str, Any]]:
+    """DV: the deviation log (DVCAT ``MAJOR``/``MINOR``; undated ones last)."""
     dv: list[dict[str, Any]] = []
-    seq = {}
+    seq: dict[str, int] = {}
     for d in (
-        Deviation.objects.filter(participant__trial=trial, participant__randomization__isnull=False)
+        Deviation.objects.filter(
+            participant__trial=src.trial, participant__randomization__isnull=False
+        )
         .select_related("participant")
         .order_by("participant__code", F("occurred_at").asc(nulls_last=True), "id")
     ):
@@ -237,7 +286,7 @@ def tables(trial: Trial) -> dict[str, pd.DataFrame]:
         seq[code] = seq.get(code, 0) + 1
         dv.append(
             {
-                "STUDYID": study,
+                "STUDYID": src.study,
                 "USUBJID": code,
                 "DVSEQ": seq[code],
                 "DVTERM": d.description,
@@ -245,16 +294,38 @@ def tables(trial: Trial) -> dict[str, pd.DataFrame]:
                 "DVSTDTC": _t(d.occurred_at),
             }
         )
+    return dv
 
-    catalogue = {m.code: (d, code) for (d, code), m in schema.catalogue(protocol).items()}
-    label = {m.code: m for m in protocol.measurements}
-    order = {v.id: n for n, v in enumerate(protocol.schedule.visits, start=1)}
-    scheduled = {v.id: v.measurements for v in protocol.schedule.visits}
-    # (participant, time, tie-break) -> row; sequence numbers are given after sorting.
-    results: list[tuple[tuple[str, dt.datetime, int, int], str, dict[str, Any]]] = []
+
+#: A findings row waiting for its sequence number: (sort key, domain, row). The sort key is
+#: (participant, time, 0 for a measurement or 1 for a NOT DONE row, tie-break).
+_Finding = tuple[tuple[str, dt.datetime, int, int], str, dict[str, Any]]
+
+
+def findings(src: _Source) -> dict[str, list[dict[str, Any]]]:
+    """The findings domains (LB, VS, …): measurements and visits not done, by participant and
+    time, each domain numbered on its own (--SEQ)."""
+    from celltrial.dataset import schema
+
+    catalogue = {m.code: (d, code) for (d, code), m in schema.catalogue(src.protocol).items()}
+    rows = _measured(src, catalogue) + _not_done(src, catalogue)
+    out: dict[str, list[dict[str, Any]]] = {}
+    fseq: dict[tuple[str, str], int] = {}
+    for (code, *_), dom, row in sorted(rows, key=lambda r: r[0]):
+        key = (dom, code)
+        fseq[key] = fseq.get(key, 0) + 1
+        out.setdefault(dom, []).append({**row, f"{dom}SEQ": fseq[key]})
+    return out
+
+
+def _measured(src: _Source, catalogue: dict[str, tuple[str, str]]) -> list[_Finding]:
+    """A findings row per measurement of the catalogue."""
+    label = {m.code: m for m in src.protocol.measurements}
+    order = {v.id: n for n, v in enumerate(src.protocol.schedule.visits, start=1)}
+    rows: list[_Finding] = []
     for m in (
         Measurement.objects.filter(
-            participant__trial=trial, participant__randomization__isnull=False
+            participant__trial=src.trial, participant__randomization__isnull=False
         )
         .select_related("participant")
         .order_by("participant__code", "measured_at", "id")
@@ -262,12 +333,12 @@ def tables(trial: Trial) -> dict[str, pd.DataFrame]:
         if m.code not in catalogue:
             continue
         dom, testcd = catalogue[m.code]
-        results.append(
+        rows.append(
             (
                 (m.participant.code, m.measured_at, 0, m.id),
                 dom,
                 {
-                    "STUDYID": study,
+                    "STUDYID": src.study,
                     "USUBJID": m.participant.code,
                     f"{dom}TESTCD": testcd,
                     f"{dom}TEST": label[m.code].label,
@@ -279,14 +350,26 @@ def tables(trial: Trial) -> dict[str, pd.DataFrame]:
                 },
             )
         )
-    # A visit not done: one NOT DONE row per catalogue measurement scheduled at it, dated at
-    # the visit's nominal time (or the end of follow-up, when the participant left before it).
+    return rows
+
+
+def _not_done(src: _Source, catalogue: dict[str, tuple[str, str]]) -> list[_Finding]:
+    """A visit not done: one NOT DONE row per catalogue measurement scheduled at it, dated at
+    the visit's nominal time (or the end of follow-up, when the participant left before it)."""
+    from celltrial.dataset import schema
+
+    label = {m.code: m for m in src.protocol.measurements}
+    order = {v.id: n for n, v in enumerate(src.protocol.schedule.visits, start=1)}
+    scheduled = {v.id: v.measurements for v in src.protocol.schedule.visits}
     ended: dict[int, dt.datetime] = {}  # the first disposition: the end of follow-up
-    for d in Disposition.objects.filter(participant__trial=trial).order_by("at", "id"):
+    for d in Disposition.objects.filter(participant__trial=src.trial).order_by("at", "id"):
         ended.setdefault(d.participant_id, d.at)
+    rows: list[_Finding] = []
     for v in (
         VisitRecord.objects.filter(
-            participant__trial=trial, participant__randomization__isnull=False, not_done=True
+            participant__trial=src.trial,
+            participant__randomization__isnull=False,
+            not_done=True,
         )
         .select_related("participant")
         .order_by("participant__code", "nominal", "id")
@@ -299,12 +382,12 @@ def tables(trial: Trial) -> dict[str, pd.DataFrame]:
             if mcode not in catalogue:
                 continue
             dom, testcd = catalogue[mcode]
-            results.append(
+            rows.append(
                 (
                     (v.participant.code, due, 1, k),
                     dom,
                     {
-                        "STUDYID": study,
+                        "STUDYID": src.study,
                         "USUBJID": v.participant.code,
                         f"{dom}TESTCD": testcd,
                         f"{dom}TEST": label[mcode].label,
@@ -318,20 +401,18 @@ def tables(trial: Trial) -> dict[str, pd.DataFrame]:
                     },
                 )
             )
-    findings: dict[str, list[dict[str, Any]]] = {}
-    fseq: dict[tuple[str, str], int] = {}
-    for (code, *_), dom, row in sorted(results, key=lambda r: r[0]):
-        key = (dom, code)
-        fseq[key] = fseq.get(key, 0) + 1
-        findings.setdefault(dom, []).append({**row, f"{dom}SEQ": fseq[key]})
+    return rows
 
+
+def screening_log(src: _Source) -> list[dict[str, Any]]:
+    """SL: everyone screened, eligible or not, randomized or not (and why not)."""
     sl = []
-    for p in people:
+    for p in src.people:
         s = getattr(p, "screening", None)
         is_rand = hasattr(p, "randomization")
         sl.append(
             {
-                "STUDYID": study,
+                "STUDYID": src.study,
                 "SCRNID": p.code,
                 "SITEID": p.site.code,
                 "SCRNDTC": _t(s.screened_at) if s else None,
@@ -344,21 +425,40 @@ def tables(trial: Trial) -> dict[str, pd.DataFrame]:
                 "USUBJID": p.code if is_rand else None,
             }
         )
+    return sl
 
-    out = {"DM": dm, "DS": ds, "EX": ex, "AE": ae, "CE": ce, "DV": dv, "SL": sl, **findings}
-    result: dict[str, pd.DataFrame] = {}
-    for code, rows in out.items():
-        columns = schema.domain(code).names
-        frame = (
-            pd.DataFrame(rows, columns=list(columns))
-            if rows
-            else pd.DataFrame(columns=list(columns))
-        )
-        extra = [c for c in (rows[0] if rows else {}) if c not in columns]
-        for c in extra:
-            frame[c] = [r.get(c) for r in rows]
-        result[code] = frame
-    return result
+
+def tables(trial: Trial) -> dict[str, pd.DataFrame]:
+    """The dataset's tables (domain code -> data frame) from the database: one function per
+    domain (:func:`demographics` DM, :func:`disposition` DS, :func:`exposure` EX,
+    :func:`adverse_events` AE, :func:`clinical_events` CE, :func:`deviations` DV,
+    :func:`screening_log` SL, :func:`findings` LB, VS, …), framed with the schema's columns."""
+    src = _Source.of(trial)
+    out = {
+        "DM": demographics(src),
+        "DS": disposition(src),
+        "EX": exposure(src),
+        "AE": adverse_events(src),
+        "CE": clinical_events(src),
+        "DV": deviations(src),
+        "SL": screening_log(src),
+        **findings(src),
+    }
+    return {code: _frame(code, rows) for code, rows in out.items()}
+
+
+def _frame(code: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A domain's rows as a data frame with the schema's columns (then any others)."""
+    from celltrial.dataset import schema
+
+    columns = schema.domain(code).names
+    frame = (
+        pd.DataFrame(rows, columns=list(columns)) if rows else pd.DataFrame(columns=list(columns))
+    )
+    extra = [c for c in (rows[0] if rows else {}) if c not in columns]
+    for c in extra:
+        frame[c] = [r.get(c) for r in rows]
+    return frame
 
 
 def export_dataset(
