@@ -283,6 +283,11 @@ _GROUP_COUNT = re.compile(
     re.IGNORECASE,
 )
 # survival "at 2 years" is a Kaplan-Meier estimate, not a count over the arm
+_N_YEAR_SURVIVAL = re.compile(
+    r"(?:\d+|one|two|three|five|ten)-years?\s+(?:overall\s+|event-free\s+|disease-free\s+|"
+    r"relapse-free\s+|progression-free\s+)?survival",
+    re.IGNORECASE,
+)
 _LONG_TERM = re.compile(
     r"(?:surviv|free)\w*[^.;]{0,40}?\b(?:at|after|by)\s+(?:\d+|one|two|three|four|five|ten)"
     r"\s+years?|(?:\d+|one|two|three|five|ten)[- ]years?\s+(?:overall\s+)?(?:survival|free)|"
@@ -318,8 +323,13 @@ _ARM_AND_A = re.compile(
     r"(?:placebo|controls?|sham|saline|vehicle|standard|usual)\b",
     re.IGNORECASE,
 )
+_COHORT_OF = re.compile(
+    rf"\b(?:cohorts?|groups?|arms?)\s+of\s+({_NUM})\s+(?:[\w-]+\s+)?{_PEOPLE}(\s+each)?",
+    re.IGNORECASE,
+)
 _ARM_EACH = re.compile(
-    rf"\b({_NUM})\s+(?:{_PEOPLE}\s+)?(?:in\s+each|per|in\s+every)\s+(?:arm|group|cohort)\b",
+    rf"(?<![:\d]\s)(?<![:\d])\b({_NUM})\s+(?:{_PEOPLE}\s+)?(?:in\s+each|per|in\s+every)\s+"
+    r"(?:arm|group|cohort)\b",
     re.IGNORECASE,
 )
 _TOTAL_N = re.compile(
@@ -345,7 +355,7 @@ _RATIO = re.compile(
 _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 _POWER = re.compile(
     r"(?<![\w.:])(\d+(?:\.\d+)?)(?:\s*(?:[-–—]|to)\s*(\d+(?:\.\d+)?))?\s*"
-    r"(?:±\s*(\d+(?:\.\d+)?)\s*)?[×xX*]\s*10\s*"
+    r"(?:(?:±|\+/-|\+-)\s*(\d+(?:\.\d+)?)\s*)?[×xX*]\s*10\s*"
     r"(?:\^\s*(\d{1,2})|\(\s*(\d{1,2})\s*\)|([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})|(\d{1,2}))(?![\d.])"
 )
 _BARE_POWER = re.compile(
@@ -353,7 +363,7 @@ _BARE_POWER = re.compile(
 )
 _MILLION = re.compile(
     rf"(?<![\w.:])(\d+(?:\.\d+)?|{_NUMBER_WORD}(?:\s+hundred)?)"
-    r"(?:\s*(?:[-–—]|to)\s*(\d+(?:\.\d+)?))?\s+(million|billion)\b",
+    r"(?:\s*(?:[-–—]|to)\s*(\d+(?:\.\d+)?))?(?:\s*\([^()]{0,20}\))?\s+(million|billion)\b",
     re.IGNORECASE,
 )
 _PER_KG = re.compile(
@@ -401,7 +411,9 @@ _APART = re.compile(
 _SECOND_DOSE = re.compile(
     r"\b(?:second|repeat(?:ed)?|another|further)\s+(?:[\w-]+\s+){0,5}?"
     r"(?:dose|infusion|injection|administration|application)s?\b[^.;]{0,40}?\b(?:after|at)\s+"
-    rf"({_NUM})[\s-]*{_TIME_UNIT}\b",
+    rf"({_NUM})[\s-]*{_TIME_UNIT}\b|"
+    rf"\brepeated\s+(?:[\w-]+\s+){{0,3}}?(?:after|at|every)\s+({_NUM})[\s-]*{_TIME_UNIT}\b|"
+    rf"\b({_NUM})[\s-]*{_TIME_UNIT}\s+after\s+the\s+first\b",
     re.IGNORECASE,
 )
 _INTERVAL = re.compile(
@@ -519,6 +531,24 @@ def _after_amount(after: str) -> str:
             break
         after = stripped
     return after
+
+
+_AMOUNT_LIST = re.compile(
+    r"(?<![\w.:/^])((?:\d+(?:\.\d+)?\s*(?:\([^()]{0,20}\))?\s*(?:,\s*(?:and|or)?|and|or)\s+)+)$"
+)
+
+
+def _listed_before(sentence: str, start: int) -> list[float]:
+    """The amounts of a list that shares the unit written after its last amount: "0.3, 1.0
+    and 3.0 million cells/kg", "20 (n = 3), 100 (n = 3) or 200 million MSCs"."""
+    window = sentence[max(0, start - 80) : start]
+    m = _AMOUNT_LIST.search(window)
+    if not m or re.search(
+        r"(?:days?|weeks?|months?|years?|[nN]\s*=|aged?|grade|phase)\s*$", window[: m.start()]
+    ):
+        return []
+    text = re.sub(r"\([^()]*\)", " ", m.group(1))
+    return [float(x) for x in re.findall(r"\d+(?:\.\d+)?", text)]
 
 
 def _dose_unit(after: str) -> str | None:
@@ -644,6 +674,7 @@ def items_in(sentence: str) -> list[Item]:
             continue
         rate = not (
             ("." not in m.group(1) and _LONG_TERM.search(sentence))
+            or _N_YEAR_SURVIVAL.search(sentence)
             or _PERCENT_NOT_RATE_BEFORE.search(sentence[: m.start()])
             or _PERCENT_NOT_RATE_AFTER.match(after)
             or re.match(r"\s*(?:,\s*)?\d+(?:\.\d+)?\s*%?\s*(?:to|–|-)\s*\d", after)
@@ -669,6 +700,10 @@ def items_in(sentence: str) -> list[Item]:
                 "each_group": bool(m.group(3)),
             },
         )
+    for m in _COHORT_OF.finditer(sentence):
+        n = word_number(m.group(1))
+        if n is not None:
+            add("arm_size", m, {"n": n, "label": None, "each_group": bool(m.group(2))}, 0)
     for m in _ARM_PAREN.finditer(sentence):
         n = word_number(m.group(1))
         if n is not None:
@@ -742,6 +777,11 @@ def items_in(sentence: str) -> list[Item]:
         if m.group(3):
             values["tolerance"] = float(m.group(3)) * 10.0**exponent
         add("dose", m, values)
+        for listed in _listed_before(sentence, m.start()):  # "1, 3 or 5 × 10^6 cells/kg"
+            amount_x = listed * 10.0**exponent
+            found.append(
+                Item("dose", m.group(0), {"amount": amount_x, "unit": unit}, sentence, m.start())
+            )
     for m in _BARE_POWER.finditer(sentence):
         if overlaps_dose(m.start(), m.end()):
             continue
@@ -777,8 +817,20 @@ def items_in(sentence: str) -> list[Item]:
         if m.group(2):
             values = {"amount": mantissa * scale, "high": float(m.group(2)) * scale, "unit": unit}
         add("dose", m, values)
+        for listed in _listed_before(
+            sentence, m.start()
+        ):  # "20 (n = 3), 100 (n = 3) or 200 million"
+            found.append(
+                Item(
+                    "dose",
+                    m.group(0),
+                    {"amount": listed * scale, "unit": unit},
+                    sentence,
+                    m.start(),
+                )
+            )
     for m in _VOLUME.finditer(sentence):
-        if _NOT_VOLUME.search(sentence[m.end() : m.end() + 40]):
+        if _NOT_VOLUME.search(sentence[m.start() : m.end() + 40]):
             continue
         add("dose", m, {"amount": float(m.group(1)), "unit": "mL", "of": m.group(2)})
 
@@ -803,9 +855,10 @@ def items_in(sentence: str) -> list[Item]:
         if n is not None and not _assessment(sentence, m.start()):
             add("schedule", m, {"every_hours": n * _UNIT_HOURS[unit]})
     for m in _SECOND_DOSE.finditer(sentence):
-        n = word_number(m.group(1))
+        number, unit = next((m.group(g), m.group(g + 1)) for g in (1, 3, 5) if m.group(g))
+        n = word_number(number)
         if n is not None:
-            add("schedule", m, {"every_hours": n * _UNIT_HOURS[m.group(2).lower()]})
+            add("schedule", m, {"every_hours": n * _UNIT_HOURS[unit.lower()]})
     for m in _INTERVAL.finditer(sentence):
         groups = [g for g in m.groups() if g]
         n = word_number(groups[0])
@@ -821,7 +874,7 @@ def items_in(sentence: str) -> list[Item]:
         if (
             count is not None
             and not re.search(
-                r"\b(?:of|all|first|the|these|compare|comparing|compared|different)\s+$",
+                r"\b(?<!total )(?:of|all|first|the|these|compare|comparing|compared|different)\s+$",
                 sentence[: m.start()],
                 re.I,
             )
