@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from celltrial.stats import NotEstimableWarning, cox_ph
+from celltrial.stats import NotEstimableWarning, concordance, cox_ph
 from reference._load import ITERATIVE_RTOL, assert_close, load_csv, load_json
 
 REF = load_json("cox")
@@ -170,3 +170,55 @@ def test_step_not_halved_on_rounding_noise_of_a_large_loglik() -> None:
     assert_close(fit.variance, ref["var"], 1e-7, what="var")
     assert_close(fit.loglik, ref["loglik"], 1e-9, what="loglik")  # R sums naively
     assert fit.iterations == ref["iter"]
+
+
+# --- concordance (tests/reference/cox/cox_concordance.R) -------------------------------------
+
+CONC = load_json("cox", "cox_concordance")
+
+
+@pytest.mark.parametrize("name", sorted(CONC["score"]))
+def test_concordance_matches_survival(name: str) -> None:
+    ref = CONC["score"][name]
+    d = load_csv("cox", "ties.csv")
+    res = concordance(
+        d["time"],
+        d["event"],
+        d["x"],
+        strata=d["s"] if name == "strata" else None,
+        weights=d["w"] if name == "weights" else None,
+        reverse=name != "not_reversed",
+    )
+    assert_close(res.estimate, ref["concordance"], 1e-12)
+    assert_close(res.se, ref["std"], 1e-10)
+    counts = [res.concordant, res.discordant, res.tied_x, res.tied_y, res.tied_xy]
+    assert_close(counts, ref["count"], 1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", sorted(CONC["cox"]))
+def test_cox_concordance_matches_coxph(name: str) -> None:
+    ref = CONC["cox"][name]
+    d = load_csv("cox", ref["data"])
+    X = np.column_stack([d[v] for v in ref["x"]])
+    fit = cox_ph(
+        X,
+        d["time"],
+        d["event"],
+        strata=d[ref["strata"]] if "strata" in ref else None,
+        weights=d[ref["weights"]] if "weights" in ref else None,
+    )
+    res = fit.concordance()
+    assert_close(res.estimate, ref["concordance"], ITERATIVE_RTOL)
+    assert_close(res.se, ref["std"], ITERATIVE_RTOL)
+    counts = [res.concordant, res.discordant, res.tied_x, res.tied_y, res.tied_xy]
+    assert_close(counts, ref["count"], 1e-12, atol=1e-9)
+
+
+def test_concordance_of_a_large_sample_is_vectorised() -> None:
+    rng = np.random.default_rng(3)
+    n = 50_000
+    t = np.ceil(rng.exponential(100, n))
+    e = (rng.random(n) < 0.7).astype(float)
+    x = np.round(rng.standard_normal(n), 2)
+    res = concordance(t, e, x)
+    assert 0.45 < res.estimate < 0.55 and 0 < res.se < 0.01

@@ -23,6 +23,7 @@ from celltrial.stats.competing import (
     CumulativeIncidenceResult,
     cumulative_incidence,
 )
+from celltrial.stats.concordance import ConcordanceResult, concordance
 from celltrial.stats.continuous import (
     HodgesLehmannResult,
     RankTestResult,
@@ -101,6 +102,7 @@ __all__ = [
     "RMST",
     "BoundaryFitWarning",
     "ChiSquareTest",
+    "ConcordanceResult",
     "CoxResult",
     "CoxZphResult",
     "CumulativeIncidenceCurve",
@@ -122,6 +124,7 @@ __all__ = [
     "barnard_exact",
     "boschloo_exact",
     "chi_square",
+    "concordance",
     "cox_ph",
     "cumulative_incidence",
     "fisher_exact",

@@ -33,6 +33,7 @@ from celltrial.stats._checks import (
 )
 from celltrial.stats._result import Result
 from celltrial.stats._warnings import NotEstimableWarning, StatisticsWarning
+from celltrial.stats.concordance import ConcordanceResult, concordance
 from celltrial.stats.cox_zph import CoxZphResult as CoxZphResult
 from celltrial.stats.cox_zph import zph_g, zph_test
 
@@ -167,6 +168,25 @@ class CoxResult(Result):
             lines.append(f"  {t.method}: {t.statistic:.4f} on {t.df} df, p={t.p_value:.4g}")
         return "\n".join(lines)
 
+    def concordance(self) -> ConcordanceResult:
+        """Harrell's concordance of the linear predictor and its SE, as R's ``fit$concordance``.
+
+        Pairs within strata, with the case weights; see
+        :func:`celltrial.stats.concordance.concordance`. Not defined for counting-process
+        (``entry``) data here (R's ``concordance4``).
+        """
+        fit: _FitData = self._fit
+        if fit.all_entry is not None or fit.lp is None:
+            raise ValueError("concordance: not implemented for (entry, time] data")
+        return concordance(
+            fit.all_time,
+            fit.all_event,
+            fit.lp,
+            strata=fit.strata_labels,
+            weights=fit.weights,
+            reverse=True,
+        )
+
     def zph(self, transform: str = "km") -> CoxZphResult:
         r"""Test proportional hazards as R's ``cox.zph`` (survival >= 3.0).
 
@@ -205,6 +225,9 @@ class _FitData:
     all_time: FloatArray
     all_event: NDArray[np.bool_]
     all_entry: FloatArray | None
+    lp: FloatArray | None = None
+    strata_labels: Any = None
+    weights: FloatArray | None = None
 
 
 def _k_terms(d: NDArray[np.intp]) -> tuple[NDArray[np.intp], NDArray[np.intp], FloatArray]:
@@ -736,5 +759,14 @@ def cox_ph(
         infinite=infinite,
         aliased=aliased,
         converged=bool(converged or np.any(infinite)),
-        _fit=_FitData(strata=sts, terms=final, all_time=t, all_event=e, all_entry=en),
+        _fit=_FitData(
+            strata=sts,
+            terms=final,
+            all_time=t,
+            all_event=e,
+            all_entry=en,
+            lp=np.asarray(np.nan_to_num(beta) @ xt, dtype=np.float64),
+            strata_labels=strata,
+            weights=w,
+        ),
     )
