@@ -149,7 +149,7 @@ _THRESHOLD = re.compile(
 )
 _RELATION = {"<=": "≤", ">=": "≥", "⩽": "≤", "⩾": "≥", "of": "=", "was": "="}
 _CI = re.compile(
-    r"(\d{2})\s*%\s*(?:CI|confidence interval|CrI|credible interval)\s*[:,]?\s*[(\[]?\s*"
+    r"(\d{2})\s*%\s*(?:CI|confidence interval(?:\s*[\[(]CI[\])])?|CrI|credible interval)\s*[:,]?\s*[(\[]?\s*"
     r"([−–-]?\d+(?:\.\d+)?)\s*(%?)\s*(?:,|to|–|—|-|;)\s*([−–-]?\d+(?:\.\d+)?)\s*%?"
 )
 _MEASURES = (
@@ -168,7 +168,7 @@ _ESTIMATE = re.compile(
     rf"[\w-]+\s+vs\.?\s+[\w-]+|\([^()]{{1,30}}\)|[a-z][\w-]*)){{0,6}}?)"
     rf"\s*(?:[:=,]|was|of|were)?\s*(?P<value>{_DEC})\s*(?P<unit>%|percentage\s+points?|"
     rf"[a-zA-Z/]+(?:/[a-zA-Z]+)?)?"
-    rf"\s*[,;]?\s*[(\[]?\s*(?P<level>\d{{2}})\s*%\s*(?:CI|confidence\s+interval|CrI)\s*[:,]?\s*"
+    rf"\s*[,;]?\s*[(\[]?\s*(?P<level>\d{{2}})\s*%\s*(?:CI|confidence\s+interval(?:\s*[\[(]CI[\])])?|CrI)\s*[:,]?\s*"
     rf"[(\[]?\s*(?P<low>{_DEC})\s*%?\s*(?:,|to|–|—|-|;)\s*(?P<high>{_DEC})",
     re.IGNORECASE,
 )
@@ -278,7 +278,7 @@ _PEOPLE = (
     r"volunteers?|recipients?|cases|men|women|persons?|people)"
 )
 _GROUP_COUNT = re.compile(
-    rf"(?<![\w.\-−/])({_COUNT})\s+(?:{_PEOPLE}\s+)?(?:[a-z-]+\s+)?in\s+(?:the|each|both)\s+"
+    rf"(?<![\w.\-−/])({_COUNT})\s+(?:{_PEOPLE}\s+)?(?:[a-z-]+\s+){{0,3}}?in\s+(?:the|each|both)\s+"
     r"(?:[\w-]+\s+){0,2}?(?:groups?|arms?)\b(?!\s*\()",
     re.IGNORECASE,
 )
@@ -427,12 +427,14 @@ _EVERY_WORD = re.compile(
     r"\b(?:(?:once\s+)?(daily)(?!\s+(?:living|life|activit))|"
     r"(twice)(?:\s+a|\s+per)?\s+week(?:ly)?|"
     r"(?<!twice )(?:once\s+|at\s+)?(weekly)(?:\s+intervals?)?|every\s+(day|week|month)|"
-    r"once\s+a\s+(day|week|month)|(monthly))\b",
+    r"once\s+a\s+(day|week|month)|(monthly)|per\s+(day)(?=\s+for\b))\b",
     re.IGNORECASE,
 )
 _ADMIN_NOUN = r"(?:doses|infusions|injections|administrations|applications|transplantations|cycles)"
 _COUNT_ADMIN = re.compile(
-    rf"\b({_NUM})\s+(?:(?:cycles|courses)\s+of\s+)?(?:[\w-]+\s+){{0,2}}?{_ADMIN_NOUN}\b",
+    rf"(?<![:\d.])\b({_NUM})\s+(?:(?:cycles|courses)\s+of\s+)?"
+    rf"(?:(?!{_PEOPLE}\b|of\b|to\b|and\b|or\b|groups?\b|arms?\b|{_NUMBER_WORD})"
+    rf"[a-z][\w-]*\s+){{0,4}}?{_ADMIN_NOUN}\b",
     re.IGNORECASE,
 )
 _SINGLE = re.compile(
@@ -440,7 +442,7 @@ _SINGLE = re.compile(
     r"(?:dose|infusion|injection|administration|application|transplantation)\b|"
     r"\b(?:as|in|received|receive|given|with)\s+(?:only\s+)?one\s+(?:[\w-]+\s+){0,2}?"
     r"(?:dose|infusion|injection|administration)(?![\w-])|"
-    r"\b(?:infused|injected|given|administered|transplanted)\s+once\b"
+    r"\b(?:infused|injected|given|administered|transplanted|infusion|injection)\s+once\b"
     r"(?!\s+(?:daily|weekly|monthly|a\s+(?:day|week|month)|every|per|each))",
     re.IGNORECASE,
 )
@@ -459,7 +461,8 @@ _FOLLOW = re.compile(
     re.IGNORECASE,
 )
 _ADMIN_CUE = re.compile(
-    r"infus|inject|dose|dosing|administ|given|receiv|treat|applied|daily|weekly|transplant",
+    r"infus|inject|dose|dosing|administ|given|receiv|treat|applied|daily|weekly|transplant|"
+    r"inhal|nebuli[sz]|instill|deliver|implant|per\s+day",
     re.IGNORECASE,
 )
 _PHASE = re.compile(
@@ -554,6 +557,10 @@ def _listed_before(sentence: str, start: int) -> list[float]:
 def _dose_unit(after: str) -> str | None:
     """``cells/kg`` or ``cells`` from the words after an amount; None when not a cell dose."""
     after = _after_amount(after)
+    if re.match(
+        r"^\s*(?:[\w-]+\s+){0,2}?(?:particles|vesicles|EVs|exosomes)\b(?!\s*/)", after, re.I
+    ):
+        return "particles"
     if _NOT_DOSE_AFTER.match(after):
         return None
     if _PER_KG.match(after):
@@ -661,6 +668,8 @@ def items_in(sentence: str) -> list[Item]:
         if overlaps(m.start(), m.end()):
             continue
         x, y = word_number(m.group(1)), word_number(m.group(2))
+        if re.search(r"\b(?:median|mean|average|IQR|range)\W{0,3}$", sentence[: m.start()], re.I):
+            continue  # "(median 7 vs 14)" compares values, not counts
         if x is not None and y is not None:
             add("comparison", m, {"counts": [x, y]})
     for m in _VS_PERCENT.finditer(sentence):
@@ -715,6 +724,11 @@ def items_in(sentence: str) -> list[Item]:
         if re.search(
             r"\b(?:in|occurred|had|developed|died|experienced|reported|required)\s+$",
             sentence[: m.start()],
+            re.I,
+        ) or re.match(
+            r"\s*(?:withdrew|died|had|developed|experienced|required|discontinued|dropped|"
+            r"were\s+(?:excluded|lost|withdrawn)|was\s+(?:excluded|lost|withdrawn))\b",
+            sentence[m.end() :],
             re.I,
         ):  # "pneumothorax occurred in one infant per group": a count in every arm
             add("arm_count", m, {"events": n})
@@ -955,6 +969,12 @@ def table_items(table: Table) -> list[Item]:
             m = re.match(r"^(\d+)\s*(?:/|of|out of)\s*(\d+)\b", cell)
             if m and int(m.group(1)) <= int(m.group(2)):
                 values = {"events": int(m.group(1)), "n": int(m.group(2))}
+            elif (
+                (m := re.fullmatch(r"(\d+)\s*[(\[]\s*(\d+(?:\.\d+)?)\s*[)\]]", cell))
+                and n is not None
+                and _rounds_to(int(m.group(1)), n, m.group(2))
+            ):  # "18 (75.0)" under "n (%)": the column's n gives 75.0 %
+                values = {"events": int(m.group(1)), "n": n, "percent": m.group(2)}
             elif m := re.match(r"^(\d+)\s*[(\[]\s*(\d+(?:\.\d+)?)\s*%\s*[)\]]", cell):
                 events, pct = int(m.group(1)), m.group(2)
                 if n is not None and _rounds_to(events, n, pct):
@@ -1054,6 +1074,32 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
                 )
             )
     denominators = set(arms) | set(totals) | ({sum(arms)} if len(arms) > 1 else set())
+
+    # "15 (15%), 17 (16%) and 14 (14%) patients": one per arm, in the arms' order
+    if len(arms) >= 2:
+        by_sentence: dict[str, list[Item]] = {}
+        for item in out:
+            if item.kind == "count" and "n" not in item.values and "percent" in item.values:
+                by_sentence.setdefault(item.sentence, []).append(item)
+        ordered: dict[tuple[str, int], Item] = {}
+        for group in by_sentence.values():
+            group.sort(key=lambda i: i.start)
+            if len(group) == len(arms) and all(
+                _rounds_to(int(i.values["events"]), n, str(i.values["percent"]))
+                for i, n in zip(group, arms, strict=True)
+            ):
+                for arm, (i, n) in enumerate(zip(group, arms, strict=True), start=1):
+                    ordered[(i.sentence, i.start)] = _derived(
+                        i,
+                        "count",
+                        {
+                            **i.values,
+                            "n": n,
+                            "derived": f"arm {arm} (n = {n}), the arms in the order the text "
+                            "introduced them",
+                        },
+                    )
+        out = [ordered.get((i.sentence, i.start), i) if i.kind == "count" else i for i in out]
 
     resolved: list[Item] = []
     for item in out:
