@@ -115,7 +115,8 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 def _staff(request: HttpRequest) -> Staff:
-    return request.auth
+    staff: Staff = request.auth  # type: ignore[attr-defined]  # set by django-ninja's auth
+    return staff
 
 
 def _key(request: HttpRequest) -> str | None:
@@ -137,7 +138,7 @@ def _participants(staff: Staff) -> Any:
 
 def _participant(staff: Staff, code: str) -> Participant:
     _require(staff, READERS, "participants")
-    p = _participants(staff).filter(code=code).first()
+    p: Participant | None = _participants(staff).filter(code=code).first()
     if p is None:
         raise NotFound("participant", f"no participant {code!r} you may see")
     return p

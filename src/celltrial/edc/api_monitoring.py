@@ -72,8 +72,8 @@ def query_json(q: Query) -> dict[str, Any]:
     """A query as JSON (no arm: none is stored with it)."""
     return {
         "id": q.pk,
-        "participant": q.participant.code,
-        "site": q.participant.site.code,
+        "participant": monitoring.query_participant(q).code,
+        "site": monitoring.query_participant(q).site.code,
         "table": q.table,
         "record_id": q.record_id,
         "field": q.field,

@@ -59,7 +59,8 @@ def snapshot(instance: models.Model, fields: list[str] | None = None) -> dict[st
         if fields is not None and field.name not in fields:
             continue
         out[field.attname] = field.value_from_object(instance)
-    return json.loads(canonical(out))
+    stored: dict[str, Any] = json.loads(canonical(out))
+    return stored
 
 
 def _content(e: AuditEntry) -> dict[str, Any]:
@@ -233,7 +234,7 @@ _SEQ_MARK = '"seq":null,"table":'
 
 def _content_around_seq(entry: AuditEntry) -> tuple[str, str]:
     """The row's canonical content split around its sequence number: before + seq + after."""
-    entry.seq = None
+    entry.seq = None  # type: ignore[assignment]  # a placeholder, for the canonical text only
     text = canonical(_content(entry))
     before, after = text.split(_SEQ_MARK)
     return before + '"seq":', ',"table":' + after

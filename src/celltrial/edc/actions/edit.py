@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.db import models
 
@@ -222,7 +222,7 @@ def edit_record(
         raise ActionError("table", f"{table!r} cannot be edited; editable: {', '.join(EDITABLE)}")
     model, allowed = EDITABLE[table], frozenset(KINDS[table]) | {"complete"}
     record: Any = (
-        model.objects.select_related("participant")
+        model._default_manager.select_related("participant")
         .filter(pk=record_id, participant__trial_id=actor.trial_id)
         .first()
     )
@@ -312,4 +312,4 @@ def edit_record(
         signed_visits | record_visits(record),
         reason=f"{table} {record.pk} changed by {actor.username}: {reason.strip() or '(no reason)'}",
     )
-    return record
+    return cast(models.Model, record)

@@ -38,6 +38,7 @@ from celltrial.edc.models import (
     Disposition,
     Measurement,
     Participant,
+    Randomization,
     Role,
     Staff,
     VisitRecord,
@@ -56,7 +57,7 @@ FROM_ELSEWHERE = {
 }
 #: Tolerated clock difference between a client and the server for "not in the future".
 SKEW = dt.timedelta(minutes=5)
-LEFT = {
+LEFT: dict[str, str] = {
     Disposition.Kind.COMPLETED: "completed the study",
     Disposition.Kind.WITHDRAWN: "withdrew",
     Disposition.Kind.LOST: "was lost to follow-up (last contact)",
@@ -75,7 +76,7 @@ def _not_future(when: dt.datetime, field: str) -> None:
 
 def _randomized_at(p: Participant, what: str) -> dt.datetime:
     """The participant's randomization time; a Conflict naming ``what`` when not randomized."""
-    r = getattr(p, "randomization", None)
+    r: Randomization | None = getattr(p, "randomization", None)
     if r is None:
         raise Conflict(
             "participant", f"{p.code} is {p.status}, not randomized: {what} start at randomization"

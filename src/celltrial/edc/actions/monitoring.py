@@ -165,7 +165,7 @@ def find_record(staff: Staff, table: str, record_id: int | str) -> RecordRef:
         participant = record
     else:
         record = (
-            model.objects.select_related("participant__site")
+            model._default_manager.select_related("participant__site")
             .filter(pk=pk, participant__trial_id=staff.trial_id)
             .first()
         )
@@ -259,8 +259,16 @@ def query_for(staff: Staff, query_id: int | str, *, lock: bool = False) -> Query
     q = qs.filter(pk=pk, trial_id=staff.trial_id).first()
     if q is None:
         raise NotFound("query", f"no query #{pk} in this trial")
-    require_site(staff, q.participant.site)
+    require_site(staff, query_participant(q).site)
     return q
+
+
+def query_participant(q: Query) -> Participant:
+    """The participant a query is about (:func:`open_query` always sets one; the column is
+    nullable in the schema only)."""
+    if q.participant is None:
+        raise NotFound("query", f"query #{q.pk} is about no participant")
+    return q.participant
 
 
 @action("answer_query", QUERY_ANSWERERS)
@@ -412,7 +420,8 @@ def check_unlocked(table: str, record: models.Model) -> None:
 
     Called by ``edit_record`` inside its transaction (the participant's row is locked first, so
     a lock being taken at the same time is seen)."""
-    p: Any = record if isinstance(record, Participant) else record.participant
+    # Every record table but the participant's own has a participant.
+    p: Any = record if isinstance(record, Participant) else record.participant  # type: ignore[attr-defined]
     _lock_participant_row(p)
     key = table_key(table)
     lock = active_lock(p.pk, "" if key == "participant" else key, str(record.pk))
@@ -434,7 +443,8 @@ def record_visits(record: models.Model) -> set[int]:
     code = getattr(record, "visit", "")
     if not isinstance(code, str) or not code:
         return set()
-    rows = VisitRecord.objects.filter(participant_id=record.participant_id, visit=code)
+    participant_id = record.participant_id  # type: ignore[attr-defined]  # a participant's record
+    rows = VisitRecord.objects.filter(participant_id=participant_id, visit=code)
     return set(rows.values_list("pk", flat=True))
 
 

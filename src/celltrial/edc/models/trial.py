@@ -31,7 +31,7 @@ class Trial(models.Model):
         for :data:`ACTIVE_PROTOCOL_SECONDS`: the API's cached actors share their trial, so a
         request does not ask the database again (a newly activated version is seen within
         that time)."""
-        memo = self.__dict__.get("_active_protocol")
+        memo: tuple[ProtocolVersion, float] | None = self.__dict__.get("_active_protocol")
         clock = time.monotonic()
         if memo is not None and clock - memo[1] < ACTIVE_PROTOCOL_SECONDS:
             return memo[0]
@@ -111,6 +111,8 @@ class Staff(models.Model):
     role = models.CharField(max_length=20, choices=Role.choices)
     sites = models.ManyToManyField(Site, blank=True, related_name="staff")
     all_sites = models.BooleanField(default=False)
+    #: The first password, on the instance that ``approve_access`` returns only (never stored).
+    initial_password: str | None = None
 
     def __str__(self) -> str:
         return f"{self.user.get_username()} ({self.role})"
@@ -128,6 +130,8 @@ class ApiToken(models.Model):
     label = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField()
     revoked = models.BooleanField(default=False)
+    #: The clear token, on the instance that issued it only (only ``digest`` is stored).
+    raw: str | None = None
 
 
 class IdempotencyKey(models.Model):

@@ -207,7 +207,7 @@ def _screening_visits(staff: Staff) -> set[str]:
 
 
 def _participant(staff: Staff, code: str) -> Participant:
-    p = _participants(staff).filter(code=code).first()
+    p: Participant | None = _participants(staff).filter(code=code).first()
     if p is None:
         raise actions.NotFound("participant", f"no participant {code!r} at your sites")
     return p
@@ -789,7 +789,7 @@ def _dsmb_page(
     from celltrial.edc import api
     from celltrial.edc.web.views_dsmb import report_state
 
-    request.auth = staff
+    request.auth = staff  # type: ignore[attr-defined]  # as django-ninja's auth sets it
     summary = api.safety_summary(request)
     protocol = staff.trial.active_protocol().protocol
     labels = {a.id: a.label for a in protocol.arms}

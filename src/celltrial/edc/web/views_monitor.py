@@ -93,7 +93,7 @@ def _records(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Any]:
     for table, ids in wanted.items():
         model = tables.get(table)
         if model is not None:
-            for r in model.objects.filter(pk__in=ids):
+            for r in model._default_manager.filter(pk__in=ids):
                 out[(table, str(r.pk))] = r
     return out
 
@@ -228,7 +228,7 @@ def query(request: HttpRequest, staff: Staff, query_id: int) -> HttpResponse:
             may_close=staff.role in mon.QUERY_OPENERS and q.status != Query.Status.CLOSED,
             audit_reader=staff.role in AUDIT_READERS,
             edit_url=(
-                f"/p/{q.participant.code}/edit/{q.table}/{q.record_id}"
+                f"/p/{mon.query_participant(q).code}/edit/{q.table}/{q.record_id}"
                 if editable
                 and staff.role in {Role.INVESTIGATOR, Role.COORDINATOR, Role.DATA_MANAGER}
                 else ""
