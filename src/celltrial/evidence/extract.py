@@ -140,14 +140,14 @@ class Item:
 
 _P = re.compile(
     r"(?<![\w.])[Pp](?:\s*[- ]?values?)?(?:\s+for\s+(?:trend|interaction))?\s*"
-    r"(=|<|>|≤|≥|<=|>=|⩽|⩾|of|was)\s*(0?\.\d+(?:\s*[x×]\s*10\s*\^?\s*[−–-]\s*\d+)?|1(?:\.0+)?\b|0\b)"
+    r"(=|<|>|≤|≥|<=|>=|⩽|⩾|of|was|:)\s*(0?\.\d+(?:\s*[x×]\s*10\s*\^?\s*[−–-]\s*\d+)?|1(?:\.0+)?\b|0\b)"
 )
 _THRESHOLD = re.compile(
     r"considered\s+(?:statistically\s+)?significant|significance\s+(?:level|was\s+set)|"
     r"level\s+of\s+significance|two-sided\s+(?:alpha|α)",
     re.IGNORECASE,
 )
-_RELATION = {"<=": "≤", ">=": "≥", "⩽": "≤", "⩾": "≥", "of": "=", "was": "="}
+_RELATION = {"<=": "≤", ">=": "≥", "⩽": "≤", "⩾": "≥", "of": "=", "was": "=", ":": "="}
 _CI = re.compile(
     r"(\d{2})\s*%\s*(?:CI|confidence interval(?:\s*[\[(]CI[\])])?|CrI|credible interval)\s*[:,]?\s*[(\[]?\s*"
     r"([−–-]?\d+(?:\.\d+)?)\s*(%?)\s*(?:,|to|–|—|-|;)\s*([−–-]?\d+(?:\.\d+)?)\s*%?"
@@ -309,6 +309,22 @@ _ARM_N = re.compile(
     r"((?:[\w-]+[\s,:;]+){0,4}?)\(?\b[nN]\s*=\s*(\d+)\)?"
     r"(\s*(?:for\s+each\s+group|each|per\s+(?:arm|group|cohort)|in\s+each\s+(?:arm|group)))?"
 )
+_ALLOCATION = re.compile(
+    r"randomi[sz]|assign|allocat|receiv|group|\barms?\b|cohort|treat|enrol|\bvs\b|versus|"
+    r"placebo|control|sham|standard|MSC|cells|dose|divided|compared|underwent|included|"
+    r"recruited|participants|patients\s+(?:with|in)",
+    re.IGNORECASE,
+)
+_ARM_COMPARED = re.compile(
+    rf"\b(?:compared|matched)\s+(?:with|to)\s+({_NUM})\s+(?:[\w-]+\s+){{0,2}}?"
+    rf"(?:controls?|{_PEOPLE})\b",
+    re.IGNORECASE,
+)
+_RESPECTIVELY = re.compile(
+    rf"(?<![\w.%\-−/])({_COUNT})\s+(?:\(\d+(?:\.\d+)?\s*%\)\s+)?and\s+({_COUNT})\s+"
+    rf"(?:{_PEOPLE}\s*)?(?:\(\d+(?:\.\d+)?\s*%\)\s*)?,?\s+respectively",
+    re.IGNORECASE,
+)
 _ARM_PAREN = re.compile(rf"\(({_NUM})\s+{_PEOPLE}\)", re.IGNORECASE)
 _ARM_RECEIVED = re.compile(
     rf"(?<![\w.\-/])({_NUM})\s+(?:(?:[\w-]+\s+){{0,2}}?{_PEOPLE}\s+)?"
@@ -378,7 +394,7 @@ _CELLS_AFTER = re.compile(
 )
 _NOT_DOSE_AFTER = re.compile(
     r"^\s*(?:/\s*(?:L|l|µL|uL|mL|ml|mm3|mm³)\b|per\s+(?:litre|liter|µL|mL)|copies|IU|"
-    r"particles?/mL|years?|patients|people|km)",
+    r"particles?/mL|years?|patients|people|km|cells?\s*/\s*cm|/\s*cm)",
 )
 _VOLUME = re.compile(
     r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:mL|ml|millilit(?:er|re)s?)\b(?!\s*/)(?:\s+(?:of\s+)?([a-z-]+))?"
@@ -448,7 +464,8 @@ _SINGLE = re.compile(
 )
 _TIMES = re.compile(
     rf"\b(?:infused|injected|given|administered|applied|transplanted|treated|received|dosed)"
-    rf"(?:\s+[\w-]+){{0,3}}?\s+(twice|thrice|({_NUM})\s+times)\b|\b(twice)\s*,?\s+({_NUM})[\s-]*"
+    rf"(?:\s+(?:[\w-]+|\((?:[^()]|\([^()]*\)){{0,40}}\))){{0,3}}?\s+"
+    rf"(twice|thrice|({_NUM})\s+times)\b|\b(twice)\s*,?\s+({_NUM})[\s-]*"
     rf"{_TIME_UNIT}\s+apart",
     re.IGNORECASE,
 )
@@ -672,6 +689,10 @@ def items_in(sentence: str) -> list[Item]:
             continue  # "(median 7 vs 14)" compares values, not counts
         if x is not None and y is not None:
             add("comparison", m, {"counts": [x, y]})
+    for m in _RESPECTIVELY.finditer(sentence):
+        x, y = word_number(m.group(1)), word_number(m.group(2))
+        if x is not None and y is not None and not overlaps(m.start(), m.end()):
+            add("comparison", m, {"counts": [x, y]})
     for m in _VS_PERCENT.finditer(sentence):
         if not overlaps(m.start(), m.end()) and not any(s <= m.start() < e for s, e in estimates):
             add("comparison", m, {"percent": [m.group(1), m.group(2)]})
@@ -692,8 +713,11 @@ def items_in(sentence: str) -> list[Item]:
         add("percent", m, {"percent": m.group(1), "rate": rate})
 
     # arm sizes
+    allocation = _ALLOCATION.search(sentence)
     for m in _ARM_N.finditer(sentence):
         if re.search(r"\b(?:total|overall|all|enrolled)\W{0,3}$", sentence[: m.start(2)], re.I):
+            continue
+        if not allocation:  # "transient fever (n = 3)": a count, not an arm
             continue
         label = " ".join(
             w
@@ -740,6 +764,7 @@ def items_in(sentence: str) -> list[Item]:
         for m in _ARM_AND_A.finditer(sentence)
         if word_number(m.group(1) or m.group(2) or m.group(3) or "")
     ]
+    received += [(m, 1) for m in _ARM_COMPARED.finditer(sentence) if word_number(m.group(1))]
     if len(received) >= 2:
         for m, g in sorted(received, key=lambda r: r[0].start()):
             n = word_number(m.group(g))
@@ -917,12 +942,48 @@ def items_in(sentence: str) -> list[Item]:
     return found
 
 
+_MEASURE_ROW = re.compile(
+    r",\s*(?:days?|hours?|weeks?|months?|years?|mg|ml|kg|points?|%|m|cm|mmHg)\b|"
+    r"\b(?:mean|median|score|age|duration|time\s+to|length\s+of|level|concentration|index|"
+    r"stay|count|scale|SD|IQR|ratio|value)\b|±",
+    re.IGNORECASE,
+)
+
+
 def table_items(table: Table) -> list[Item]:
     """Items of a table: arm sizes from its header ("MSC (n = 16)"), counts from its cells
     ("4 (25.0%)", "6/18", "18 of 30", "25.0%" with the column's n), p-values from a P column."""
     header, rows = table[0], table[1:]
     header_text = " | ".join(header)
     found: list[Item] = []
+    # a column without "n =" whose fractions share one denominator: that is its arm size
+    for j in range(1, len(header)):
+        if re.search(r"\b[nN]\s*=", header[j]):
+            continue
+        denominators = {
+            int(m.group(2))
+            for row in rows
+            if j < len(row) and (m := re.match(r"^\s*(\d+)\s*(?:/|of)\s*(\d+)\b", row[j]))
+        }
+        fractions = sum(
+            1 for row in rows if j < len(row) and re.match(r"^\s*\d+\s*(?:/|of)\s*\d+", row[j])
+        )
+        if len(denominators) == 1 and fractions >= 2:
+            (d,) = denominators
+            found.append(
+                Item(
+                    "arm_size",
+                    header[j],
+                    {
+                        "n": d,
+                        "label": header[j] or None,
+                        "each_group": False,
+                        "derived": f"every count in the column is out of {d}",
+                    },
+                    header_text,
+                    j,
+                )
+            )
     col_n: dict[int, int] = {}
     p_col: int | None = None
     for j, cell in enumerate(header):
@@ -991,6 +1052,13 @@ def table_items(table: Table) -> list[Item]:
                         "percent": m.group(1),
                         "derived": f"events from {m.group(1)}% of the column's n = {n}",
                     }
+            elif (
+                (m := re.fullmatch(r"(\d+)", cell))
+                and n is not None
+                and int(m.group(1)) <= n
+                and not _MEASURE_ROW.search(label)
+            ):  # a bare count under "MSC (n = 20)" in a row of events
+                values = {"events": int(m.group(1)), "n": n}
             if values is not None:
                 values["row"] = label
                 found.append(Item("count", cell, values, text, j))
