@@ -182,3 +182,10 @@ def test_read_dataset_points_an_sdtm_folder_to_cdisc_load(sdtm: Sdtm, tmp_path: 
     write_tables(sdtm, tmp_path, study=sdtm.study)
     problems = [str(p) for p in read_dataset(tmp_path).problems]
     assert any("celltrial cdisc load" in p and "dm.xpt" in p for p in problems)
+
+
+def test_read_dataset_names_an_xpt_file_named_csv(sdtm: Sdtm, tmp_path: Path) -> None:
+    write_tables(sdtm, tmp_path, study=sdtm.study)
+    (tmp_path / "dm.xpt").rename(tmp_path / "dm.csv")
+    problems = [str(p) for p in read_dataset(tmp_path).problems]
+    assert any("dm.csv: it is a SAS XPT file, not CSV" in p for p in problems), problems

@@ -159,6 +159,10 @@ def read_dataset(folder: str | Path, *, format: Format | None = None) -> Dataset
                 raw[code] = pd.read_parquet(path, engine="pyarrow")
         except (ValueError, OSError, UnicodeDecodeError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            with path.open("rb") as fh:
+                head = fh.read(48)
+            if head.startswith(b"HEADER RECORD*******LIBRARY"):
+                first = "it is a SAS XPT file, not CSV (read SDTM with `celltrial cdisc load`)"
             problems.append(Problem(code, f"cannot read {path.name}: {first}"))
     ds = make_dataset(raw)
     if "DM" not in raw:

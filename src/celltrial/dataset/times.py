@@ -100,8 +100,23 @@ def earlier(a: pd.Series, b: pd.Series) -> pd.Series:
     strict = (ta < tb).to_numpy(dtype=bool)
     on_day = (ta.dt.floor("D") < tb.dt.floor("D")).to_numpy(dtype=bool)
     out = np.where(by_date, on_day, strict)
+    # A partial date compares at its precision: 2020-05 is not before 2020-05-02.
+    na = a.astype("string").str.strip().str.len().fillna(99).to_numpy()
+    nb = b.astype("string").str.strip().str.len().fillna(99).to_numpy()
+    for length, unit in ((7, "M"), (4, "Y")):
+        coarse = (np.minimum(na, nb) == length) & ok_both(ta, tb)
+        if coarse.any():
+            pa = ta.dt.tz_localize(None).dt.to_period(unit)
+            pb = tb.dt.tz_localize(None).dt.to_period(unit)
+            out = np.where(coarse, (pa < pb).to_numpy(dtype=bool), out)
     ok = (ta.notna() & tb.notna()).to_numpy(dtype=bool)
     return pd.Series(out & ok, index=a.index)
+
+
+def ok_both(ta: pd.Series, tb: pd.Series) -> np.ndarray:
+    """True where both timestamps are present."""
+    out: np.ndarray = (ta.notna() & tb.notna()).to_numpy(dtype=bool)
+    return out
 
 
 def hours_between(start: pd.Series, end: pd.Series) -> pd.Series:
