@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy import special
 from scipy import stats as sps
 
@@ -150,7 +149,7 @@ class _NonCentralHypergeometric:
 
 
 def fisher_exact(
-    table: Any, *, alternative: str = "two-sided", level: float = 0.95
+    table: ArrayLike, *, alternative: str = "two-sided", level: float = 0.95
 ) -> FisherResult:
     r"""Fisher's exact test for a 2x2 table, as R's ``fisher.test``.
 
@@ -209,7 +208,7 @@ def fisher_exact(
     )
 
 
-def chi_square(table: Any, *, correction: bool = True) -> TableTestResult:
+def chi_square(table: ArrayLike, *, correction: bool = True) -> TableTestResult:
     r"""Pearson's chi-square test of independence, as R's ``chisq.test``.
 
     ``X^2 = sum (|O - E| - c)^2 / E`` with ``E`` the products of the margins over the total;
@@ -365,7 +364,7 @@ def _max_nuisance(coef: NDArray[np.float64], n_total: int) -> tuple[float, float
 
 
 def barnard_exact(
-    table: Any, *, alternative: str = "two-sided", pooled: bool = True
+    table: ArrayLike, *, alternative: str = "two-sided", pooled: bool = True
 ) -> TableTestResult:
     r"""Barnard's unconditional exact test for a 2x2 table (Wald statistic, nuisance maximised).
 
@@ -426,7 +425,7 @@ def barnard_exact(
     )
 
 
-def boschloo_exact(table: Any, *, alternative: str = "two-sided") -> TableTestResult:
+def boschloo_exact(table: ArrayLike, *, alternative: str = "two-sided") -> TableTestResult:
     """Boschloo's exact test for a 2x2 table (Fisher's p-value as statistic, nuisance maximised).
 
     Delegates to :func:`scipy.stats.boschloo_exact`; ``statistic`` is Fisher's p-value.
@@ -450,7 +449,7 @@ def boschloo_exact(table: Any, *, alternative: str = "two-sided") -> TableTestRe
 
 
 def mantel_haenszel(
-    tables: Any, *, correction: bool = True, level: float = 0.95
+    tables: ArrayLike, *, correction: bool = True, level: float = 0.95
 ) -> MantelHaenszelResult:
     r"""Mantel–Haenszel test and common odds ratio over K stratified 2x2 tables.
 

@@ -10,7 +10,7 @@ import dataclasses
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from celltrial.stats._checks import (
@@ -143,10 +143,10 @@ def _aalen_johansen(
 
 
 def cumulative_incidence(
-    time: Any,
-    event_type: Any,
+    time: ArrayLike,
+    event_type: ArrayLike,
     *,
-    group: Any = None,
+    group: ArrayLike | None = None,
     level: float = 0.95,
 ) -> CumulativeIncidenceResult:
     r"""Aalen–Johansen cumulative incidence of each cause in the presence of competing risks.

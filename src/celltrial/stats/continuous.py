@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy import special
 from scipy import stats as sps
 
@@ -83,8 +83,8 @@ def _p_normal(z: float, alternative: str) -> float:
 
 
 def t_test(
-    x: Any,
-    y: Any = None,
+    x: ArrayLike,
+    y: ArrayLike | None = None,
     *,
     paired: bool = False,
     equal_var: bool = False,
@@ -254,8 +254,8 @@ def _exact_p(counts: NDArray[np.float64], stat: float, centre: float, alternativ
 
 
 def wilcoxon_rank_sum(
-    x: Any,
-    y: Any,
+    x: ArrayLike,
+    y: ArrayLike,
     *,
     mu: float = 0.0,
     alternative: str = "two-sided",
@@ -324,8 +324,8 @@ def _signed_sample(x: Any, y: Any, mu: float) -> tuple[NDArray[np.float64], bool
 
 
 def wilcoxon_signed_rank(
-    x: Any,
-    y: Any = None,
+    x: ArrayLike,
+    y: ArrayLike | None = None,
     *,
     mu: float = 0.0,
     alternative: str = "two-sided",
@@ -400,8 +400,8 @@ def _root_ci(
 
 
 def hodges_lehmann(
-    x: Any,
-    y: Any = None,
+    x: ArrayLike,
+    y: ArrayLike | None = None,
     *,
     paired: bool = False,
     level: float = 0.95,

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy import special
 from scipy import stats as sps
 
@@ -544,15 +544,15 @@ def _ginv(info: FloatArray, guard: FloatArray) -> tuple[FloatArray, NDArray[np.b
 
 
 def cox_ph(
-    X: Any,
-    time: Any,
-    event: Any,
+    X: ArrayLike,
+    time: ArrayLike,
+    event: ArrayLike,
     *,
     ties: str = "efron",
-    strata: Any = None,
-    entry: Any = None,
-    weights: Any = None,
-    cluster: Any = None,
+    strata: ArrayLike | None = None,
+    entry: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    cluster: ArrayLike | None = None,
     robust: bool = False,
     names: Sequence[str] | None = None,
     level: float = 0.95,

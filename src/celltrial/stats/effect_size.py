@@ -30,7 +30,7 @@ import dataclasses
 from typing import Any, Literal
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
 from celltrial.stats._checks import as_float_array, check_level, show
@@ -66,7 +66,13 @@ def _counts(name: str, values: Any) -> FloatArray:
 
 
 def table_cells(
-    ai: Any, bi: Any = None, ci: Any = None, di: Any = None, *, n1i: Any = None, n2i: Any = None
+    ai: ArrayLike,
+    bi: ArrayLike | None = None,
+    ci: ArrayLike | None = None,
+    di: ArrayLike | None = None,
+    *,
+    n1i: ArrayLike | None = None,
+    n2i: ArrayLike | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """The four cells ``a, b, c, d`` from either the cells or events and arm sizes."""
     a = _counts("ai", ai)
@@ -97,19 +103,19 @@ def table_cells(
 def effect_size(
     measure: Measure,
     *,
-    ai: Any = None,
-    bi: Any = None,
-    ci: Any = None,
-    di: Any = None,
-    n1i: Any = None,
-    n2i: Any = None,
-    m1i: Any = None,
-    sd1i: Any = None,
-    m2i: Any = None,
-    sd2i: Any = None,
-    estimate: Any = None,
-    ci_lower: Any = None,
-    ci_upper: Any = None,
+    ai: ArrayLike | None = None,
+    bi: ArrayLike | None = None,
+    ci: ArrayLike | None = None,
+    di: ArrayLike | None = None,
+    n1i: ArrayLike | None = None,
+    n2i: ArrayLike | None = None,
+    m1i: ArrayLike | None = None,
+    sd1i: ArrayLike | None = None,
+    m2i: ArrayLike | None = None,
+    sd2i: ArrayLike | None = None,
+    estimate: ArrayLike | None = None,
+    ci_lower: ArrayLike | None = None,
+    ci_upper: ArrayLike | None = None,
     add: float = 0.5,
     to: Literal["only0", "all", "none"] = "only0",
     level: float = 0.95,
@@ -138,6 +144,8 @@ def effect_size(
     -1.674
     """
     if measure in ("RR", "OR", "RD"):
+        if ai is None:
+            raise ValueError(f"ai: treatment-arm events are required for {measure}")
         a, b, c, d = table_cells(ai, bi, ci, di, n1i=n1i, n2i=n2i)
         if to == "only0":
             corr = (a == 0) | (b == 0) | (c == 0) | (d == 0)

@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import special
 
 from celltrial.stats._checks import check_choice, check_level, check_table_2x2
@@ -55,7 +56,9 @@ def wilson_interval(x: float, n: float, level: float = 0.95) -> tuple[float, flo
     return (max(0.0, (centre - half) / den), min(1.0, (centre + half) / den))
 
 
-def risk_difference(table: Any, *, method: str = "newcombe", level: float = 0.95) -> EffectResult:
+def risk_difference(
+    table: ArrayLike, *, method: str = "newcombe", level: float = 0.95
+) -> EffectResult:
     r"""Risk difference ``p1 - p2`` with a Wald or Newcombe (hybrid Wilson score) CI.
 
     Wald: ``RD -+ z sqrt(p1 q1 / n1 + p2 q2 / n2)``, clipped to [-1, 1]. Newcombe (method 10):
@@ -107,7 +110,7 @@ def _div(x: float, y: float) -> float:
         return float(np.float64(x) / np.float64(y))
 
 
-def risk_ratio(table: Any, *, level: float = 0.95) -> EffectResult:
+def risk_ratio(table: ArrayLike, *, level: float = 0.95) -> EffectResult:
     r"""Risk ratio ``p1 / p2`` with the Katz log CI.
 
     ``exp(log RR -+ z sqrt(1/a - 1/n1 + 1/c - 1/n2))``.
@@ -137,7 +140,7 @@ def risk_ratio(table: Any, *, level: float = 0.95) -> EffectResult:
     )
 
 
-def odds_ratio(table: Any, *, method: str = "wald", level: float = 0.95) -> EffectResult:
+def odds_ratio(table: ArrayLike, *, method: str = "wald", level: float = 0.95) -> EffectResult:
     r"""Odds ratio ``ad / bc`` with the Woolf (Wald, log) CI, or the exact conditional one.
 
     ``wald``: ``exp(log OR -+ z sqrt(1/a + 1/b + 1/c + 1/d))`` (zero cells give NaN/inf as in

@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from celltrial.stats._checks import (
@@ -98,7 +98,7 @@ class KaplanMeierResult(Result):
     n: int
     method: str = "Kaplan-Meier"
 
-    def survival_at(self, times: Any) -> NDArray[np.float64]:
+    def survival_at(self, times: ArrayLike) -> NDArray[np.float64]:
         """S(t) at ``times`` (right-continuous step function; 1 before the first time)."""
         t = np.asarray(times, dtype=np.float64)
         idx = np.searchsorted(self.time, t, side="right")
@@ -274,11 +274,11 @@ def _km_counts(
 
 
 def kaplan_meier(
-    time: Any,
-    event: Any,
+    time: ArrayLike,
+    event: ArrayLike,
     *,
-    entry: Any = None,
-    weights: Any = None,
+    entry: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
     level: float = 0.95,
     ci: str = "log",
 ) -> KaplanMeierResult:
@@ -360,9 +360,9 @@ def kaplan_meier(
 
 
 def rmst_difference(
-    time: Any,
-    event: Any,
-    group: Any,
+    time: ArrayLike,
+    event: ArrayLike,
+    group: ArrayLike,
     *,
     tau: float,
     level: float = 0.95,

@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy import stats as sps
 
 from celltrial.stats._checks import as_event, as_labels, as_time, label_values, show
@@ -78,11 +78,11 @@ def _stratum_terms(
 
 
 def logrank(
-    time: Any,
-    event: Any,
-    group: Any,
+    time: ArrayLike,
+    event: ArrayLike,
+    group: ArrayLike,
     *,
-    strata: Any = None,
+    strata: ArrayLike | None = None,
     rho: float = 0.0,
     gamma: float = 0.0,
 ) -> LogrankResult:

@@ -30,7 +30,7 @@ import math
 from typing import Any, Literal
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from celltrial.stats import _meta_core as core
@@ -298,13 +298,13 @@ def _fit(
 
 
 def meta_analysis(
-    yi: Any,
-    vi: Any,
+    yi: ArrayLike,
+    vi: ArrayLike,
     *,
     method: Method = "REML",
     test: Test = "z",
-    mods: Any = None,
-    subgroup: Any = None,
+    mods: ArrayLike | None = None,
+    subgroup: ArrayLike | None = None,
     level: float = 0.95,
     confint: bool = True,
 ) -> MetaResult:
@@ -411,7 +411,7 @@ class LeaveOneOutResult(Result):
 
 
 def leave_one_out(
-    yi: Any, vi: Any, *, method: Method = "REML", test: Test = "z", level: float = 0.95
+    yi: ArrayLike, vi: ArrayLike, *, method: Method = "REML", test: Test = "z", level: float = 0.95
 ) -> LeaveOneOutResult:
     """Fit the intercept-only model ``k`` times, each time without one study.
 
@@ -532,8 +532,8 @@ def _regtest(
 
 
 def egger_test(
-    yi: Any,
-    vi: Any,
+    yi: ArrayLike,
+    vi: ArrayLike,
     *,
     model: Literal["rma", "lm"] = "rma",
     method: Method = "REML",
@@ -564,9 +564,9 @@ def egger_test(
 
 
 def peters_test(
-    yi: Any,
-    vi: Any,
-    n: Any,
+    yi: ArrayLike,
+    vi: ArrayLike,
+    n: ArrayLike,
     *,
     model: Literal["rma", "lm"] = "lm",
     method: Method = "REML",

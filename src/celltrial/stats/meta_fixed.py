@@ -33,7 +33,7 @@ import math
 from typing import Any, Literal
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from celltrial.stats._checks import check_level, show
@@ -107,13 +107,13 @@ def _heterogeneity(
 
 
 def meta_mantel_haenszel(
-    ai: Any,
-    bi: Any = None,
-    ci: Any = None,
-    di: Any = None,
+    ai: ArrayLike,
+    bi: ArrayLike | None = None,
+    ci: ArrayLike | None = None,
+    di: ArrayLike | None = None,
     *,
-    n1i: Any = None,
-    n2i: Any = None,
+    n1i: ArrayLike | None = None,
+    n2i: ArrayLike | None = None,
     measure: Literal["OR", "RR", "RD"] = "OR",
     correct: bool = True,
     level: float = 0.95,
@@ -225,13 +225,13 @@ def _breslow_day(
 
 
 def meta_peto(
-    ai: Any,
-    bi: Any = None,
-    ci: Any = None,
-    di: Any = None,
+    ai: ArrayLike,
+    bi: ArrayLike | None = None,
+    ci: ArrayLike | None = None,
+    di: ArrayLike | None = None,
     *,
-    n1i: Any = None,
-    n2i: Any = None,
+    n1i: ArrayLike | None = None,
+    n2i: ArrayLike | None = None,
     level: float = 0.95,
 ) -> MetaTableResult:
     """Peto's one-step pooled log odds ratio (``metafor::rma.peto``)."""

@@ -43,7 +43,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, stats
 
 from celltrial.stats._checks import as_float_array, as_labels, check_choice, check_level, show
@@ -294,11 +294,11 @@ def _profiled_criterion(
 
 
 def linear_mixed_model(
-    y: Any,
-    X: Any,
-    group: Any,
+    y: ArrayLike,
+    X: ArrayLike,
+    group: ArrayLike,
     *,
-    Z: Any = None,
+    Z: ArrayLike | None = None,
     method: Method = "REML",
     level: float = 0.95,
     names: Sequence[str] | None = None,

@@ -30,11 +30,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import scipy.optimize
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from celltrial.stats._checks import as_float_array, show
@@ -57,7 +57,7 @@ def _simpson_weights(m: int, h: float) -> FloatArray:
 
 
 def crossing_probabilities(
-    critical: Any, information_rates: Any, *, theta: float = 0.0
+    critical: ArrayLike, information_rates: ArrayLike, *, theta: float = 0.0
 ) -> FloatArray:
     """Probability of first crossing ``c_k`` at each analysis when ``E[Z_K] = theta``.
 
@@ -129,7 +129,7 @@ def group_sequential_design(
     alpha: float = 0.025,
     beta: float = 0.2,
     design: DesignType = "OF",
-    information_rates: Any = None,
+    information_rates: ArrayLike | None = None,
 ) -> GroupSequentialDesign:
     """Efficacy boundaries and stopping probabilities of a one-sided group-sequential design.
 
