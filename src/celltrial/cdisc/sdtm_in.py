@@ -208,7 +208,8 @@ def _dm(
             "RFICDTC": _first(src, m.dates.consent),
             "RANDDTC": _first(src, m.dates.randomization),
             "RFSTDTC": src.get("RFSTDTC"),
-            "RFENDTC": src.get("RFENDTC"),
+            # celltrial's RFENDTC is the last exposure (SDTM's RFXENDTC when given)
+            "RFENDTC": _first(src, ["RFXENDTC", "RFENDTC"]),
             "DTHDTC": src.get("DTHDTC"),
             "DTHFL": src.get("DTHFL", pd.Series(None, index=src.index)).map(
                 lambda f: "Y" if f == "Y" else "N"

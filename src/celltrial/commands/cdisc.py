@@ -22,6 +22,7 @@ from celltrial.cdisc.sdtm_out import to_sdtm
 from celltrial.commands import _ui as ui
 from celltrial.dataset import (
     DatasetError,
+    check_dataset,
     derive_adae,
     derive_adsl,
     derive_adtte,
@@ -89,6 +90,10 @@ def load_command(
             str(int((a["TRTEMFL"] == "Y").sum())),
         )
     ui.console.print(table)
+    fit = check_dataset(study.dataset, study.protocol)
+    if fit:
+        ui.console.print("fit to the protocol (`celltrial analyze` refuses a dataset with these):")
+        ui.console.print(summarize(fit), highlight=False, markup=False)
     events = adtte.groupby("PARAMCD")["CNSR"].apply(lambda c: int((c == 0).sum()))
     for code, n in events.items():
         ui.console.print(f"{code}: {n} events in {int((adtte['PARAMCD'] == code).sum())} rows")
