@@ -73,6 +73,10 @@ def table() -> dict[str, set[str]]:
             allowed[name] = names - {name}
         else:
             allowed[name] = listed
+    # The ground floor (``_result``): every package may import it; it imports nothing.
+    ground = {name for name in names if name.startswith("_")}
+    for name in names - ground:
+        allowed[name] |= ground
     return allowed
 
 

@@ -13,8 +13,7 @@ import itertools
 import math
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -33,48 +32,6 @@ class AllocationError(ValueError):
 
     Raised before anything is allocated, so no partial list or state is left behind.
     """
-
-
-# --------------------------------------------------------------------------------------------
-# Result base (``celltrial.allocation`` may not import ``celltrial.stats``)
-# --------------------------------------------------------------------------------------------
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Result):
-        return value.to_dict()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-@dataclasses.dataclass(frozen=True)
-class Result:
-    """Base of the frozen result types: ``to_dict()`` gives plain values, ``summary()`` text."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """All fields as plain Python values (lists, floats, ints, strings, dicts)."""
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
-
-    def summary(self) -> str:
-        """The class name, then one ``name: value`` line per field that is set."""
-        lines = [type(self).__name__]
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if value is not None:
-                shown = f"{value:.6g}" if isinstance(value, float) else str(value)
-                lines.append(f"  {f.name}: {shown}")
-        return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------------------------

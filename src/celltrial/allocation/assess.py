@@ -51,12 +51,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy import stats
 
+from celltrial._result import Result
 from celltrial.allocation._core import (
     AllocationError,
     Factor,
     Imbalance,
     Ratio,
-    Result,
     check_block_sizes,
     strata_cells,
 )

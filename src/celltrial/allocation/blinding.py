@@ -24,7 +24,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from celltrial.allocation._core import AllocationError, Result
+from celltrial._result import Result
+from celltrial.allocation._core import AllocationError
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXY"
 MODULUS = 31  # prime; len(ALPHABET)

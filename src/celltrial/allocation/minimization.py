@@ -40,12 +40,12 @@ from typing import Any
 
 import numpy as np
 
+from celltrial._result import Result
 from celltrial.allocation._core import (
     AllocationError,
     Factor,
     Imbalance,
     Ratio,
-    Result,
     Scheme,
     check_factor_values,
 )

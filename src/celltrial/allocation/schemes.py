@@ -18,10 +18,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from celltrial._result import Result
 from celltrial.allocation._core import (
     AllocationError,
     Ratio,
-    Result,
     check_block_sizes,
     make_ratio,
 )

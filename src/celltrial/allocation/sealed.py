@@ -40,9 +40,9 @@ from pathlib import Path
 
 import numpy as np
 
+from celltrial._result import Result
 from celltrial.allocation._core import (
     AllocationError,
-    Result,
     Scheme,
     strata_cells,
 )

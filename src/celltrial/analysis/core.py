@@ -6,6 +6,7 @@ import dataclasses
 
 import pandas as pd
 
+from celltrial._result import Result
 from celltrial.analysis import endpoints as ep_mod
 from celltrial.analysis.populations import ArmInfo, arms_of
 from celltrial.analysis.results import (
@@ -15,7 +16,6 @@ from celltrial.analysis.results import (
     Missing,
     SafetyCountResult,
     TimeToEventResult,
-    _Dict,
 )
 from celltrial.analysis.summaries import (
     BaselineTable,
@@ -44,7 +44,7 @@ from celltrial.protocol import Endpoint, Protocol
 
 
 @dataclasses.dataclass(frozen=True)
-class TrialAnalysis(_Dict):
+class TrialAnalysis(Result):
     """The analysis of one trial: every endpoint, CONSORT counts, baseline, exposure, safety.
 
     ``problems`` are the dataset's warnings (errors stop :func:`analyze`).

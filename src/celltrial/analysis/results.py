@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
-from typing import Any
 
-import numpy as np
-
+from celltrial._result import Result
 from celltrial.stats import (
     CoxResult,
     CumulativeIncidenceResult,
@@ -23,7 +20,6 @@ from celltrial.stats import (
     KaplanMeierResult,
     LogrankResult,
     RankTestResult,
-    Result,
     TTestResult,
 )
 
@@ -35,32 +31,8 @@ Interval = tuple[float, float]
 NAN_CI: Interval = (math.nan, math.nan)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Result):
-        return value.to_dict()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-class _Dict:
-    """``to_dict()`` for the analysis dataclasses (stats results become their dicts)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = _plain(self)
-        return out
-
-
 @dataclasses.dataclass(frozen=True)
-class Missing(_Dict):
+class Missing(Result):
     """A participant of the population left out of an analysis, and why."""
 
     usubjid: str
@@ -69,7 +41,7 @@ class Missing(_Dict):
 
 
 @dataclasses.dataclass(frozen=True)
-class Effect(_Dict):
+class Effect(Result):
     """A between-arm effect (``treatment`` versus ``reference``) for the forest plot.
 
     ``null`` is the value of no effect (1 for ratios, 0 for differences); ``log_scale`` says
@@ -93,7 +65,7 @@ class Effect(_Dict):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class EndpointResult(_Dict):
+class EndpointResult(Result):
     """What every endpoint result has. Subclasses add the per-arm summaries and tests."""
 
     endpoint: str
@@ -121,7 +93,7 @@ class EndpointResult(_Dict):
 
 
 @dataclasses.dataclass(frozen=True)
-class ArmSurvival(_Dict):
+class ArmSurvival(Result):
     """Kaplan–Meier summary of one arm (or of all arms pooled): times in days."""
 
     arm: str
@@ -158,7 +130,7 @@ class TimeToEventResult(EndpointResult):
 
 
 @dataclasses.dataclass(frozen=True)
-class ArmCount(_Dict):
+class ArmCount(Result):
     """Participants with the outcome among those analysed in one arm (or pooled)."""
 
     arm: str
@@ -188,7 +160,7 @@ class BinaryResult(EndpointResult):
 
 
 @dataclasses.dataclass(frozen=True)
-class ArmDistribution(_Dict):
+class ArmDistribution(Result):
     """Median and quartiles (R's type 7) of the analysed values of one arm (or pooled)."""
 
     arm: str
@@ -202,7 +174,7 @@ class ArmDistribution(_Dict):
 
 
 @dataclasses.dataclass(frozen=True)
-class TrajectoryPoint(_Dict):
+class TrajectoryPoint(Result):
     """Median and IQR of a measurement at one analysis visit, in one arm (or pooled)."""
 
     arm: str
@@ -239,7 +211,7 @@ class ContinuousResult(EndpointResult):
 
 
 @dataclasses.dataclass(frozen=True)
-class WindowCount(_Dict):
+class WindowCount(Result):
     """Events in one safety window: participants and events, per arm (or pooled)."""
 
     window: str

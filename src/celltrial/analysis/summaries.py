@@ -9,8 +9,9 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from celltrial._result import Result
 from celltrial.analysis.populations import ArmInfo, describe, mean_sd, population, quartiles
-from celltrial.analysis.results import POOLED, POOLED_LABEL, _Dict
+from celltrial.analysis.results import POOLED, POOLED_LABEL
 from celltrial.dataset import Dataset, baseline_column, times
 from celltrial.protocol import Protocol
 
@@ -25,7 +26,7 @@ def _counted(values: list[str]) -> Counts:
 
 
 @dataclasses.dataclass(frozen=True)
-class ConsortArm(_Dict):
+class ConsortArm(Result):
     """One arm's column of the CONSORT flow diagram (participants by arm as randomized)."""
 
     arm: str
@@ -42,7 +43,7 @@ class ConsortArm(_Dict):
 
 
 @dataclasses.dataclass(frozen=True)
-class Consort(_Dict):
+class Consort(Result):
     """CONSORT 2025 flow counts. ``screened`` and the screening counts are None without SL."""
 
     screened: int | None
@@ -120,7 +121,7 @@ def consort(
 
 
 @dataclasses.dataclass(frozen=True)
-class BaselineRow(_Dict):
+class BaselineRow(Result):
     """One row of the baseline table.
 
     ``kind`` is ``n`` (values: (n,)), ``mean_sd`` ((mean, sd, n)), ``count`` ((k, n)),
@@ -153,7 +154,7 @@ class BaselineRow(_Dict):
 
 
 @dataclasses.dataclass(frozen=True)
-class BaselineTable(_Dict):
+class BaselineTable(Result):
     columns: tuple[tuple[str, str], ...]
     rows: tuple[BaselineRow, ...]
     population: str
@@ -215,7 +216,7 @@ def baseline(protocol: Protocol, adsl: pd.DataFrame, arms: tuple[ArmInfo, ...]) 
 
 
 @dataclasses.dataclass(frozen=True)
-class ExposureArm(_Dict):
+class ExposureArm(Result):
     """Administrations planned and given in one arm (as randomized, all randomized)."""
 
     arm: str
@@ -254,7 +255,7 @@ def exposure(
 
 
 @dataclasses.dataclass(frozen=True)
-class SafetyArm(_Dict):
+class SafetyArm(Result):
     """Safety population, by arm as treated."""
 
     arm: str
@@ -268,7 +269,7 @@ class SafetyArm(_Dict):
 
 
 @dataclasses.dataclass(frozen=True)
-class TermRow(_Dict):
+class TermRow(Result):
     """One AE term: participants with it by worst grade of that term, per arm column."""
 
     term: str
@@ -277,7 +278,7 @@ class TermRow(_Dict):
 
 
 @dataclasses.dataclass(frozen=True)
-class Listing(_Dict):
+class Listing(Result):
     """A listing: ``arm_column`` is the index of the column naming the arm (None if none)."""
 
     title: str
@@ -287,7 +288,7 @@ class Listing(_Dict):
 
 
 @dataclasses.dataclass(frozen=True)
-class SafetySummary(_Dict):
+class SafetySummary(Result):
     arms: tuple[SafetyArm, ...]
     pooled: SafetyArm
     terms: tuple[TermRow, ...]
