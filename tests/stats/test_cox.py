@@ -222,3 +222,36 @@ def test_concordance_of_a_large_sample_is_vectorised() -> None:
     x = np.round(rng.standard_normal(n), 2)
     res = concordance(t, e, x)
     assert 0.45 < res.estimate < 0.55 and 0 < res.se < 0.01
+
+
+# --- ties = "exact" (tests/reference/cox/cox_exact.R) -----------------------------------------
+
+EXACT = load_json("cox", "cox_exact")
+
+
+@pytest.mark.parametrize("name", sorted(EXACT["cases"]))
+def test_exact_ties_match_coxph(name: str) -> None:
+    case = EXACT["cases"][name]
+    d = load_csv("cox", case["data"])
+    xs = _names(case)
+    time_ = np.ceil(d["time"] / 30) if case["time"] == "day30" else d["time"]
+    fit = cox_ph(
+        np.column_stack([d[v] for v in xs]),
+        time_,
+        d["event"],
+        ties="exact",
+        strata=d[case["strata"]] if "strata" in case else None,
+        names=xs,
+    )
+    assert_close(fit.estimate, case["coef"], ITERATIVE_RTOL, what="coef")
+    assert_close(fit.variance, case["var"], ITERATIVE_RTOL, what="var")
+    assert_close(fit.loglik, case["loglik"], 1e-10, what="loglik")
+    assert_close(fit.lr_test.statistic, case["logtest"], ITERATIVE_RTOL)
+    assert_close(fit.score_test.statistic, case["sctest"], ITERATIVE_RTOL)
+    assert_close(fit.wald_test.statistic, case["waldtest"], ITERATIVE_RTOL)
+    assert fit.n == case["n"] and fit.n_event == case["nevent"]
+
+
+def test_exact_ties_refuse_what_they_do_not_implement() -> None:
+    with pytest.raises(ValueError, match='"exact" is implemented without weights'):
+        cox_ph([0.0, 1.0, 0.0], [1.0, 2.0, 3.0], [1, 1, 0], ties="exact", weights=[1, 2, 1])

@@ -207,6 +207,8 @@ class CoxResult(Result):
         check_choice("transform", transform, ("km", "rank", "identity"))
         if np.any(self.aliased):
             raise ValueError("zph: the model has aliased (NA) coefficients; drop them and refit")
+        if self.ties == "exact":
+            raise ValueError('zph: not implemented for ties = "exact"; refit with "efron"')
         fit: _FitData = self._fit
         gvals = zph_g(
             [s.event_times for s in fit.strata],
@@ -507,6 +509,81 @@ def _score_residuals(s: _Stratum, beta: FloatArray, ties: str) -> FloatArray:
     return out
 
 
+def _exact_terms(
+    xt: FloatArray,
+    t: FloatArray,
+    e: NDArray[np.bool_],
+    groups: list[NDArray[np.intp] | None],
+    beta: FloatArray,
+) -> _Terms:
+    """Partial log-likelihood, score and information with R's ``ties = "exact"``.
+
+    At an event time with ``d`` deaths in the risk set ``R`` (``r_j = exp(eta_j)``) the term
+    is ``sum_dead eta - log e_d(r_R)``, ``e_d`` the elementary symmetric polynomial of degree
+    ``d`` (the sum over all ``d``-subsets of the risk set): the exact conditional (discrete
+    logistic) likelihood. ``e_d`` and its first and second derivatives in ``beta`` come from
+    the recursion ``B_k(m) = B_k(m - 1) + r_m B_{k-1}(m - 1)`` over the members ``m`` of the
+    risk set (scaled by the largest ``r``); a time with one death is Breslow's term.
+    """
+    p = beta.size
+    eta_all = beta @ xt
+    ll = 0.0
+    score = np.zeros(p)
+    info = np.zeros((p, p))
+    u_ts: list[FloatArray] = []
+    i_ts: list[FloatArray] = []
+    for g in groups:
+        rows = np.arange(t.size) if g is None else g
+        tt, ee, xx, eta = t[rows], e[rows], xt[:, rows].T, eta_all[rows]
+        etimes = np.unique(tt[ee])
+        u_t = np.zeros((etimes.size, p))
+        i_t = np.zeros((etimes.size, p, p))
+        for j, tau in enumerate(etimes):
+            risk = tt >= tau
+            dead = (tt == tau) & ee
+            d = int(np.sum(dead))
+            xr, er = xx[risk], eta[risk]
+            c = float(np.max(er))
+            r = np.exp(er - c)
+            if d == 1:
+                s0 = float(np.sum(r))
+                s1 = r @ xr / s0
+                s2 = (xr.T * r) @ xr / s0
+                log_ed = math.log(s0)
+                mean, second = s1, s2
+            else:
+                bk = np.zeros(d + 1)
+                bk[0] = 1.0
+                db = np.zeros((d + 1, p))
+                ddb = np.zeros((d + 1, p, p))
+                for rm, xm in zip(r.tolist(), xr, strict=True):
+                    xx_m = np.outer(xm, xm)
+                    add_dd = rm * (
+                        xx_m[None] * bk[:-1, None, None]
+                        + xm[None, :, None] * db[:-1, None, :]
+                        + db[:-1, :, None] * xm[None, None, :]
+                        + ddb[:-1]
+                    )
+                    add_d = rm * (xm[None, :] * bk[:-1, None] + db[:-1])
+                    add_b = rm * bk[:-1]
+                    ddb[1:] += add_dd
+                    db[1:] += add_d
+                    bk[1:] += add_b
+                log_ed = math.log(bk[d])
+                mean = db[d] / bk[d]
+                second = ddb[d] / bk[d]
+            u = xx[dead].sum(axis=0) - mean
+            inf = second - np.outer(mean, mean)
+            ll += float(np.sum(eta[dead])) - log_ed - d * c
+            u_t[j] = u
+            i_t[j] = inf
+        score += u_t.sum(axis=0)
+        info += i_t.sum(axis=0)
+        u_ts.append(u_t)
+        i_ts.append(i_t)
+    return _Terms(loglik=ll, score=score, info=info, u_t=u_ts, i_t=i_ts)
+
+
 def _test(stat: float, df: int, method: str) -> ChiSquareTest:
     p = float(sps.chi2.sf(stat, df)) if df > 0 else 1.0
     return ChiSquareTest(statistic=stat if df > 0 else 0.0, df=df, p_value=p, method=method)
@@ -579,7 +656,8 @@ def cox_ph(
     time, event
         Follow-up (stop) times and event indicators.
     ties
-        ``"efron"`` (R's default) or ``"breslow"``.
+        ``"efron"`` (R's default), ``"breslow"`` or ``"exact"`` (the exact conditional
+        likelihood, R's ``ties = "exact"``; without weights, entry or robust variance).
     strata
         Stratum labels: separate baseline hazards.
     entry
@@ -622,7 +700,14 @@ def cox_ph(
     xt = np.array(xarr.T, dtype=np.float64, order="C")  # one contiguous row per covariate
     for j in range(xt.shape[0]):
         as_float_array(f"X[:, {j}]", xt[j])
-    check_choice("ties", ties, ("efron", "breslow"))
+    check_choice("ties", ties, ("efron", "breslow", "exact"))
+    if ties == "exact" and (
+        weights is not None or entry is not None or robust or cluster is not None
+    ):
+        raise ValueError(
+            'ties: "exact" is implemented without weights, entry, robust or cluster; use '
+            '"efron" for those'
+        )
     level = check_level(level)
     w = None if weights is None else as_weights("weights", weights, n)
     en = None if entry is None else as_entry("entry", entry, t)
@@ -642,7 +727,14 @@ def cox_ph(
         order = np.argsort(codes, kind="stable")
         bounds = np.flatnonzero(np.diff(codes[order])) + 1
         groups = [g for g in np.split(order, bounds)]
-    sts = [_build_stratum(xt, t, e, w, en, g, ties) for g in groups]
+    sts = [
+        _build_stratum(xt, t, e, w, en, g, "breslow" if ties == "exact" else ties) for g in groups
+    ]
+
+    def evaluate(b: FloatArray) -> _Terms:
+        if ties == "exact":
+            return _exact_terms(xt, t, e, groups, b)
+        return _terms(sts, b, ties)
 
     # An information that cannot exceed the deaths' weight times max x_j^2: a pivot below
     # 1e-12 of that is rounding noise (constant covariate, or none varies in any risk set).
@@ -650,7 +742,7 @@ def cox_ph(
     guard = 1e-12 * dead_total * np.max(xt * xt, axis=1)
     beta = np.zeros(p)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        terms0 = _terms(sts, beta, ties)
+        terms0 = evaluate(beta)
         ginv, ok = _ginv(terms0.info, guard)
         score_stat = float(terms0.score @ ginv @ terms0.score)
         cur = terms0
@@ -660,12 +752,12 @@ def cox_ph(
         for it in range(1, _MAX_ITER + 1):
             step = ginv @ cur.score
             new_beta = beta + step
-            new = _terms(sts, new_beta, ties)
+            new = evaluate(new_beta)
             halvings = 0
             floor = cur.loglik - _LL_NOISE * abs(cur.loglik)
             while (not math.isfinite(new.loglik) or new.loglik < floor) and halvings < 30:
                 new_beta = (beta + new_beta) / 2.0
-                new = _terms(sts, new_beta, ties)
+                new = evaluate(new_beta)
                 halvings += 1
             # Newton converges quadratically: once a step is below 1e-6 (relative) and the
             # log-likelihood has settled, the new beta is within ~1e-12 of the maximum.
