@@ -483,7 +483,7 @@ ROLE_CASES = [
     (actions.edit_record, {"investigator", "coordinator", "data_manager"}),
     (actions.add_site, {"admin"}),
     (actions.add_staff, {"admin"}),
-    (actions.issue_token, {"admin"}),
+    (actions.issue_token, {"admin", "pharmacist", "dsmb"}),
     (actions.load_allocation_list, {"admin", "pharmacist"}),
 ]
 
