@@ -88,6 +88,11 @@ def word_number(text: str) -> int | None:
     return _WORDS.get(t)
 
 
+def _level(text: str) -> int | float:
+    """A confidence level: 95 (int) or 97.5."""
+    return float(text) if "." in text else int(text)
+
+
 def _float(text: str) -> float:
     return float(text.replace(" ", "").replace("−", "-").replace("–", "-").replace("—", "-"))
 
@@ -149,7 +154,7 @@ _THRESHOLD = re.compile(
 )
 _RELATION = {"<=": "≤", ">=": "≥", "⩽": "≤", "⩾": "≥", "of": "=", "was": "=", ":": "="}
 _CI = re.compile(
-    r"(\d{2})\s*%\s*(?:CI|confidence interval(?:\s*[\[(]CI[\])])?|CrI|credible interval)\s*[:,]?\s*[(\[]?\s*"
+    r"(\d{2}(?:\.\d)?)\s*%\s*(?:CI|confidence interval(?:\s*[\[(]CI[\])])?|CrI|credible interval)\s*[:,]?\s*[(\[]?\s*"
     r"([−–-]?\d+(?:\.\d+)?)\s*(%?)\s*(?:,|to|–|—|-|;)\s*([−–-]?\d+(?:\.\d+)?)\s*%?"
 )
 _MEASURES = (
@@ -167,8 +172,8 @@ _ESTIMATE = re.compile(
     rf"(?P<between>(?:\s+(?:for|in|of|between|was|were|on|at|the|a|an|with|to|vs\.?|versus|"
     rf"[\w-]+\s+vs\.?\s+[\w-]+|\([^()]{{1,30}}\)|[a-z][\w-]*)){{0,6}}?)"
     rf"\s*(?:[:=,]|was|of|were)?\s*(?P<value>{_DEC})\s*(?P<unit>%|percentage\s+points?|"
-    rf"[a-zA-Z/]+(?:/[a-zA-Z]+)?)?"
-    rf"\s*[,;]?\s*[(\[]?\s*(?P<level>\d{{2}})\s*%\s*(?:CI|confidence\s+interval(?:\s*[\[(]CI[\])])?|CrI)\s*[:,]?\s*"
+    rf"[a-zA-Zµμ/]+(?:/[a-zA-Z]+)?)?"
+    rf"\s*[,;]?\s*[(\[]?\s*(?P<level>\d{{2}}(?:\.\d)?)\s*%\s*(?:CI|confidence\s+interval(?:\s*[\[(]CI[\])])?|CrI)\s*[:,]?\s*"
     rf"[(\[]?\s*(?P<low>{_DEC})\s*%?\s*(?:,|to|–|—|-|;)\s*(?P<high>{_DEC})",
     re.IGNORECASE,
 )
@@ -336,7 +341,9 @@ _ARM_AND_A = re.compile(
     rf"\b(?:and|while|whereas)\s+({_NUM})\s+(?:received\s+)?(?:a|an|the)\s+[\w-]+\s+dose|"
     rf"\b(?:and|while|whereas)\s+({_NUM})\s+(?:{_PEOPLE}\s+)?(?:were\s+)?(?:to|received)\s|"
     rf"\b(?:and|while|whereas)\s+({_NUM})\s+(?:{_PEOPLE}\s+)?(?:with\s+|on\s+)?"
-    r"(?:placebo|controls?|sham|saline|vehicle|standard|usual)\b",
+    r"(?:placebo|controls?|sham|saline|vehicle|standard|usual)\b|"
+    rf"\b(?:and|while|whereas)\s+({_NUM})\s+(?:[\w-]+\s+){{0,4}}?{_PEOPLE}\s+"
+    r"(?:served|acted|were\s+used)\s+as\s+controls\b",
     re.IGNORECASE,
 )
 _COHORT_OF = re.compile(
@@ -545,7 +552,7 @@ _NEXT_AMOUNT = re.compile(
 def _after_amount(after: str) -> str:
     """The words after an amount, past "(group A, n=20)" and "or 2 × 10^7": "1 × 10^7 or
     2 × 10^7 cells/kg" gives both amounts the unit written once."""
-    for _ in range(3):
+    for _ in range(6):
         stripped = _NEXT_AMOUNT.sub("", after, count=1)
         if stripped == after:
             break
@@ -606,7 +613,7 @@ def items_in(sentence: str) -> list[Item]:
             "value": _float(m.group("value")),
             "low": _float(m.group("low")),
             "high": _float(m.group("high")),
-            "level": int(m.group("level")),
+            "level": _level(m.group("level")),
         }
         unit = (m.group("unit") or "").strip()
         if unit and unit.lower() not in ("ci", "vs"):
@@ -618,7 +625,7 @@ def items_in(sentence: str) -> list[Item]:
     for m in _CI.finditer(sentence):
         ci_unit = "%" if m.group(3) else ""
         low, high = _float(m.group(2)), _float(m.group(4))
-        add("ci", m, {"level": int(m.group(1)), "low": low, "high": high, "unit": ci_unit})
+        add("ci", m, {"level": _level(m.group(1)), "low": low, "high": high, "unit": ci_unit})
     if not estimates:
         for m in re.finditer(r"\bdifference of\s+([−–-]?\d+(?:\.\d+)?)\s*(%?)", sentence, re.I):
             add("estimate", m, {"difference": _float(m.group(1)), "unit": m.group(2)})
@@ -760,15 +767,31 @@ def items_in(sentence: str) -> list[Item]:
             add("arm_size", m, {"n": n, "label": None, "each_group": True})
     received = [(m, 1) for m in _ARM_RECEIVED.finditer(sentence) if word_number(m.group(1))]
     received += [
-        (m, next(g for g in (1, 2, 3) if m.group(g)))
+        (m, next(g for g in (1, 2, 3, 4) if m.group(g)))
         for m in _ARM_AND_A.finditer(sentence)
-        if word_number(m.group(1) or m.group(2) or m.group(3) or "")
+        if word_number(m.group(1) or m.group(2) or m.group(3) or m.group(4) or "")
     ]
     received += [(m, 1) for m in _ARM_COMPARED.finditer(sentence) if word_number(m.group(1))]
     if len(received) >= 2:
         for m, g in sorted(received, key=lambda r: r[0].start()):
             n = word_number(m.group(g))
             add("arm_size", m, {"n": n, "label": None, "each_group": False}, g)
+    # "patients (n = 40) were randomized to MSCs (n = 20) or placebo (n = 20)": 40 is the total
+    arm_items = [i for i in found if i.kind == "arm_size"]
+    if len(arm_items) >= 3:
+        for it in arm_items:
+            if it.values["n"] == sum(o.values["n"] for o in arm_items if o is not it):
+                found.remove(it)
+                found.append(
+                    Item(
+                        "total_n",
+                        it.text,
+                        {"n": it.values["n"], "enrolment": True},
+                        sentence,
+                        it.start,
+                    )
+                )
+                break
     for m in _TOTAL_N.finditer(sentence):
         total = word_number(m.group(1))
         if (
@@ -805,7 +828,7 @@ def items_in(sentence: str) -> list[Item]:
         lead = sentence[: m.start()]
         if re.search(r"[Pp]\s*[=<>≤≥]\s*$|[=<>]\s*$", lead):
             continue
-        unit = _dose_unit(sentence[m.end() : m.end() + 60])
+        unit = _dose_unit(sentence[m.end() : m.end() + 120])
         if unit is None:
             continue
         exponent = _exponent(m)
@@ -824,7 +847,7 @@ def items_in(sentence: str) -> list[Item]:
     for m in _BARE_POWER.finditer(sentence):
         if overlaps_dose(m.start(), m.end()):
             continue
-        unit = _dose_unit(sentence[m.end() : m.end() + 60])
+        unit = _dose_unit(sentence[m.end() : m.end() + 120])
         if unit is None or re.search(r"[=<>]\s*$", sentence[: m.start()]):
             continue
         exponent = int(m.group(1) or m.group(2).translate(_SUPERSCRIPT))
@@ -838,7 +861,7 @@ def items_in(sentence: str) -> list[Item]:
         if mantissa == 0:
             continue
         scale = 1e6 if m.group(3).lower() == "million" else 1e9
-        unit = _dose_unit(sentence[m.end() : m.end() + 100])
+        unit = _dose_unit(sentence[m.end() : m.end() + 120])
         after = _after_amount(sentence[m.end() : m.end() + 100])
         cells_before = re.search(
             r"(?:cells?|MSCs?|SCs?|PCs?)\s*[(:,]?\s*(?:dose\s+)?(?:of\s+)?$",
@@ -918,6 +941,11 @@ def items_in(sentence: str) -> list[Item]:
                 re.I,
             )
             and not re.match(r"\s*(?:levels?|cohorts?|groups?|arms?)\b", sentence[m.end() :])
+            and not re.search(
+                r"\b(?:up\s+to|maximum\s+of|max\.?|at\s+most|median\s+of|mean\s+of)\s+$",
+                sentence[: m.start()],
+                re.I,
+            )
         ):
             add("schedule", m, {"count": count})
     for m in _SINGLE.finditer(sentence):
@@ -1125,8 +1153,9 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
                             },
                         )
                     )
-        elif enrolled and not re.search(
-            r"(?<!non-)(?<!non)(?<!not )randomi[sz]|allocated", text, re.IGNORECASE
+        elif enrolled and (
+            not re.search(r"(?<!non-)(?<!non)(?<!not )randomi[sz]|allocated", text, re.IGNORECASE)
+            or re.search(r"cross-?over", text, re.IGNORECASE)
         ):
             arms = [int(enrolled[0].values["n"])]
             out.append(
