@@ -4,7 +4,9 @@ Checked: the study id; arms (as randomized, as treated, products given); strata 
 levels; test codes against the measurement catalogue, units against the catalogue's, values
 against the plausible range (a warning) and the levels; visits against the schedule; clinical
 events against the events catalogue; failed screening criteria against the eligibility rules;
-dates before consent; records after death.
+and the order of every participant's records (:mod:`celltrial.dataset.rules`, the rules the
+EDC applies when a record is written): nothing before consent, no dose or clinical event
+before randomization, nothing after death or the end of follow-up.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from celltrial.dataset import times
 from celltrial.dataset.problems import Level, Problem
+from celltrial.dataset.rules import check_rules
 from celltrial.dataset.schema import (
     NOT_TREATED,
     catalogue,
@@ -28,16 +30,6 @@ from celltrial.protocol import Protocol
 UNSCHEDULED = "UNSCHEDULED"
 _TRUE = {"Y", "TRUE", "1", "YES"}
 _FALSE = {"N", "FALSE", "0", "NO"}
-
-#: Columns holding a participant's dates, per domain (findings: ``--DTC``).
-_DATES: dict[str, tuple[str, ...]] = {
-    "DM": ("RANDDTC", "RFSTDTC", "RFENDTC", "DTHDTC"),
-    "DS": ("DSSTDTC",),
-    "EX": ("EXSTDTC",),
-    "AE": ("AESTDTC",),
-    "CE": ("CESTDTC",),
-    "DV": ("DVSTDTC",),
-}
 
 
 def _rows(
@@ -88,7 +80,7 @@ def check_dataset(dataset: Dataset, protocol: Protocol) -> list[Problem]:
         out += _findings(dataset, protocol, code)
     out += _events(dataset, protocol)
     out += _screening(dataset, protocol)
-    out += _dates(dataset)
+    out += check_rules(dataset)
     return out
 
 
@@ -324,46 +316,3 @@ def _screening(dataset: Dataset, protocol: Protocol) -> Iterator[Problem]:
                     usubjid=sl["SCRNID"].iloc[i],
                     column="FAILCRIT",
                 )
-
-
-def _dates(dataset: Dataset) -> Iterator[Problem]:
-    dm = dataset.dm.drop_duplicates("USUBJID").set_index("USUBJID")
-    consent = dm["RFICDTC"]
-    death = dm["DTHDTC"]
-    cols = dict(_DATES)
-    for code in dataset.findings_domains:
-        cols[code] = (f"{code}DTC",)
-    for code, names in cols.items():
-        if code not in dataset.tables:
-            continue
-        t = dataset.table(code)
-        ids = t["USUBJID"]
-        c = ids.map(consent)
-        d = ids.map(death)
-        for name in names:
-            v = t[name]
-            yield from _rows(
-                code,
-                t,
-                times.earlier(v, c),
-                "{name} {v} is before consent (RFICDTC {c})",
-                name,
-                name=name,
-                v=v,
-                c=c,
-            )
-            if name == "DTHDTC":
-                continue
-            after = times.earlier(d, v)
-            if code == "DS":
-                after &= t["DSDECOD"] != "DEATH"
-            yield from _rows(
-                code,
-                t,
-                after,
-                "{name} {v} is after death (DTHDTC {d})",
-                name,
-                name=name,
-                v=v,
-                d=d,
-            )

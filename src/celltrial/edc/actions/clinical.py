@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from celltrial.dataset.rules import Occurrence
 from celltrial.edc import audit
 from celltrial.edc.actions._base import (
     ActionError,
@@ -16,6 +17,7 @@ from celltrial.edc.actions._base import (
     now,
     participant_for,
 )
+from celltrial.edc.actions._rules import enforce
 from celltrial.edc.actions._values import catalogue_entry, check_value, range_problem
 from celltrial.edc.models import Measurement, Participant, Staff, VisitRecord
 from celltrial.edc.roles import CLINICAL_WRITERS
@@ -45,6 +47,7 @@ def record_visit(
     when = aware(at, "at", default_now=True)
     if when > now() + dt.timedelta(minutes=5):
         raise ActionError("at", "the visit time is in the future")
+    enforce(p, Occurrence("visit", when, f"visit {visit}"), "at")
     old = audit.snapshot(row)
     row.done_at = when
     row.in_window = row.earliest <= when <= row.latest
@@ -67,6 +70,7 @@ def validate_measurement(staff: Staff, p: Participant, fields: dict[str, Any]) -
     when = aware(fields.get("measured_at"), "measured_at", default_now=True)
     if when > now() + dt.timedelta(minutes=5):
         raise ActionError("measured_at", "the time is in the future")
+    enforce(p, Occurrence("measurement", when, f"{m.code}"), "measured_at")
     return {
         "code": m.code,
         "visit": visit,

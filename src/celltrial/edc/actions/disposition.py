@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from celltrial.dataset.rules import Occurrence
 from celltrial.edc import audit
 from celltrial.edc.actions._base import ActionError, Conflict, action, aware, now, participant_for
+from celltrial.edc.actions._rules import enforce, enforce_milestones
 from celltrial.edc.models import Death, Disposition, Participant, Role, Staff
 from celltrial.edc.roles import CLINICAL_WRITERS
 
@@ -14,6 +16,13 @@ ACTIVE = (P.SCREENED, P.CONSENTED, P.ENROLLED, P.RANDOMIZED)
 WITHDRAWN_BY = ("participant", "investigator", "sponsor", "guardian")
 #: Who records a death.
 DEATH_WRITERS = frozenset({Role.INVESTIGATOR, Role.COORDINATOR})
+#: A disposition in words (the rules' messages).
+WORDS: dict[str, str] = {
+    Disposition.Kind.COMPLETED: "completion",
+    Disposition.Kind.WITHDRAWN: "withdrawal",
+    Disposition.Kind.LOST: "loss to follow-up (last contact)",
+    Disposition.Kind.DEATH: "death",
+}
 
 
 def _leave(
@@ -25,13 +34,22 @@ def _leave(
     reason: str,
     by: str,
     name: str,
+    field: str = "at",
 ) -> Disposition:
     if p.status not in ACTIVE and not (
         kind == Disposition.Kind.DEATH and p.status in (P.WITHDRAWN, P.LOST)
     ):
         raise Conflict("participant", f"{p.code} is {p.status}")
     if at > now() + dt.timedelta(minutes=5):
-        raise ActionError("at", "the time is in the future")
+        raise ActionError(field, "the time is in the future")
+    # The rules of the dataset (celltrial.dataset.rules): the disposition itself, then every
+    # record already entered against the new milestone.
+    if kind == Disposition.Kind.DEATH:
+        enforce(p, Occurrence("death", at, "the death"), field)
+        enforce_milestones(p, field, death=at)
+    else:
+        enforce(p, Occurrence("disposition", at, f"the {WORDS[kind]}"), field)
+        enforce_milestones(p, field, ended=at, ended_as=WORDS[kind])
     d = Disposition.objects.create(participant=p, kind=kind, at=at, reason=reason, by=by)
     old = audit.snapshot(p, ["status"])
     p.status = status
@@ -82,6 +100,7 @@ def mark_lost_to_follow_up(
         reason.strip(),
         "",
         "mark_lost_to_follow_up",
+        "last_contact",
     )
 
 
@@ -94,7 +113,9 @@ def record_death(
     if not cause or not cause.strip():
         raise ActionError("cause", "the cause of death is required (write 'unknown' if it is)")
     when = aware(died_at, "died_at")
-    _leave(actor, p, Disposition.Kind.DEATH, P.DEAD, when, cause.strip(), "", "record_death")
+    _leave(
+        actor, p, Disposition.Kind.DEATH, P.DEAD, when, cause.strip(), "", "record_death", "died_at"
+    )
     death = Death.objects.create(participant=p, died_at=when, cause=cause.strip())
     audit.write(actor, "record_death", death, old=None, new=audit.snapshot(death))
     return death

@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from django.db import models
 
+from celltrial.dataset.rules import Occurrence
 from celltrial.edc import audit
 from celltrial.edc.actions._base import (
     ActionError,
@@ -27,6 +28,7 @@ from celltrial.edc.actions._base import (
     now,
     participant_for,
 )
+from celltrial.edc.actions._rules import enforce, enforce_milestones
 from celltrial.edc.actions.clinical import check_visit_taken_place, validate_measurement
 from celltrial.edc.actions.followup import (
     SKEW,
@@ -269,6 +271,8 @@ def edit_record(
         )
         if problems:
             raise ActionError(problems=problems)
+        if "onset" in values:
+            enforce(p, Occurrence("adverse_event", values["onset"], "the onset"), "onset")
         for k, v in values.items():
             setattr(record, k, v)
         record.serious = bool(record.serious_criteria) or record.grade == 5
@@ -296,6 +300,14 @@ def edit_record(
         for k in ("consented_on", "died_at"):
             if k in values:
                 _not_future(values[k], k)
+        # The dataset's order rules against the moved milestone (celltrial.dataset.rules).
+        if "died_at" in values:
+            enforce(p, Occurrence("death", values["died_at"], "the death"), "died_at")
+            enforce_milestones(p, "died_at", exclude="the death", death=values["died_at"])
+        if "consented_on" in values:
+            others = Consent.objects.filter(participant=p).exclude(pk=record.pk)
+            dates = [*others.values_list("consented_on", flat=True), values["consented_on"]]
+            enforce_milestones(p, "consented_on", consent=min(dates))
         for k, v in values.items():
             setattr(record, k, v)
     if "complete" in values:

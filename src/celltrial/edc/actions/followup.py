@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from celltrial.dataset.rules import Occurrence
 from celltrial.edc import audit
 from celltrial.edc.actions._base import (
     ActionError,
@@ -30,6 +31,7 @@ from celltrial.edc.actions._base import (
     now,
     participant_for,
 )
+from celltrial.edc.actions._rules import enforce
 from celltrial.edc.actions.disposition import _leave
 from celltrial.edc.actions.monitoring import check_unlocked
 from celltrial.edc.models import (
@@ -122,6 +124,7 @@ def event_time(p: Participant, occurred_at: dt.datetime, field: str = "occurred_
                 f"{p.code} {LEFT.get(end.kind, end.kind)} at {_iso(end.at)}; an event after "
                 "that cannot be recorded (events up to then still can)",
             )
+    enforce(p, Occurrence("clinical_event", when, "the event"), field)
     return when
 
 
@@ -160,6 +163,7 @@ def deviation_time(
         raise ActionError(
             field, f"{_iso(when)} is before {p.code}'s consent or screening ({_iso(first)})"
         )
+    enforce(p, Occurrence("deviation", when, "the deviation"), field)
     return when
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from celltrial.dataset.rules import Occurrence
 from celltrial.edc import audit
 from celltrial.edc.actions._base import (
     ActionError,
@@ -18,6 +19,7 @@ from celltrial.edc.actions._base import (
     participant_for,
     site_for,
 )
+from celltrial.edc.actions._rules import enforce
 from celltrial.edc.models import Infusion, Lot, Participant, ReleaseResult, Role, Site, Staff
 from celltrial.protocol import CalendarError, calendar
 from celltrial.protocol.units import format_count
@@ -169,6 +171,9 @@ def record_infusion(
     stop = aware(stopped_at, "stopped_at") if stopped_at is not None else None
     if stop is not None and stop < start:
         raise ActionError("stopped_at", "the infusion stops before it starts")
+    if start > now() + dt.timedelta(minutes=5):
+        raise ActionError("started_at", "the infusion's start is in the future")
+    enforce(p, Occurrence("dose", start, "the infusion"), "started_at")
     if the_lot.expires_at is not None and start > the_lot.expires_at:
         raise ActionError(
             "lot", f"lot {the_lot.number} expired at {the_lot.expires_at.isoformat()}"

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db import connection
 
+from celltrial.dataset.rules import Occurrence
 from celltrial.edc import audit
 from celltrial.edc.actions._base import (
     ActionError,
@@ -14,6 +15,7 @@ from celltrial.edc.actions._base import (
     aware,
     participant_for,
 )
+from celltrial.edc.actions._rules import enforce
 from celltrial.edc.models import (
     AllocationSlot,
     Participant,
@@ -60,6 +62,7 @@ def randomize_participant(
     if p.status != P.ENROLLED:
         raise Conflict("participant", f"{p.code} is {p.status}; enroll before randomizing")
     when = aware(at, "at", default_now=True)
+    enforce(p, Occurrence("randomization", when, "the randomization"), "at")
     stratum = stratum_for(actor, p)
     protocol = actor.trial.active_protocol().protocol
     # Every arm's calendar is checked before the list is looked at, so a refusal (a dose per kg

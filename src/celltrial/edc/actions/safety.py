@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from celltrial.dataset.rules import Occurrence
 from celltrial.edc import audit
 from celltrial.edc.actions._base import (
     ActionError,
@@ -18,6 +19,7 @@ from celltrial.edc.actions._base import (
     now,
     participant_for,
 )
+from celltrial.edc.actions._rules import enforce
 from celltrial.edc.models import AdverseEvent, Infusion, Participant, Staff
 from celltrial.edc.roles import CLINICAL_WRITERS
 from celltrial.protocol import Protocol
@@ -133,6 +135,7 @@ def report_adverse_event(
     problems += onset_problems(start, aware_time)
     if problems:
         raise ActionError(problems=problems)
+    enforce(p, Occurrence("adverse_event", start, f"the onset of {term.strip()!r}"), "onset")
     serious = bool(serious_criteria) or grade == 5
     protocol = p.trial.active_protocol().protocol
     within = protocol.safety.sae_report_within
