@@ -247,3 +247,49 @@ def test_docs_table_of_rules_is_current():
         check=False,
     )
     assert r.returncode == 0, r.stderr
+
+
+def test_dose_checks_in_every_arm_the_blinded_flag_does_not_follow_the_arm(trial, clients):
+    """Issue 16 item 3 / issue 15: an under-dose is refused in every arm (placebo included)
+    unless a deviation is recorded; the deviation flag that blinded roles see is then the same
+    whatever the arm (the attack: compare its distribution between arms)."""
+    from edc_helpers import arm_of, released_lot
+
+    from celltrial.protocol import calendar
+
+    protocol = trial.admin.trial.active_protocol().protocol
+    at = now() - 3 * HOUR
+    people = [randomized(trial, at=at) for _ in range(8)]
+    by_arm: dict[str, list[Any]] = {}
+    for p in people:
+        by_arm.setdefault(arm_of(p), []).append(p)
+    assert set(by_arm) == {"msc", "placebo"}
+    lots = {arm: released_lot(trial, arm).number for arm in by_arm}
+    pharm, coord = clients["pharm"], clients["coord1"]
+    seen: dict[str, list[bool]] = {}
+    for arm, mine in by_arm.items():
+        plan = calendar(protocol, at, weight_kg=70, arms=[arm]).administrations[0]
+        assert plan.amount is not None
+        for i, p in enumerate(mine):
+            body = {
+                "lot": lots[arm],
+                "started_at": iso(at + 2 * HOUR),
+                "delivered": plan.amount * 0.6,
+            }
+            r = pharm.call("post", f"/participants/{p.code}/infusions", body)
+            assert r.status_code == 422, (arm, r.content)  # refused in every arm
+            assert {d["field"] for d in r.json()["detail"]} == {"delivered"}
+            if i % 2 == 0:
+                body |= {"deviation": "bag partly lost"}
+            else:
+                body |= {"delivered": plan.amount}
+            assert pharm.call("post", f"/participants/{p.code}/infusions", body).status_code == 200
+            flags = coord.call("get", f"/participants/{p.code}/infusions").json()
+            seen.setdefault(arm, []).append(any(f["has_deviation"] for f in flags))
+    # The blinded flag is set by what happened (every other participant), not by the arm.
+    for arm, flags in seen.items():
+        assert flags == [i % 2 == 0 for i in range(len(flags))], (arm, flags)
+    ds = make_dataset(tables(trial.admin.trial))
+    ex = ds.table("EX")
+    assert set(ex.loc[ex["EXDEVFL"] == "Y", "EXTRT"]) == {"msc", "placebo"}  # in the dataset
+    assert dataset_errors(trial) == []

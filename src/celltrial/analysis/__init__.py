@@ -20,6 +20,7 @@ from celltrial.analysis.results import (
     ArmSurvival,
     BinaryResult,
     ContinuousResult,
+    DataProblem,
     Effect,
     EndpointResult,
     Missing,
@@ -28,6 +29,7 @@ from celltrial.analysis.results import (
     TrajectoryPoint,
     WindowCount,
 )
+from celltrial.analysis.setaside import analyze_despite_problems
 from celltrial.analysis.summaries import (
     BaselineRow,
     BaselineTable,
@@ -54,6 +56,7 @@ __all__ = [
     "Consort",
     "ConsortArm",
     "ContinuousResult",
+    "DataProblem",
     "Effect",
     "EndpointResult",
     "ExposureArm",
@@ -68,5 +71,6 @@ __all__ = [
     "TrialAnalysis",
     "WindowCount",
     "analyze",
+    "analyze_despite_problems",
     "problems_of",
 ]

@@ -12,6 +12,7 @@ from celltrial.analysis.populations import ArmInfo, arms_of
 from celltrial.analysis.results import (
     BinaryResult,
     ContinuousResult,
+    DataProblem,
     EndpointResult,
     Missing,
     SafetyCountResult,
@@ -60,6 +61,8 @@ class TrialAnalysis(Result):
     safety: SafetySummary
     listings: tuple[Listing, ...]
     problems: tuple[Problem, ...] = ()
+    #: Records set aside because of errors (:func:`~celltrial.analysis.setaside.analyze_despite_problems`).
+    data_problems: tuple[DataProblem, ...] = ()
 
     def endpoint(self, endpoint_id: str) -> EndpointResult:
         for e in self.endpoints:

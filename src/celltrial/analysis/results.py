@@ -41,6 +41,20 @@ class Missing(Result):
 
 
 @dataclasses.dataclass(frozen=True)
+class DataProblem(Result):
+    """A record set aside because of an error (:mod:`celltrial.analysis.setaside`), for the
+    report's "Data problems" section."""
+
+    record: str
+    usubjid: str | None
+    site: str | None
+    what: str
+    left_out: str
+    #: False when the text may reveal the arm (an administration's product or unit).
+    blinded_safe: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
 class Effect(Result):
     """A between-arm effect (``treatment`` versus ``reference``) for the forest plot.
 

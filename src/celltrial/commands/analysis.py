@@ -14,7 +14,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from celltrial.analysis import TimeToEventResult, TrialAnalysis, analyze
+from celltrial.analysis import (
+    TimeToEventResult,
+    TrialAnalysis,
+    analyze,
+    analyze_despite_problems,
+)
 from celltrial.commands import _ui as ui
 from celltrial.dataset import DatasetError, read_dataset
 from celltrial.protocol import Protocol
@@ -67,7 +72,9 @@ def _from_edc(db: Path, folder: Path) -> str:
     return str(version.yaml_text)
 
 
-def _analysis(folder: Path | None, source: str | None, db: Path | None = None) -> TrialAnalysis:
+def _analysis(
+    folder: Path | None, source: str | None, db: Path | None = None, *, despite: bool = False
+) -> TrialAnalysis:
     if db is not None:
         if folder is not None:
             raise ui.fail("give a dataset folder or --db, not both")
@@ -79,19 +86,29 @@ def _analysis(folder: Path | None, source: str | None, db: Path | None = None) -
                 protocol_file = Path(tmp) / "protocol.yaml"
                 protocol_file.write_text(yaml_text, encoding="utf-8")
                 source = str(protocol_file)
-            return _analyse_folder(Path(tmp), source)
+            return _analyse_folder(Path(tmp), source, despite=despite)
     if folder is None:
         raise ui.fail("give a dataset folder, or --db with an EDC database")
     if source is None:
         raise ui.fail("--protocol: give the protocol (a library id or a YAML file)")
-    return _analyse_folder(folder, source)
+    return _analyse_folder(folder, source, despite=despite)
 
 
-def _analyse_folder(folder: Path, source: str) -> TrialAnalysis:
+def _analyse_folder(folder: Path, source: str, *, despite: bool = False) -> TrialAnalysis:
     protocol = _protocol(source)
     if not folder.is_dir():
         raise ui.fail(f"{folder} is not a dataset folder")
     try:
+        if despite:  # a report: records in error are set aside and listed in it
+            result = analyze_despite_problems(read_dataset(folder), protocol)
+            for d in result.data_problems:
+                ui.errors.print(
+                    f"set aside: {d.record} ({d.usubjid or '-'}): {d.what}",
+                    highlight=False,
+                    markup=False,
+                    soft_wrap=True,
+                )
+            return result
         return analyze(read_dataset(folder), protocol)
     except DatasetError as exc:
         # A summary a person can read (counts by table and rule, the first rows of each),
@@ -168,7 +185,7 @@ def report_command(
     """Write the trial report (blinded by default; --closed for the DSMB) as HTML, and PDF."""
     from celltrial.report import ChromiumNotFound, write_report
 
-    result = _analysis(dataset_dir, protocol, db)
+    result = _analysis(dataset_dir, protocol, db, despite=True)
     try:
         written = write_report(result, out, closed=closed, pdf=pdf)
     except ChromiumNotFound as exc:

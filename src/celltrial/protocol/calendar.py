@@ -115,16 +115,40 @@ def dose_amount(arm: Arm, weight_kg: float | None) -> tuple[float | None, bool]:
     return amount, False
 
 
-def _bounds(arm: Arm, amount: float | None) -> tuple[float | None, float | None]:
+#: The dose tolerance (percent of the intended amount) of an arm whose protocol states none and
+#: whose trial states none for any arm.
+DEFAULT_TOLERANCE_PCT = 10.0
+
+
+def trial_tolerance_pct(protocol: Protocol) -> float:
+    """The tolerance (percent) of an arm that states none: the widest relative tolerance any arm
+    states, else :data:`DEFAULT_TOLERANCE_PCT`.
+
+    Every arm is checked (placebo and vehicle included): in a blinded trial a dose check in the
+    active arm only would make the deviation flag, which blinded roles see, follow the arm."""
+    stated: list[float] = []
+    for a in protocol.arms:
+        d = a.dose
+        if d is None:
+            continue
+        if d.tolerance_pct is not None:
+            stated.append(d.tolerance_pct)
+        elif d.tolerance is not None and d.amount:
+            stated.append(100.0 * d.tolerance / d.amount)
+    return max(stated, default=DEFAULT_TOLERANCE_PCT)
+
+
+def _bounds(
+    arm: Arm, amount: float | None, default_pct: float = DEFAULT_TOLERANCE_PCT
+) -> tuple[float | None, float | None]:
     dose = arm.dose
     if amount is None or dose is None:
         return None, None
     if dose.tolerance is not None:
         tol = dose.tolerance * (amount / dose.amount if dose.per_kg and dose.amount else 1.0)
         return amount - tol, amount + tol
-    if dose.tolerance_pct is not None:
-        return amount * (1 - dose.tolerance_pct / 100), amount * (1 + dose.tolerance_pct / 100)
-    return None, None
+    pct = dose.tolerance_pct if dose.tolerance_pct is not None else default_pct
+    return amount * (1 - pct / 100), amount * (1 + pct / 100)
 
 
 def calendar(
@@ -159,7 +183,7 @@ def calendar(
         if plan is None:
             continue
         amount, capped = dose_amount(arm, weight_kg)
-        low, high = _bounds(arm, amount)
+        low, high = _bounds(arm, amount, trial_tolerance_pct(protocol))
         arm_first = _after(randomized, plan.start)
         for number, offset in enumerate(plan.offsets_hours(), start=1):
             nominal = _after(arm_first, offset)

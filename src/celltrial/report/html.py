@@ -22,6 +22,7 @@ from celltrial.analysis import (
     POOLED_LABEL,
     BinaryResult,
     ContinuousResult,
+    DataProblem,
     Effect,
     EndpointResult,
     SafetyCountResult,
@@ -316,6 +317,24 @@ def _blinded_method(method: str) -> str:
     return "; ".join(parts) + " (pooled over arms; between-arm analyses in the closed report)"
 
 
+#: What the blinded report says of a record whose problem may name the arm.
+_HIDDEN = (
+    "an administration record does not fit the protocol (the details are in the closed report)"
+)
+
+
+def _data_problem(d: DataProblem, closed: bool) -> dict[str, str | None]:
+    """A row of the "Data problems" section; in the blinded report, nothing arm-revealing."""
+    what = d.what if closed or d.blinded_safe else _HIDDEN
+    return {
+        "record": d.record,
+        "usubjid": d.usubjid,
+        "site": d.site,
+        "what": what,
+        "left_out": d.left_out,
+    }
+
+
 def render_html(analysis: TrialAnalysis, *, closed: bool = False) -> str:
     """The report as one self-contained HTML document.
 
@@ -358,6 +377,7 @@ def render_html(analysis: TrialAnalysis, *, closed: bool = False) -> str:
         "listings": v.listings(),
         "missing": v.missing(),
         "problems": [v.text(str(p)) for p in analysis.problems],
+        "data_problems": [_data_problem(d, closed) for d in analysis.data_problems],
     }
     return _ENV.from_string(TEMPLATE).render(**context)
 

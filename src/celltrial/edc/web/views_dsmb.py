@@ -2,8 +2,9 @@
 database and cached by the head of the audit chain.
 
 The path is the one of ``celltrial demo``: :func:`celltrial.edc.export.tables` →
-:func:`celltrial.dataset.make_dataset` → :func:`celltrial.analysis.analyze` (which refuses a
-dataset with errors or one that does not fit the protocol) →
+:func:`celltrial.dataset.make_dataset` → :func:`celltrial.analysis.analyze_despite_problems`
+(records that break a rule are set aside and listed in the report's "Data problems" section,
+with their site and what was analysed without them) →
 :func:`celltrial.report.html.render_html` with ``closed=True``.
 
 Every write of the EDC advances the audit chain's head (:class:`~celltrial.edc.models.AuditHead`,
@@ -108,7 +109,7 @@ def generate(trial: Trial) -> dict[str, Any]:
     """A closed report of ``trial`` from the live database (not cached): a dict with ``seq``,
     ``hash``, ``version``, ``generated_at`` (ISO 8601 UTC), ``seconds``, and either ``html``
     (the report) or ``problem`` (why there is none, for the DSMB)."""
-    from celltrial.analysis import analyze
+    from celltrial.analysis import analyze_despite_problems
     from celltrial.dataset import DatasetError, make_dataset
     from celltrial.report.html import render_html
 
@@ -124,7 +125,10 @@ def generate(trial: Trial) -> dict[str, Any]:
     else:
         protocol = trial.active_protocol().protocol
         try:
-            html = render_html(analyze(make_dataset(raw), protocol), closed=True)
+            # Records in error are set aside and listed ("Data problems"): the DSMB gets a
+            # report whatever the sites typed.
+            analysis = analyze_despite_problems(make_dataset(raw), protocol)
+            html = render_html(analysis, closed=True)
         except DatasetError as exc:
             problem = _problem_text(exc)
         except Exception as exc:  # an analysis that fails on these data: a message, not a 500
@@ -197,7 +201,8 @@ def closed_report(request: HttpRequest, staff: Staff) -> HttpResponse:
     """``/dsmb/report``: the closed report, or the DSMB page saying why there is none."""
     report, fresh = report_for(staff.trial)
     if not report["html"]:
-        return _dsmb_page(request, staff, report_problem=report["problem"], status=409)
+        # A page with the reason, never an error status: the DSMB has nothing to fix.
+        return _dsmb_page(request, staff, report_problem=report["problem"], status=200)
     response = HttpResponse(_with_source(report, fresh), content_type="text/html; charset=utf-8")
     # Unblinded: no copy in a browser's or a proxy's cache.
     response["Cache-Control"] = "no-store, private"
