@@ -45,8 +45,14 @@ def test_errors_are_one_line_exit_2(tmp_path: Path) -> None:
             text.replace(",L-003,003,01,47,M,ucmsc,", ",L-003,003,01,47,M,placebo,"),
             encoding="utf-8",
         )
-    r = runner.invoke(
-        app, ["report", str(bad), "-p", "lanzoni2021", "--out", str(tmp_path / "x.html")]
-    )
+    r = runner.invoke(app, ["analyze", str(bad), "-p", "lanzoni2021"])
     assert r.exit_code == 2 and "does not fit protocol lanzoni2021" in r.output
     assert "placebo" in r.output
+    # A report still renders (issue 15): the participant in error is set aside and listed.
+    out = tmp_path / "x.html"
+    r = runner.invoke(app, ["report", str(bad), "-p", "lanzoni2021", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "set aside: DM (participant L-003)" in r.output
+    page = out.read_text(encoding="utf-8")
+    assert "Data problems (1)" in page and "L-003" in page
+    assert "placebo" not in page.lower()  # blinded: the problem names an arm, not shown

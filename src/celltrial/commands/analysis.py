@@ -101,12 +101,18 @@ def _analyse_folder(folder: Path, source: str, *, despite: bool = False) -> Tria
     try:
         if despite:  # a report: records in error are set aside and listed in it
             result = analyze_despite_problems(read_dataset(folder), protocol)
-            for d in result.data_problems:
+            shown = result.data_problems[:20]  # the report lists every one
+            for d in shown:
                 ui.errors.print(
                     f"set aside: {d.record} ({d.usubjid or '-'}): {d.what}",
                     highlight=False,
                     markup=False,
                     soft_wrap=True,
+                )
+            if len(result.data_problems) > len(shown):
+                ui.errors.print(
+                    f"… and {len(result.data_problems) - len(shown)} more set aside "
+                    "(listed in the report's Data problems section)"
                 )
             return result
         return analyze(read_dataset(folder), protocol)
