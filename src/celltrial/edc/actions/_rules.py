@@ -24,7 +24,6 @@ from celltrial.dataset.rules import (
 from celltrial.edc.actions._base import ActionError, Problem
 from celltrial.edc.models import (
     AdverseEvent,
-    Consent,
     Disposition,
     Infusion,
     Measurement,
@@ -39,7 +38,7 @@ _END_KINDS = (
     Disposition.Kind.WITHDRAWN,
     Disposition.Kind.LOST,
 )
-_DS_WORDS = {
+_DS_WORDS: dict[str, str] = {
     Disposition.Kind.COMPLETED: "completion",
     Disposition.Kind.WITHDRAWN: "withdrawal",
     Disposition.Kind.LOST: "loss to follow-up (last contact)",
@@ -107,14 +106,12 @@ def occurrences(p: Participant) -> list[Occurrence]:
         "pk", "code", "measured_at"
     ):
         out.append(Occurrence("measurement", at, f"measurement {code} (id {pk})"))
-    for visit, at in VisitRecord.objects.filter(participant=p, done_at__isnull=False).values_list(
-        "visit", "done_at"
-    ):
-        out.append(Occurrence("visit", at, f"visit {visit}"))
-    for pk, at in Deviation.objects.filter(participant=p, occurred_at__isnull=False).values_list(
-        "pk", "occurred_at"
-    ):
-        out.append(Occurrence("deviation", at, f"deviation (id {pk})"))
+    for visit, done in VisitRecord.objects.filter(participant=p).values_list("visit", "done_at"):
+        if done is not None:
+            out.append(Occurrence("visit", done, f"visit {visit}"))
+    for pk, when in Deviation.objects.filter(participant=p).values_list("pk", "occurred_at"):
+        if when is not None:
+            out.append(Occurrence("deviation", when, f"deviation (id {pk})"))
     for kind, at in Disposition.objects.filter(participant=p).values_list("kind", "at"):
         out.append(
             Occurrence(
@@ -152,8 +149,3 @@ def enforce_milestones(
         raise ActionError(
             problems=[Problem(field, f"{msg} (a record already entered)") for _, msg in found]
         )
-
-
-def consent_date(p: Participant) -> dt.date | None:
-    """The participant's first consent date."""
-    return Consent.objects.filter(participant=p).aggregate(d=Min("consented_on"))["d"]
