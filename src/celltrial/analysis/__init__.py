@@ -10,8 +10,9 @@
 See ``docs/analysis.md``.
 """
 
+from celltrial.analysis.arms import ArmInfo
 from celltrial.analysis.core import TrialAnalysis, analyze, problems_of
-from celltrial.analysis.populations import POPULATIONS, ArmInfo
+from celltrial.analysis.populations import POPULATIONS
 from celltrial.analysis.results import (
     POOLED,
     POOLED_LABEL,

@@ -1,14 +1,8 @@
-"""Analysis populations and arms: who is analysed, in which arm, compared with which."""
+"""Analysis populations: who is analysed, and in which arm (as randomized or as treated)."""
 
 from __future__ import annotations
 
-import dataclasses
-import math
-
-import numpy as np
 import pandas as pd
-
-from celltrial.protocol import Protocol
 
 #: ADSL flag and arm column of each analysis population.
 POPULATIONS: dict[str, tuple[str, str, str]] = {
@@ -19,29 +13,6 @@ POPULATIONS: dict[str, tuple[str, str, str]] = {
 }
 
 
-@dataclasses.dataclass(frozen=True)
-class ArmInfo:
-    """An arm of the protocol as the analysis names it."""
-
-    id: str
-    label: str
-    role: str
-
-
-def arms_of(protocol: Protocol) -> tuple[ArmInfo, ...]:
-    return tuple(ArmInfo(a.id, a.label, a.role) for a in protocol.arms)
-
-
-def comparisons(protocol: Protocol) -> list[tuple[str, str]]:
-    """(treatment, reference) pairs: every other arm against the first control arm."""
-    ids = [a.id for a in protocol.arms]
-    controls = [a.id for a in protocol.arms if a.role == "control"]
-    if len(ids) < 2:
-        return []
-    ref = controls[0] if controls else ids[-1]
-    return [(a, ref) for a in ids if a != ref]
-
-
 def population(adsl: pd.DataFrame, name: str) -> tuple[pd.DataFrame, str]:
     """The ADSL rows of population ``name`` and the column that holds their arm."""
     flag, arm_col, _ = POPULATIONS[name]
@@ -50,19 +21,5 @@ def population(adsl: pd.DataFrame, name: str) -> tuple[pd.DataFrame, str]:
 
 
 def describe(name: str) -> str:
+    """The population in words."""
     return POPULATIONS[name][2]
-
-
-def quartiles(values: np.ndarray) -> tuple[float, float, float]:
-    """(median, Q1, Q3), R's default type 7 quantiles; NaNs when empty."""
-    if values.size == 0:
-        return (math.nan, math.nan, math.nan)
-    q1, med, q3 = np.percentile(values, [25.0, 50.0, 75.0])
-    return (float(med), float(q1), float(q3))
-
-
-def mean_sd(values: np.ndarray) -> tuple[float, float]:
-    if values.size == 0:
-        return (math.nan, math.nan)
-    sd = float(np.std(values, ddof=1)) if values.size > 1 else math.nan
-    return (float(np.mean(values)), sd)

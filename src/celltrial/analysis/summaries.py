@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 
 from celltrial._result import Result
-from celltrial.analysis.populations import ArmInfo, describe, mean_sd, population, quartiles
+from celltrial.analysis.descriptive import mean_sd, quartiles
+from celltrial.analysis.populations import describe, population
 from celltrial.analysis.results import POOLED, POOLED_LABEL
-from celltrial.dataset import Dataset, baseline_column, times
-from celltrial.protocol import Protocol
+from celltrial.analysis.trial import Trial
+from celltrial.dataset import baseline_column, times
 
 Counts = tuple[tuple[str, int], ...]
 
@@ -56,9 +57,9 @@ class Consort(Result):
     analysis_population: str
 
 
-def consort(
-    dataset: Dataset, protocol: Protocol, adsl: pd.DataFrame, arms: tuple[ArmInfo, ...]
-) -> Consort:
+def consort(trial: Trial) -> Consort:
+    """The CONSORT flow: screened, eligible, randomized, treated, followed, analysed."""
+    dataset, protocol, adsl, arms = trial.dataset, trial.protocol, trial.adsl, trial.arms.arms
     sl = dataset.table("SL")
     crit = {c.id: c.text for c in protocol.population.eligibility or []}
     screened = ineligible = None
@@ -160,7 +161,9 @@ class BaselineTable(Result):
     population: str
 
 
-def baseline(protocol: Protocol, adsl: pd.DataFrame, arms: tuple[ArmInfo, ...]) -> BaselineTable:
+def baseline(trial: Trial) -> BaselineTable:
+    """Baseline characteristics of the ITT population by arm (and pooled)."""
+    protocol, adsl, arms = trial.protocol, trial.adsl, trial.arms.arms
     pop, arm_col = population(adsl, "itt")
     groups = [(a.id, pop[pop[arm_col] == a.id]) for a in arms] + [(POOLED, pop)]
     rows: list[BaselineRow] = []
@@ -229,10 +232,9 @@ class ExposureArm(Result):
     deviations: int
 
 
-def exposure(
-    dataset: Dataset, adsl: pd.DataFrame, arms: tuple[ArmInfo, ...]
-) -> tuple[ExposureArm, ...]:
-    ex = dataset.table("EX")
+def exposure(trial: Trial) -> tuple[ExposureArm, ...]:
+    """Doses given per arm (and deviations from the planned dose or window)."""
+    adsl, arms, ex = trial.adsl, trial.arms.arms, trial.ex
     dev = ex[ex["EXDEVFL"] == "Y"].groupby("USUBJID").size()
 
     def one(arm: str, label: str, g: pd.DataFrame) -> ExposureArm:
@@ -295,13 +297,9 @@ class SafetySummary(Result):
     windows: tuple[tuple[str, str, tuple[tuple[str, int, int], ...]], ...]
 
 
-def safety(
-    protocol: Protocol,
-    adsl: pd.DataFrame,
-    adae: pd.DataFrame,
-    window_events: pd.DataFrame,
-    arms: tuple[ArmInfo, ...],
-) -> SafetySummary:
+def safety(trial: Trial, window_events: pd.DataFrame) -> SafetySummary:
+    """Treatment-emergent AEs, SAEs and deaths by arm; events inside each safety window."""
+    protocol, adsl, adae, arms = trial.protocol, trial.adsl, trial.adae, trial.arms.arms
     pop, arm_col = population(adsl, "safety")
     arm_of = dict(zip(pop["USUBJID"], pop[arm_col].astype(str), strict=True))
     ae = adae[adae["USUBJID"].isin(arm_of) & (adae["TRTEMFL"] == "Y")].copy()
@@ -360,9 +358,9 @@ def _day(t: pd.Timestamp | None, origin: pd.Timestamp | None) -> str:
     return f"{(t - origin).total_seconds() / 86400:.1f}"
 
 
-def listings(
-    dataset: Dataset, adsl: pd.DataFrame, adae: pd.DataFrame, arms: tuple[ArmInfo, ...]
-) -> tuple[Listing, ...]:
+def listings(trial: Trial) -> tuple[Listing, ...]:
+    """Listings of deaths, SAEs and withdrawals, with the day since the first dose."""
+    dataset, adsl, adae, arms = trial.dataset, trial.adsl, trial.adae, trial.arms.arms
     labels = {a.id: a.label for a in arms}
     by = adsl.set_index("USUBJID")
     origin = by["TRTSDTM"].where(by["TRTSDTM"].notna(), by["RANDDTM"])

@@ -1,0 +1,161 @@
+"""Continuous (and ordinal) endpoints: the change from baseline (or the value) per arm, the
+Wilcoxon rank-sum test, the Hodges–Lehmann shift (and Welch's t-test when listed)."""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from celltrial.analysis.descriptive import mean_sd, quartiles
+from celltrial.analysis.endpoints._common import attempt, base_fields
+from celltrial.analysis.populations import population
+from celltrial.analysis.results import (
+    POOLED,
+    POOLED_LABEL,
+    ArmDistribution,
+    ContinuousResult,
+    Effect,
+    Missing,
+    TrajectoryPoint,
+)
+from celltrial.analysis.trial import Trial
+from celltrial.protocol import Endpoint
+from celltrial.stats import hodges_lehmann, t_test, wilcoxon_rank_sum
+
+
+def _distribution(arm: str, label: str, v: np.ndarray) -> ArmDistribution:
+    med, q1, q3 = quartiles(v)
+    m, sd = mean_sd(v)
+    return ArmDistribution(arm, label, int(v.size), med, q1, q3, m, sd)
+
+
+def _why_missing(
+    uid: str, rows: pd.DataFrame, visit: str | None, baseline: str | None, died: Any
+) -> str:
+    mine = rows[rows["USUBJID"] == uid]
+    at = mine[mine["AVISIT"] == visit]
+    if baseline is not None and not (mine["ABLFL"] == "Y").any():
+        return "no baseline value"
+    if len(at) and (at["STAT"] == "NOT DONE").any():
+        return f"not done at {visit}"
+    if (mine["AWOUTFL"] == "Y").any():
+        return f"measured outside the {visit} visit window"
+    if died:
+        return f"died before {visit}"
+    return f"no result at {visit}"
+
+
+def _trajectory(
+    rows: pd.DataFrame, trial: Trial, arm_of: dict[str, str]
+) -> tuple[TrajectoryPoint, ...]:
+    days = trial.visit_days
+    arms = trial.arms.arms
+    r = rows[(rows["ANL01FL"] == "Y") & rows["AVAL"].notna() & rows["USUBJID"].isin(arm_of)]
+    r = r.assign(_ARM=r["USUBJID"].map(arm_of))
+    out: list[TrajectoryPoint] = []
+    for visit in sorted(set(r["AVISIT"].dropna()), key=lambda v: days.get(v, math.inf)):
+        at = r[r["AVISIT"] == visit]
+        groups = [(a.id, at[at["_ARM"] == a.id]) for a in arms] + [(POOLED, at)]
+        for arm, sub in groups:
+            v = sub["AVAL"].to_numpy(dtype=float)
+            if not v.size:
+                continue
+            med, q1, q3 = quartiles(v)
+            out.append(
+                TrajectoryPoint(arm, visit, days.get(visit, math.nan), int(v.size), med, q1, q3)
+            )
+    return tuple(out)
+
+
+def continuous(ep: Endpoint, trial: Trial) -> ContinuousResult:
+    """Median (IQR) of the change from baseline (or of the value) per arm; Wilcoxon
+    rank-sum test; Hodges–Lehmann shift with its CI (and Welch's t-test when listed)."""
+    labels = trial.arms.labels
+    adsl, adlb = trial.adsl, trial.adlb
+    pop, arm_col = population(adsl, ep.population)
+    m = trial.protocol.measurement(ep.measurement) if ep.measurement else None
+    rows = adlb[adlb["MEASURE"] == ep.measurement]
+    change = ep.baseline_visit is not None
+    col = "CHG" if change else "AVAL"
+    at = rows[(rows["AVISIT"] == ep.visit) & (rows["ANL01FL"] == "Y") & rows[col].notna()]
+    at = at.drop_duplicates("USUBJID").set_index("USUBJID")
+    died = adsl.set_index("USUBJID")["DTHFL"].eq("Y")
+    missing: list[Missing] = []
+    v_l: list[float] = []
+    g_l: list[str] = []
+    for uid, arm in zip(pop["USUBJID"], pop[arm_col], strict=True):
+        if uid in at.index:
+            v_l.append(float(at.at[uid, col]))
+            g_l.append(str(arm))
+        else:
+            why = _why_missing(uid, rows, ep.visit, ep.baseline_visit, bool(died.get(uid, False)))
+            missing.append(Missing(uid, str(arm), why))
+    v, g = np.array(v_l, dtype=float), np.array(g_l)
+    order = [a for a in trial.arms.order(g_l) if np.any(g == a)]
+    per = tuple(_distribution(a, labels.get(a, a), v[g == a]) for a in order)
+    pooled = _distribution(POOLED, POOLED_LABEL, v)
+    notes: list[str] = []
+    vis = trial.visit_labels
+    if change:
+        methods = [
+            f"Change from baseline ({vis.get(ep.baseline_visit or '', ep.baseline_visit)} to "
+            f"{vis.get(ep.visit or '', ep.visit)}), median (IQR)"
+        ]
+    else:
+        methods = [f"Value at {vis.get(ep.visit or '', ep.visit)}, median (IQR)"]
+    wx = hl = tt = None
+    effects: list[Effect] = []
+    pairs = [(a, b) for a, b in trial.arms.comparisons if np.any(g == a) and np.any(g == b)]
+    for i, (trt, ref) in enumerate(pairs):
+        x, y = v[g == trt], v[g == ref]
+        w = attempt(notes, "Wilcoxon rank-sum test", partial(wilcoxon_rank_sum, x, y))
+        h = attempt(notes, "Hodges–Lehmann shift", partial(hodges_lehmann, x, y))
+        if "t_test" in ep.analysis:
+            tt_i = attempt(notes, "t-test", partial(t_test, x, y))
+            tt = tt if tt is not None else tt_i
+        if i == 0:
+            wx, hl = w, h
+        if h is not None:
+            p = w.p_value if w is not None else math.nan
+            effects.append(
+                Effect(
+                    "Hodges–Lehmann shift" + (" in change" if change else ""),
+                    trt,
+                    ref,
+                    h.estimate,
+                    h.ci,
+                    p,
+                    0.0,
+                    False,
+                    h.method,
+                )
+            )
+    if "wilcoxon_rank_sum" in ep.analysis or wx is not None:
+        kind = (
+            "exact"
+            if wx is not None and wx.exact
+            else "normal approximation with continuity correction"
+        )
+        methods.append(f"Wilcoxon rank-sum test ({kind})")
+    methods.append("Hodges–Lehmann shift with CI")
+    if "t_test" in ep.analysis:
+        methods.append("Welch two-sample t-test")
+    arm_of = dict(zip(pop["USUBJID"], pop[arm_col].astype(str), strict=True))
+    return ContinuousResult(
+        **base_fields(ep, "; ".join(methods), int(v.size), missing),
+        effects=tuple(effects),
+        notes=tuple(notes),
+        measurement=ep.measurement or "",
+        unit=m.unit if m is not None else None,
+        change=change,
+        arms=per,
+        pooled=pooled,
+        wilcoxon=wx,
+        hodges_lehmann=hl,
+        t_test=tt,
+        trajectory=_trajectory(rows, trial, arm_of),
+    )
