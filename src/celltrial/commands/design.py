@@ -2,10 +2,15 @@
 
 ``celltrial design power --protocol lanzoni2021 --scenario lanzoni2021 --trials 100000
 --n 24,36,48 [--seed 1] [--dask local|ADDRESS]``
+
+A continuous endpoint planned with ANCOVA or an MMRM (no protocol or scenario needed):
+``celltrial design power --analysis mmrm --delta 0.5 --sd 1 --corr 0.5 --visits 4
+--dropout 0.15 --n 60,80 --trials 10000``
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from contextlib import ExitStack
 from pathlib import Path
@@ -18,7 +23,20 @@ from rich.table import Table
 
 from celltrial.commands import _ui as ui
 from celltrial.protocol import Protocol
-from celltrial.simulate.power import DEFAULT_BATCH, EndpointPower, Runner, plan, power
+from celltrial.simulate.continuous_power import (
+    Analysis,
+    ContinuousPlan,
+    ancova_power,
+    simulate_continuous_power,
+)
+from celltrial.simulate.power import (
+    DEFAULT_BATCH,
+    EndpointPower,
+    Runner,
+    SimulatedPower,
+    plan,
+    power,
+)
 from celltrial.simulate.scenario import Scenario, ScenarioError, load_scenario
 
 app = typer.Typer(help="Trial design: power by simulation.", no_args_is_help=True)
@@ -63,8 +81,12 @@ def _sizes(text: str | None, protocol: Protocol) -> list[int]:
 
 @app.command("power")
 def power_command(
-    protocol: Annotated[str, typer.Option(help="Protocol id or YAML file.")],
-    scenario: Annotated[str, typer.Option(help="Scenario id or YAML file.")],
+    protocol: Annotated[
+        str | None, typer.Option(help="Protocol id or YAML file (not with --analysis).")
+    ] = None,
+    scenario: Annotated[
+        str | None, typer.Option(help="Scenario id or YAML file (not with --analysis).")
+    ] = None,
     trials: Annotated[int, typer.Option(min=1, help="Simulated trials per sample size.")] = 10_000,
     n: Annotated[
         str | None, typer.Option(help="Sample sizes, e.g. 24,36,48 (default: planned n).")
@@ -77,9 +99,64 @@ def power_command(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the results here.")
     ] = None,
+    analysis: Annotated[
+        str | None,
+        typer.Option(
+            help="Plan a continuous endpoint analysed by 'ancova' (last visit on arm + "
+            "baseline) or 'mmrm' (unstructured, Kenward-Roger) instead of a protocol."
+        ),
+    ] = None,
+    delta: Annotated[
+        float | None, typer.Option(help="--analysis: mean difference at the last visit.")
+    ] = None,
+    sd: Annotated[float, typer.Option(help="--analysis: SD at every time point.")] = 1.0,
+    corr: Annotated[
+        float, typer.Option(help="--analysis: correlation between time points (baseline too).")
+    ] = 0.5,
+    corr_type: Annotated[
+        str, typer.Option(help="--analysis: 'cs' (equal correlations) or 'ar1' (corr^lag).")
+    ] = "cs",
+    visits: Annotated[
+        int | None,
+        typer.Option(help="--analysis: post-baseline visits (default 1 for ANCOVA, 4 for MMRM)."),
+    ] = None,
+    dropout: Annotated[
+        float, typer.Option(help="--analysis: drop-out by the last visit (monotone, at random).")
+    ] = 0.0,
+    ratio: Annotated[
+        str, typer.Option(help="--analysis: allocation experimental:control, e.g. 2:1.")
+    ] = "1:1",
+    alpha: Annotated[float, typer.Option(help="--analysis: two-sided significance level.")] = 0.05,
 ) -> None:
     """Power and type I error (both arms on the control scenario) of each endpoint's test,
-    with Monte Carlo standard errors, over sample sizes."""
+    with Monte Carlo standard errors, over sample sizes; or, with --analysis, of a continuous
+    endpoint planned with ANCOVA or an MMRM."""
+    if analysis is not None:
+        if protocol is not None or scenario is not None:
+            raise ui.fail(
+                "--analysis plans from its own assumptions: leave out --protocol/--scenario"
+            )
+        if dask is not None:
+            raise ui.fail("--dask: not available with --analysis (one machine runs it)")
+        _continuous(
+            analysis,
+            delta,
+            sd,
+            corr,
+            corr_type,
+            visits,
+            dropout,
+            ratio,
+            alpha,
+            n,
+            trials,
+            seed,
+            batch,
+            json_out,
+        )
+        return
+    if protocol is None or scenario is None:
+        raise ui.fail("--protocol and --scenario are needed (or --analysis ancova|mmrm)")
     p = _protocol(protocol)
     scn = _scenario(scenario, p)
     sizes = _sizes(n, p)
@@ -103,6 +180,139 @@ def power_command(
                 raise ui.fail(str(exc)) from None
         results = _run(p, scn, sizes, trials, seed, batch, runner)
     _show(results, skipped, p, scn, trials, seed, json_out)
+
+
+def _continuous(
+    analysis: str,
+    delta: float | None,
+    sd: float,
+    corr: float,
+    corr_type: str,
+    visits: int | None,
+    dropout: float,
+    ratio: str,
+    alpha: float,
+    n: str | None,
+    trials: int,
+    seed: int,
+    batch: int,
+    json_out: Path | None,
+) -> None:
+    if analysis not in ("ancova", "mmrm"):
+        raise ui.fail(f"--analysis: 'ancova' or 'mmrm', got {analysis!r}")
+    if delta is None:
+        raise ui.fail("--delta: the mean difference at the last visit is needed with --analysis")
+    if n is None:
+        raise ui.fail("--n: give sample sizes with --analysis, e.g. --n 40,60")
+    try:
+        weights = tuple(int(x) for x in ratio.split(":"))
+    except ValueError:
+        raise ui.fail(f"--ratio: give two whole numbers like 2:1, got {ratio!r}") from None
+    if len(weights) != 2:
+        raise ui.fail(f"--ratio: give two whole numbers like 2:1, got {ratio!r}")
+    try:
+        sizes = [int(x) for x in n.split(",") if x.strip()]
+    except ValueError:
+        raise ui.fail(f"--n: give whole numbers separated by commas, got {n!r}") from None
+    if not sizes or any(s < 6 for s in sizes):
+        raise ui.fail(f"--n: each sample size must be at least 6, got {n!r}")
+    try:
+        planned = ContinuousPlan(
+            delta=delta,
+            sd=sd,
+            corr=corr,
+            visits=visits if visits is not None else (1 if analysis == "ancova" else 4),
+            dropout=dropout,
+            corr_type=corr_type,  # type: ignore[arg-type]
+            ratio=(weights[0], weights[1]),
+            alpha=alpha,
+        )
+        null = dataclasses.replace(planned, delta=0.0)
+        if analysis == "mmrm" and planned.visits < 2:
+            raise ValueError("visits: an MMRM needs at least 2 post-baseline visits")
+    except ValueError as exc:
+        raise ui.fail(f"--{str(exc).split(':')[0].replace('_', '-')}: {exc}") from None
+    rng = np.random.default_rng(seed)
+    rows: list[dict[str, object]] = []
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("simulating trials", total=2 * trials * len(sizes))
+        for size, child in zip(sizes, rng.spawn(len(sizes)), strict=True):
+            g1, g0 = child.spawn(2)
+            kind: Analysis = "ancova" if analysis == "ancova" else "mmrm"
+            pw: SimulatedPower = simulate_continuous_power(
+                planned,
+                kind,
+                n=size,
+                trials=trials,
+                batch=batch,
+                rng=g1,
+                progress=lambda k: bar.advance(task, k),
+            )
+            t1: SimulatedPower = simulate_continuous_power(
+                null,
+                kind,
+                n=size,
+                trials=trials,
+                batch=batch,
+                rng=g0,
+                progress=lambda k: bar.advance(task, k),
+            )
+            exact = (
+                ancova_power(planned, size)
+                if analysis == "ancova" and planned.dropout == 0
+                else None
+            )
+            rows.append(
+                {
+                    "analysis": analysis,
+                    "method": pw.method,
+                    "n": size,
+                    "power": pw.power,
+                    "power_se": pw.se,
+                    "exact_power": exact,
+                    "type1": t1.power,
+                    "type1_se": t1.se,
+                    "trials": trials,
+                }
+            )
+    table = Table(
+        title=(
+            f"Power by simulation: {analysis.upper()}, delta {delta:g}, SD {sd:g}, "
+            f"corr {corr:g} ({corr_type}), {planned.visits} visit(s), drop-out {dropout:g}, "
+            f"ratio {ratio} ({trials:,} trials, seed {seed})"
+        ),
+        title_justify="left",
+    )
+    for col in ("analysis", "n", "power", "MC SE", "exact", "type I error", "MC SE "):
+        table.add_column(col, justify="left" if col == "analysis" else "right")
+    for r in rows:
+        exact_v = r["exact_power"]
+        table.add_row(
+            str(r["method"]),
+            str(r["n"]),
+            f"{r['power']:.4f}",
+            f"{r['power_se']:.4f}",
+            "—" if exact_v is None else f"{exact_v:.4f}",
+            f"{r['type1']:.4f}",
+            f"{r['type1_se']:.4f}",
+        )
+    console.print(table)
+    console.print(
+        "Two-sided tests at alpha "
+        f"{alpha:g}; type I error with delta = 0. 'exact': the ANCOVA power without drop-out "
+        "(noncentral t averaged over the baseline imbalance), the check of the simulation.",
+        highlight=False,
+    )
+    if json_out is not None:
+        json_out.write_text(json.dumps(rows, indent=2) + "\n")
+        console.print(f"results written to {json_out}", highlight=False)
 
 
 def _run(
