@@ -343,6 +343,14 @@ def ancova_power(plan: ContinuousPlan, n: int) -> float:
     Without the ``F`` term this is the usual approximation (Frison & Pocock 1992; Borm et al.
     2007), which slightly overstates power in small trials.
 
+    R equivalent: the same integral with ``pt(crit, n - 3, ncp)`` and ``integrate``
+    (``tests/reference/continuous_power/continuous_power.R``).
+
+    Examples
+    --------
+    >>> round(ancova_power(ContinuousPlan(delta=0.6, corr=0.5), 60), 4)
+    0.7437
+
     References
     ----------
     Borm GF, Fransen J, Lemmens WA (2007). A simple sample size formula for analysis of
