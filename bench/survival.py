@@ -1,13 +1,23 @@
-"""Speed and memory of celltrial's Kaplan–Meier, log-rank and Cox fits beside lifelines and R.
+"""Kaplan–Meier, log-rank and Cox beside statsmodels, lifelines, R and a numpy argsort, like for like.
 
-Simulated data: two arms, one continuous covariate, exponential event times (times rounded to
-1e-3, so there are ties), about 30 % censored. The same data go to every tool (R reads a CSV
-written here and times each call with ``system.time``). Python peak memory is measured with
-``tracemalloc`` in a separate, untimed run.
+Every tool runs as a warm process with the data already loaded: the Python tools in this
+process, R (``survival``) in one ``Rscript`` that reads the same numbers (binary float64, no
+rounding; ``timefix = FALSE`` for survfit and coxph so that R, like the others, treats distinct
+doubles as distinct; survdiff has no such switch and merges times equal to ~1e-8 relative, so
+its chi-square differs slightly on continuous times) and times its own loop with ``system.time``. Each tool gets one warm-up call and then
+``--repeat`` calls, interleaved (one call of every tool per round), and the table gives the
+minimum and the median of each side. The results are compared and the largest disagreement is
+printed (KM: S(t) at nine quantiles of the follow-up times; log-rank: chi-square; Cox:
+coefficients). Peak memory: ``tracemalloc`` for one untimed call of each Python tool, R's
+``gc()`` "max used" for one call of each R function (both above the loaded data).
 
-    python bench/survival.py                      # n = 1e4, 1e5, 1e6
-    python bench/survival.py --sizes 10000 100000
-    python bench/survival.py --lifelines-cox-1e6  # also lifelines' Cox at 1e6 (~80 s)
+Two data sets of ``--n`` rows (default 1e6): two arms, one N(0, 1) covariate, exponential
+event times with hazard ``exp(-0.4 arm + 0.3 x)``, ~30 % censored. ``continuous``: the times as
+drawn (all distinct); ``tied``: the same times rounded up to 1/200 of a unit (~2,000 distinct).
+
+    python bench/survival.py                   # n = 1e6, 5 rounds (a few minutes on 2 cores)
+    python bench/survival.py --n 100000 --repeat 7
+    python bench/survival.py --no-r --no-cox   # KM and log-rank against the Python peers only
 """
 
 from __future__ import annotations
@@ -15,7 +25,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import tracemalloc
@@ -30,32 +39,45 @@ from celltrial.stats import cox_ph, kaplan_meier, logrank
 
 R_SCRIPT = r"""
 suppressPackageStartupMessages(library(survival))
-d <- read.csv(commandArgs(TRUE)[1])
-t_km <- system.time(survfit(Surv(time, event) ~ 1, data = d))[["elapsed"]]
-t_lr <- system.time(survdiff(Surv(time, event) ~ arm, data = d))[["elapsed"]]
-t_cox <- system.time(coxph(Surv(time, event) ~ arm + x, data = d))[["elapsed"]]
-cat(sprintf("RESULT %.6f %.6f %.6f\n", t_km, t_lr, t_cox))
+a <- commandArgs(TRUE)
+n <- as.integer(a[2]); reps <- as.integer(a[3]); do_cox <- a[4] == "1"
+rd <- function(f) readBin(file.path(a[1], f), "double", n)
+d <- data.frame(time = rd("time.bin"), event = rd("event.bin"), arm = rd("arm.bin"),
+                x = rd("x.bin"))
+probe <- readBin(file.path(a[1], "probe.bin"), "double", 9)
+km <- function() survfit(Surv(time, event) ~ 1, data = d, timefix = FALSE)
+lr <- function() survdiff(Surv(time, event) ~ arm, data = d)  # no timefix argument here
+cx <- function() coxph(Surv(time, event) ~ arm + x, data = d, ties = "efron",
+                        control = coxph.control(timefix = FALSE))
+jobs <- list(km = km, logrank = lr)
+if (do_cox) jobs$cox <- cx
+for (j in names(jobs)) invisible(jobs[[j]]())            # warm-up
+times <- matrix(NA_real_, reps, length(jobs), dimnames = list(NULL, names(jobs)))
+for (r in seq_len(reps)) for (j in names(jobs))
+  times[r, j] <- system.time(jobs[[j]]())[["elapsed"]]
+for (j in names(jobs)) cat("TIME", j, times[, j], "\n")
+for (j in names(jobs)) {                                  # memory above the loaded data
+  invisible(gc(reset = TRUE)); base <- sum(gc()[, 2]); invisible(jobs[[j]]())
+  cat("MEM", j, sum(gc()[, 6]) - base, "\n")              # "max used" (Mb) minus in use
+}
+s <- summary(km(), times = probe, extend = TRUE)$surv
+cat("KM", sprintf("%.17g", s), "\n")
+cat("LR", sprintf("%.17g", lr()$chisq), "\n")
+if (do_cox) cat("COX", sprintf("%.17g", coef(cx())), "\n")
 """
 
 
-def simulate(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Two arms, one N(0, 1) covariate, hazard exp(-0.4 arm + 0.3 x), ~30 % censored."""
+def simulate(n: int, rng: np.random.Generator) -> dict[str, dict[str, np.ndarray]]:
+    """The continuous and the tied data set (same draws; tied = times rounded up to 1/200)."""
     arm = rng.integers(0, 2, n).astype(np.float64)
     x = rng.standard_normal(n)
     t_event = rng.exponential(1.0 / np.exp(-0.4 * arm + 0.3 * x))
     t_cens = rng.exponential(2.8, n)
-    time_ = np.round(np.minimum(t_event, t_cens), 3) + 0.001
+    t = np.minimum(t_event, t_cens)
     event = (t_event <= t_cens).astype(np.float64)
-    return {"time": time_, "event": event, "arm": arm, "x": x}
-
-
-def _timed(fn: Callable[[], Any], repeat: int = 1) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+    cont = {"time": t, "event": event, "arm": arm, "x": x}
+    tied = {"time": np.ceil(t * 200.0) / 200.0, "event": event, "arm": arm, "x": x}
+    return {"continuous": cont, "tied": tied}
 
 
 def _peak_mb(fn: Callable[[], Any]) -> float:
@@ -66,108 +88,147 @@ def _peak_mb(fn: Callable[[], Any]) -> float:
     return peak / 2**20
 
 
-def _lifelines(d: dict[str, np.ndarray], with_cox: bool) -> dict[str, float]:
-    try:
-        import pandas as pd
-        from lifelines import CoxPHFitter, KaplanMeierFitter
-        from lifelines.statistics import logrank_test
-    except ImportError:
-        return {}
-    out: dict[str, float] = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        out["km"] = _timed(lambda: KaplanMeierFitter().fit(d["time"], d["event"]))
-        a = d["arm"] == 1
-        out["logrank"] = _timed(
-            lambda: logrank_test(d["time"][a], d["time"][~a], d["event"][a], d["event"][~a])
-        )
-        if with_cox:
-            df = pd.DataFrame(d)
-            out["cox"] = _timed(lambda: CoxPHFitter().fit(df, "time", "event"))
-    return out
+def _python_tools(
+    d: dict[str, np.ndarray], probe: np.ndarray, with_cox: bool
+) -> dict[str, dict[str, tuple[Callable[[], Any], Callable[[Any], Any]]]]:
+    """job -> tool -> (call, result extractor for the agreement check)."""
+    from lifelines import KaplanMeierFitter
+    from lifelines.statistics import logrank_test
+    from statsmodels.duration.survfunc import SurvfuncRight, survdiff
+
+    t, e, arm, x = d["time"], d["event"], d["arm"], d["x"]
+    a = arm == 1
+    X = np.column_stack((arm, x))
+    jobs: dict[str, dict[str, tuple[Callable[[], Any], Callable[[Any], Any]]]] = {
+        "km": {
+            "celltrial": (lambda: kaplan_meier(t, e), lambda r: r.survival_at(probe)),
+            "statsmodels": (
+                lambda: SurvfuncRight(t, e),
+                lambda r: np.concatenate(([1.0], r.surv_prob))[
+                    np.searchsorted(r.surv_times, probe, side="right")
+                ],
+            ),
+            "lifelines": (
+                lambda: KaplanMeierFitter().fit(t, e),
+                lambda r: np.asarray(r.survival_function_at_times(probe), dtype=float),
+            ),
+            "argsort": (lambda: np.argsort(t), lambda r: None),
+        },
+        "logrank": {
+            "celltrial": (lambda: logrank(t, e, arm), lambda r: r.statistic),
+            "statsmodels": (lambda: survdiff(t, e, arm), lambda r: r[0]),
+            "lifelines": (
+                lambda: logrank_test(t[a], t[~a], e[a], e[~a]),
+                lambda r: r.test_statistic,
+            ),
+            "argsort": (lambda: np.argsort(t), lambda r: None),
+        },
+    }
+    if with_cox:
+        jobs["cox"] = {"celltrial": (lambda: cox_ph(X, t, e), lambda r: np.asarray(r.estimate))}
+    return jobs
 
 
-def _r(d: dict[str, np.ndarray]) -> dict[str, float]:
+def _run_r(
+    d: dict[str, np.ndarray], probe: np.ndarray, reps: int, with_cox: bool
+) -> dict[str, Any]:
     if shutil.which("Rscript") is None:
         return {}
     with tempfile.TemporaryDirectory() as tmp:
-        csv = Path(tmp) / "data.csv"
-        cols = ["time", "event", "arm", "x"]
-        np.savetxt(
-            csv, np.column_stack([d[c] for c in cols]), delimiter=",", header=",".join(cols),
-            comments="", fmt=["%.3f", "%d", "%d", "%.17g"],
-        )  # fmt: skip
+        for k in ("time", "event", "arm", "x"):
+            d[k].astype("<f8").tofile(Path(tmp) / f"{k}.bin")
+        probe.astype("<f8").tofile(Path(tmp) / "probe.bin")
         script = Path(tmp) / "bench.R"
         script.write_text(R_SCRIPT)
         res = subprocess.run(
-            ["Rscript", str(script), str(csv)], capture_output=True, text=True, check=True
+            ["Rscript", str(script), tmp, str(d["time"].size), str(reps), "1" if with_cox else "0"],
+            capture_output=True,
+            text=True,
+            check=True,
         )
-    line = next(ln for ln in res.stdout.splitlines() if ln.startswith("RESULT"))
-    km, lr, cox = (float(v) for v in line.split()[1:])
-    return {"km": km, "logrank": lr, "cox": cox}
+    out: dict[str, Any] = {"time": {}, "mem": {}}
+    for line in res.stdout.splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        if parts[0] == "TIME":
+            out["time"][parts[1]] = [float(v) for v in parts[2:]]
+        elif parts[0] == "MEM":
+            out["mem"][parts[1]] = float(parts[2])
+        elif parts[0] == "KM":
+            out["km"] = np.array([float(v) for v in parts[1:]])
+        elif parts[0] == "LR":
+            out["logrank"] = float(parts[1])
+        elif parts[0] == "COX":
+            out["cox"] = np.array([float(v) for v in parts[1:]])
+    return out
+
+
+def _fmt_ms(ts: list[float]) -> str:
+    return f"{min(ts) * 1e3:8.1f} / {float(np.median(ts)) * 1e3:8.1f}"
+
+
+def bench_one(name: str, d: dict[str, np.ndarray], reps: int, use_r: bool, with_cox: bool) -> None:
+    """Time, check and print one data set."""
+    probe = np.quantile(d["time"], np.linspace(0.1, 0.9, 9))
+    jobs = _python_tools(d, probe, with_cox)
+    times: dict[str, dict[str, list[float]]] = {
+        j: {t: [] for t in tools} for j, tools in jobs.items()
+    }
+    values: dict[str, dict[str, Any]] = {j: {} for j in jobs}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for j, tools in jobs.items():  # warm-up, and the results for the agreement check
+            for tool, (call, get) in tools.items():
+                values[j][tool] = get(call())
+        for _ in range(reps):  # interleaved rounds
+            for j, tools in jobs.items():
+                for tool, (call, _get) in tools.items():
+                    t0 = time.perf_counter()
+                    call()
+                    times[j][tool].append(time.perf_counter() - t0)
+        mem = {
+            j: {tool: _peak_mb(call) for tool, (call, _g) in tools.items()}
+            for j, tools in jobs.items()
+        }
+    r = _run_r(d, probe, reps, with_cox) if use_r else {}
+    for j in jobs:
+        if j in r.get("time", {}):
+            times[j]["R survival"] = r["time"][j]
+            mem[j]["R survival"] = r["mem"].get(j, float("nan"))
+            values[j]["R survival"] = r.get(j)
+    n_distinct = np.unique(d["time"]).size
+    print(f"\n== {name}: n = {d['time'].size:,}, {n_distinct:,} distinct times, "
+          f"{1 - d['event'].mean():.1%} censored, {reps} interleaved rounds after 1 warm-up ==")  # fmt: skip
+    print(f"{'job':<8} {'tool':<12} {'min / median ms':>19} {'peak MB':>8} "
+          f"{'tool/celltrial min/med':>23} {'max |diff| vs celltrial':>24}")  # fmt: skip
+    for j in jobs:
+        ours = times[j]["celltrial"]
+        ref = values[j]["celltrial"]
+        for tool, ts in times[j].items():
+            rmin = min(ts) / min(ours)
+            rmed = float(np.median(ts)) / float(np.median(ours))
+            v = values[j].get(tool)
+            diff = "-" if v is None or tool == "celltrial" else f"{np.max(np.abs(np.asarray(v) - ref)):.2e}"  # fmt: skip
+            ratio = "-" if tool == "celltrial" else f"{rmin:6.2f}x / {rmed:6.2f}x"
+            print(f"{j:<8} {tool:<12} {_fmt_ms(ts):>19} {mem[j][tool]:8.1f} {ratio:>23} {diff:>24}")
+    print("tool/celltrial > 1: celltrial faster; for argsort (the floor) < 1, and 1/ratio is how "
+          "many argsorts celltrial costs.")  # fmt: skip
+    print("peak MB: tracemalloc peak of one call (Python); R: gc() max used above in use (Mb).")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    ap.add_argument(
-        "--lifelines-cox-1e6", action="store_true", help="also time lifelines' Cox at n >= 1e6"
-    )
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=5, help="interleaved rounds after the warm-up")
     ap.add_argument("--no-r", action="store_true", help="skip R even when Rscript is installed")
-    ap.add_argument("--no-lifelines", action="store_true")
-    ap.add_argument(
-        "--repeat",
-        type=int,
-        default=None,
-        help="best of this many celltrial runs per call (default: 3 at n <= 1e5, else 1)",
-    )
+    ap.add_argument("--no-cox", action="store_true", help="KM and log-rank only")
+    ap.add_argument("--data", choices=("continuous", "tied", "both"), default="both")
     args = ap.parse_args(argv)
-    rng = np.random.default_rng(20240611)
-    rows = []
-    for n in args.sizes:
-        d = simulate(n, rng)
-        X = np.column_stack((d["arm"], d["x"]))
-        ours = {
-            "km": lambda d=d: kaplan_meier(d["time"], d["event"]),
-            "logrank": lambda d=d: logrank(d["time"], d["event"], d["arm"]),
-            "cox": lambda d=d, X=X: cox_ph(X, d["time"], d["event"]),
-        }
-        input_mb = sum(v.nbytes for v in d.values()) / 2**20
-        reps = args.repeat if args.repeat is not None else (3 if n <= 100_000 else 1)
-        ct = {k: _timed(f, repeat=reps) for k, f in ours.items()}
-        mem = {k: _peak_mb(f) for k, f in ours.items()}
-        ll = (
-            {}
-            if args.no_lifelines
-            else _lifelines(d, with_cox=n < 1_000_000 or args.lifelines_cox_1e6)
-        )
-        rr = {} if args.no_r else _r(d)
-        cens = 1 - d["event"].mean()
-        for k in ("km", "logrank", "cox"):
-            rows.append((n, k, ct[k], ll.get(k), rr.get(k), mem[k], input_mb, cens))
-        print(f"done n={n}", file=sys.stderr, flush=True)
-
-    def fmt(v: float | None, spec: str = ".3f") -> str:
-        return "-" if v is None else format(v, spec)
-
-    def ratio(a: float | None, b: float) -> str:
-        return "-" if a is None else f"{a / b:.1f}x"
-
-    header = (
-        f"{'n':>9} {'method':<8} {'celltrial s':>11} {'lifelines s':>11} {'R s':>8} "
-        f"{'R/ct':>7} {'ll/ct':>7} {'peak MB':>8} {'input MB':>8} {'censored':>8}"
-    )
-    print(header)
-    print("-" * len(header))
-    for n, k, c, lv, rv, mb, imb, cens in rows:
-        print(
-            f"{n:>9} {k:<8} {c:>11.4f} {fmt(lv, '.4f'):>11} {fmt(rv):>8} {ratio(rv, c):>7} "
-            f"{ratio(lv, c):>7} {mb:>8.1f} {imb:>8.1f} {cens:>8.1%}"
-        )
-    print(
-        "R/ct, ll/ct: seconds of R survival / lifelines divided by celltrial's (higher = faster)."
-    )
-    print("peak MB: tracemalloc peak of the celltrial call; input MB: the four input columns.")
+    data = simulate(args.n, np.random.default_rng(20240611))
+    for name, d in data.items():
+        if args.data in (name, "both"):
+            bench_one(name, d, args.repeat, not args.no_r, not args.no_cox)
     return 0
 
 

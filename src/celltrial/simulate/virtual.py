@@ -175,7 +175,8 @@ def _screen(
     clock = 0.0
     people: list[dict[str, Any]] = []
     screened = 0
-    while sum(p["randomized"] for p in people) < n:
+    randomized = 0  # a running count: re-summing the list each step made screening quadratic
+    while randomized < n:
         screened += 1
         clock += rng.exponential(1 / per_hour)
         site = scenario.accrual.sites[int(rng.integers(len(scenario.accrual.sites)))]
@@ -202,6 +203,7 @@ def _screen(
                 "declined": declined,
             }
         )
+        randomized += eligible and not declined
     return people
 
 

@@ -208,26 +208,56 @@ def _confint(
     s: NDArray[np.float64], se_log: NDArray[np.float64], z: float, ci_type: str
 ) -> NDArray[np.float64]:
     """R's ``survfit_confint`` (``logse = TRUE``)."""
+    out = np.empty((s.size, 2))
+    lower, upper = out[:, 0], out[:, 1]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if ci_type == "plain":
             se2 = se_log * s * z
-            lower = np.fmax(s - se2, 0.0)
-            upper = np.fmin(s + se2, 1.0)
+            np.fmax(s - se2, 0.0, out=lower)
+            np.fmin(s + se2, 1.0, out=upper)
             nan = np.isnan(se2)
             lower[nan] = np.nan
             upper[nan] = np.nan
         elif ci_type == "log":
             xx = np.where(s == 0, np.nan, s)
             se2 = z * se_log
-            lower = np.exp(np.log(xx) - se2)
-            upper = np.fmin(np.exp(np.log(xx) + se2), 1.0)
+            logx = np.log(xx)
+            np.exp(logx - se2, out=lower)
+            np.fmin(np.exp(logx + se2), 1.0, out=upper)
             upper[np.isnan(xx)] = np.nan
         else:
             xx = np.where((s == 0) | (s == 1), np.nan, s)
-            se2 = z * se_log / np.log(xx)
-            lower = np.exp(-np.exp(np.log(-np.log(xx)) - se2))
-            upper = np.exp(-np.exp(np.log(-np.log(xx)) + se2))
-    return np.column_stack((lower, upper))
+            logx = np.log(xx)
+            se2 = z * se_log / logx
+            lll = np.log(-logx)
+            np.exp(-np.exp(lll - se2), out=lower)
+            np.exp(-np.exp(lll + se2), out=upper)
+    return out
+
+
+def _event_keys(t: NDArray[np.float64], e: NDArray[np.bool_]) -> NDArray[np.uint64]:
+    """Sort keys ``(bits of t) * 2 + event``: ordered as (time, event), one value sort.
+
+    For non-negative finite doubles the IEEE-754 bit pattern read as an unsigned integer is
+    monotone in the value (``-0.0`` is first made ``+0.0``); the sign bit is 0, so shifting
+    left by one loses nothing and leaves the lowest bit for the event indicator.
+    """
+    bits = (t + 0.0).view(np.uint64)
+    return (bits << np.uint64(1)) | e.astype(np.uint64)
+
+
+def _split_keys(keys: NDArray[np.uint64]) -> tuple[NDArray[np.float64], NDArray[np.uint64]]:
+    """Times (exact) and event indicators (0/1) back from :func:`_event_keys` keys."""
+    ts: NDArray[np.float64] = (keys >> np.uint64(1)).view(np.float64)
+    ev: NDArray[np.uint64] = keys & np.uint64(1)
+    return ts, ev
+
+
+def _sorted_with_events(
+    t: NDArray[np.float64], e: NDArray[np.bool_]
+) -> tuple[NDArray[np.float64], NDArray[np.uint64]]:
+    """Times sorted ascending (events after censorings at a tie) and their event indicators."""
+    return _split_keys(np.sort(_event_keys(t, e)))
 
 
 def _km_counts(
@@ -252,13 +282,9 @@ def _km_counts(
         wd = np.add.reduceat(np.where(e[order], ws, 0.0), first)
         n_risk = np.cumsum(wall[::-1])[::-1]
     else:
-        ts = np.sort(t)
+        ts, ev = _sorted_with_events(t, e)
         first = np.flatnonzero(np.concatenate(([True], ts[1:] != ts[:-1])))
-        te = np.sort(t[e])
-        ut0 = ts[first]
-        wd = (
-            np.searchsorted(te, ut0, side="right") - np.searchsorted(te, ut0, side="left")
-        ).astype(np.float64)
+        wd = np.add.reduceat(ev, first).astype(np.float64)
         wall = np.diff(np.append(first, t.size)).astype(np.float64)
         n_risk = (t.size - first).astype(np.float64)
     ut = ts[first]
@@ -339,7 +365,7 @@ def kaplan_meier(
     check_choice("ci", ci, CI_TYPES)
     ut, n_risk, n_event, n_censor = _km_counts(t, e, w, en, weighted=weights is not None)
     with np.errstate(divide="ignore", invalid="ignore"):
-        s: NDArray[np.float64] = np.cumprod(1.0 - n_event / n_risk).astype(np.float64)
+        s: NDArray[np.float64] = np.cumprod(1.0 - n_event / n_risk).astype(np.float64, copy=False)
         term = np.where(n_event > 0, n_event / (n_risk * (n_risk - n_event)), 0.0)
     se_log = np.sqrt(np.cumsum(term))
     with np.errstate(invalid="ignore"):

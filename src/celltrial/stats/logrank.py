@@ -12,6 +12,7 @@ from scipy import stats as sps
 
 from celltrial.stats._checks import as_event, as_labels, as_time, label_values, show
 from celltrial.stats._result import Result
+from celltrial.stats.kaplan_meier import _event_keys, _split_keys
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,24 +46,33 @@ def _stratum_terms(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Observed, expected and variance contributions of one stratum (vectorised over times).
 
-    Only value sorts and binary searches: per group, the numbers at risk and the deaths at the
+    Only value sorts and linear passes: per group, the numbers at risk and the deaths at the
     distinct event times of the stratum.
     """
-    te_all = np.sort(t[e])
-    event_times = te_all[np.concatenate(([True], te_all[1:] != te_all[:-1]))]
-    m = event_times.size
+    # One value sort per group of (time, event) keys, then a stable merge of the k sorted runs
+    # (timsort: linear for two runs) gives every observation's group in time order; the
+    # numbers at risk and deaths per group are then counts at the distinct times' boundaries.
+    sizes = np.bincount(g, minlength=k)
+    all_keys = _event_keys(t, e)
+    runs = [np.sort(all_keys[g == j]) for j in range(k)]
+    keys = np.concatenate(runs)
+    merge = np.argsort(keys, kind="stable")
+    ts, ev = _split_keys(keys[merge])
+    lab = np.repeat(np.arange(k, dtype=np.intp), sizes)[merge]
+    first = np.flatnonzero(np.concatenate(([True], ts[1:] != ts[:-1])))
+    d_all = np.add.reduceat(ev, first)
+    hit = d_all > 0  # distinct times with at least one event
+    at = first[hit]
+    m = at.size
     n_risk_k = np.empty((m, k))
     deaths = np.empty((m, k))
     for j in range(k):
-        in_j = g == j
-        tj = np.sort(t[in_j])
-        tej = np.sort(t[in_j & e])
-        n_risk_k[:, j] = tj.size - np.searchsorted(tj, event_times, side="left")
-        deaths[:, j] = np.searchsorted(tej, event_times, side="right") - np.searchsorted(
-            tej, event_times, side="left"
-        )
-    d = deaths.sum(axis=1)
-    n = n_risk_k.sum(axis=1)
+        in_j = lab == j
+        before = np.concatenate(([0], np.cumsum(in_j)))
+        n_risk_k[:, j] = sizes[j] - before[at]
+        deaths[:, j] = np.add.reduceat(np.where(in_j, ev, 0), first, dtype=np.int64)[hit]
+    d = d_all[hit].astype(np.float64)  # = deaths.sum(axis=1): exact integer counts
+    n = (t.size - at).astype(np.float64)  # = n_risk_k.sum(axis=1)
     if rho == 0.0 and gamma == 0.0:
         w = np.ones_like(d)
     else:
