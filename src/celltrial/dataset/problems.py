@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
 from typing import Literal
 
@@ -53,11 +54,15 @@ class DatasetError(ValueError):
             super().__init__(summarize(self.problems))
 
 
+_RULE = re.compile(r"\[rule ([A-Za-z0-9_]+)\]$")
+
+
 def summarize(problems: Iterable[Problem], *, first: int = 3) -> str:
     """A summary a person can read: counts by table and rule, then the first rows of each.
 
-    A rule is the table, level and column of a problem (``AE AETOXGR``); problems without a
-    column are grouped by message.
+    A rule is the table, level and column of a problem (``AE AETOXGR``), and the named rule of
+    the shared rule set when the message ends with one (``[rule after_consent]``); problems
+    without a column are grouped by message.
 
     >>> print(summarize([Problem("AE", "AETOXGR '6' is not a CTCAE grade 1–5", 3,
     ...                          column="AETOXGR")]))
@@ -69,6 +74,9 @@ def summarize(problems: Iterable[Problem], *, first: int = 3) -> str:
     groups: dict[tuple[str, str, str], list[Problem]] = {}
     for p in items:
         rule = p.column if p.column is not None else p.message
+        named = _RULE.search(p.message)
+        if named and p.column is not None:
+            rule = f"{p.column} ({named.group(1)})"
         groups.setdefault((p.domain, rule, p.level), []).append(p)
     n_err = sum(p.level == "error" for p in items)
     lines = [
@@ -79,7 +87,7 @@ def summarize(problems: Iterable[Problem], *, first: int = 3) -> str:
     ]
     ordered = sorted(groups.items(), key=lambda kv: (kv[0][2] != "error", -len(kv[1]), kv[0]))
     for (dom, rule, level), group in ordered:
-        what = f"{dom} {rule}" if len(rule) <= 12 else dom
+        what = f"{dom} {rule}" if len(rule) <= 40 and rule.isascii() else dom
         lines.append(f"  {what}: {len(group)} {level}{'s' if len(group) != 1 else ''}")
         lines.extend(f"    {p}" for p in group[:first])
         if len(group) > first:
