@@ -333,3 +333,51 @@ def test_every_item_keeps_its_sentence(tmp_path: Path) -> None:
     p = _one(tmp_path, "pmc.html", PMC_PAGE)
     for item in p.items:
         assert re.sub(r"\s", "", item.text) in re.sub(r"\s", "", item.sentence)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kind", "expected"),
+    [
+        # the Lancet's order and decimal point
+        ("mortality was 11 (21%) of 52 patients (p=0·45)", "count", {"events": 11, "n": 52}),
+        ("(risk ratio 0·77, 95% CI 0·39–1·53)", "estimate", {"measure": "RR", "value": 0.77}),
+        # NEJM's "[CI]" and a 97.5% interval
+        (
+            "(hazard ratio, 0.92; 95% confidence interval [CI], 0.60 to 1.41)",
+            "estimate",
+            {"measure": "HR", "low": 0.60, "high": 1.41},
+        ),
+        (
+            "difference 15.2 percentage points, 97.5% CI 0.2 to 30.3",
+            "estimate",
+            {"measure": "RD", "level": 97.5},
+        ),
+        # units written once for a list of amounts
+        ("0.3, 1.0 and 3.0 million cells/kg", "dose", {"amount": 3e5, "unit": "cells/kg"}),
+        ("1 × 10^7 or 2 × 10^7 cells/kg", "dose", {"amount": 1e7, "unit": "cells/kg"}),
+        ("8 × 10^9 particles on day 1", "dose", {"amount": 8e9, "unit": "particles"}),
+        ("P-value: 0.002", "p_value", {"relation": "=", "value": "0.002"}),
+    ],
+)
+def test_phrasings_of_other_journals(sentence: str, kind: str, expected: dict[str, Any]) -> None:
+    found = _values(items_in(sentence), kind)
+    assert any(all(v.get(k) == x for k, x in expected.items()) for v in found), found
+
+
+def test_not_counts_not_arms() -> None:
+    # a subset's "(n = 3)" is not an arm; "one of three doses" is not a count; a median is not
+    s = "Adverse events were transient fever (n = 3) and headache (n = 2)."
+    assert _values(items_in(s), "arm_size") == []
+    assert _values(items_in("at one of three doses"), "count") == []
+    assert _values(items_in("Stay was shorter (median 7 vs 14; p = 0.03)."), "comparison") == []
+    # a total equal to the arms' sum is a total
+    s = "Patients (n = 40) were randomized to MSCs (n = 20) or care (n = 20)."
+    assert [v["n"] for v in _values(items_in(s), "arm_size")] == [20, 20]
+
+
+def test_table_counts_without_percent_signs(tmp_path: Path) -> None:
+    text = (
+        "Trial\n\nValues are n (%).\n\n| Outcome | MSC (n=24) | HA (n=24) | P |\n|---|---|---|---|\n"
+        "| Responders | 18 (75.0) | 9 (37.5) | 0.009 |\n| Effusion | 3 | 1 | 0.61 |\n"
+    )
+    assert _counts(_one(tmp_path, "t.txt", text)) == {(18, 24), (9, 24), (3, 24), (1, 24)}

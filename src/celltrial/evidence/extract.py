@@ -192,7 +192,8 @@ def _measure(match: re.Match[str]) -> str:
 
 _NOT_COUNT_AFTER = (
     r"(?!\s*(?:%|years?|yrs?|days?|d\b|weeks?|wk|months?|mo\b|h\b|hours?|min|mg|mL|ml|kg|"
-    r"cm|mm|points?|cells|×|x\s*10))"
+    r"cm|mm|points?|cells|×|x\s*10|doses?|groups?|arms?|cohorts?|levels?|sites?|centres?|"
+    r"centers?|times|trials?|studies))"
 )
 _K_OF_N = re.compile(
     rf"(?<![\w.\-−])({_COUNT})\s+(?:out\s+)?of\s+(?:the\s+|all\s+|these\s+)?({_NUM})\b"
@@ -284,13 +285,13 @@ _PEOPLE = (
 )
 _GROUP_COUNT = re.compile(
     rf"(?<![\w.\-−/])({_COUNT})\s+(?:{_PEOPLE}\s+)?(?:[a-z-]+\s+){{0,3}}?in\s+(?:the|each|both)\s+"
-    r"(?:[\w-]+\s+){0,2}?(?:groups?|arms?)\b(?!\s*\()",
+    r"(?:[\w-]+\s+){0,2}?(?:groups?|arms?)\b(?!\s*\(\s*[nN]\s*=)",
     re.IGNORECASE,
 )
 # survival "at 2 years" is a Kaplan-Meier estimate, not a count over the arm
 _N_YEAR_SURVIVAL = re.compile(
     r"(?:\d+|one|two|three|five|ten)-years?\s+(?:overall\s+|event-free\s+|disease-free\s+|"
-    r"relapse-free\s+|progression-free\s+)?survival",
+    r"relapse-free\s+|progression-free\s+)?survival|cumulative\s+incidence|Kaplan",
     re.IGNORECASE,
 )
 _LONG_TERM = re.compile(
@@ -344,6 +345,23 @@ _ARM_AND_A = re.compile(
     r"(?:placebo|controls?|sham|saline|vehicle|standard|usual)\b|"
     rf"\b(?:and|while|whereas)\s+({_NUM})\s+(?:[\w-]+\s+){{0,4}}?{_PEOPLE}\s+"
     r"(?:served|acted|were\s+used)\s+as\s+controls\b",
+    re.IGNORECASE,
+)
+_ARM_TO = re.compile(
+    rf"(?<![\w.:])({_NUM})\s+(?:{_PEOPLE}\s+)?(?:were\s+)?(?:randomi[sz]ed\s+|assigned\s+|"
+    rf"allocated\s+)?to\s+(?:the\s+)?[\w-]+(?:\s+group)?\s*(?:,|and)\s+({_NUM})\s+"
+    rf"(?:{_PEOPLE}\s+)?(?:were\s+)?(?:randomi[sz]ed\s+|assigned\s+|allocated\s+)?to\b",
+    re.IGNORECASE,
+)
+# "in one MSC patient and two controls": a count per arm, in the arms' order
+_AND_COUNTS = re.compile(
+    rf"\b(?:in\s+)?({_COUNT})\s+(?:[\w-]+\s+){{0,2}}?(?:{_PEOPLE}|controls?)\s+(?:\w+\s+){{0,3}}?"
+    rf"and\s+(?:in\s+)?({_COUNT})\s+(?:[\w-]+\s+){{0,2}}?(?:{_PEOPLE}|controls?)\b",
+    re.IGNORECASE,
+)
+_EVENT_VERB = re.compile(
+    r"\b(?:occurred|died|developed|had|experienced|required|underwent|needed|was\s+performed|"
+    r"were\s+performed|reported|suffered)\b",
     re.IGNORECASE,
 )
 _COHORT_OF = re.compile(
@@ -447,8 +465,8 @@ _INTERVAL = re.compile(
     re.IGNORECASE,
 )
 _EVERY_WORD = re.compile(
-    r"\b(?:(?:once\s+)?(daily)(?!\s+(?:living|life|activit))|"
-    r"(twice)(?:\s+a|\s+per)?\s+week(?:ly)?|"
+    r"\b(?:(?:once\s+)?(?<!twice )(daily)(?!\s+(?:living|life|activit))|"
+    r"(twice)(?:\s+a|\s+per)?\s+week(?:ly)?|(twice\s+(?:daily|a\s+day))|"
     r"(?<!twice )(?:once\s+|at\s+)?(weekly)(?:\s+intervals?)?|every\s+(day|week|month)|"
     r"once\s+a\s+(day|week|month)|(monthly)|per\s+(day)(?=\s+for\b))\b",
     re.IGNORECASE,
@@ -463,7 +481,7 @@ _COUNT_ADMIN = re.compile(
 _SINGLE = re.compile(
     r"\b(?:a\s+|one\s+)?single(?:[\s-]+[\w-]+){0,4}?[\s-]+"
     r"(?:dose|infusion|injection|administration|application|transplantation)\b|"
-    r"\b(?:as|in|received|receive|given|with)\s+(?:only\s+)?one\s+(?:[\w-]+\s+){0,2}?"
+    r"(?:\b(?:as|in|received|receive|given|with)|[,;(])\s+(?:only\s+)?one\s+(?:[\w-]+\s+){0,2}?"
     r"(?:dose|infusion|injection|administration)(?![\w-])|"
     r"\b(?:infused|injected|given|administered|transplanted|infusion|injection)\s+once\b"
     r"(?!\s+(?:daily|weekly|monthly|a\s+(?:day|week|month)|every|per|each))",
@@ -477,7 +495,8 @@ _TIMES = re.compile(
     re.IGNORECASE,
 )
 _FOR = re.compile(
-    rf"\bfor\s+(?:up\s+to\s+)?({_NUM})\s+(?:consecutive\s+)?(days?|weeks?|months?)\b", re.IGNORECASE
+    rf"\bfor\s+(?:up\s+to\s+)?({_NUM})\s+(?:consecutive\s+)?(days?|weeks?|months?|years?)\b",
+    re.IGNORECASE,
 )
 _FOLLOW = re.compile(
     r"(?:follow\w*(?:[\s-]+up)?|observed|monitored|hospitali[sz]ed|stayed|lasted|persisted|"
@@ -581,10 +600,14 @@ def _listed_before(sentence: str, start: int) -> list[float]:
 def _dose_unit(after: str) -> str | None:
     """``cells/kg`` or ``cells`` from the words after an amount; None when not a cell dose."""
     after = _after_amount(after)
-    if re.match(
-        r"^\s*(?:[\w-]+\s+){0,2}?(?:particles|vesicles|EVs|exosomes)\b(?!\s*/)", after, re.I
-    ):
-        return "particles"
+    particles = re.match(
+        r"^\s*(?:[\w-]+\s+){0,2}?(?:particles|vesicles|EVs|exosomes)\b", after, re.I
+    )
+    if particles:
+        rest = after[particles.end() :]
+        if re.match(r"\s*(?:/\s*kg|per\s+(?:kg|kilogram))", rest, re.I):
+            return "particles/kg"
+        return None if re.match(r"\s*/", rest) else "particles"
     if _NOT_DOSE_AFTER.match(after):
         return None
     if _PER_KG.match(after):
@@ -594,6 +617,7 @@ def _dose_unit(after: str) -> str | None:
 
 def items_in(sentence: str) -> list[Item]:
     """Every numeric item of one sentence, as the sentence states it (no document context)."""
+    sentence = re.sub(r"(?<=\d)[·•](?=\d)", ".", sentence)  # the Lancet's decimal point
     found: list[Item] = []
     used: list[tuple[int, int]] = []  # spans already read as part of a count
 
@@ -686,8 +710,22 @@ def items_in(sentence: str) -> list[Item]:
         used.append((start, m.end()))
     for m in _GROUP_COUNT.finditer(sentence):
         count = word_number(m.group(1))
-        if count is not None and not overlaps(m.start(), m.end()):
-            add("group_count", m, {"events": count})
+        if (
+            count is None
+            or overlaps(m.start(), m.end())
+            or re.search(
+                r"(?:days?|weeks?|months?|years?|grade|phase|[=<>±])\s*$",
+                sentence[: m.start()],
+                re.I,
+            )
+            or re.search(
+                r"\b(?:days?|weeks?|months?|years?|hours?|h|mg|mL|points?|%)\b",
+                m.group(0)[len(m.group(1)) :],
+                re.I,
+            )
+        ):  # "by day 7 in the MSC group", "within 3 days in the treated group"
+            continue
+        add("group_count", m, {"events": count})
     for m in _VS_COUNTS.finditer(sentence):
         if overlaps(m.start(), m.end()):
             continue
@@ -696,6 +734,11 @@ def items_in(sentence: str) -> list[Item]:
             continue  # "(median 7 vs 14)" compares values, not counts
         if x is not None and y is not None:
             add("comparison", m, {"counts": [x, y]})
+    if _EVENT_VERB.search(sentence):
+        for m in _AND_COUNTS.finditer(sentence):
+            x, y = word_number(m.group(1)), word_number(m.group(2))
+            if x is not None and y is not None and not overlaps(m.start(), m.end()):
+                add("comparison", m, {"counts": [x, y]})
     for m in _RESPECTIVELY.finditer(sentence):
         x, y = word_number(m.group(1)), word_number(m.group(2))
         if x is not None and y is not None and not overlaps(m.start(), m.end()):
@@ -772,6 +815,11 @@ def items_in(sentence: str) -> list[Item]:
         if word_number(m.group(1) or m.group(2) or m.group(3) or m.group(4) or "")
     ]
     received += [(m, 1) for m in _ARM_COMPARED.finditer(sentence) if word_number(m.group(1))]
+    for m in _ARM_TO.finditer(sentence):
+        for g in (1, 2):
+            n = word_number(m.group(g))
+            if n:
+                add("arm_size", m, {"n": n, "label": None, "each_group": False}, g)
     if len(received) >= 2:
         for m, g in sorted(received, key=lambda r: r[0].start()):
             n = word_number(m.group(g))
@@ -928,7 +976,9 @@ def items_in(sentence: str) -> list[Item]:
             add("schedule", m, {"every_hours": n * _UNIT_HOURS[groups[1].lower()]})
     for m in _EVERY_WORD.finditer(sentence):
         word = next(g for g in m.groups() if g).lower()
-        hours = {"daily": 24, "day": 24, "weekly": 168, "week": 168, "twice": 84}.get(word, 720)
+        hours = {"daily": 24, "day": 24, "weekly": 168, "week": 168, "twice": 84}.get(
+            word, 12 if word.startswith("twice") else 720
+        )
         if _ADMIN_CUE.search(sentence) and not _assessment(sentence, m.start()):
             add("schedule", m, {"every_hours": hours})
     for m in _COUNT_ADMIN.finditer(sentence):
@@ -960,7 +1010,7 @@ def items_in(sentence: str) -> list[Item]:
         if (
             span is None
             or _FOLLOW.search(sentence[: m.start()])
-            or re.match(r"\s*(?:after|post|following|of follow)", sentence[m.end() :], re.I)
+            or re.match(r"\s*(?:of\s+follow|follow)", sentence[m.end() :], re.I)
         ):
             continue
         if not _ADMIN_CUE.search(sentence) or _assessment(sentence, m.start()):
@@ -1015,6 +1065,12 @@ def table_items(table: Table) -> list[Item]:
     col_n: dict[int, int] = {}
     p_col: int | None = None
     for j, cell in enumerate(header):
+        # "1 × 10^7 (n = 6)": a dose named in the header
+        found.extend(
+            Item("dose", i.text, i.values, header_text, j)
+            for i in items_in(cell)
+            if i.kind == "dose"
+        )
         m = re.search(r"\b[nN]\s*=\s*(\d+)", cell)
         if m and j > 0:
             col_n[j] = int(m.group(1))

@@ -74,7 +74,8 @@ def schedule_key(v: dict[str, Any]) -> str:
     if "every_hours" in v:
         return f"every_hours:{v['every_hours']}"
     if "for" in v:
-        return f"for:{v['for']} {v['unit']}"
+        unit = str(v["unit"]).rstrip("s") if v["for"] == 1 else v["unit"]
+        return f"for:{v['for']} {unit}"
     if "for_days" in v:
         return f"for:{v['for_days']} days"
     return repr(sorted(v.items()))
