@@ -261,3 +261,21 @@ def test_double_blind_arms_in_different_volumes_are_refused() -> None:
     assert changed != text
     problems = _problems(changed, pid)
     assert len(problems) == 1 and "arms[1].dose" in problems[0] and "volume" in problems[0]
+
+
+def test_event_count_without_horizon_needs_one_when_follow_up_is_unknown() -> None:
+    """Issue 18: Meng's follow-up is unknown (to discharge); an 'event by the horizon'
+    endpoint without a horizon of its own had an infinite horizon (OverflowError in the
+    report) while `protocol validate` said ok. Now validation names the endpoint."""
+    text, _ = _break("meng2020", "    horizon: 50d\n", "")
+    problems = _problems(text, "meng2020")
+    assert len(problems) == 1
+    assert problems[0].startswith("meng2020.yaml:")
+    assert "endpoints[1].horizon: endpoint 'mechanical_ventilation'" in problems[0]
+    assert "follow_up is unknown" in problems[0]
+
+
+def test_event_count_without_horizon_is_fine_with_a_follow_up() -> None:
+    text, _ = _break("meng2020", "    horizon: 50d\n", "")
+    text = text.replace("follow_up: unknown", "follow_up: 28d")
+    assert parse_protocol(text, file="meng2020.yaml").endpoints[1].horizon is None

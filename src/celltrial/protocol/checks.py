@@ -345,6 +345,13 @@ def _endpoints(p: Protocol) -> Iterator[Problem]:
                 )
         if e.type == "binary" and not e.events and e.condition is None:
             yield base, "a binary endpoint is an event (events:) or a measurement condition"
+        if e.type == "binary" and e.events and e.horizon is None and p.follow_up is None:
+            yield (
+                (*base, "horizon"),
+                f"endpoint {e.id!r} counts {', '.join(e.events)} by a horizon, but it states "
+                "none and the protocol's follow_up is unknown: give this endpoint a horizon "
+                "(e.g. horizon: 28d) or the protocol a follow_up",
+            )
         if e.type in ("continuous", "ordinal") and e.measurement is None:
             yield (*base, "measurement"), f"a {e.type} endpoint names its measurement"
         if e.condition is not None and e.measurement in measurements:
