@@ -47,8 +47,9 @@ pytest: venv
 test: venv system-deps
 	$(MAKE) --no-print-directory lint typecheck importlint pytest
 
+# --force: a second `make demo` replaces the first demo's EDC database (demo-output/).
 demo: venv system-deps
-	$(BIN)/celltrial demo
+	$(BIN)/celltrial demo --force
 
 # Regenerate the R reference values under tests/reference (needs R; CI does not).
 reference:
