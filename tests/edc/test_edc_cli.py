@@ -126,3 +126,13 @@ def test_serve_creates_the_default_database_and_its_admin_can_log_in(tmp_path):
     finally:
         proc.terminate()
         proc.communicate(timeout=10)  # drains and closes the pipe
+
+
+def test_init_a_non_randomized_protocol(tmp_path):
+    """Issue 18: `edc init --protocol meng2020` stopped with "nothing to allocate"."""
+    db = tmp_path / "edc.sqlite3"
+    r = _edc("init", "--protocol", "meng2020", "--db", str(db))
+    assert r.returncode == 0, r.stderr
+    assert "not randomized: no allocation list" in r.stdout
+    r = _edc("audit", "verify", "--db", str(db))
+    assert r.returncode == 0 and "intact" in r.stdout

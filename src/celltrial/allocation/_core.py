@@ -280,7 +280,7 @@ def scheme_from_protocol(
         )
     if chosen == "none" or alloc.method == "none" or protocol.design.assignment != "randomized":
         raise AllocationError(
-            f"{_field(protocol, 'method')} is 'none': {protocol.id} is not randomized, so there is nothing to allocate"
+            f"{_field(protocol, 'method')} is {alloc.method!r}: {protocol.id} is not randomized, so there is nothing to allocate"
         )
     if chosen not in METHODS:
         raise AllocationError(f"--method: {chosen!r} is not one of {', '.join(METHODS)}")

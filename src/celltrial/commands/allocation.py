@@ -300,9 +300,9 @@ def assess_schemes(
     """Simulate the schemes applicable to a protocol: balance, predictability, power."""
     p = _load(protocol)
     alloc = p.design.allocation
-    if alloc.method == "none":
+    if p.design.assignment != "randomized":
         raise _fail(
-            f"{p.id}: design.allocation.method is 'none': the trial is not randomized, "
+            f"{p.id}: design.allocation.method is {alloc.method!r}: the trial is not randomized, "
             "so there is no scheme to assess"
         )
     size = n if n is not None else p.population.planned_n

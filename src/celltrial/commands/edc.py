@@ -82,7 +82,10 @@ def init(
     console.print(
         f"EDC for [bold]{made.protocol_id}[/] (protocol {made.version}) created in {where}"
     )
-    console.print(f"sealed list: {made.rows} rows, commitment {made.commitment}")
+    if made.rows:
+        console.print(f"sealed list: {made.rows} rows, commitment {made.commitment}")
+    else:
+        console.print("not randomized: no allocation list; arms are assigned in the EDC")
     console.print(f"list key (keep it secret, offline): {made.key_file}")
     console.print("users (username  role  password):")
     for user, pw in made.passwords.items():
@@ -138,20 +141,28 @@ def create_edc(
     text = (library_path(protocol) if protocol in library_ids() else Path(protocol)).read_text(
         encoding="utf-8"
     )
-    try:
-        scheme = scheme_from_protocol(p, method=method, ratio=ratio, block_sizes=block_sizes)
-        names = site_names(sites)
-        key = key if key is not None else secrets.token_bytes(32)
-        sealed = generate_list(
-            scheme,
-            key=key,
-            protocol=p.id,
-            protocol_version=p.version,
-            sites=names,
-            per_stratum=per_stratum,
+    names = site_names(sites)
+    key = key if key is not None else secrets.token_bytes(32)
+    sealed = None
+    if p.design.assignment == "randomized" or method is not None:
+        try:
+            scheme = scheme_from_protocol(p, method=method, ratio=ratio, block_sizes=block_sizes)
+            sealed = generate_list(
+                scheme,
+                key=key,
+                protocol=p.id,
+                protocol_version=p.version,
+                sites=names,
+                per_stratum=per_stratum,
+            )
+        except AllocationError as exc:
+            raise EdcSetupError(str(exc)) from None
+    elif p.design.allocation.method not in ("investigator", "enrolment_order"):
+        raise EdcSetupError(
+            f"design.allocation.method is {p.design.allocation.method!r}: {p.id} is not "
+            "randomized and does not say how arms are assigned; write 'investigator' or "
+            "'enrolment_order'"
         )
-    except AllocationError as exc:
-        raise EdcSetupError(str(exc)) from None
 
     from celltrial.edc import setup
 
@@ -180,7 +191,8 @@ def create_edc(
             else:
                 actions.add_staff(admin, role, role, names, password=pw, all_sites=all_sites)
             passwords[role] = pw
-        actions.load_allocation_list(admin, sealed.canonical(), commitment=sealed.commitment())
+        if sealed is not None:
+            actions.load_allocation_list(admin, sealed.canonical(), commitment=sealed.commitment())
     except actions.ActionError as exc:
         raise EdcSetupError(str(exc)) from None
     key_file = Path(f"{db}.key")
@@ -192,8 +204,8 @@ def create_edc(
         version=str(p.version),
         sites=tuple(names),
         passwords=passwords,
-        rows=len(sealed.rows),
-        commitment=sealed.commitment(),
+        rows=len(sealed.rows) if sealed is not None else 0,
+        commitment=sealed.commitment() if sealed is not None else "",
         key_file=key_file,
     )
 

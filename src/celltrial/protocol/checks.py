@@ -70,15 +70,26 @@ def _unique_ids(p: Protocol) -> Iterator[Problem]:
             yield ("events", i, "code"), f"{e.code!r} is both a measurement and an event"
 
 
+#: Allocation methods of a non-randomized design (no sealed list).
+NON_RANDOM_METHODS = ("none", "investigator", "enrolment_order")
+
+
 def _allocation(p: Protocol) -> Iterator[Problem]:
     alloc = p.design.allocation
     base: Path = ("design", "allocation")
     arm_ids = [a.id for a in p.arms]
     randomized = p.design.assignment == "randomized"
-    if not randomized and alloc.method not in ("none", None):
-        yield (*base, "method"), f"{alloc.method!r}: a non-randomized design has method 'none'"
-    if randomized and alloc.method == "none":
-        yield (*base, "method"), "'none': a randomized design needs a randomization method"
+    if not randomized and alloc.method not in (*NON_RANDOM_METHODS, None):
+        yield (
+            (*base, "method"),
+            f"{alloc.method!r}: a non-randomized design has method "
+            f"{', '.join(repr(m) for m in NON_RANDOM_METHODS)}",
+        )
+    if randomized and alloc.method in NON_RANDOM_METHODS:
+        yield (
+            (*base, "method"),
+            f"{alloc.method!r}: a randomized design needs a randomization method",
+        )
     if randomized and len(p.arms) < 2:
         yield ("arms",), "a randomized design needs at least two arms"
     ratio = alloc.ratio

@@ -196,8 +196,25 @@ class Minimization(Model):
 
 
 class Allocation(Model):
+    """How participants get their arm.
+
+    Randomized designs: ``simple``, ``permuted_blocks``, ``stratified_blocks``,
+    ``minimization`` (a sealed list in the EDC). Non-randomized designs: ``investigator`` (the
+    investigator assigns each participant an arm, openly), ``enrolment_order`` (arms in turn,
+    by order of enrolment, following the ratio) or ``none`` (not assigned through the EDC).
+    """
+
     method: Annotated[
-        Literal["none", "simple", "permuted_blocks", "stratified_blocks", "minimization"] | None,
+        Literal[
+            "none",
+            "simple",
+            "permuted_blocks",
+            "stratified_blocks",
+            "minimization",
+            "investigator",
+            "enrolment_order",
+        ]
+        | None,
         MAY_BE_UNKNOWN,
     ]
     ratio: Annotated[dict[str, int] | str | None, MAY_BE_UNKNOWN] = None

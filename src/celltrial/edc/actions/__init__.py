@@ -16,6 +16,7 @@ from celltrial.edc.actions._base import (
     Problem,
     TooManyAttempts,
 )
+from celltrial.edc.actions.assignment import assign_participant
 from celltrial.edc.actions.clinical import record_measurement, record_visit
 from celltrial.edc.actions.disposition import mark_lost_to_follow_up, record_death, withdraw
 from celltrial.edc.actions.edit import edit_record
@@ -70,6 +71,7 @@ __all__ = [
     "add_staff_as_operator",
     "answer_query",
     "approve_access",
+    "assign_participant",
     "close_query",
     "complete_study",
     "create_trial",
