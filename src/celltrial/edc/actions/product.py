@@ -171,8 +171,6 @@ def record_infusion(
     stop = aware(stopped_at, "stopped_at") if stopped_at is not None else None
     if stop is not None and stop < start:
         raise ActionError("stopped_at", "the infusion stops before it starts")
-    if start > now() + dt.timedelta(minutes=5):
-        raise ActionError("started_at", "the infusion's start is in the future")
     enforce(p, Occurrence("dose", start, "the infusion"), "started_at")
     if the_lot.expires_at is not None and start > the_lot.expires_at:
         raise ActionError(

@@ -473,7 +473,12 @@ def measure(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
     visit = request.GET.get("visit") or request.POST.get("visit", "")
     fields = forms.measurement_fields(protocol, visit)
     saved: list[str] = []
-    if request.method == "POST":
+    measured_text = request.POST.get("measured_at", "").strip()
+    measured_at = _utc(measured_text)
+    when_error = ""
+    if request.method == "POST" and measured_text and measured_at is None:
+        when_error = "when the sample was drawn: a date and time (UTC)"
+    elif request.method == "POST":
         for f in fields:
             f.value = request.POST.get(f.name, "").strip()
             f.confirmed = request.POST.get(f"{f.name}__confirmed") == "on"
@@ -481,21 +486,41 @@ def measure(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
                 continue
             try:
                 actions.record_measurement(
-                    staff, p, f.name, f.value, visit=visit, confirmed=f.confirmed
+                    staff,
+                    p,
+                    f.name,
+                    f.value,
+                    visit=visit,
+                    confirmed=f.confirmed,
+                    measured_at=measured_at,
                 )
             except ActionError as exc:
+                if any(x.field == "measured_at" for x in exc.problems):
+                    when_error = "; ".join(
+                        x.message for x in exc.problems if x.field == "measured_at"
+                    )
+                    break
                 f.error = "; ".join(x.message for x in exc.problems)
                 f.needs_confirm = "plausible range" in f.error
             else:
                 saved.append(f.label)
                 f.value = ""
-        if saved and not any(f.error for f in fields):
+        if saved and not when_error and not any(f.error for f in fields):
             request.session["notice"] = f"Saved: {', '.join(saved)}."
             return redirect("participant", code=p.code)
     return render(
         request,
         "edc/measure.html",
-        _ctx(staff, p=p, fields=fields, visit=visit, saved=saved, visits=protocol.schedule.visits),
+        _ctx(
+            staff,
+            p=p,
+            fields=fields,
+            visit=visit,
+            saved=saved,
+            visits=protocol.schedule.visits,
+            measured_at=measured_text,
+            when_error=when_error,
+        ),
     )
 
 
@@ -519,6 +544,7 @@ def adverse_event(request: HttpRequest, staff: Staff, code: str) -> HttpResponse
         data = {
             "term": request.POST.get("term", ""),
             "onset": request.POST.get("onset", ""),
+            "aware_at": request.POST.get("aware_at", ""),
             "grade": request.POST.get("grade", ""),
             "relatedness": request.POST.get("relatedness", ""),
             "outcome": request.POST.get("outcome", ""),
@@ -529,8 +555,11 @@ def adverse_event(request: HttpRequest, staff: Staff, code: str) -> HttpResponse
             grade = int(data["grade"])
         except ValueError:
             grade = 0
+        aware_at = _utc(data["aware_at"])
         if onset is None:
             errors["onset"] = "the onset: a date and time (UTC)"
+        elif data["aware_at"].strip() and aware_at is None:
+            errors["aware_at"] = "when the site became aware: a date and time (UTC)"
         else:
             try:
                 ae = actions.report_adverse_event(
@@ -542,6 +571,7 @@ def adverse_event(request: HttpRequest, staff: Staff, code: str) -> HttpResponse
                     relatedness=data["relatedness"],
                     outcome=data["outcome"],
                     serious_criteria=data["serious_criteria"],
+                    aware_at=aware_at,
                 )
             except ActionError as exc:
                 errors = _errors(exc)

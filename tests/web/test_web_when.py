@@ -1,0 +1,61 @@
+"""Issue 15, "when, not just what": the web forms take when a sample was drawn and when the
+site became aware of an adverse event (the SAE clock runs from awareness), and the entry rules
+(:mod:`celltrial.dataset.rules`) refuse a time that breaks one, next to its field."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from edc_helpers import randomized
+from web_helpers import client_for, post
+
+
+def _local(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_ae_form_takes_awareness_and_the_sae_clock_runs_from_it(web_trial: Any) -> None:
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    p = randomized(web_trial, at=now - dt.timedelta(days=2))
+    c = client_for("coord1")
+    assert 'name="aware_at"' in c.get(f"/p/{p.code}/ae").content.decode()
+    aware = now - dt.timedelta(hours=20)
+    r = post(
+        c,
+        f"/p/{p.code}/ae",
+        {
+            "term": "hypotension",
+            "onset": _local(now - dt.timedelta(days=1)),
+            "aware_at": _local(aware),
+            "grade": "3",
+            "relatedness": "possible",
+            "outcome": "recovered",
+            "serious_criteria": ["hospitalization"],
+        },
+    )
+    assert r.status_code == 302, r.content.decode()
+    ae = p.adverse_events.get()
+    assert ae.aware_at == aware
+    assert ae.sae_due_at == aware + dt.timedelta(hours=24)  # not entry time + 24 h
+
+
+def test_measure_form_takes_the_sample_time_and_refuses_one_after_death(web_trial: Any) -> None:
+    from celltrial.edc import actions
+
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    p = randomized(web_trial, at=now - dt.timedelta(days=2))
+    c = client_for("coord1")
+    assert 'name="measured_at"' in c.get(f"/p/{p.code}/measure?visit=day7").content.decode()
+    drawn = now - dt.timedelta(hours=30)
+    r = post(
+        c, f"/p/{p.code}/measure", {"visit": "day7", "il6": "30", "measured_at": _local(drawn)}
+    )
+    assert r.status_code == 302, r.content.decode()
+    assert p.measurements.get(code="il6").measured_at == drawn
+    actions.record_death(web_trial["coord1"], p, died_at=now - dt.timedelta(hours=10), cause="ARDS")
+    r = post(c, f"/p/{p.code}/measure", {"visit": "day7", "il6": "31"})  # blank: now
+    page = r.content.decode()
+    assert r.status_code == 200 and 'id="err_measured_at"' in page
+    assert "rule nothing_after_death" in page
+    assert p.measurements.count() == 1
