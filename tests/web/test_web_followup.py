@@ -240,7 +240,13 @@ def test_already_left_is_a_conflict_and_death_may_follow_withdrawal(trial: Any) 
     from celltrial.edc.models import Disposition
 
     p = randomized(trial, at=now() - dt.timedelta(days=5))
-    actions.withdraw(trial["coord1"], p, reason="Consent withdrawn", by="participant")
+    actions.withdraw(
+        trial["coord1"],
+        p,
+        reason="Consent withdrawn",
+        by="participant",
+        at=now() - dt.timedelta(days=1),  # the death below follows it (rule nothing_after_death)
+    )
     coord = client_for("coord1")
     url = f"/p/{p.code}/leave"
     # The page says so and hides the withdrawal and loss forms.
