@@ -279,3 +279,41 @@ def test_event_count_without_horizon_is_fine_with_a_follow_up() -> None:
     text, _ = _break("meng2020", "    horizon: 50d\n", "")
     text = text.replace("follow_up: unknown", "follow_up: 28d")
     assert parse_protocol(text, file="meng2020.yaml").endpoints[1].horizon is None
+
+
+@pytest.mark.parametrize("pid", sorted(OVERLAP))
+def test_type_error_and_cross_field_problem_in_one_pass(pid: str) -> None:
+    """A wrong unit (a type error) does not hide an overlapping window (a cross-field rule):
+    both are reported at once, each at its line (the README's example)."""
+    old, new, index, visit, previous = OVERLAP[pid]
+    text, window_line = _break(pid, old, new)
+    assert WRONG_UNIT[pid] in text
+    unit_line = text[: text.index(WRONG_UNIT[pid])].count("\n") + 1
+    text = text.replace(WRONG_UNIT[pid], "unit: cell/kg\n", 1)
+    assert _problems(text, pid) == [
+        f"{pid}.yaml:{unit_line} arms[0].dose.unit: 'cell/kg' is not a known unit "
+        "(did you mean 'cells/kg'?); dose units are cells/kg, cells, mL, mL/kg, mg, mg/kg",
+        f"{pid}.yaml:{window_line} schedule.visits[{index}].window: "
+        f"the window of visit {visit!r} overlaps the window of visit {previous!r}",
+    ]
+
+
+def test_a_check_reading_a_broken_part_is_skipped() -> None:
+    """A check that would read the part with a type error is not run on a guess: a wrong unit
+    in arm 0 reports the unit only (no rule about arm 0's dose is judged)."""
+    text, _ = _break("lanzoni2021", WRONG_UNIT["lanzoni2021"], "unit: 12\n")
+    problems = _problems(text, "lanzoni2021")
+    assert len(problems) == 1 and "arms[0].dose.unit" in problems[0]
+
+
+def test_the_readme_example_is_what_the_loader_says() -> None:
+    """README.md shows the messages for lanzoni2021 with a wrong unit and an overlapping
+    window; they are what the loader reports, in one pass."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("gets one message per problem:\n\n```text\n", 1)[1].split("```")[0]
+    old, new = OVERLAP["lanzoni2021"][:2]
+    text, _ = _break("lanzoni2021", old, new)
+    text = text.replace(WRONG_UNIT["lanzoni2021"], "unit: cell/kg\n", 1)
+    assert _problems(text, "lanzoni2021") == shown.strip().splitlines()

@@ -7,7 +7,7 @@ Each check yields ``(path, message)``, the path a tuple of keys and list indexes
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from celltrial.protocol.models import Arm, Condition, Protocol, is_unknown, methods_for
 
@@ -30,15 +30,7 @@ _UNITS_BY_KIND = {
 def check_protocol(p: Protocol) -> list[Problem]:
     """All cross-field problems of ``p`` (an empty list when it is consistent)."""
     problems: list[Problem] = []
-    for check in (
-        _unique_ids,
-        _allocation,
-        _eligibility,
-        _arms,
-        _blinding,
-        _schedule,
-        _endpoints,
-    ):
+    for check in CHECKS:
         problems.extend(check(p))
     return problems
 
@@ -370,3 +362,15 @@ def _endpoints(p: Protocol) -> Iterator[Problem]:
             problem = _condition_fits(e.condition, m.kind, m.level_codes)
             if problem:
                 yield (*base, "condition"), problem
+
+
+#: The cross-field checks, in the order :func:`check_protocol` runs them.
+CHECKS: tuple[Callable[[Protocol], Iterator[Problem]], ...] = (
+    _unique_ids,
+    _allocation,
+    _eligibility,
+    _arms,
+    _blinding,
+    _schedule,
+    _endpoints,
+)

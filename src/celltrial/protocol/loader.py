@@ -11,15 +11,17 @@ a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, cast
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from celltrial.protocol.checks import check_protocol
+from celltrial.protocol.checks import CHECKS, check_protocol
 from celltrial.protocol.models import Protocol
 from celltrial.protocol.units import suggest
 
@@ -213,6 +215,74 @@ def _validation_problems(exc: ValidationError, file: str, lines: _Lines) -> list
     return problems
 
 
+class _Broken(Exception):
+    """A part of the file that cannot be read as its model."""
+
+
+_LEFT_OUT = object()
+
+
+def _partial(model: type[BaseModel], data: Any, broken: list[FieldPath]) -> BaseModel:
+    """``data`` as a ``model`` whose fields on a ``broken`` path are left out (reading one
+    raises AttributeError), recursing into nested models and lists of models; every other
+    field is validated on its own, as the whole model would validate it."""
+    if not isinstance(data, Mapping):
+        raise _Broken
+    record = getattr(model, "_record_unknowns", None)
+    given = dict(record(data) if record is not None else data)
+    values: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        if key not in given:
+            continue
+        if name == "unknowns":
+            values[name] = given[key]
+            continue
+        below = [path[1:] for path in broken if path and path[0] == key]
+        values[name] = _LEFT_OUT
+        if not below:
+            with contextlib.suppress(ValidationError, TypeError):
+                field: Any = Annotated[info.annotation, info]  # the field as the model has it
+                values[name] = TypeAdapter(field).validate_python(given[key])
+            continue
+        inner = _model_types(info.annotation)
+        if any(not p for p in below) or len(inner) != 1:
+            continue
+        try:
+            if isinstance(given[key], list):
+                values[name] = [
+                    _partial(inner[0], item, [p[1:] for p in below if p[0] == i])
+                    for i, item in enumerate(given[key])
+                ]
+            else:
+                values[name] = _partial(inner[0], given[key], below)
+        except _Broken:
+            pass
+    built = model.model_construct(**{k: v for k, v in values.items() if v is not _LEFT_OUT})
+    for name, value in values.items():
+        if value is _LEFT_OUT:
+            built.__dict__.pop(name, None)
+    return built
+
+
+def _checks_despite(data: Any, exc: ValidationError) -> list[tuple[FieldPath, str]]:
+    """The cross-field problems of a file with type errors: each check runs on the protocol
+    with the broken parts left out, and a check that reads one of them is skipped (it would
+    judge a value the file does not validly give)."""
+    broken = [_clean_loc(err["loc"]) for err in exc.errors()]
+    try:
+        protocol = cast(Protocol, _partial(Protocol, data, broken))
+    except (_Broken, ValidationError, TypeError, ValueError):
+        return []
+    found: list[tuple[FieldPath, str]] = []
+    for check in CHECKS:
+        try:
+            found.extend(list(check(protocol)))
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+            continue
+    return found
+
+
 def parse_protocol(text: str, *, file: str = "<protocol>") -> Protocol:
     """Validate protocol YAML ``text``; raise :class:`ProtocolError` listing every problem."""
     try:
@@ -236,6 +306,12 @@ def parse_protocol(text: str, *, file: str = "<protocol>") -> Protocol:
         protocol = Protocol.model_validate(data)
     except ValidationError as exc:
         problems.extend(_validation_problems(exc, file, lines))
+        # The cross-field rules that do not read a part with a type error are checked too, so
+        # that a file is fixed in one pass.
+        typed = {p.path for p in problems}
+        for path, message in _checks_despite(data, exc):
+            if path not in typed:
+                problems.append(Problem(file, lines.line(path), path, message))
         raise ProtocolError(problems) from None
     for path, message in check_protocol(protocol):
         problems.append(Problem(file, lines.line(path), path, message))
