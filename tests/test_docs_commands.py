@@ -100,3 +100,11 @@ def test_runnable_block(where: str, commands: list[tuple[str, list[str]]], tmp_p
         timeout=LIMIT,
     )
     assert done.returncode == 0, f"{where}\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+
+
+def test_make_demo_is_safe_to_run_twice() -> None:
+    """The README says `make demo` is safe to run twice: its recipe replaces an earlier demo's
+    database (``--force``; tests/simulate/test_through_edc.py runs ``demo --force`` twice)."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile.split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    assert "celltrial demo --force" in recipe
