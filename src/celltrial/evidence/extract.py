@@ -270,7 +270,9 @@ _PERCENT_NOT_RATE_BEFORE = re.compile(
 _PERCENT_NOT_RATE_AFTER = re.compile(
     r"^\s*(?:CI|CrI|confidence|credible|improvement|reduction|increase|decrease|decline|"
     r"lower|higher|greater|less|more|of (?:the )?(?:baseline|predicted|normal)|"
-    r"predicted|fall|rise|change)",
+    r"predicted|fall|rise|change|"
+    r"of\s+(?:the\s+|all\s+)?(?:injections|infusions|doses|procedures|administrations|visits|"
+    r"samples|lesions|cycles|sessions))",
     re.IGNORECASE,
 )
 _VS_COUNTS = re.compile(
@@ -286,6 +288,15 @@ _PEOPLE = (
 _GROUP_COUNT = re.compile(
     rf"(?<![\w.\-−/])({_COUNT})\s+(?:{_PEOPLE}\s+)?(?:[a-z-]+\s+){{0,3}}?in\s+(?:the|each|both)\s+"
     r"(?:[\w-]+\s+){0,2}?(?:groups?|arms?)\b(?!\s*\(\s*[nN]\s*=)",
+    re.IGNORECASE,
+)
+# "ventilator-free days were 19 vs 16", "ICU stay: 12 versus 9", "the score fell in the MSC
+# group": a continuous outcome's values, not counts of patients
+_MEASURE_BEFORE = re.compile(
+    r"(?:-free\s+days|\bdays\s+(?:alive|in\s+hospital|on|of|with)\b|\blength\s+of\s+"
+    r"(?:\w+\s+)?stay|\b(?:hospital|ICU)\s+stay|\bduration|\bscores?\b|\bscales?\b|\blevels?\b|"
+    r"\bconcentrations?\b|\bindex\b|\btime\s+to\b|\bdistance|\bweight|\bLVEF\b|\bfraction\b)"
+    r"(?![^.;]*\b(?:patients?|participants?|subjects?|events?|deaths?|of\s+\d))[^.;%]{0,30}$",
     re.IGNORECASE,
 )
 # survival "at 2 years" is a Kaplan-Meier estimate, not a count over the arm
@@ -351,6 +362,12 @@ _ARM_TO = re.compile(
     rf"(?<![\w.:])({_NUM})\s+(?:{_PEOPLE}\s+)?(?:were\s+)?(?:randomi[sz]ed\s+|assigned\s+|"
     rf"allocated\s+)?to\s+(?:the\s+)?[\w-]+(?:\s+group)?\s*(?:,|and)\s+({_NUM})\s+"
     rf"(?:{_PEOPLE}\s+)?(?:were\s+)?(?:randomi[sz]ed\s+|assigned\s+|allocated\s+)?to\b",
+    re.IGNORECASE,
+)
+# "53 with standard-dose and 52 with low-dose tacrolimus" after "received" or "randomized"
+_ARM_WITH = re.compile(
+    r"(?:receiv|randomi[sz]|assign|allocat|enrol)[^.;]{0,120}?(?<![\w.:])(\d+)\s+"
+    rf"(?:{_PEOPLE}\s+)?with\s+(?:[\w-]+\s+){{0,3}}?and\s+(\d+)\s+(?:{_PEOPLE}\s+)?with\b",
     re.IGNORECASE,
 )
 # "in one MSC patient and two controls": a count per arm, in the arms' order
@@ -419,7 +436,17 @@ _CELLS_AFTER = re.compile(
 )
 _NOT_DOSE_AFTER = re.compile(
     r"^\s*(?:/\s*(?:L|l|µL|uL|mL|ml|mm3|mm³)\b|per\s+(?:litre|liter|µL|mL)|copies|IU|"
-    r"particles?/mL|years?|patients|people|km|cells?\s*/\s*cm|/\s*cm)",
+    r"particles?/mL|years?|patients|people|km)",
+)
+# "1 × 10^6 cells/cm²", "2 x 10^5 cells per cm2": a dose per wound area
+_PER_AREA = re.compile(
+    r"^\s*(?:[\w'’-]+\s+){0,3}?(?:[\w'’-]*\s*)?(?:/\s*cm\s*(?:2|²|\^2)|per\s+(?:cm\s*(?:2|²|\^2)|"
+    r"square\s+centimet(?:er|re)))(?![\w³])",
+    re.IGNORECASE,
+)
+_PER_OTHER = re.compile(
+    r"^\s*(?:[\w'’-]+\s+){0,3}?(?:[\w'’-]*\s*)?(?:/\s*(?:cm|mm|µL|uL|mL|L)\b|per\s+(?:cm|mm|µL|mL))",
+    re.IGNORECASE,
 )
 _VOLUME = re.compile(
     r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:mL|ml|millilit(?:er|re)s?)\b(?!\s*/)(?:\s+(?:of\s+)?([a-z-]+))?"
@@ -517,6 +544,36 @@ _BLINDING = re.compile(
 )
 
 
+# "a second identical dose after 72 hours", "with a second infusion on day 7": two
+# administrations; not "a second dose if needed", nor a third mentioned
+_SECOND_ADMIN = re.compile(
+    r"\b(?:a|the)\s+second\s+(?:[\w-]+\s+){0,2}?(?:dose|infusion|injection|administration)\b"
+    r"(?![^.;]{0,60}\b(?:if|when|in\s+(?:non-?responders|case)|optional|allowed|could|might|may|"
+    r"permitted|at\s+the\s+investigator))",
+    re.IGNORECASE,
+)
+
+
+def _injection_sites(sentence: str, m: re.Match[str], count: int) -> bool:
+    """True for "100 × 10^6 cells in 10 injections", "as 15 injections of 0.2 mL into the
+    myocardium": the sites of one procedure, not a number of administrations."""
+    if count < 3 or not re.search(r"injections\b", m.group(0), re.I):
+        return False
+    if re.search(r"daily|weekly|monthly|yearly|apart|every|interval", sentence[m.start() :], re.I):
+        return False  # "four monthly injections": administrations over time
+    before = sentence[: m.start()]
+    after = sentence[m.end() :]
+    return bool(
+        re.search(r"\b(?:in|via|into|across)\s+$", before, re.I)
+        or re.match(
+            r"\s*(?:of\s+\d+(?:\.\d+)?\s*(?:mL|ml|µL|uL)\b|into\s+the|at\s+(?:\w+\s+){0,2}?sites?\b)",
+            after,
+            re.I,
+        )
+        or re.search(r"transendocardi|intramyocardi|epicardi|injection\s+sites", sentence, re.I)
+    )
+
+
 def _rounds_to(events: int, n: int, percent: str) -> bool:
     """Whether ``events``/``n`` is ``percent`` % at the precision it was written with."""
     digits = len(percent.split(".")[1]) if "." in percent else 0
@@ -608,6 +665,10 @@ def _dose_unit(after: str) -> str | None:
         if re.match(r"\s*(?:/\s*kg|per\s+(?:kg|kilogram))", rest, re.I):
             return "particles/kg"
         return None if re.match(r"\s*/", rest) else "particles"
+    if _PER_AREA.match(after):
+        return "cells/cm2"
+    if _PER_OTHER.match(after):
+        return None  # cells per cm, per mm³...: not a dose we can key
     if _NOT_DOSE_AFTER.match(after):
         return None
     if _PER_KG.match(after):
@@ -723,6 +784,7 @@ def items_in(sentence: str) -> list[Item]:
                 m.group(0)[len(m.group(1)) :],
                 re.I,
             )
+            or _MEASURE_BEFORE.search(sentence[: m.start()])
         ):  # "by day 7 in the MSC group", "within 3 days in the treated group"
             continue
         add("group_count", m, {"events": count})
@@ -732,6 +794,8 @@ def items_in(sentence: str) -> list[Item]:
         x, y = word_number(m.group(1)), word_number(m.group(2))
         if re.search(r"\b(?:median|mean|average|IQR|range)\W{0,3}$", sentence[: m.start()], re.I):
             continue  # "(median 7 vs 14)" compares values, not counts
+        if _MEASURE_BEFORE.search(sentence[: m.start()]):
+            continue  # "vasopressor-free days were 19 vs 16"
         if x is not None and y is not None:
             add("comparison", m, {"counts": [x, y]})
     if _EVENT_VERB.search(sentence):
@@ -741,6 +805,8 @@ def items_in(sentence: str) -> list[Item]:
                 add("comparison", m, {"counts": [x, y]})
     for m in _RESPECTIVELY.finditer(sentence):
         x, y = word_number(m.group(1)), word_number(m.group(2))
+        if _MEASURE_BEFORE.search(sentence[: m.start()]):
+            continue
         if x is not None and y is not None and not overlaps(m.start(), m.end()):
             add("comparison", m, {"counts": [x, y]})
     for m in _VS_PERCENT.finditer(sentence):
@@ -815,6 +881,11 @@ def items_in(sentence: str) -> list[Item]:
         if word_number(m.group(1) or m.group(2) or m.group(3) or m.group(4) or "")
     ]
     received += [(m, 1) for m in _ARM_COMPARED.finditer(sentence) if word_number(m.group(1))]
+    for m in _ARM_WITH.finditer(sentence):
+        for g in (1, 2):
+            n = word_number(m.group(g))
+            if n:
+                add("arm_size", m, {"n": n, "label": None, "each_group": False}, g)
     for m in _ARM_TO.finditer(sentence):
         for g in (1, 2):
             n = word_number(m.group(g))
@@ -996,8 +1067,13 @@ def items_in(sentence: str) -> list[Item]:
                 sentence[: m.start()],
                 re.I,
             )
+            and not _injection_sites(sentence, m, count)
         ):
             add("schedule", m, {"count": count})
+    if not any(i.kind == "schedule" and "count" in i.values for i in found):
+        for m in _SECOND_ADMIN.finditer(sentence):
+            add("schedule", m, {"count": 2})
+            break
     for m in _SINGLE.finditer(sentence):
         add("schedule", m, {"count": 1})
     for m in _TIMES.finditer(sentence):
@@ -1017,13 +1093,32 @@ def items_in(sentence: str) -> list[Item]:
             continue
         unit = m.group(2).lower().rstrip("s") + "s"
         add("schedule", m, {"for": span, "unit": unit})
-    return found
+    # "105 received MSCs, 53 with standard-dose and 52 with low-dose tacrolimus": the 105 is
+    # the two arms together, not an arm
+    sizes = [int(i.values["n"]) for i in found if i.kind == "arm_size"]
+    return [
+        i
+        for i in found
+        if not (
+            i.kind == "arm_size"
+            and any(
+                a + b == int(i.values["n"]) for j, a in enumerate(sizes) for b in sizes[j + 1 :]
+            )
+        )
+    ]
 
 
 _MEASURE_ROW = re.compile(
     r",\s*(?:days?|hours?|weeks?|months?|years?|mg|ml|kg|points?|%|m|cm|mmHg)\b|"
     r"\b(?:mean|median|score|age|duration|time\s+to|length\s+of|level|concentration|index|"
     r"stay|count|scale|SD|IQR|ratio|value)\b|±",
+    re.IGNORECASE,
+)
+
+
+_N_ROW = re.compile(
+    r"(?:(?:patients|participants|subjects|randomi[sz]ed|enrolled|analy[sz]ed)\s*,?\s*\(?(?:n|no\.?)\)?|"
+    r"n|N|(?:number|no\.)\s+of\s+(?:patients|participants|subjects))",
     re.IGNORECASE,
 )
 
@@ -1086,9 +1181,33 @@ def table_items(table: Table) -> list[Item]:
             )
         if re.fullmatch(r"\s*p(?:[- ]?values?)?\s*[*†‡]?\s*", cell, re.IGNORECASE):
             p_col = j
+    # a row "Patients, n | 20 | 20": the arm sizes, when the header gave none
+    for row in rows:
+        if not row or not _N_ROW.fullmatch(row[0].strip()):
+            continue
+        for j, cell in enumerate(row[1:], start=1):
+            if j != p_col and j not in col_n and re.fullmatch(r"\d+", cell.strip()):
+                col_n[j] = int(cell)
+                found.append(
+                    Item(
+                        "arm_size",
+                        cell.strip(),
+                        {
+                            "n": col_n[j],
+                            "label": header[j] if j < len(header) else None,
+                            "each_group": False,
+                            "derived": f"the row {row[0].strip()!r}",
+                        },
+                        " | ".join(row),
+                        j,
+                    )
+                )
+        break
     for row in rows:
         text = " | ".join(row)
         label = row[0] if row else ""
+        if _N_ROW.fullmatch(label.strip()):
+            continue  # the arm sizes, read above
         for j, cell in enumerate(row[1:], start=1):
             cell = cell.strip()
             if j == p_col:
@@ -1185,6 +1304,14 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
     - no arm size stated: a total with a 1:1 (or a:b) ratio, or the enrolled total of a study
       that is not randomized, is the arm size.
     """
+    # "a second infusion" says two only when no other sentence gives the number
+    second = [
+        i
+        for i in items
+        if i.kind == "schedule" and i.values.get("count") == 2 and _SECOND_ADMIN.match(i.text)
+    ]
+    if any(i.kind == "schedule" and "count" in i.values and i not in second for i in items):
+        items = [i for i in items if i not in second]
     out = list(items)
     arms = _arms(out)
     totals = [int(i.values["n"]) for i in out if i.kind == "total_n"]
