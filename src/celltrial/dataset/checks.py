@@ -25,6 +25,7 @@ from celltrial.dataset.schema import (
     testcd_of,
 )
 from celltrial.dataset.tables import Dataset
+from celltrial.dataset.times import BEYOND_RANGE
 from celltrial.protocol import Protocol
 
 UNSCHEDULED = "UNSCHEDULED"
@@ -81,6 +82,8 @@ def check_dataset(dataset: Dataset, protocol: Protocol) -> list[Problem]:
     out += _events(dataset, protocol)
     out += _screening(dataset, protocol)
     out += check_rules(dataset)
+    # dates the loader could not hold (valid ISO beyond 2262): nothing after them is sound
+    out += [p for p in dataset.problems if BEYOND_RANGE in p.message]
     return out
 
 

@@ -12,6 +12,7 @@ made on the date alone, so that a same-day date never reads as "before" a timed 
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from typing import Final
 
 import numpy as np
@@ -27,6 +28,13 @@ PARTIAL: Final = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
 #: The normalized forms: a partial date, a date, or a date-time to the minute in UTC.
 _CANONICAL: Final = re.compile(r"^\d{4}(?:-\d{2}(?:-\d{2}(?:T\d{2}:\d{2}Z)?)?)?$")
 IMPUTED_HOUR: Final = 12
+#: The instants that 64-bit nanosecond timestamps hold (pandas' ``Timestamp.min``/``max``).
+FIRST_DAY: Final = "1677-09-22"
+LAST_DAY: Final = "2262-04-10"
+BEYOND_RANGE: Final = (
+    f"is a valid ISO 8601 date but outside the dates celltrial can compute with "
+    f"({FIRST_DAY} to {LAST_DAY})"
+)
 HOURS_PER_DAY: Final = 24.0
 
 
@@ -67,6 +75,32 @@ def to_utc(text: pd.Series) -> pd.Series:
     if dateonly.any():
         ts[dateonly] = ts[dateonly] + pd.Timedelta(hours=IMPUTED_HOUR)
     return ts
+
+
+def beyond_range(text: pd.Series) -> pd.Series:
+    """True where the text is valid ISO 8601 but outside the nanosecond range of pandas.
+
+    Such a date (e.g. ``2263-01-01``) is a real calendar date, so it must not be called "not
+    ISO 8601"; it cannot be held as a 64-bit nanosecond timestamp. Only the values that
+    pandas could not read are re-read, one by one, with :meth:`datetime.fromisoformat`.
+    """
+    out = np.zeros(len(text), dtype=bool)
+    present = text.notna()
+    raw = text.astype("string").str.strip()
+    shaped = (raw.str.match(ISO_8601) | raw.str.match(PARTIAL)).fillna(False).astype(bool)
+    cand = (present & shaped).to_numpy(dtype=bool)
+    if cand.any():
+        zoned = _zoned(raw.where(cand, None).astype("object").where(cand, None))
+        ts = pd.to_datetime(zoned, format="ISO8601", utc=True, errors="coerce")
+        unread = cand & pd.isna(np.asarray(ts))
+        for i in np.flatnonzero(unread):
+            value = str(zoned.iloc[i])
+            try:
+                when = datetime.fromisoformat(value).date()
+            except ValueError:
+                continue
+            out[i] = not (date.fromisoformat(FIRST_DAY) <= when <= date.fromisoformat(LAST_DAY))
+    return pd.Series(out, index=text.index)
 
 
 def imputed_flag(text: pd.Series) -> pd.Series:

@@ -102,6 +102,10 @@ def _coerce_column(t: _Table, col: Column, *, absent: bool = False) -> None:
         if pd.api.types.is_datetime64_any_dtype(raw):
             text = raw.dt.strftime("%Y-%m-%dT%H:%M:%S%z").where(raw.notna(), None)
         value, bad = times.normalize(text)
+        far = times.beyond_range(text) if bad.any() else pd.Series(False, index=text.index)
+        if far.any():  # valid ISO, beyond 64-bit nanoseconds: its own message, not "not ISO"
+            t.report(far, lambda i: f"{col.name} '{shown.iloc[i]}' {times.BEYOND_RANGE}", col.name)
+            bad = bad & ~far
         what = "an ISO 8601 date or date-time (e.g. 2020-05-01 or 2020-05-01T14:00Z)"
     else:  # flag
         up = raw.map(_flag_text)

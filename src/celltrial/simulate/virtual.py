@@ -207,8 +207,28 @@ def _screen(
     return people
 
 
+#: The last day a 64-bit nanosecond timestamp (pandas) holds, less a year for follow-up.
+_LAST_CONSENT = datetime(2261, 4, 10, tzinfo=UTC)
+
+
+def _check_calendar(protocol: Protocol, scenario: Scenario, people: list[dict[str, Any]]) -> None:
+    """Refuse an accrual that would write dates the dataset cannot compute with (past 2262)."""
+    follow = max((v.at for v in protocol.schedule.visits), default=0)
+    last = people[-1]["consent"] + _hours(follow) if people else None
+    if last is not None and last > _LAST_CONSENT:
+        n = sum(p["randomized"] for p in people)
+        raise ScenarioError(
+            [
+                f"accrual.per_week: {n} participants at {scenario.accrual.per_week:g} a week "
+                f"enter until {last:%Y-%m-%d}, past the last date celltrial can compute with "
+                "(2262-04-10, 64-bit nanoseconds); raise accrual.per_week or lower n"
+            ]
+        )
+
+
 def _simulate(protocol: Protocol, scenario: Scenario, n: int, rng: np.random.Generator) -> _Build:
     people = _screen(protocol, scenario, n, rng)
+    _check_calendar(protocol, scenario, people)
     build = _Build(rows={}, events=[])
     factors = [s.factor for s in protocol.design.allocation.strata]
     lead = _lead(protocol)
