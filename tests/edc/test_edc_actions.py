@@ -484,7 +484,8 @@ ROLE_CASES = [
     (actions.edit_record, {"investigator", "coordinator", "data_manager"}),
     (actions.add_site, {"admin"}),
     (actions.add_staff, {"admin"}),
-    (actions.issue_token, {"admin", "pharmacist", "dsmb"}),
+    (actions.issue_token, {"admin", "pharmacist", "dsmb"}),  # the latter for themselves only
+    (actions.approve_access, {"dsmb"}),
     (actions.load_allocation_list, {"admin", "pharmacist"}),
 ]
 
@@ -504,9 +505,9 @@ def test_every_action_refuses_other_roles(trial, fn, allowed):
 
 def test_site_access_is_checked(trial):
     p = randomized(trial)  # site1
-    with pytest.raises(Forbidden) as exc:
+    with pytest.raises(NotFound) as exc:  # another site's participant: as if none (issue 16)
         actions.record_measurement(trial["coord2"], p, "il6", 3)
-    assert fields(exc) == {"site"}
+    assert fields(exc) == {"participant"}
     with pytest.raises(Forbidden):
         actions.screen_participant(trial["coord2"], "site1", ELIGIBLE)
     with pytest.raises(NotFound):

@@ -96,7 +96,7 @@ def test_full_flow_and_error_shapes(trial, clients):
     r = clients["coord2"].call(
         "post", f"/participants/{code}/measurements", {"code": "il6", "value": 3}
     )
-    assert r.status_code == 403 and r.json()["detail"][0]["field"] == "site"
+    assert r.status_code == 404 and r.json()["detail"][0]["field"] == "participant"
     r = clients["mon1"].call(
         "post", f"/participants/{code}/measurements", {"code": "il6", "value": 3}
     )

@@ -125,7 +125,7 @@ def test_serve_creates_the_default_database_and_its_admin_can_log_in(tmp_path):
         assert r.url.endswith("/manage") and "lanzoni2021" in r.read().decode()
     finally:
         proc.terminate()
-        proc.communicate(timeout=10)  # drains and closes the pipe
+        proc.communicate(timeout=60)  # drains and closes the pipe (gunicorn stops gracefully)
 
 
 def test_init_a_non_randomized_protocol(tmp_path):

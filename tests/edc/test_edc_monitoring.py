@@ -512,7 +512,7 @@ def test_api_record_audit_trail(trial: Any, visit: dict[str, Any], clients: Any)
     other = randomized(trial, who="coord2", site="site2")
     m2 = actions.record_measurement(trial["coord2"], other, "il6", 30)
     r = clients["mon1"].call("get", f"/audit/record/measurement/{m2.id}")
-    assert r.status_code == 403 and r.json()["detail"][0]["field"] == "site"
+    assert r.status_code == 404 and r.json()["detail"][0]["field"] == "record_id"
 
 
 # ------------------------------------------------------------------------------- blinding

@@ -317,3 +317,29 @@ def test_the_readme_example_is_what_the_loader_says() -> None:
     text, _ = _break("lanzoni2021", old, new)
     text = text.replace(WRONG_UNIT["lanzoni2021"], "unit: cell/kg\n", 1)
     assert _problems(text, "lanzoni2021") == shown.strip().splitlines()
+
+
+def test_yaml_bombs_are_refused_quickly() -> None:
+    """Issue 16: nested aliases ("billion laughs", 10^9 values from a few hundred bytes), deep
+    nesting and a huge file are refused before loading, in well under a second each."""
+    import time
+
+    lol = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 10):
+        prev = chr(ord("a") + i - 1)
+        cur = chr(ord("a") + i)
+        lol.append(f"{cur}: &{cur} [{', '.join(['*' + prev] * 9)}]")
+    cases = {
+        "\n".join(lol) + "\n": "aliases",
+        "x: " + "[" * 200 + "]" * 200 + "\n": "deeper",
+        "x: " + "[" * 1000 + "]" * 1000 + "\n": "deeper",
+        "x: " + "y" * 1_000_001 + "\n": "characters",
+    }
+    for text, words in cases.items():
+        t0 = time.perf_counter()
+        with pytest.raises(ProtocolError) as info:
+            parse_protocol(text, file="bomb.yaml")
+        assert time.perf_counter() - t0 < 5.0  # on a loaded machine; the bomb took 16 s
+        assert words in str(info.value.problems[0]), info.value.problems
+    # A library protocol (anchors or not) is untouched by the limits.
+    assert parse_protocol(library_text("lanzoni2021"), file="lanzoni2021.yaml")

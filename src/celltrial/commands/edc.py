@@ -223,6 +223,9 @@ def audit_verify(
     from celltrial.edc.audit import verify_audit
 
     report = verify_audit()
+    if report.anchor is not None:
+        a = report.anchor
+        console.print(f"anchor: row {a.get('seq')} {a.get('hash')} at {a.get('at')}")
     if report.ok:
         console.print(f"[green]ok[/] {report.message}")
         return

@@ -3,8 +3,9 @@
 It configures the EDC on the database — creating it first when the SQLite file does not exist
 (the protocol of ``--protocol``, one user per role, a sealed allocation list; the admin's
 log-in is printed once) — issues a fresh API token for the trial's ``admin`` (printed once) and
-serves with :mod:`celltrial.edc.server`, bound to the loopback interface unless ``--host``
-says otherwise.
+serves with gunicorn (:mod:`celltrial.edc.server_gunicorn`: worker processes restarted when
+they die or hang, graceful reload on ``SIGHUP``), bound to the loopback interface unless
+``--host`` says otherwise.
 """
 
 from __future__ import annotations
@@ -61,7 +62,11 @@ def serve_command(
         "127.0.0.1"
     ),
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
-    threads: Annotated[int, typer.Option(min=1, help="Worker threads")] = 16,
+    workers: Annotated[int, typer.Option(min=1, help="gunicorn worker processes")] = 2,
+    threads: Annotated[int, typer.Option(min=1, help="Threads per worker process")] = 8,
+    timeout: Annotated[
+        int, typer.Option(min=1, help="Seconds before a silent worker is restarted")
+    ] = 30,
     protocol: Annotated[
         str, typer.Option(help="Protocol (library id or file) when --db is created here")
     ] = DEFAULT_PROTOCOL,
@@ -80,7 +85,7 @@ def serve_command(
     call_command("migrate", verbosity=0, interactive=False)
     from celltrial.edc.actions import token_for
     from celltrial.edc.models import Role, Staff
-    from celltrial.edc.server import serve
+    from celltrial.edc.server_gunicorn import serve
 
     admin = Staff.objects.filter(role=Role.ADMIN).select_related("user").first()
     if admin is None:
@@ -107,7 +112,7 @@ def serve_command(
     if host not in ("127.0.0.1", "localhost", "::1"):
         ui.console.print("warning: listening beyond this machine; use HTTPS behind a proxy")
     try:
-        serve(host, port, threads=threads, quiet=True)
+        serve(host, port, workers=workers, threads=threads, timeout=timeout, quiet=True)
     except KeyboardInterrupt:
         pass
     except OSError as exc:

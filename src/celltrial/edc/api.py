@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import time
 from typing import Any
@@ -17,6 +18,7 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from celltrial.edc import actions, serialize
@@ -70,8 +72,19 @@ class BearerToken(HttpBearer):
         return staff
 
 
+class StrictJSON(Parser):
+    """JSON as the standard says: ``NaN`` and ``Infinity`` (which Python's parser accepts)
+    become ``{"not a JSON number": "NaN"}``, which no number field accepts: a 422 naming the
+    field, before any action sees a non-finite number (issue 16, item 9)."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        found = json.loads(request.body, parse_constant=lambda c: {"not a JSON number": c})
+        return found
+
+
 api = NinjaAPI(
     title="celltrial EDC",
+    parser=StrictJSON(),
     version="1",
     description="Every write is one action; blinded roles never receive an arm.",
     auth=BearerToken(),

@@ -17,13 +17,15 @@ import dataclasses
 import datetime as dt
 import decimal
 import hashlib
+import hmac
 import json
 import secrets
 import threading
 from collections.abc import Iterator
 from typing import Any
 
-from django.db import connection, models
+from django.conf import settings
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from celltrial.edc.models import AuditEntry, AuditHead, Staff
@@ -117,6 +119,7 @@ def write(
     new: dict[str, Any] | None,
     reason: str = "",
     blinded_safe: bool = True,
+    nonce: str | None = None,
 ) -> AuditEntry:
     """Append one row; call inside the action's transaction.
 
@@ -133,7 +136,7 @@ def write(
         new=canonical(new) if new is not None else "",
         reason=reason,
         blinded_safe=blinded_safe,
-        nonce=secrets.token_hex(16),
+        nonce=nonce or secrets.token_hex(16),
     )
     rows = getattr(_staged, "rows", None)
     if rows is not None:
@@ -187,6 +190,58 @@ def _chain(entries: list[AuditEntry]) -> None:
     for entry in entries:
         entry._state.adding = False  # written: AuditEntry.save() refuses to write it again
         entry._state.db = connection.alias
+    last = entries[-1]
+    if getattr(settings, "AUDIT_ANCHOR", ""):
+        transaction.on_commit(lambda: write_anchor(int(last.seq), str(last.hash)))
+
+
+def _anchor_mac(seq: int, head: str) -> str:
+    key = hashlib.sha256(b"celltrial-audit-anchor:" + settings.SECRET_KEY.encode()).digest()
+    return hmac.new(key, f"{seq}:{head}".encode(), hashlib.sha256).hexdigest()
+
+
+def write_anchor(seq: int, head: str) -> None:
+    """Write the chain's head to the anchor file (``settings.AUDIT_ANCHOR``) after a commit:
+    ``{"seq", "hash", "at", "mac"}``, the MAC an HMAC-SHA-256 under a key derived from the
+    installation's secret key. Written to a temporary file and renamed (never half-written),
+    under a lock, and only forward (a slower writer never moves it back)."""
+    import fcntl
+    import os
+
+    path = str(settings.AUDIT_ANCHOR)
+    with open(path + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        current = read_anchor()
+        if current is not None and int(current.get("seq", 0)) >= seq:
+            return
+        text = json.dumps(
+            {
+                "seq": seq,
+                "hash": head,
+                "at": _plain(timezone.now()),
+                "mac": _anchor_mac(seq, head),
+            }
+        )
+        tmp = f"{path}.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text + "\n")
+        os.replace(tmp, path)
+
+
+def read_anchor() -> dict[str, Any] | None:
+    """The anchor file's content, or None when there is none (or no anchor is configured)."""
+    path = getattr(settings, "AUDIT_ANCHOR", "")
+    if not path:
+        return None
+    try:
+        with open(path) as fh:
+            found = json.load(fh)
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        return {"seq": -1, "hash": "", "mac": "unreadable"}
+    return found if isinstance(found, dict) else {"seq": -1, "hash": "", "mac": "unreadable"}
 
 
 def _insert_sql(rows: int) -> str:
@@ -285,6 +340,10 @@ class AuditReport:
     rows: int
     first_bad: int | None
     message: str
+    #: Data rows that differ from what the trail says (:func:`verify_data`).
+    data: tuple[str, ...] = ()
+    #: The anchor outside the database, as read (``None``: none configured or written yet).
+    anchor: dict[str, Any] | None = None
 
 
 def verify_audit() -> AuditReport:
@@ -327,4 +386,143 @@ def verify_audit() -> AuditReport:
             f"row {bad}: the chain's head says {head_seq} rows ending in {head_hash[:12]}…, "
             f"the table has {expected - 1}; rows were deleted from or added to the end",
         )
-    return AuditReport(True, n, None, f"audit trail intact: {n} rows")
+    anchor = read_anchor()
+    if anchor is not None:
+        a_seq, a_hash = anchor.get("seq"), anchor.get("hash")
+        if (
+            not isinstance(a_seq, int)
+            or not isinstance(a_hash, str)
+            or not hmac.compare_digest(str(anchor.get("mac", "")), _anchor_mac(a_seq, a_hash))
+        ):
+            return AuditReport(
+                False,
+                n,
+                None,
+                f"the anchor file {settings.AUDIT_ANCHOR} is not signed by this installation",
+                anchor=anchor,
+            )
+        at = AuditEntry.objects.filter(seq=a_seq).values_list("hash", flat=True).first()
+        if a_seq > 0 and at != a_hash:
+            what = "is missing" if at is None else "has another hash"
+            return AuditReport(
+                False,
+                n,
+                a_seq,
+                f"row {a_seq}: the anchor outside the database says the chain reached row "
+                f"{a_seq} ending in {a_hash[:12]}…, and that row {what}; rows were deleted "
+                "(the table truncated) or the chain rewritten",
+                anchor=anchor,
+            )
+    data = tuple(verify_data())
+    if data:
+        return AuditReport(
+            False,
+            n,
+            None,
+            f"data rows differ from the audit trail ({len(data)} shown): " + "; ".join(data),
+            data=data,
+            anchor=anchor,
+        )
+    where = "" if anchor is None else f"; anchored at row {anchor['seq']} ({anchor['hash'][:12]}…)"
+    return AuditReport(True, n, None, f"audit trail intact: {n} rows{where}", anchor=anchor)
+
+
+#: Tables the data check leaves out: the audit trail itself, the idempotency cache (a retry's
+#: first answer, no trial data) and the sealed list's rows (checked as a whole against the
+#: digest its loading row keeps, :func:`slots_digest`).
+_NOT_FOLDED = {"auditentry", "audithead", "idempotencykey", "allocationslot", "attempt"}
+#: Columns that actions change without an audit row of that record (a participant's status
+#: follows from the randomization, disposition and death rows, which are checked).
+_UNFOLDED_COLUMNS = {"participant": {"status"}}
+
+
+def _edc_models() -> dict[str, type[models.Model]]:
+    from django.apps import apps
+
+    return {
+        m._meta.model_name or "": m
+        for m in apps.get_app_config("edc").get_models()
+        if m._meta.model_name not in _NOT_FOLDED
+    }
+
+
+def slots_digest(nonce: str, trial_id: int) -> str:
+    """HMAC-SHA-256, keyed with the loading row's secret nonce, of the trial's sealed-list rows
+    (sequence, site, stratum, kit code, arm) as stored: kept in that audit row, so a changed
+    arm is found, and the key keeps a blinded reader from testing guessed lists against it."""
+    from celltrial.edc.models import AllocationSlot
+
+    rows = AllocationSlot.objects.filter(trial_id=trial_id).order_by("sequence")
+    text = "".join(
+        f"{s}\t{site}\t{stratum}\t{kit}\t{arm}\n"
+        for s, site, stratum, kit, arm in rows.values_list(
+            "sequence", "site_code", "stratum", "kit_code", "arm"
+        )
+    )
+    return hmac.new(nonce.encode(), text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def verify_data(limit: int = 20) -> list[str]:
+    """Compare every data row with what the audit trail says it holds (at most ``limit``
+    problems, each naming the table, the record and the field).
+
+    For each record the audit rows' ``new`` values are folded in sequence order (only the
+    record's own columns: a foreign key by its ``_id``); the record's current stored values
+    must equal them, a record the trail created must still exist (unless the trail deleted
+    it), and the sealed list must match the digest of its loading row. So a direct edit of the
+    database (an arm swapped, a death deleted, a role changed) is named by ``audit verify``.
+    Columns an action changes without an audit row of that record are not covered."""
+    from celltrial.edc.models import Trial
+
+    tables = _edc_models()
+    columns = {
+        name: {f.attname for f in m._meta.concrete_fields if not f.primary_key}
+        - _UNFOLDED_COLUMNS.get(name, set())
+        for name, m in tables.items()
+    }
+    state: dict[tuple[str, str], dict[str, Any]] = {}
+    problems: list[str] = []
+    lists: list[AuditEntry] = []
+    rows = AuditEntry.objects.order_by("seq").only(
+        "seq", "action", "table", "record_id", "new", "nonce"
+    )
+    for e in rows.iterator(chunk_size=2000):
+        if e.action == "load_allocation_list":
+            lists.append(e)
+        if e.table not in tables or not e.new:
+            continue
+        new = json.loads(e.new)
+        if not isinstance(new, dict):
+            continue
+        mine = {k: v for k, v in new.items() if k in columns[e.table]}
+        state.setdefault((e.table, e.record_id), {}).update(mine)
+    for name, model in tables.items():
+        wanted = {rid: v for (t, rid), v in state.items() if t == name}
+        if not wanted:
+            continue
+        found: set[str] = set()
+        for obj in model._default_manager.filter(pk__in=list(wanted)).iterator(chunk_size=2000):
+            rid = str(obj.pk)
+            found.add(rid)
+            expect = wanted[rid]
+            now_ = snapshot(obj, None)
+            for column, value in sorted(expect.items()):
+                if now_.get(column) != value:
+                    # No values: a blinded reader of the verification learns no arm.
+                    problems.append(
+                        f"{name} {rid}: {column} differs from the audit trail "
+                        "(changed outside the EDC)"
+                    )
+        for rid in sorted(set(wanted) - found):
+            problems.append(f"{name} {rid}: in the audit trail but not in the table (deleted)")
+        if len(problems) >= limit:
+            return problems[:limit]
+    for e in lists:
+        kept = json.loads(e.new).get("slots_digest")
+        trial = Trial.objects.filter(protocol_versions__pk=e.record_id).values_list("pk", flat=True)
+        if kept and trial and slots_digest(e.nonce, trial[0]) != kept:
+            problems.append(
+                f"allocationslot: the sealed list's rows (arms, kit codes) differ from those "
+                f"loaded (audit row {e.seq}): changed outside the EDC"
+            )
+    return problems[:limit]

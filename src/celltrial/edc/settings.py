@@ -8,8 +8,11 @@ switches to PostgreSQL (psycopg 3).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import secrets
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,6 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
 
-SECRET_KEY = os.environ.get("CELLTRIAL_SECRET_KEY", "celltrial-edc-development-key-change-me")
 DEBUG = os.environ.get("CELLTRIAL_DEBUG", "") == "1"
 ALLOWED_HOSTS = os.environ.get("CELLTRIAL_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(
     ","
@@ -35,6 +37,8 @@ INSTALLED_APPS = [
 # Sessions, CSRF and login for the web pages (celltrial.edc.web); the API authenticates with
 # bearer tokens and its views are CSRF-exempt.
 MIDDLEWARE = [
+    # Request ids, NUL/surrogate refusal in URLs, logged JSON 500s on the API (issue 16).
+    "celltrial.edc.guard.RequestGuard",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -48,6 +52,18 @@ SESSION_COOKIE_AGE = 8 * 3600
 SESSION_COOKIE_SECURE = os.environ.get("CELLTRIAL_SECURE_COOKIES", "") == "1"
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
+#: Django's password validators (issue 16): length, the 20,000 most common passwords, not
+#: only digits, not like the username; and celltrial's own (5 different characters at least).
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "celltrial.edc.guard.VarietyValidator"},
+]
 LOGIN_URL = "/login"
 LOGIN_REDIRECT_URL = "/"
 ROOT_URLCONF = "celltrial.edc.urls"
@@ -131,21 +147,78 @@ def database_from_env(environ: os._Environ[str] | dict[str, str] = os.environ) -
 
 DATABASES = {"default": database_from_env()}
 
-# The cache holds the web login throttle (failed logins per username). Files, so that the
-# worker processes of one server share it; one folder per database.
-# Under pytest (which sets PYTEST_VERSION) each process has its own folder: the tests use a
-# test database, not the configured one, and two runs at once must not share throttle counts.
-_CACHE_KEY = hashlib.sha256(
-    str(DATABASES["default"].get("HOST", "")).encode()
-    + str(Path(str(DATABASES["default"]["NAME"])).resolve()).encode()
-    + (f"pytest-{os.getpid()}".encode() if "PYTEST_VERSION" in os.environ else b"")
-).hexdigest()[:16]
+
+def private_dir(path: Path) -> Path:
+    """``path`` as a folder only this user can enter: created with mode 0700, refused when it
+    exists and is a link, not ours, or open to others (issue 16: a folder anyone can guess and
+    create first must not be trusted)."""
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=0o700, parents=True)
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise ImproperlyConfigured(
+            f"{path}: the EDC's private folder must be a folder owned by this user (uid "
+            f"{os.getuid()}) with mode 0700; it is not (someone else made it, or opened it)"
+        )
+    return path
+
+
+def state_dir(environ: os._Environ[str] | dict[str, str] = os.environ) -> Path:
+    """The installation's private folder: its secret key, the audit chain's anchor and the
+    cache. ``CELLTRIAL_STATE_DIR``; else ``<SQLite file>.state`` beside the database; else (on
+    PostgreSQL) ``~/.local/state/celltrial-edc/<host-db>``; under pytest a new one per run."""
+    if environ.get("CELLTRIAL_STATE_DIR"):
+        return private_dir(Path(environ["CELLTRIAL_STATE_DIR"]))
+    if "PYTEST_VERSION" in environ:
+        return Path(tempfile.mkdtemp(prefix="celltrial-edc-test-state-"))  # 0700, new
+    db = DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        return private_dir(
+            Path(str(db["NAME"])).resolve().with_name(Path(db["NAME"]).name + ".state")
+        )
+    name = hashlib.sha256(f"{db.get('HOST', '')}:{db.get('PORT', '')}/{db['NAME']}".encode())
+    return private_dir(Path.home() / ".local" / "state" / "celltrial-edc" / name.hexdigest()[:16])
+
+
+STATE_DIR = state_dir()
+
+
+def _secret_key(folder: Path) -> str:
+    """``CELLTRIAL_SECRET_KEY``, else the installation's own key: generated once (256 bits) in
+    the private folder with mode 0600 and read from there after (never a fixed default)."""
+    given = os.environ.get("CELLTRIAL_SECRET_KEY", "")
+    if given:
+        return given
+    path = folder / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_urlsafe(48) + "\n")
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key(STATE_DIR)
+
+#: The audit chain's anchor outside the database: after each commit of audit rows, the head
+#: (sequence number, hash) signed with an HMAC is written here; ``audit verify`` checks the
+#: table still holds that row, so cutting rows from the end (or emptying the table) shows.
+#: Off under pytest unless set (each test's database is rolled back or emptied).
+AUDIT_ANCHOR = os.environ.get(
+    "CELLTRIAL_AUDIT_ANCHOR",
+    "" if "PYTEST_VERSION" in os.environ else str(STATE_DIR / "audit-head.json"),
+)
+
+# The cache (the DSMB report) lives in the private folder: Django's file cache unpickles its
+# files, so it must never read a folder another user could write.
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": os.environ.get(
-            "CELLTRIAL_CACHE_DIR",
-            str(Path(tempfile.gettempdir()) / f"celltrial-edc-cache-{_CACHE_KEY}"),
+        "LOCATION": str(
+            private_dir(Path(os.environ["CELLTRIAL_CACHE_DIR"]))
+            if os.environ.get("CELLTRIAL_CACHE_DIR")
+            else STATE_DIR / "cache"
         ),
     }
 }

@@ -51,3 +51,42 @@ class Throttle:
     def clear(self, who: str) -> None:
         """A success: the count starts again."""
         cache.delete(self._key(who))
+
+
+@dataclasses.dataclass(frozen=True)
+class CountedThrottle(Throttle):
+    """A :class:`Throttle` whose attempts are counted in the database *before* they are
+    checked (issue 16: 60 parallel log-ins each read "no failures yet" from the cache, checked
+    59 wrong passwords and let the right one in).
+
+    :meth:`begin` inserts the attempt (committed at once) and then counts the person's attempts
+    within the window; an attempt whose count exceeds :attr:`limit` is refused without checking
+    the password. Whatever the interleaving, an attempt's count includes every attempt
+    committed before its own, so at most :attr:`limit` attempts per window are checked."""
+
+    def begin(self, who: str) -> list[float]:
+        """Count one attempt of ``who``; return the times of their attempts in the window
+        (this one included), oldest first. Refuse it when :meth:`paused` says so."""
+        from django.db import transaction
+
+        from celltrial.edc.models import Attempt
+
+        t = clock()
+        with transaction.atomic():
+            Attempt.objects.create(kind=self.name, who=who, at=t)
+        cutoff = t - self.seconds
+        mine = Attempt.objects.filter(kind=self.name, who=who)
+        mine.filter(at__lte=cutoff).delete()
+        return sorted(mine.filter(at__gt=cutoff).values_list("at", flat=True))
+
+    def paused(self, failures: list[float]) -> bool:
+        return len(failures) > self.limit
+
+    def left(self, failures: list[float]) -> int:
+        """Attempts left after this failed one."""
+        return self.limit - len(failures)
+
+    def clear(self, who: str) -> None:
+        from celltrial.edc.models import Attempt
+
+        Attempt.objects.filter(kind=self.name, who=who).delete()

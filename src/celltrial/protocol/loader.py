@@ -283,10 +283,70 @@ def _checks_despite(data: Any, exc: ValidationError) -> list[tuple[FieldPath, st
     return found
 
 
+#: Limits of a protocol file (issue 16: an 11 KB "billion laughs" file of nested aliases took
+#: 16 s and 4.7 GB): its size, its nodes once every alias is expanded, its nesting depth.
+MAX_BYTES = 1_000_000
+MAX_NODES = 200_000
+MAX_DEPTH = 64
+
+
+def _too_big(text: str, root: yaml.Node | None) -> str | None:
+    """Why the YAML is refused before it is loaded (size, expanded nodes, depth), or None.
+    Aliases share their node, so the expanded size is counted once per node (memoised)."""
+    if len(text) > MAX_BYTES:
+        return f"the file has {len(text):,} characters; at most {MAX_BYTES:,}"
+    sizes: dict[int, tuple[int, int]] = {}  # id(node) -> (expanded nodes, depth)
+
+    def measure(node: yaml.Node) -> tuple[int, int]:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        sizes[id(node)] = (MAX_NODES + 1, MAX_DEPTH + 1)  # a cycle counts as too big
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            children = [x for pair in node.value for x in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        n, d = 1, 0
+        for child in children:
+            cn, cd = measure(child)
+            n, d = min(n + cn, MAX_NODES + 1), max(d, cd)
+            if n > MAX_NODES or d > MAX_DEPTH:
+                break
+        sizes[id(node)] = (n, d + 1)
+        return sizes[id(node)]
+
+    if root is None:
+        return None
+    nodes, depth = measure(root)
+    if depth > MAX_DEPTH:
+        return f"nested deeper than {MAX_DEPTH} levels"
+    if nodes > MAX_NODES:
+        return f"more than {MAX_NODES:,} values once its aliases (*) are expanded"
+    return None
+
+
 def parse_protocol(text: str, *, file: str = "<protocol>") -> Protocol:
-    """Validate protocol YAML ``text``; raise :class:`ProtocolError` listing every problem."""
+    """Validate protocol YAML ``text``; raise :class:`ProtocolError` listing every problem.
+
+    A file over :data:`MAX_BYTES`, or over :data:`MAX_NODES` values with its aliases expanded,
+    or nested deeper than :data:`MAX_DEPTH`, is refused before it is loaded."""
+    if len(text) > MAX_BYTES:
+        raise ProtocolError([Problem(file, None, (), str(_too_big(text, None)))])
     try:
+        depth = 0  # the event stream first: the composer recurses (slowly) into deep nesting
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    why = f"refused: nested deeper than {MAX_DEPTH} levels"
+                    raise ProtocolError([Problem(file, event.start_mark.line + 1, (), why)])
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+        why = _too_big(text, root)
+        if why is not None:
+            raise ProtocolError([Problem(file, None, (), f"refused: {why}")])
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
@@ -294,6 +354,9 @@ def parse_protocol(text: str, *, file: str = "<protocol>") -> Protocol:
         raise ProtocolError([Problem(file, line, (), f"not valid YAML: {exc.problem}")]) from None
     except yaml.YAMLError as exc:
         raise ProtocolError([Problem(file, None, (), f"not valid YAML: {exc}")]) from None
+    except RecursionError:
+        why = f"refused: nested deeper than {MAX_DEPTH} levels"
+        raise ProtocolError([Problem(file, None, (), why)]) from None
     lines = _Lines(root)
     problems = [
         Problem(file, line, path, "this key appears twice in the same mapping")

@@ -159,7 +159,8 @@ def participant_for(
     found = Participant.from_db(connection.alias, p_names, row[:n])
     found.site = Site.from_db(connection.alias, s_names, row[n:m])
     found.trial = actor.trial  # the same trial (filtered on it): no second query for it
-    require_site(actor, found.site)
+    if not may_access(actor, found.site):  # as if it did not exist: no id or site confirmed
+        raise NotFound("participant", f"no participant {code!r} in this trial")
     if row[m] is not None:
         running = _RUNNING.get()
         if running is not None and running not in FROZEN_EXEMPT:
@@ -187,20 +188,42 @@ def site_for(actor: Staff, site: Site | str) -> Site:
     return found
 
 
-def _replay(actor: Staff, key: str, name: str) -> models.Model | None:
+def fingerprint(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    """SHA-256 of an action's arguments (a record by its table and id): a key reused for
+    another request (another participant, another value) is told apart from a retry."""
+    import hashlib
+    import json
+
+    def plain(x: Any) -> Any:
+        if isinstance(x, models.Model):
+            return f"{x._meta.model_name}:{x.pk}"
+        return repr(x)
+
+    text = json.dumps([list(args), kwargs], sort_keys=True, default=plain, ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _replay(actor: Staff, key: str, name: str, request: str = "") -> models.Model | None:
     # Plain SQL: asked before every write that carries a key (almost always none is found).
     table = connection.ops.quote_name(IdempotencyKey._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f'SELECT "action", "table", "record_id" FROM {table} WHERE "staff_id" = %s AND "key" = %s',
+            f'SELECT "action", "table", "record_id", "request" FROM {table} '
+            'WHERE "staff_id" = %s AND "key" = %s',
             [actor.pk, key],
         )
         row = cursor.fetchone()
     if row is None:
         return None
-    done, model, record_id = row
+    done, model, record_id, first = row
     if done != name:
         raise Conflict("idempotency_key", f"{key!r} was already used for {done}, not {name}")
+    if first and request and first != request:
+        raise ActionError(
+            "idempotency_key",
+            f"{key!r} was already used for another {name.replace('_', ' ')} (other arguments); "
+            "use a new key for a new request",
+        )
     found: models.Model = apps.get_model("edc", model)._default_manager.get(pk=record_id)
     return found
 
@@ -216,6 +239,9 @@ def insert(obj: T) -> T:
     compiler took more server time than the rest of the write. The values are those the ORM
     would send (each field's ``get_db_prep_save``)."""
     model = type(obj)
+    from celltrial.edc.guard import check_values
+
+    check_values(model, obj)  # as the ORM's pre_save would: length, NUL, surrogates, NaN
     key = (connection.vendor, model)
     if key not in _INSERT_SQL:
         q = connection.ops.quote_name
@@ -240,14 +266,14 @@ def insert(obj: T) -> T:
     return obj
 
 
-def _remember(actor: Staff, key: str, name: str, result: models.Model) -> None:
+def _remember(actor: Staff, key: str, name: str, result: models.Model, request: str) -> None:
     # Plain SQL (an IdempotencyKey row): the ORM's insert compiler costs more than the write.
     q = connection.ops.quote_name
-    cols = ("staff_id", "key", "action", "table", "record_id", "created_at")
+    cols = ("staff_id", "key", "action", "table", "record_id", "created_at", "request")
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {q(IdempotencyKey._meta.db_table)} ({', '.join(q(c) for c in cols)}) "
-            "VALUES (%s, %s, %s, %s, %s, %s)",
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
             [
                 actor.pk,
                 key,
@@ -255,6 +281,7 @@ def _remember(actor: Staff, key: str, name: str, result: models.Model) -> None:
                 result._meta.model_name,
                 result.pk,
                 connection.ops.adapt_datetimefield_value(now()),
+                request,
             ],
         )
 
@@ -318,10 +345,12 @@ def action(name: str, roles: Iterable[str]) -> Callable[[Callable[..., T]], Call
                 raise Forbidden(
                     "role", f"a {actor.role} may not {name.replace('_', ' ')} (allowed: {who})"
                 )
+            request = ""
             if idempotency_key is not None:
                 if not idempotency_key.strip() or len(idempotency_key) > 100:
                     raise ActionError("idempotency_key", "1 to 100 characters")
-                found = _replay(actor, idempotency_key, name)
+                request = fingerprint(args, kwargs)
+                found = _replay(actor, idempotency_key, name, request)
                 if found is not None:
                     return cast(T, found)
             token = _RUNNING.set(name)
@@ -329,17 +358,23 @@ def action(name: str, roles: Iterable[str]) -> Callable[[Callable[..., T]], Call
                 with _writer_lock(), audit.staging() as outermost, transaction.atomic():
                     result = fn(actor, *args, **kwargs)
                     if idempotency_key is not None:
-                        _remember(actor, idempotency_key, name, result)
+                        _remember(actor, idempotency_key, name, result, request)
                     if outermost:
                         # Last: the chain's head is locked from here to the commit.
                         audit.seal()
             except ActionError as exc:
                 if exc.after_rollback is not None:
                     _after_rollback(exc)
+                if idempotency_key is not None and exc.status == 409:
+                    # A concurrent retry with the same key committed first (its write makes
+                    # this one a conflict, e.g. "randomized already"): answer its result.
+                    found = _replay(actor, idempotency_key, name, request)
+                    if found is not None:
+                        return cast(T, found)
                 raise
             except IntegrityError:
                 if idempotency_key is not None:
-                    found = _replay(actor, idempotency_key, name)
+                    found = _replay(actor, idempotency_key, name, request)
                     if found is not None:
                         return cast(T, found)
                 raise

@@ -48,7 +48,6 @@ from celltrial.edc.actions._base import (
     action,
     now,
     participant_for,
-    require_site,
 )
 from celltrial.edc.models import (
     AuditEntry,
@@ -65,7 +64,7 @@ from celltrial.edc.models import (
     Staff,
     VisitRecord,
 )
-from celltrial.edc.roles import sees_arm, site_ids
+from celltrial.edc.roles import may_access, sees_arm, site_ids
 from celltrial.edc.throttle import Throttle
 
 QUERY_OPENERS = frozenset({Role.MONITOR, Role.DATA_MANAGER})
@@ -170,9 +169,8 @@ def find_record(staff: Staff, table: str, record_id: int | str) -> RecordRef:
             .first()
         )
         participant = record.participant if record is not None else None
-    if record is None or participant is None:
-        raise NotFound("record_id", f"no {key} {pk} in this trial")
-    require_site(staff, participant.site)
+    if record is None or participant is None or not may_access(staff, participant.site):
+        raise NotFound("record_id", f"no {key} {pk} in this trial")  # another site's: the same
     return RecordRef(key, record, participant)
 
 
@@ -257,9 +255,8 @@ def query_for(staff: Staff, query_id: int | str, *, lock: bool = False) -> Query
     if lock and connection.features.has_select_for_update:
         qs = qs.select_for_update(of=("self",))
     q = qs.filter(pk=pk, trial_id=staff.trial_id).first()
-    if q is None:
-        raise NotFound("query", f"no query #{pk} in this trial")
-    require_site(staff, query_participant(q).site)
+    if q is None or not may_access(staff, query_participant(q).site):
+        raise NotFound("query", f"no query #{pk} in this trial")  # another site's: the same
     return q
 
 

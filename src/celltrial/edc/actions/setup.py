@@ -120,6 +120,14 @@ def _add_staff(
         problems.append(Problem("password", f"at least {MIN_PASSWORD} characters"))
     elif password and password == username:
         problems.append(Problem("password", "must not be the username"))
+    elif password:
+        from django.contrib.auth.password_validation import validate_password
+        from django.core.exceptions import ValidationError
+
+        try:  # Django's validators (common passwords, numeric, like the username) and ours
+            validate_password(password, get_user_model()(username=username))
+        except ValidationError as exc:
+            problems.append(Problem("password", " ".join(exc.messages)))
     if problems:
         raise ActionError(problems=problems)
     user_model = get_user_model()
@@ -364,12 +372,19 @@ def load_allocation_list(
         )
         for r in sealed.rows
     )
+    nonce = secrets.token_hex(16)  # keys the rows' digest; secret like every row's nonce
     audit.write(
         actor,
         "load_allocation_list",
         version,
         old=None,
-        new={"rows": len(sealed.rows), "commitment": digest, "method": sealed.header["method"]},
+        new={
+            "rows": len(sealed.rows),
+            "commitment": digest,
+            "method": sealed.header["method"],
+            "slots_digest": audit.slots_digest(nonce, actor.trial_id),
+        },
+        nonce=nonce,
     )
     return version
 
@@ -406,6 +421,8 @@ def _set_active(actor: Staff, name: str, username: str, reason: str, active: boo
         raise Conflict("username", f"{username!r} is {state} already")
     staff.user.is_active = active
     staff.user.save(update_fields=["is_active"])
+    if not active:
+        _end_sessions(staff.user.pk)
     audit.write(
         actor,
         name,
@@ -415,6 +432,18 @@ def _set_active(actor: Staff, name: str, username: str, reason: str, active: boo
         reason=reason.strip(),
     )
     return staff
+
+
+def _end_sessions(user_id: int) -> None:
+    """Delete the user's web sessions: a deactivated person's old session must not work again
+    once they are reactivated (they log in anew). Sessions are not indexed by user, so the
+    unexpired ones are decoded (a trial has few)."""
+    from django.contrib.sessions.models import Session
+
+    mine = str(user_id)
+    for session in Session.objects.filter(expire_date__gt=now()).iterator():
+        if session.get_decoded().get("_auth_user_id") == mine:
+            session.delete()
 
 
 @action("deactivate_staff", [Role.ADMIN])

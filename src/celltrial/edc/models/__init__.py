@@ -1,6 +1,6 @@
 """The EDC's tables, split by area. Every write goes through :mod:`celltrial.edc.actions`."""
 
-from celltrial.edc.models.audit import AuditEntry, AuditHead
+from celltrial.edc.models.audit import Attempt, AuditEntry, AuditHead
 from celltrial.edc.models.clinical import (
     AdverseEvent,
     ClinicalEvent,
@@ -34,6 +34,7 @@ __all__ = [
     "AdverseEvent",
     "AllocationSlot",
     "ApiToken",
+    "Attempt",
     "AuditEntry",
     "AuditHead",
     "ClinicalEvent",

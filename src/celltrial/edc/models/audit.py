@@ -44,3 +44,15 @@ class AuditHead(models.Model):
     hash = models.CharField(max_length=64)
     #: The hash before the last move: lets one UPDATE … RETURNING give a new row its prev_hash.
     prev_hash = models.CharField(max_length=64, blank=True)
+
+
+class Attempt(models.Model):
+    """One attempt of a throttled kind (``login``) by one person, counted before it is checked
+    (:class:`celltrial.edc.throttle.CountedThrottle`): parallel attempts cannot all pass."""
+
+    kind = models.CharField(max_length=20)
+    who = models.CharField(max_length=150)
+    at = models.FloatField()
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "who", "at"])]  # noqa: RUF012

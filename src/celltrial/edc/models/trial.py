@@ -143,6 +143,8 @@ class IdempotencyKey(models.Model):
     table = models.CharField(max_length=60)
     record_id = models.BigIntegerField()
     created_at = models.DateTimeField()
+    #: SHA-256 of the first request's arguments: the same key with other arguments is a 422.
+    request = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["staff", "key"], name="idempotency_once")]  # noqa: RUF012

@@ -36,13 +36,13 @@ from celltrial.edc.roles import (
     sees_arm,
     site_ids,
 )
-from celltrial.edc.throttle import Throttle
+from celltrial.edc.throttle import CountedThrottle
 from celltrial.edc.web import forms
 
 #: Failed log-ins per username allowed within :data:`THROTTLE_SECONDS`.
 THROTTLE_FAILURES = 5
 THROTTLE_SECONDS = 15 * 60
-LOGIN = Throttle("login", THROTTLE_FAILURES, THROTTLE_SECONDS)
+LOGIN = CountedThrottle("login", THROTTLE_FAILURES, THROTTLE_SECONDS)
 STATIC = Path(__file__).resolve().parent.parent / "static" / "edc"
 CTCAE = {
     1: "1 — mild",
@@ -78,7 +78,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         username = request.POST.get("username", "").strip()
         password = request.POST.get("password", "")
         who = username.lower()
-        failures = LOGIN.recent(who)
+        failures = LOGIN.begin(who)  # counted before the password is checked
         if LOGIN.paused(failures):
             wait = LOGIN.wait_minutes(failures)
             error = (
@@ -91,7 +91,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 LOGIN.clear(who)
                 login(request, user)
                 return HttpResponseRedirect(next_url) if next_url else redirect("home")
-            left = LOGIN.fail(who, failures)
+            left = LOGIN.left(failures)
             error = "Wrong username or password." + (
                 f" {left} attempt{'s' if left != 1 else ''} left before a 15-minute pause."
                 if left > 0
