@@ -339,14 +339,15 @@ def parse_protocol(text: str, *, file: str = "<protocol>") -> Protocol:
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    why = f"refused: nested deeper than {MAX_DEPTH} levels"
-                    raise ProtocolError([Problem(file, event.start_mark.line + 1, (), why)])
+                    deep = f"refused: nested deeper than {MAX_DEPTH} levels"
+                    at = event.start_mark.line + 1 if event.start_mark is not None else None
+                    raise ProtocolError([Problem(file, at, (), deep)])
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
         root = yaml.compose(text, Loader=yaml.SafeLoader)
-        why = _too_big(text, root)
-        if why is not None:
-            raise ProtocolError([Problem(file, None, (), f"refused: {why}")])
+        big = _too_big(text, root)
+        if big is not None:
+            raise ProtocolError([Problem(file, None, (), f"refused: {big}")])
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
