@@ -1,8 +1,9 @@
 """Load test of the EDC's REST API on loopback.
 
 A 3-site, 300-participant trial (lanzoni2021's protocol, a stratified block list) is set up in
-a fresh database; the API is served by a subprocess (``--processes`` worker processes, one per
-core by default, each with a pool of threads); ``--clients`` client threads, each holding one
+a fresh database; the API is served by a subprocess — gunicorn as ``celltrial serve`` runs it
+(``--processes`` worker processes, one per core by default, each with ``--threads`` threads;
+``--server builtin`` for the former home-made server); ``--clients`` client threads, each holding one
 keep-alive connection, enter measurements and adverse events for ``--seconds`` seconds, each
 request with its own idempotency key (a tenth are sent twice, as a client retrying would). Afterwards the records
 are counted (zero lost, zero duplicated) and the audit chain is verified.
@@ -81,13 +82,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(db: str, port: int, threads: int, processes: int) -> None:
+def _serve(db: str, port: int, threads: int, processes: int, server: str) -> None:
     from celltrial.edc import setup
 
     setup(db)
-    from celltrial.edc.server import serve
+    if server == "builtin":  # the former home-made server, kept for comparison
+        from celltrial.edc.server import serve
 
-    serve("127.0.0.1", port, threads=threads, processes=processes)
+        serve("127.0.0.1", port, threads=threads, processes=processes)
+        return
+    from celltrial.edc.server_gunicorn import serve as gunicorn
+
+    gunicorn("127.0.0.1", port, workers=processes, threads=threads, quiet=True)
 
 
 def _wait(port: int, timeout: float = 30) -> None:
@@ -111,11 +117,17 @@ def main() -> None:
     ap.add_argument(
         "--processes", type=int, default=os.cpu_count() or 2, help="server worker processes"
     )
+    ap.add_argument(
+        "--server",
+        choices=("gunicorn", "builtin"),
+        default="gunicorn",
+        help="gunicorn (as `celltrial serve`) or the former built-in server",
+    )
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
-        _serve(args.db, args.serve, args.threads, args.processes)
+        _serve(args.db, args.serve, args.threads, args.processes, args.server)
         return
     args.clients = max(1, min(args.clients, 64))
     args.seconds = max(1.0, min(args.seconds, 120.0))
@@ -149,6 +161,8 @@ def main() -> None:
             str(args.threads),
             "--processes",
             str(args.processes),
+            "--server",
+            args.server,
         ],
         env=os.environ.copy(),
     )
@@ -226,7 +240,7 @@ def main() -> None:
         load = os.getloadavg()[0]
     finally:
         server.terminate()
-        server.wait(10)
+        server.wait(60)  # gunicorn stops gracefully
     server_cpu = sum(os.times()[2:4])  # the server and its workers (setup excluded: in-process)
 
     from celltrial.edc.audit import verify_audit

@@ -51,6 +51,14 @@ def test_rows_are_append_only_through_the_orm(filled):
         row.save()
     with pytest.raises(RuntimeError, match="append-only"):
         row.delete()
+    # Bulk operations too (issue 23): the ORM has no way to change the trail.
+    with pytest.raises(RuntimeError, match="append-only"):
+        AuditEntry.objects.filter(seq=1).update(reason="x")
+    with pytest.raises(RuntimeError, match="append-only"):
+        AuditEntry.objects.all().delete()
+    with pytest.raises(RuntimeError, match="append-only"):
+        AuditEntry.objects.bulk_update([row], ["reason"])
+    assert AuditEntry.objects.get(seq=1).reason == "" and verify_audit().ok
 
 
 def test_edited_row_is_named(filled):

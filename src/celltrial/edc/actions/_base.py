@@ -189,8 +189,9 @@ def site_for(actor: Staff, site: Site | str) -> Site:
 
 
 def fingerprint(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-    """SHA-256 of an action's arguments (a record by its table and id): a key reused for
-    another request (another participant, another value) is told apart from a retry."""
+    """SHA-256 of what an action acts on — its first argument (the participant, record or
+    name; a record by its table and id): the key reused for another participant is told apart
+    from a retry (a retry may differ in its values, and gets the first result, as before)."""
     import hashlib
     import json
 
@@ -199,7 +200,11 @@ def fingerprint(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
             return f"{x._meta.model_name}:{x.pk}"
         return repr(x)
 
-    text = json.dumps([list(args), kwargs], sort_keys=True, default=plain, ensure_ascii=True)
+    del kwargs  # the values: a retry may resend them changed
+    target = args[0] if args else None
+    if isinstance(target, models.Model) and hasattr(target, "code"):
+        target = target.code  # a participant by object or by code: the same target
+    text = json.dumps([target], sort_keys=True, default=plain, ensure_ascii=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -7,8 +7,25 @@ from typing import Any
 from django.db import models
 
 
+class AppendOnlyQuerySet(models.QuerySet["AuditEntry"]):
+    """Bulk ``update()`` and ``delete()`` are refused, as ``save()`` of a stored row and
+    ``delete()`` of one are: the ORM offers no way to change the audit trail (raw SQL still
+    can; :func:`celltrial.edc.audit.verify_audit` then names the row)."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise RuntimeError("the audit trail is append-only: rows cannot be updated")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise RuntimeError("the audit trail is append-only: rows cannot be deleted")
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        raise RuntimeError("the audit trail is append-only: rows cannot be updated")
+
+
 class AuditEntry(models.Model):
     """One change. ``hash`` = SHA-256(prev_hash + canonical JSON of the row's content)."""
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     seq = models.BigIntegerField(unique=True)
     at = models.DateTimeField()

@@ -143,7 +143,7 @@ class IdempotencyKey(models.Model):
     table = models.CharField(max_length=60)
     record_id = models.BigIntegerField()
     created_at = models.DateTimeField()
-    #: SHA-256 of the first request's arguments: the same key with other arguments is a 422.
+    #: SHA-256 of what the first request acted on: the same key for another one is a 422.
     request = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
