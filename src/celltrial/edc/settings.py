@@ -8,10 +8,12 @@ switches to PostgreSQL (psycopg 3).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import os
 import secrets
+import shutil
 import stat
 import tempfile
 from pathlib import Path
@@ -170,7 +172,15 @@ def state_dir(environ: os._Environ[str] | dict[str, str] = os.environ) -> Path:
     if environ.get("CELLTRIAL_STATE_DIR"):
         return private_dir(Path(environ["CELLTRIAL_STATE_DIR"]))
     if "PYTEST_VERSION" in environ:
-        return Path(tempfile.mkdtemp(prefix="celltrial-edc-test-state-"))  # 0700, new
+        made = Path(tempfile.mkdtemp(prefix="celltrial-edc-test-state-"))  # 0700, new
+        creator = os.getpid()
+
+        def remove() -> None:  # by the process that made it (not a forked worker)
+            if os.getpid() == creator:
+                shutil.rmtree(made, ignore_errors=True)
+
+        atexit.register(remove)
+        return made
     db = DATABASES["default"]
     if db["ENGINE"].endswith("sqlite3"):
         return private_dir(
