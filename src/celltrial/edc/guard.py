@@ -102,7 +102,7 @@ class RequestGuard:
         rid = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex[:16]
         if _bad_text(rid):
             rid = uuid.uuid4().hex[:16]
-        request.request_id = rid
+        request.request_id = rid  # type: ignore[attr-defined]
         why = _bad_text(request.path)
         response = _bad_request(request, "path", why) if why else None
         if response is None:
@@ -112,7 +112,7 @@ class RequestGuard:
                 if why:
                     response = _bad_request(request, _safe(key) or "query", why)
                     break
-        request.csp_nonce = secrets.token_urlsafe(16)
+        request.csp_nonce = secrets.token_urlsafe(16)  # type: ignore[attr-defined]
         if response is None:
             response = self.get_response(request)
         response["X-Request-ID"] = rid
