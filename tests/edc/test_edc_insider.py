@@ -199,7 +199,7 @@ def busy(trial: Any) -> dict[str, Any]:
     """Two randomized participants on different arms, one of them dead."""
     people = []
     while len({arm_of(p) for p in people}) < 2:
-        people.append(randomized(trial))
+        people.append(randomized(trial, at=_now() - dt.timedelta(hours=10)))
     a = people[0]
     b = next(p for p in people if arm_of(p) != arm_of(a))
     actions.record_death(trial["coord1"], b, died_at=_now() - dt.timedelta(hours=1), cause="ARDS")
