@@ -66,13 +66,16 @@ def _stratum_terms(
     m = at.size
     n_risk_k = np.empty((m, k))
     deaths = np.empty((m, k))
-    for j in range(k):
+    d = d_all[hit].astype(np.float64)  # = deaths.sum(axis=1): exact integer counts
+    n = (t.size - at).astype(np.float64)  # = n_risk_k.sum(axis=1)
+    for j in range(k - 1):
         in_j = lab == j
         before = np.concatenate(([0], np.cumsum(in_j)))
         n_risk_k[:, j] = sizes[j] - before[at]
         deaths[:, j] = np.add.reduceat(np.where(in_j, ev, 0), first, dtype=np.int64)[hit]
-    d = d_all[hit].astype(np.float64)  # = deaths.sum(axis=1): exact integer counts
-    n = (t.size - at).astype(np.float64)  # = n_risk_k.sum(axis=1)
+    # the last group by difference: integer counts held exactly in float64, so no rounding
+    n_risk_k[:, k - 1] = n - n_risk_k[:, : k - 1].sum(axis=1)
+    deaths[:, k - 1] = d - deaths[:, : k - 1].sum(axis=1)
     if rho == 0.0 and gamma == 0.0:
         w = np.ones_like(d)
     else:
@@ -83,7 +86,8 @@ def _stratum_terms(
     expected = ((w * d)[:, None] * frac).sum(axis=0)
     nm1 = np.where(n > 1, n - 1, 1.0)
     c = np.where(n > 1, w**2 * d * (n - d) / nm1, 0.0)
-    variance = np.diag((c[:, None] * frac).sum(axis=0)) - (frac * c[:, None]).T @ frac
+    cf = c[:, None] * frac  # (the same products as frac * c[:, None])
+    variance = np.diag(cf.sum(axis=0)) - cf.T @ frac
     return observed, expected, variance
 
 
