@@ -451,3 +451,23 @@ def test_table_row_of_arm_sizes(tmp_path: Path) -> None:
     p = _one(tmp_path, "t.txt", text)
     assert {v["n"] for v in _values(p, "arm_size")} == {20}
     assert _counts(p) == {(10, 20), (4, 20)}
+
+
+def test_arms_said_equally_in_parentheses_or_after_a_clause(tmp_path: Path) -> None:
+    # the ninth held-out set's misses (each failed before)
+    s = "Sixteen patients were randomized equally to MSCs or rehabilitation alone."
+    from celltrial.evidence.extract import resolve
+
+    assert [v["n"] for v in _values(resolve(items_in(s), s), "arm_size")] == [8]
+    s = "Thirty patients were randomized equally to placebo, low-dose MSCs or high-dose MSCs."
+    assert _values(resolve(items_in(s), s), "arm_size") == []  # three arms: not 1:1
+    s = "Infants were randomized to cells (cell group, 33 infants) or saline (control group, 33 infants)."
+    assert {v["n"] for v in _values(items_in(s), "arm_size")} == {33}
+    text = (
+        "Title\n\nAbstract\nTwenty-one patients with newly diagnosed type 1 diabetes received "
+        "cells and were compared with twenty patients on insulin alone. Insulin independence was "
+        "reached by three treated patients and by none of the controls.\n"
+    )
+    assert {(3, 21), (0, 20)} <= _counts(_one(tmp_path, "t.txt", text))
+    s = "Effusion was reported by three patients in the high-dose cohort."
+    assert {"events": 3} in _values(items_in(s), "group_count")

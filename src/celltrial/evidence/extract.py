@@ -286,8 +286,8 @@ _PEOPLE = (
     r"volunteers?|recipients?|cases|men|women|persons?|people)"
 )
 _GROUP_COUNT = re.compile(
-    rf"(?<![\w.\-−/])({_COUNT})\s+(?:{_PEOPLE}\s+)?(?:[a-z-]+\s+){{0,3}}?in\s+(?:the|each|both)\s+"
-    r"(?:[\w-]+\s+){0,2}?(?:groups?|arms?)\b(?!\s*\(\s*[nN]\s*=)",
+    rf"(?<![\w.\-−/:])({_COUNT})\s+(?:{_PEOPLE}\s+)?(?:[a-z-]+\s+){{0,3}}?in\s+(?:the|each|both)\s+"
+    r"(?:[\w-]+\s+){0,2}?(?:groups?|arms?|cohorts?)\b(?!\s*\(\s*[nN]\s*=)",
     re.IGNORECASE,
 )
 # "ventilator-free days were 19 vs 16", "ICU stay: 12 versus 9", "the score fell in the MSC
@@ -342,9 +342,12 @@ _RESPECTIVELY = re.compile(
     rf"(?:{_PEOPLE}\s*)?(?:\(\d+(?:\.\d+)?\s*%\)\s*)?,?\s+respectively",
     re.IGNORECASE,
 )
-_ARM_PAREN = re.compile(rf"\(({_NUM})\s+{_PEOPLE}\)", re.IGNORECASE)
+_ARM_PAREN = re.compile(
+    rf"\((?:[\w-]+\s+(?:group|arm),\s+)?({_NUM})\s+{_PEOPLE}\)", re.IGNORECASE
+)  # "(33 infants)", "(cell group, 33 infants)"
 _ARM_RECEIVED = re.compile(
-    rf"(?<![\w.\-/])({_NUM})\s+(?:(?:[\w-]+\s+){{0,2}}?{_PEOPLE}\s+)?"
+    rf"(?<![\w.\-/])({_NUM})\s+(?:(?:[\w-]+\s+){{0,2}}?{_PEOPLE}\s+"
+    r"(?:with\s+(?:[\w-]+\s+){0,5}?)?)?"
     r"(?:received|were\s+(?:randomi[sz]ed|assigned|allocated)\s+to|(?:were\s+)?treated\s+with|"
     r"were\s+given|got)\b",
     re.IGNORECASE,
@@ -372,13 +375,14 @@ _ARM_WITH = re.compile(
 )
 # "in one MSC patient and two controls": a count per arm, in the arms' order
 _AND_COUNTS = re.compile(
-    rf"\b(?:in\s+)?({_COUNT})\s+(?:[\w-]+\s+){{0,2}}?(?:{_PEOPLE}|controls?)\s+(?:\w+\s+){{0,3}}?"
-    rf"and\s+(?:in\s+)?({_COUNT})\s+(?:[\w-]+\s+){{0,2}}?(?:{_PEOPLE}|controls?)\b",
+    rf"\b(?:(?:in|by)\s+)?({_COUNT})\s+(?:[\w-]+\s+){{0,2}}?(?:{_PEOPLE}|controls?)\s+"
+    rf"(?:\w+\s+){{0,3}}?and\s+(?:(?:in|by)\s+)?({_COUNT})\s+(?:of\s+the\s+)?(?:[\w-]+\s+){{0,2}}?"
+    rf"(?:{_PEOPLE}|controls?)\b",
     re.IGNORECASE,
 )
 _EVENT_VERB = re.compile(
     r"\b(?:occurred|died|developed|had|experienced|required|underwent|needed|was\s+performed|"
-    r"were\s+performed|reported|suffered)\b",
+    r"were\s+performed|reported|suffered|reached|achieved|attained)\b",
     re.IGNORECASE,
 )
 _COHORT_OF = re.compile(
@@ -397,6 +401,12 @@ _TOTAL_N = re.compile(
 _ENROLMENT = re.compile(
     r"\b(?:enrolled|included|recruited|received|treated|underwent|randomi[sz]ed|allocated|"
     r"assigned|participated|we report|were studied|took part)\b",
+    re.IGNORECASE,
+)
+# "randomized equally to MSCs or rehabilitation", "in equal numbers": a 1:1 ratio
+_EQUAL_RATIO = re.compile(
+    r"\b(?:randomi[sz]ed|assigned|allocated)\s+(?:equally|in\s+equal\s+numbers)\b|"
+    r"\b(?:randomly\s+and\s+)?equally\s+(?:randomi[sz]ed|assigned|allocated)\b",
     re.IGNORECASE,
 )
 _RATIO = re.compile(
@@ -936,6 +946,10 @@ def items_in(sentence: str) -> list[Item]:
     for m in _RATIO.finditer(sentence):
         a, b = next((m.group(i), m.group(i + 1)) for i in (1, 3, 5) if m.group(i))
         add("ratio", m, {"ratio": f"{a}:{b}"})
+    for m in _EQUAL_RATIO.finditer(sentence):
+        arms = re.split(r"[.;(]", sentence[m.end() :], maxsplit=1)[0]
+        if "," not in arms and len(re.findall(r"\b(?:or|and|versus|vs)\b", arms)) == 1:
+            add("ratio", m, {"ratio": "1:1"})  # two arms named; "to A, B or C" is not 1:1
 
     # doses
     dose_spans = [(m.start(), m.end()) for m in _POWER.finditer(sentence)]
