@@ -96,15 +96,21 @@ def _serve(db: str, port: int, threads: int, processes: int, server: str) -> Non
     gunicorn("127.0.0.1", port, workers=processes, threads=threads, quiet=True)
 
 
-def _wait(port: int, timeout: float = 30) -> None:
+def _wait(port: int, timeout: float = 60) -> None:
+    """Until the API answers (gunicorn's master listens before its workers have loaded
+    Django): a few requests, so that every worker is up before the clock starts."""
     end = time.monotonic() + timeout
-    while time.monotonic() < end:
+    ok = 0
+    while time.monotonic() < end and ok < 8:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/api/roles")
+            ok += conn.getresponse().status == 200
+            conn.close()
         except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"the server did not start on port {port}")
+            time.sleep(0.2)
+    if ok < 8:
+        raise SystemExit(f"the server did not start on port {port}")
 
 
 def main() -> None:
