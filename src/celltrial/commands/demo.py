@@ -1,8 +1,8 @@
-"""``celltrial demo``: a virtual Lanzoni trial run through the EDC, to the blinded and closed
-reports.
+"""``celltrial demo``: a protocol's virtual trial (lanzoni2021 by default, ``--protocol`` for
+any seed with a scenario) run through the EDC, to the blinded and closed reports.
 
-One command, no questions: a fresh SQLite EDC for lanzoni2021 in the output folder (three
-sites, one user per role, a sealed allocation list), the virtual trial entered event by event
+One command, no questions: a fresh SQLite EDC for the protocol in the output folder (three
+sites, one user per role, a sealed allocation list when the trial is randomized), the virtual trial entered event by event
 with the site staff's action functions (:func:`celltrial.rehearse.run_through_edc`),
 the audit chain verified, the dataset exported and checked, the blinded and the closed (DSMB)
 report written (HTML; PDF too when Chromium is installed), and how to open the EDC on that
@@ -45,7 +45,13 @@ def demo_command(
     out: Annotated[
         Path, typer.Option(help="Folder for the EDC database, the dataset and the reports.")
     ] = Path("demo-output"),
-    n: Annotated[int, typer.Option(min=2, help="Participants to randomize.")] = 24,
+    protocol_id: Annotated[
+        str,
+        typer.Option(
+            "--protocol", help="Library protocol id with a virtual-trial scenario of the same id."
+        ),
+    ] = PROTOCOL,
+    n: Annotated[int, typer.Option(min=2, help="Participants to randomize (or assign).")] = 24,
     seed: Annotated[int, typer.Option(help="Seed of the virtual trial.")] = SEED,
     force: Annotated[
         bool, typer.Option("--force", help="Replace the EDC database of an earlier demo.")
@@ -54,7 +60,7 @@ def demo_command(
         bool, typer.Option(help="Also write PDF reports when Chromium is installed.")
     ] = True,
 ) -> None:
-    """Run a virtual lanzoni2021 trial through a fresh EDC and write its dataset and reports."""
+    """Run a protocol's virtual trial through a fresh EDC and write its dataset and reports."""
     console = ui.console
     start = time.perf_counter()
     db = out / DB_NAME
@@ -68,17 +74,26 @@ def demo_command(
     from celltrial.protocol import load_protocol
     from celltrial.rehearse import run_through_edc
     from celltrial.report import ChromiumNotFound, chromium, write_report
-    from celltrial.simulate import load_scenario
+    from celltrial.simulate import load_scenario, scenario_ids
 
-    protocol = load_protocol(PROTOCOL)
-    scenario = load_scenario(SCENARIO, protocol)
+    if protocol_id not in scenario_ids():
+        raise ui.fail(
+            f"--protocol: no virtual-trial scenario named {protocol_id!r} "
+            f"(there are: {', '.join(sorted(scenario_ids()))})"
+        )
+    protocol = load_protocol(protocol_id)
+    scenario = load_scenario(protocol_id, protocol)
+    randomized = protocol.design.assignment == "randomized"
     out.mkdir(parents=True, exist_ok=True)
     _clear(out)
     made = create_edc(
-        PROTOCOL,
+        protocol_id,
         db,
         sites=SITES,
-        block_sizes=list(scenario.allocation.block_sizes or []) or None,
+        # Where the protocol says `unknown`, the scenario's (commented) assumptions fill in.
+        method=scenario.allocation.method if randomized else None,
+        ratio=scenario.allocation.ratio if randomized else None,
+        block_sizes=(list(scenario.allocation.block_sizes or []) or None) if randomized else None,
         per_stratum=max(30, n),
         # The list's key from the seed, so that the demo is reproducible (not a secret key).
         key=np.random.default_rng([seed, 1]).bytes(32),
@@ -87,7 +102,7 @@ def demo_command(
     from celltrial.edc.models import Staff
 
     admin_token = token_for(Staff.objects.get(user__username="admin"), "celltrial demo")
-    console.rule(f"celltrial demo: EDC for {PROTOCOL} in {db}")
+    console.rule(f"celltrial demo: EDC for {protocol_id} in {db}")
     logins = Table("username", "role", "password", title="EDC users (shown once)")
     for user, pw in made.passwords.items():
         logins.add_row(user, user, pw)
@@ -143,7 +158,8 @@ def demo_command(
         closed = write_report(analysis, out / "report-closed.html", closed=True, pdf=want_pdf)
 
     console.rule(
-        f"virtual {PROTOCOL}: {summary.screened} screened, {summary.randomized} randomized "
+        f"virtual {protocol_id}: {summary.screened} screened, {summary.randomized} "
+        f"{'randomized' if randomized else 'assigned'} "
         f"at {', '.join(made.sites)}"
     )
     table = Table("through the EDC", "simulated", "entered", "not entered")
@@ -166,7 +182,11 @@ def demo_command(
     for arm in protocol.arms:
         mine = dm[dm["ARMCD"] == arm.id]
         deaths = int((mine["DTHFL"] == "Y").sum())
-        console.print(f"  {arm.label:30s} {len(mine)} randomized, {deaths} died", highlight=False)
+        console.print(
+            f"  {arm.label:30s} {len(mine)} {'randomized' if randomized else 'assigned'}, "
+            f"{deaths} died",
+            highlight=False,
+        )
     console.rule("where everything is")
     where = {
         "EDC database": db,

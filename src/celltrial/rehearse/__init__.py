@@ -11,7 +11,8 @@ the simulator cannot decide arms; :func:`run_through_edc` therefore simulates in
 1. the pre-randomization half of every virtual person (:func:`celltrial.simulate.screen_candidates`:
    screening values, eligibility, consent, weight, strata) goes on the :class:`Timeline`, and
    the coordinator enters it (``screen_participant``, ``record_consent``, ``enroll``,
-   ``randomize_participant``);
+   ``randomize_participant``; in a non-randomized trial the investigator's
+   ``assign_participant``, arms in turn by the ratio);
 2. when the EDC has randomized a participant, the rehearsal reads the arm it gave (it plays the
    unblinded system; no site user sees it), draws that participant's outcomes for that arm
    (:func:`celltrial.simulate.participant_events`) and puts them on the same timeline, so that

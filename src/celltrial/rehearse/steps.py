@@ -171,13 +171,16 @@ class Site:
         coordinator = self.staff.coordinator
         try:
             self.call("enroll", actions.enroll, coordinator, code, at=event.time)
-            r = self.call(
-                "randomize_participant",
-                actions.randomize_participant,
-                coordinator,
-                code,
-                at=event.time,
-            )
+            if self.protocol.design.assignment == "randomized":
+                r = self.call(
+                    "randomize_participant",
+                    actions.randomize_participant,
+                    coordinator,
+                    code,
+                    at=event.time,
+                )
+            else:
+                r = self.assign(code, event)
         except actions.ActionError as exc:
             self.refuse(event, error_text(exc))
             return
@@ -189,6 +192,24 @@ class Site:
             self.protocol, self.scenario, c, arm, usubjid=code, rng=self.rng
         ):
             self.timeline.add(e)
+
+    def assign(self, code: str, event: TrialEvent) -> Any:
+        """A non-randomized trial: the investigator assigns the arm (in turn, by the ratio,
+        so that the arms fill as planned), or the EDC gives the next by enrolment order."""
+        investigator = self.staff.investigator
+        arm: str | None = None
+        if self.protocol.design.allocation.method == "investigator":
+            ratio = self.protocol.ratio() or {a.id: 1 for a in self.protocol.arms}
+            cycle = [a for a, k in ratio.items() for _ in range(int(k))]
+            arm = cycle[len(self.summary.arms) % len(cycle)]
+        return self.call(
+            "assign_participant",
+            actions.assign_participant,
+            investigator,
+            code,
+            arm=arm,
+            at=event.time,
+        )
 
     # -- after randomization ----------------------------------------------------------------
 
