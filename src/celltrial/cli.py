@@ -185,8 +185,11 @@ def protocol_show(
                 f"safety window: {w.label} ({format_duration(w.duration)} after each administration)",
                 highlight=False,
             )
+    stated = "sae_report_within" in p.safety.model_fields_set
     console.print(
-        f"SAE report within {format_duration(p.safety.sae_report_within)}", highlight=False
+        f"SAE report within {format_duration(p.safety.sae_report_within)}"
+        + ("" if stated else " (default, not stated)"),
+        highlight=False,
     )
     endpoints = Table(title="Endpoints", title_justify="left")
     for column in ("endpoint", "primary", "type", "population", "analysis"):

@@ -100,3 +100,22 @@ def test_list_and_show() -> None:
     assert shown.exit_code == 0, shown.output
     assert "allocation unknown unknown" in shown.output
     assert "every 2d × 3" in shown.output
+
+
+def test_show_marks_defaults_the_protocol_does_not_state() -> None:
+    """Issue 18: "SAE report within 1d" was printed as if four seeds stated it."""
+    shown = runner.invoke(app, ["protocol", "show", "meng2020"])
+    assert shown.exit_code == 0, shown.output
+    assert "SAE report within 1d (default, not stated)" in shown.output
+    stated = runner.invoke(app, ["protocol", "show", "lanzoni2021"])  # states 24h
+    assert "SAE report within 1d" in stated.output
+    assert "SAE report within 1d (default" not in stated.output
+
+
+def test_a_folder_named_like_a_library_id_does_not_hide_it(tmp_path: Path, monkeypatch) -> None:
+    """Issue 18: a folder called meng2020 in the working directory hid the library protocol."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "meng2020").mkdir()
+    shown = runner.invoke(app, ["protocol", "show", "meng2020"])
+    assert shown.exit_code == 0, shown.output
+    assert "id meng2020" in shown.output

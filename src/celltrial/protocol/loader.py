@@ -391,7 +391,9 @@ def load_protocol(source: str | Path) -> Protocol:
     naming what was looked for.
     """
     path = Path(source)
-    if path.suffix in (".yaml", ".yml") or path.exists():
+    # A folder named like a library id (e.g. a demo's output folder) does not hide the library.
+    hides_library = path.is_dir() and str(source) in library_ids()
+    if path.suffix in (".yaml", ".yml") or (path.exists() and not hides_library):
         if not path.exists() or path.is_dir():
             raise FileNotFoundError(f"no protocol file {str(path)!r}")
         return parse_protocol(path.read_text(encoding="utf-8"), file=path.name)
