@@ -345,6 +345,7 @@ def _entries(trial: Any, p: Participant, r: dt.datetime) -> dict[str, Any]:
         "record_death": lambda: actions.record_death(c, p, died_at=now - HOUR, cause="ARDS"),
         "enroll": lambda: actions.enroll(c, p),
         "randomize_participant": lambda: actions.randomize_participant(c, p),
+        "assign_participant": lambda: actions.assign_participant(c, p, arm="msc"),
     }
 
 
