@@ -19,13 +19,13 @@ from celltrial.dataset.rules import Occurrence
 from celltrial.edc import audit
 from celltrial.edc.actions._base import ActionError, Conflict, action, aware, participant_for
 from celltrial.edc.actions._rules import enforce
+from celltrial.edc.actions.randomization import place_on_calendar
 from celltrial.edc.models import (
     AllocationSlot,
     Participant,
     Randomization,
     Role,
     Staff,
-    VisitRecord,
 )
 from celltrial.protocol import CalendarError, Protocol, calendar
 
@@ -105,27 +105,7 @@ def assign_participant(
         arm=chosen,
         commitment=ASSIGNED,
     )
-    r = Randomization.objects.create(
-        participant=p,
-        slot=slot,
-        stratum="all",
-        sequence=sequence,
-        kit_code=slot.kit_code,
-        randomized_at=when,
-    )
-    p.status = P.RANDOMIZED
-    p.save(update_fields=["status"])
-    VisitRecord.objects.bulk_create(
-        VisitRecord(
-            participant=p,
-            visit=v.visit,
-            label=v.label,
-            nominal=v.nominal,
-            earliest=v.earliest,
-            latest=v.latest,
-        )
-        for v in cal.visits
-    )
+    r = place_on_calendar(p, slot, "all", when, cal)
     new = {
         "arm": chosen,
         "method": protocol.design.allocation.method,

@@ -26,7 +26,7 @@ from celltrial.edc.models import (
     Unblinding,
     VisitRecord,
 )
-from celltrial.protocol import CalendarError, calendar
+from celltrial.protocol import Calendar, CalendarError, calendar
 
 P = Participant.Status
 
@@ -93,27 +93,7 @@ def randomize_participant(
             raise Conflict("list", "no allocation list is loaded for this trial")
         raise Conflict("list", f"the list is exhausted for site {p.site.code}, stratum {stratum!r}")
     cal = calendar(protocol, when, weight_kg=p.weight_kg, arms=[slot.arm])  # checked above
-    r = Randomization.objects.create(
-        participant=p,
-        slot=slot,
-        stratum=stratum,
-        sequence=slot.sequence,
-        kit_code=slot.kit_code,
-        randomized_at=when,
-    )
-    p.status = P.RANDOMIZED
-    p.save(update_fields=["status"])
-    VisitRecord.objects.bulk_create(
-        VisitRecord(
-            participant=p,
-            visit=v.visit,
-            label=v.label,
-            nominal=v.nominal,
-            earliest=v.earliest,
-            latest=v.latest,
-        )
-        for v in cal.visits
-    )
+    r = place_on_calendar(p, slot, stratum, when, cal)
     new = {
         "stratum": stratum,
         "sequence": slot.sequence,
@@ -151,3 +131,33 @@ def unblind(actor: Staff, participant: Participant | str, reason: str) -> Unblin
     )
     audit.write(actor, "unblind", row, old=None, new=audit.snapshot(row))
     return row
+
+
+def place_on_calendar(
+    p: Participant, slot: AllocationSlot, stratum: str, when: dt.datetime, cal: Calendar
+) -> Randomization:
+    """Give ``p`` the arm of ``slot`` at ``when``: the allocation row, the randomized status
+    and the visits of its calendar ``cal``. Shared by randomization and by assignment without
+    randomization (the caller writes the audit row, in the same transaction)."""
+    r = Randomization.objects.create(
+        participant=p,
+        slot=slot,
+        stratum=stratum,
+        sequence=slot.sequence,
+        kit_code=slot.kit_code,
+        randomized_at=when,
+    )
+    p.status = P.RANDOMIZED
+    p.save(update_fields=["status"])
+    VisitRecord.objects.bulk_create(
+        VisitRecord(
+            participant=p,
+            visit=v.visit,
+            label=v.label,
+            nominal=v.nominal,
+            earliest=v.earliest,
+            latest=v.latest,
+        )
+        for v in cal.visits
+    )
+    return r
