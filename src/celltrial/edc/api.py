@@ -24,6 +24,30 @@ from ninja.security import HttpBearer
 from celltrial.edc import actions, serialize
 from celltrial.edc.actions import ActionError, Forbidden, NotFound
 from celltrial.edc.actions.monitoring import audit_visible_to
+from celltrial.edc.api_schemas import (
+    AdverseEventOut,
+    AllocationRowOut,
+    AuditEntryOut,
+    AuditVerifyOut,
+    ConsentOut,
+    EditedOut,
+    InfusionOut,
+    ListLoadedOut,
+    LotOut,
+    MeasurementOut,
+    MeOut,
+    NewStaffOut,
+    NewTokenOut,
+    ParticipantOut,
+    RoleOut,
+    SafetySummaryOut,
+    ScreeningLogOut,
+    SiteOut,
+    TrialOut,
+    UnblindOut,
+    VisitOut,
+    answers,
+)
 from celltrial.edc.audit import verify_audit
 from celltrial.edc.models import (
     AdverseEvent,
@@ -160,7 +184,7 @@ def _participant(staff: Staff, code: str) -> Participant:
 # ---------------------------------------------------------------------------------- reads
 
 
-@api.get("/me", tags=["reads"])
+@api.get("/me", tags=["reads"], response=answers(MeOut), exclude_unset=True)
 def me(request: HttpRequest) -> dict[str, Any]:
     s = _staff(request)
     allowed = site_ids(s)
@@ -173,7 +197,7 @@ def me(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-@api.get("/trial", tags=["reads"])
+@api.get("/trial", tags=["reads"], response=answers(TrialOut), exclude_unset=True)
 def trial(request: HttpRequest) -> dict[str, Any]:
     s = _staff(request)
     pv = s.trial.active_protocol()
@@ -190,14 +214,16 @@ def trial(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-@api.get("/screening-log", tags=["reads"])
+@api.get("/screening-log", tags=["reads"], response=answers(ScreeningLogOut), exclude_unset=True)
 def screening_log(request: HttpRequest) -> dict[str, Any]:
     s = _staff(request)
     _require(s, READERS | {Role.ADMIN}, "the screening log")
     return actions.screening_log(s)
 
 
-@api.get("/participants", tags=["reads"])
+@api.get(
+    "/participants", tags=["reads"], response=answers(list[ParticipantOut]), exclude_unset=True
+)
 def participants(
     request: HttpRequest, site: str | None = None, status: str | None = None
 ) -> list[dict[str, Any]]:
@@ -211,19 +237,31 @@ def participants(
     return [serialize.participant(s, p) for p in qs.order_by("code")]
 
 
-@api.get("/participants/{code}", tags=["reads"])
+@api.get(
+    "/participants/{code}", tags=["reads"], response=answers(ParticipantOut), exclude_unset=True
+)
 def participant(request: HttpRequest, code: str) -> dict[str, Any]:
     s = _staff(request)
     return serialize.participant(s, _participant(s, code), detail=True)
 
 
-@api.get("/participants/{code}/visits", tags=["reads"])
+@api.get(
+    "/participants/{code}/visits",
+    tags=["reads"],
+    response=answers(list[VisitOut]),
+    exclude_unset=True,
+)
 def visits(request: HttpRequest, code: str) -> list[dict[str, Any]]:
     s = _staff(request)
     return [serialize.visit(v) for v in _participant(s, code).visits.order_by("nominal")]
 
 
-@api.get("/participants/{code}/measurements", tags=["reads"])
+@api.get(
+    "/participants/{code}/measurements",
+    tags=["reads"],
+    response=answers(list[MeasurementOut]),
+    exclude_unset=True,
+)
 def measurements(request: HttpRequest, code: str) -> list[dict[str, Any]]:
     s = _staff(request)
     p = _participant(s, code)
@@ -231,7 +269,12 @@ def measurements(request: HttpRequest, code: str) -> list[dict[str, Any]]:
     return [serialize.measurement(m) for m in rows.order_by("id")]
 
 
-@api.get("/participants/{code}/adverse-events", tags=["reads"])
+@api.get(
+    "/participants/{code}/adverse-events",
+    tags=["reads"],
+    response=answers(list[AdverseEventOut]),
+    exclude_unset=True,
+)
 def adverse_events(request: HttpRequest, code: str) -> list[dict[str, Any]]:
     s = _staff(request)
     p = _participant(s, code)
@@ -239,7 +282,12 @@ def adverse_events(request: HttpRequest, code: str) -> list[dict[str, Any]]:
     return [serialize.adverse_event(a) for a in rows.order_by("id")]
 
 
-@api.get("/participants/{code}/infusions", tags=["reads"])
+@api.get(
+    "/participants/{code}/infusions",
+    tags=["reads"],
+    response=answers(list[InfusionOut]),
+    exclude_unset=True,
+)
 def infusions(request: HttpRequest, code: str) -> list[dict[str, Any]]:
     s = _staff(request)
     p = _participant(s, code)
@@ -247,7 +295,7 @@ def infusions(request: HttpRequest, code: str) -> list[dict[str, Any]]:
     return [serialize.infusion(s, i) for i in rows.order_by("number")]
 
 
-@api.get("/sae-clocks", tags=["reads"])
+@api.get("/sae-clocks", tags=["reads"], response=answers(list[AdverseEventOut]), exclude_unset=True)
 def sae_clocks(request: HttpRequest) -> list[dict[str, Any]]:
     """Serious AEs not yet reported, soonest due first."""
     s = _staff(request)
@@ -258,7 +306,7 @@ def sae_clocks(request: HttpRequest) -> list[dict[str, Any]]:
     return [serialize.adverse_event(a) for a in rows.order_by("sae_due_at")]
 
 
-@api.get("/lots", tags=["pharmacy"])
+@api.get("/lots", tags=["pharmacy"], response=answers(list[LotOut]), exclude_unset=True)
 def lots(request: HttpRequest) -> list[dict[str, Any]]:
     s = _staff(request)
     _require(s, UNBLINDED_ROLES, "lots (they name the arm's product)")
@@ -266,7 +314,9 @@ def lots(request: HttpRequest) -> list[dict[str, Any]]:
     return [serialize.lot(x) for x in rows.order_by("number")]
 
 
-@api.get("/allocation", tags=["pharmacy"])
+@api.get(
+    "/allocation", tags=["pharmacy"], response=answers(list[AllocationRowOut]), exclude_unset=True
+)
 def allocation(request: HttpRequest) -> list[dict[str, Any]]:
     """The kit-to-arm mapping with what was taken: unblinded roles only."""
     s = _staff(request)
@@ -290,7 +340,7 @@ def allocation(request: HttpRequest) -> list[dict[str, Any]]:
     return out
 
 
-@api.get("/safety-summary", tags=["dsmb"])
+@api.get("/safety-summary", tags=["dsmb"], response=answers(SafetySummaryOut), exclude_unset=True)
 def safety_summary(request: HttpRequest) -> dict[str, Any]:
     """Unblinded by-arm counts of participants, AEs, SAEs and deaths (DSMB only)."""
     s = _staff(request)
@@ -314,7 +364,7 @@ def safety_summary(request: HttpRequest) -> dict[str, Any]:
     return {"trial": s.trial.code, "by_arm": arms}
 
 
-@api.get("/audit", tags=["audit"])
+@api.get("/audit", tags=["audit"], response=answers(list[AuditEntryOut]), exclude_unset=True)
 def audit_trail(
     request: HttpRequest,
     table: str | None = None,
@@ -333,7 +383,7 @@ def audit_trail(
     return [serialize.audit_entry(s, e) for e in qs.order_by("seq")[:limit]]
 
 
-@api.get("/audit/verify", tags=["audit"])
+@api.get("/audit/verify", tags=["audit"], response=answers(AuditVerifyOut), exclude_unset=True)
 def audit_verify(request: HttpRequest) -> dict[str, Any]:
     s = _staff(request)
     _require(s, AUDIT_READERS, "the audit verification")
@@ -451,7 +501,7 @@ def _detail(s: Staff, p: Participant) -> dict[str, Any]:
     return serialize.participant(s, _participant(s, p.code), detail=True)
 
 
-@api.post("/screenings", tags=["screening"])
+@api.post("/screenings", tags=["screening"], response=answers(ParticipantOut), exclude_unset=True)
 def screen(request: HttpRequest, body: ScreenIn) -> dict[str, Any]:
     s = _staff(request)
     p = actions.screen_participant(
@@ -460,7 +510,12 @@ def screen(request: HttpRequest, body: ScreenIn) -> dict[str, Any]:
     return _detail(s, p)
 
 
-@api.patch("/participants/{code}/screening", tags=["screening"])
+@api.patch(
+    "/participants/{code}/screening",
+    tags=["screening"],
+    response=answers(ParticipantOut),
+    exclude_unset=True,
+)
 def change_screening(request: HttpRequest, code: str, body: ScreeningChangeIn) -> dict[str, Any]:
     s = _staff(request)
     p = actions.update_screening(
@@ -469,7 +524,12 @@ def change_screening(request: HttpRequest, code: str, body: ScreeningChangeIn) -
     return _detail(s, p)
 
 
-@api.post("/participants/{code}/consents", tags=["screening"])
+@api.post(
+    "/participants/{code}/consents",
+    tags=["screening"],
+    response=answers(ConsentOut),
+    exclude_unset=True,
+)
 def consent(request: HttpRequest, code: str, body: ConsentIn) -> dict[str, Any]:
     s = _staff(request)
     c = actions.record_consent(
@@ -483,21 +543,36 @@ def consent(request: HttpRequest, code: str, body: ConsentIn) -> dict[str, Any]:
     }
 
 
-@api.post("/participants/{code}/enroll", tags=["screening"])
+@api.post(
+    "/participants/{code}/enroll",
+    tags=["screening"],
+    response=answers(ParticipantOut),
+    exclude_unset=True,
+)
 def enroll(request: HttpRequest, code: str, at: dt.datetime | None = None) -> dict[str, Any]:
     s = _staff(request)
     p = actions.enroll(s, code, at=at, idempotency_key=_key(request))
     return _detail(s, p)
 
 
-@api.post("/participants/{code}/randomize", tags=["randomization"])
+@api.post(
+    "/participants/{code}/randomize",
+    tags=["randomization"],
+    response=answers(ParticipantOut),
+    exclude_unset=True,
+)
 def randomize(request: HttpRequest, code: str, at: dt.datetime | None = None) -> dict[str, Any]:
     s = _staff(request)
     r = actions.randomize_participant(s, code, at=at, idempotency_key=_key(request))
     return serialize.participant(s, _participant(s, r.participant.code))
 
 
-@api.post("/participants/{code}/unblind", tags=["randomization"])
+@api.post(
+    "/participants/{code}/unblind",
+    tags=["randomization"],
+    response=answers(UnblindOut),
+    exclude_unset=True,
+)
 def unblind(request: HttpRequest, code: str, body: UnblindIn) -> dict[str, Any]:
     """Emergency unblinding: the arm goes to the requesting investigator only, and is logged."""
     s = _staff(request)
@@ -510,7 +585,12 @@ def unblind(request: HttpRequest, code: str, body: UnblindIn) -> dict[str, Any]:
     }
 
 
-@api.post("/participants/{code}/visits/{visit}", tags=["clinical"])
+@api.post(
+    "/participants/{code}/visits/{visit}",
+    tags=["clinical"],
+    response=answers(VisitOut),
+    exclude_unset=True,
+)
 def visit_done(
     request: HttpRequest, code: str, visit: str, at: dt.datetime | None = None
 ) -> dict[str, Any]:
@@ -519,7 +599,12 @@ def visit_done(
     return serialize.visit(v)
 
 
-@api.post("/participants/{code}/measurements", tags=["clinical"])
+@api.post(
+    "/participants/{code}/measurements",
+    tags=["clinical"],
+    response=answers(MeasurementOut),
+    exclude_unset=True,
+)
 def measurement(request: HttpRequest, code: str, body: MeasurementIn) -> dict[str, Any]:
     s = _staff(request)
     m = actions.record_measurement(
@@ -536,28 +621,48 @@ def measurement(request: HttpRequest, code: str, body: MeasurementIn) -> dict[st
     return serialize.measurement(m)
 
 
-@api.post("/participants/{code}/adverse-events", tags=["safety"])
+@api.post(
+    "/participants/{code}/adverse-events",
+    tags=["safety"],
+    response=answers(AdverseEventOut),
+    exclude_unset=True,
+)
 def adverse_event(request: HttpRequest, code: str, body: AdverseEventIn) -> dict[str, Any]:
     s = _staff(request)
     ae = actions.report_adverse_event(s, code, **body.dict(), idempotency_key=_key(request))
     return serialize.adverse_event(ae)
 
 
-@api.post("/adverse-events/{ae_id}/sae-report", tags=["safety"])
+@api.post(
+    "/adverse-events/{ae_id}/sae-report",
+    tags=["safety"],
+    response=answers(AdverseEventOut),
+    exclude_unset=True,
+)
 def sae_report(request: HttpRequest, ae_id: int, at: dt.datetime | None = None) -> dict[str, Any]:
     s = _staff(request)
     ae = actions.report_sae(s, ae_id, at=at, idempotency_key=_key(request))
     return serialize.adverse_event(ae)
 
 
-@api.post("/participants/{code}/infusions", tags=["pharmacy"])
+@api.post(
+    "/participants/{code}/infusions",
+    tags=["pharmacy"],
+    response=answers(InfusionOut),
+    exclude_unset=True,
+)
 def infusion(request: HttpRequest, code: str, body: InfusionIn) -> dict[str, Any]:
     s = _staff(request)
     i = actions.record_infusion(s, code, **body.dict(), idempotency_key=_key(request))
     return serialize.infusion(s, i)
 
 
-@api.post("/participants/{code}/withdraw", tags=["disposition"])
+@api.post(
+    "/participants/{code}/withdraw",
+    tags=["disposition"],
+    response=answers(ParticipantOut),
+    exclude_unset=True,
+)
 def withdraw(request: HttpRequest, code: str, body: WithdrawIn) -> dict[str, Any]:
     s = _staff(request)
     actions.withdraw(
@@ -566,7 +671,12 @@ def withdraw(request: HttpRequest, code: str, body: WithdrawIn) -> dict[str, Any
     return serialize.participant(s, _participant(s, code), detail=True)
 
 
-@api.post("/participants/{code}/lost-to-follow-up", tags=["disposition"])
+@api.post(
+    "/participants/{code}/lost-to-follow-up",
+    tags=["disposition"],
+    response=answers(ParticipantOut),
+    exclude_unset=True,
+)
 def lost(request: HttpRequest, code: str, body: LostIn) -> dict[str, Any]:
     s = _staff(request)
     actions.mark_lost_to_follow_up(
@@ -575,7 +685,12 @@ def lost(request: HttpRequest, code: str, body: LostIn) -> dict[str, Any]:
     return serialize.participant(s, _participant(s, code), detail=True)
 
 
-@api.post("/participants/{code}/death", tags=["disposition"])
+@api.post(
+    "/participants/{code}/death",
+    tags=["disposition"],
+    response=answers(ParticipantOut),
+    exclude_unset=True,
+)
 def death(request: HttpRequest, code: str, body: DeathIn) -> dict[str, Any]:
     s = _staff(request)
     actions.record_death(
@@ -584,7 +699,12 @@ def death(request: HttpRequest, code: str, body: DeathIn) -> dict[str, Any]:
     return serialize.participant(s, _participant(s, code), detail=True)
 
 
-@api.patch("/records/{table}/{record_id}", tags=["edit"])
+@api.patch(
+    "/records/{table}/{record_id}",
+    tags=["edit"],
+    response=answers(MeasurementOut | AdverseEventOut | EditedOut),
+    exclude_unset=True,
+)
 def edit(request: HttpRequest, table: str, record_id: int, body: EditIn) -> dict[str, Any]:
     s = _staff(request)
     r = actions.edit_record(
@@ -597,7 +717,7 @@ def edit(request: HttpRequest, table: str, record_id: int, body: EditIn) -> dict
     return {"table": table, "id": r.pk, "complete": getattr(r, "complete", None)}
 
 
-@api.post("/lots", tags=["pharmacy"])
+@api.post("/lots", tags=["pharmacy"], response=answers(LotOut), exclude_unset=True)
 def lot(request: HttpRequest, body: LotIn) -> dict[str, Any]:
     s = _staff(request)
     x = actions.register_lot(
@@ -611,21 +731,21 @@ def lot(request: HttpRequest, body: LotIn) -> dict[str, Any]:
     return serialize.lot(x)
 
 
-@api.post("/lots/{number}/release", tags=["pharmacy"])
+@api.post("/lots/{number}/release", tags=["pharmacy"], response=answers(LotOut), exclude_unset=True)
 def release(request: HttpRequest, number: str, body: ReleaseIn) -> dict[str, Any]:
     s = _staff(request)
     x = actions.release_lot(s, number, body.results, idempotency_key=_key(request))
     return serialize.lot(x)
 
 
-@api.post("/sites", tags=["admin"])
+@api.post("/sites", tags=["admin"], response=answers(SiteOut), exclude_unset=True)
 def site(request: HttpRequest, body: SiteIn) -> dict[str, Any]:
     s = _staff(request)
     x = actions.add_site(s, body.code, body.name, idempotency_key=_key(request))
     return {"code": x.code, "name": x.name}
 
 
-@api.post("/staff", tags=["admin"])
+@api.post("/staff", tags=["admin"], response=answers(NewStaffOut), exclude_unset=True)
 def staff(request: HttpRequest, body: StaffIn) -> dict[str, Any]:
     s = _staff(request)
     x = actions.add_staff(
@@ -643,7 +763,9 @@ def staff(request: HttpRequest, body: StaffIn) -> dict[str, Any]:
     }
 
 
-@api.post("/staff/{username}/tokens", tags=["admin"])
+@api.post(
+    "/staff/{username}/tokens", tags=["admin"], response=answers(NewTokenOut), exclude_unset=True
+)
 def token(request: HttpRequest, username: str, body: TokenIn) -> dict[str, Any]:
     s = _staff(request)
     target = Staff.objects.filter(trial_id=s.trial_id, user__username=username).first()
@@ -655,7 +777,7 @@ def token(request: HttpRequest, username: str, body: TokenIn) -> dict[str, Any]:
     return {"username": username, "token": getattr(t, "raw", None), "label": t.label}
 
 
-@api.post("/allocation-list", tags=["admin"])
+@api.post("/allocation-list", tags=["admin"], response=answers(ListLoadedOut), exclude_unset=True)
 def allocation_list(request: HttpRequest, body: ListIn) -> dict[str, Any]:
     s = _staff(request)
     actions.load_allocation_list(
@@ -664,7 +786,7 @@ def allocation_list(request: HttpRequest, body: ListIn) -> dict[str, Any]:
     return {"rows": AllocationSlot.objects.filter(trial_id=s.trial_id).count()}
 
 
-@api.get("/roles", tags=["reads"], auth=None)
+@api.get("/roles", tags=["reads"], auth=None, response=answers(list[RoleOut]), exclude_unset=True)
 def roles(request: HttpRequest) -> list[dict[str, str]]:
     return [{"role": value, "label": str(label)} for value, label in Role.choices]
 

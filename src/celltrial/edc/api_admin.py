@@ -27,6 +27,14 @@ router = Router()
 from celltrial.edc import actions, serialize  # noqa: E402
 from celltrial.edc.actions import Forbidden, NotFound  # noqa: E402
 from celltrial.edc.api import _key, _staff, api  # noqa: E402
+from celltrial.edc.api_schemas import (  # noqa: E402
+    ApprovedOut,
+    SiteRowOut,
+    StaffRowOut,
+    TokenRowOut,
+    VersionRowOut,
+    answers,
+)
 from celltrial.edc.models import ApiToken, ProtocolVersion, Role, Site, Staff  # noqa: E402
 from celltrial.edc.roles import ALL_SITE_ROLES  # noqa: E402
 
@@ -118,12 +126,16 @@ def list_tokens(request: HttpRequest, username: str) -> list[dict[str, Any]]:
     return [token_row(t) for t in x.tokens.order_by("-created_at", "-id")]
 
 
-api.get("/sites", tags=TAGS)(list_sites)
-api.get("/staff", tags=TAGS)(list_staff)
-api.get("/staff/{username}/tokens", tags=TAGS)(list_tokens)
+api.get("/sites", tags=TAGS, response=answers(list[SiteRowOut]), exclude_unset=True)(list_sites)
+api.get("/staff", tags=TAGS, response=answers(list[StaffRowOut]), exclude_unset=True)(list_staff)
+api.get(
+    "/staff/{username}/tokens", tags=TAGS, response=answers(list[TokenRowOut]), exclude_unset=True
+)(list_tokens)
 
 
-@router.get("/protocol-versions", tags=TAGS)
+@router.get(
+    "/protocol-versions", tags=TAGS, response=answers(list[VersionRowOut]), exclude_unset=True
+)
 def protocol_versions(request: HttpRequest) -> list[dict[str, Any]]:
     """Every protocol version loaded, the newest first (``active``: the one in force)."""
     s = _admin(request, "the protocol versions")
@@ -134,7 +146,9 @@ def protocol_versions(request: HttpRequest) -> list[dict[str, Any]]:
 # ----------------------------------------------------------------------------------- writes
 
 
-@router.post("/staff/{username}/deactivate", tags=TAGS)
+@router.post(
+    "/staff/{username}/deactivate", tags=TAGS, response=answers(StaffRowOut), exclude_unset=True
+)
 def deactivate(request: HttpRequest, username: str, body: ReasonIn) -> dict[str, Any]:
     """The person can no longer log in nor use their tokens (the account and its history stay)."""
     s = _staff(request)
@@ -142,14 +156,18 @@ def deactivate(request: HttpRequest, username: str, body: ReasonIn) -> dict[str,
     return staff_row(staff_query(s.trial_id).get(pk=x.pk))
 
 
-@router.post("/staff/{username}/reactivate", tags=TAGS)
+@router.post(
+    "/staff/{username}/reactivate", tags=TAGS, response=answers(StaffRowOut), exclude_unset=True
+)
 def reactivate(request: HttpRequest, username: str, body: ReasonIn) -> dict[str, Any]:
     s = _staff(request)
     x = actions.reactivate_staff(s, username, body.reason, idempotency_key=_key(request))
     return staff_row(staff_query(s.trial_id).get(pk=x.pk))
 
 
-@router.post("/staff/{username}/approve", tags=TAGS)
+@router.post(
+    "/staff/{username}/approve", tags=TAGS, response=answers(ApprovedOut), exclude_unset=True
+)
 def approve(request: HttpRequest, username: str, body: ReasonIn) -> dict[str, Any]:
     """A DSMB member makes an unblinded account (pharmacist, DSMB) an admin asked for usable:
     it becomes active with a first password, given here once (``null`` on a retry with the
@@ -166,7 +184,9 @@ def approve(request: HttpRequest, username: str, body: ReasonIn) -> dict[str, An
     }
 
 
-@router.post("/tokens/{number}/revoke", tags=TAGS)
+@router.post(
+    "/tokens/{number}/revoke", tags=TAGS, response=answers(TokenRowOut), exclude_unset=True
+)
 def revoke(request: HttpRequest, number: int, body: ReasonIn) -> dict[str, Any]:
     """The API refuses the token ``number`` (its ``id`` in ``GET /staff/{username}/tokens``)
     from now on, within ``CELLTRIAL_AUTH_CACHE_SECONDS``.
@@ -178,7 +198,7 @@ def revoke(request: HttpRequest, number: int, body: ReasonIn) -> dict[str, Any]:
     return {**token_row(t), "username": t.staff.username}
 
 
-@router.post("/protocol-versions", tags=TAGS)
+@router.post("/protocol-versions", tags=TAGS, response=answers(VersionRowOut), exclude_unset=True)
 def load_protocol(request: HttpRequest, body: ProtocolIn) -> dict[str, Any]:
     """A new version of the trial's protocol (its YAML text); it becomes the active one.
 

@@ -21,6 +21,13 @@ router = Router()
 
 from celltrial.edc import actions, serialize  # noqa: E402
 from celltrial.edc.api import _key, _participant, _staff  # noqa: E402
+from celltrial.edc.api_schemas import (  # noqa: E402
+    ClinicalEventOut,
+    DeviationOut,
+    ParticipantOut,
+    VisitOut,
+    answers,
+)
 from celltrial.edc.models import ClinicalEvent, Deviation, Staff, VisitRecord  # noqa: E402
 
 TAGS = ["follow-up"]
@@ -81,7 +88,12 @@ def visit_json(v: VisitRecord) -> dict[str, Any]:
     return serialize.visit(v) | {"not_done": v.not_done, "not_done_reason": v.not_done_reason}
 
 
-@router.post("/participants/{code}/completion", tags=TAGS)
+@router.post(
+    "/participants/{code}/completion",
+    tags=TAGS,
+    response=answers(ParticipantOut),
+    exclude_unset=True,
+)
 def completion(request: HttpRequest, code: str, body: CompletionIn) -> dict[str, Any]:
     """End of study: the participant completed the follow-up (``complete_study``)."""
     s = _staff(request)
@@ -89,7 +101,12 @@ def completion(request: HttpRequest, code: str, body: CompletionIn) -> dict[str,
     return serialize.participant(s, _participant(s, code), detail=True)
 
 
-@router.post("/participants/{code}/clinical-events", tags=TAGS)
+@router.post(
+    "/participants/{code}/clinical-events",
+    tags=TAGS,
+    response=answers(ClinicalEventOut),
+    exclude_unset=True,
+)
 def add_clinical_event(request: HttpRequest, code: str, body: ClinicalEventIn) -> dict[str, Any]:
     """One occurrence of a protocol event (``record_clinical_event``)."""
     s = _staff(request)
@@ -105,7 +122,12 @@ def add_clinical_event(request: HttpRequest, code: str, body: ClinicalEventIn) -
     return clinical_event(s, e)
 
 
-@router.get("/participants/{code}/clinical-events", tags=TAGS)
+@router.get(
+    "/participants/{code}/clinical-events",
+    tags=TAGS,
+    response=answers(list[ClinicalEventOut]),
+    exclude_unset=True,
+)
 def clinical_events(request: HttpRequest, code: str) -> list[dict[str, Any]]:
     s = _staff(request)
     p = _participant(s, code)
@@ -113,7 +135,9 @@ def clinical_events(request: HttpRequest, code: str) -> list[dict[str, Any]]:
     return [clinical_event(s, e) for e in rows.order_by("occurred_at", "id")]
 
 
-@router.post("/participants/{code}/deviations", tags=TAGS)
+@router.post(
+    "/participants/{code}/deviations", tags=TAGS, response=answers(DeviationOut), exclude_unset=True
+)
 def add_deviation(request: HttpRequest, code: str, body: DeviationIn) -> dict[str, Any]:
     """A protocol deviation (``record_deviation``; a monitor may record one too)."""
     s = _staff(request)
@@ -128,7 +152,12 @@ def add_deviation(request: HttpRequest, code: str, body: DeviationIn) -> dict[st
     return deviation(d)
 
 
-@router.get("/participants/{code}/deviations", tags=TAGS)
+@router.get(
+    "/participants/{code}/deviations",
+    tags=TAGS,
+    response=answers(list[DeviationOut]),
+    exclude_unset=True,
+)
 def deviations(request: HttpRequest, code: str) -> list[dict[str, Any]]:
     s = _staff(request)
     p = _participant(s, code)
@@ -136,7 +165,12 @@ def deviations(request: HttpRequest, code: str) -> list[dict[str, Any]]:
     return [deviation(d) for d in rows.order_by("id")]
 
 
-@router.post("/participants/{code}/visits/{visit}/not-done", tags=TAGS)
+@router.post(
+    "/participants/{code}/visits/{visit}/not-done",
+    tags=TAGS,
+    response=answers(VisitOut),
+    exclude_unset=True,
+)
 def visit_not_done(request: HttpRequest, code: str, visit: str, body: NotDoneIn) -> dict[str, Any]:
     """A scheduled visit that did not take place (``record_visit_not_done``)."""
     s = _staff(request)

@@ -21,6 +21,13 @@ router = Router()
 from celltrial.edc import actions, serialize  # noqa: E402
 from celltrial.edc.actions import monitoring  # noqa: E402
 from celltrial.edc.api import _key, _participant, _participants, _require, _staff  # noqa: E402
+from celltrial.edc.api_schemas import (  # noqa: E402
+    LockOut,
+    QueryOut,
+    RecordAuditOut,
+    SignatureOut,
+    answers,
+)
 from celltrial.edc.models import FormLock, Query, Role, Signature, Staff  # noqa: E402
 from celltrial.edc.roles import AUDIT_READERS  # noqa: E402
 
@@ -130,7 +137,7 @@ def _queries(staff: Staff) -> Any:
 # ----------------------------------------------------------------------------------- reads
 
 
-@router.get("/queries", tags=TAGS)
+@router.get("/queries", tags=TAGS, response=answers(list[QueryOut]), exclude_unset=True)
 def queries(
     request: HttpRequest,
     status: str | None = None,
@@ -158,14 +165,14 @@ def queries(
     return [query_json(q) for q in qs.order_by("id")]
 
 
-@router.get("/queries/{number}", tags=TAGS)
+@router.get("/queries/{number}", tags=TAGS, response=answers(QueryOut), exclude_unset=True)
 def query(request: HttpRequest, number: int) -> dict[str, Any]:
     s = _staff(request)
     _require(s, MONITORING_READERS, "queries")
     return query_json(monitoring.query_for(s, number))
 
 
-@router.get("/locks", tags=TAGS)
+@router.get("/locks", tags=TAGS, response=answers(list[LockOut]), exclude_unset=True)
 def locks(
     request: HttpRequest, participant: str | None = None, active: bool | None = None
 ) -> list[dict[str, Any]]:
@@ -182,7 +189,7 @@ def locks(
     return [lock_json(x) for x in qs.order_by("id")]
 
 
-@router.get("/signatures", tags=TAGS)
+@router.get("/signatures", tags=TAGS, response=answers(list[SignatureOut]), exclude_unset=True)
 def signatures(
     request: HttpRequest, participant: str | None = None, valid: bool | None = None
 ) -> list[dict[str, Any]]:
@@ -199,7 +206,12 @@ def signatures(
     return [signature_json(x) for x in qs.order_by("id")]
 
 
-@router.get("/audit/record/{table}/{record_id}", tags=["audit"])
+@router.get(
+    "/audit/record/{table}/{record_id}",
+    tags=["audit"],
+    response=answers(RecordAuditOut),
+    exclude_unset=True,
+)
 def record_audit(request: HttpRequest, table: str, record_id: str) -> dict[str, Any]:
     """The audit trail of one record (``measurement``, ``adverse_event``, ``visit``, …, or the
     audit trail's own table names): its rows and those of the queries, locks and signatures
@@ -218,7 +230,7 @@ def record_audit(request: HttpRequest, table: str, record_id: str) -> dict[str, 
 # ---------------------------------------------------------------------------------- writes
 
 
-@router.post("/queries", tags=TAGS)
+@router.post("/queries", tags=TAGS, response=answers(QueryOut), exclude_unset=True)
 def open_query(request: HttpRequest, body: QueryIn) -> dict[str, Any]:
     s = _staff(request)
     q = actions.open_query(
@@ -227,21 +239,21 @@ def open_query(request: HttpRequest, body: QueryIn) -> dict[str, Any]:
     return query_json(monitoring.query_for(s, q.pk))
 
 
-@router.post("/queries/{number}/answer", tags=TAGS)
+@router.post("/queries/{number}/answer", tags=TAGS, response=answers(QueryOut), exclude_unset=True)
 def answer_query(request: HttpRequest, number: int, body: AnswerIn) -> dict[str, Any]:
     s = _staff(request)
     q = actions.answer_query(s, number, body.answer, idempotency_key=_key(request))
     return query_json(monitoring.query_for(s, q.pk))
 
 
-@router.post("/queries/{number}/close", tags=TAGS)
+@router.post("/queries/{number}/close", tags=TAGS, response=answers(QueryOut), exclude_unset=True)
 def close_query(request: HttpRequest, number: int, body: CloseIn) -> dict[str, Any]:
     s = _staff(request)
     q = actions.close_query(s, number, note=body.note, idempotency_key=_key(request))
     return query_json(monitoring.query_for(s, q.pk))
 
 
-@router.post("/locks", tags=TAGS)
+@router.post("/locks", tags=TAGS, response=answers(LockOut), exclude_unset=True)
 def lock(request: HttpRequest, body: LockIn) -> dict[str, Any]:
     """Lock one record (``table`` and ``record_id``) or all of a participant's (table blank)."""
     s = _staff(request)
@@ -256,14 +268,14 @@ def lock(request: HttpRequest, body: LockIn) -> dict[str, Any]:
     return lock_json(x)
 
 
-@router.post("/locks/{number}/unlock", tags=TAGS)
+@router.post("/locks/{number}/unlock", tags=TAGS, response=answers(LockOut), exclude_unset=True)
 def unlock(request: HttpRequest, number: int, body: UnlockIn) -> dict[str, Any]:
     s = _staff(request)
     x = actions.unlock_record(s, number, reason=body.reason, idempotency_key=_key(request))
     return lock_json(x)
 
 
-@router.post("/signatures", tags=TAGS)
+@router.post("/signatures", tags=TAGS, response=answers(SignatureOut), exclude_unset=True)
 def sign(request: HttpRequest, body: SignIn) -> dict[str, Any]:
     """The investigator signs a visit, re-entering the password."""
     s = _staff(request)
