@@ -65,6 +65,24 @@ def _demo(*args: str) -> subprocess.CompletedProcess[str]:
     return _python("-c", "from celltrial.cli import app; app()", "demo", *args)
 
 
+def test_demo_twice_with_the_audit_anchor_on(tmp_path):
+    """`make demo` twice: the second run replaces the database and its audit anchor. Run as a
+    user would, outside pytest (the anchor is off under pytest unless set)."""
+    out = tmp_path / "demo"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "PYTEST_VERSION")
+    }
+    cmd = [sys.executable, "-c", "from celltrial.cli import app; app()", "demo"]
+    cmd += ["--out", str(out), "--no-pdf", "--n", "4", "--force"]
+    for _ in range(2):
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+        assert r.returncode == 0, r.stderr + r.stdout
+        assert "audit trail intact" in r.stdout
+    assert (out / "edc.sqlite3.state" / "audit-head.json").exists()
+
+
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     out = tmp_path_factory.mktemp("through_edc")

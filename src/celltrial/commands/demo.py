@@ -35,7 +35,18 @@ DB_NAME = "edc.sqlite3"
 def _clear(out: Path) -> None:
     """Remove a previous demo's database and its companions (``--force``)."""
     db = out / DB_NAME
-    for suffix in ("", "-wal", "-shm", "-journal", ".key", ".writer-lock"):
+    # The audit chain's anchor belongs to the database it anchors: a new database starts a new
+    # chain, so the old anchor goes with the old file (else `audit verify` rightly calls the new
+    # chain a rewrite of the old one).
+    for suffix in (
+        "",
+        "-wal",
+        "-shm",
+        "-journal",
+        ".key",
+        ".writer-lock",
+        ".state/audit-head.json",
+    ):
         path = Path(f"{db}{suffix}")
         if path.exists():
             path.unlink()
