@@ -26,7 +26,7 @@ venv: $(STAMP)
 # drives the browser tests. Installed once; skipped when already present.
 system-deps:
 	@command -v chromium >/dev/null || { echo "installing chromium (Debian)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
+	  apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium fonts-dejavu-core >/dev/null; }
 
 lint: venv
 	$(BIN)/ruff check src tests bench
