@@ -144,6 +144,67 @@ def test_dataset_json_csv_parquet(sdtm: Sdtm, tmp_path: Path) -> None:
     _same(sdtm.tables["LB"], pq)
 
 
+SCHEMA = Path(__file__).parents[1] / "reference" / "dataset_json" / "dataset.schema.json"
+#: The JSON types a column's values may have, by its dataType (the Dataset-JSON 1.1
+#: specification's "Supported Column Data Type Combinations"; null is a missing value).
+JSON_TYPES = {
+    "string": (str,),
+    "integer": (int,),
+    "double": (int, float),
+    "float": (int, float),
+    "date": (str,),
+    "datetime": (str,),
+}
+
+
+def test_dataset_json_validates_against_the_official_schema(
+    sdtm: Sdtm, adam: Adam, tmp_path: Path
+) -> None:
+    """Every SDTM and ADaM table written as Dataset-JSON validates against the Dataset-JSON 1.1
+    JSON schema (cdisc-org/DataExchange-DatasetJson, see tests/reference/dataset_json/), and
+    follows what the specification states beyond the schema: a value's JSON type fits its
+    column's dataType, ADaM dates are ISO 8601 with targetDataType integer, records counts rows.
+    """
+    import json
+
+    import jsonschema
+
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    validator_class = jsonschema.validators.validator_for(schema)
+    assert validator_class is jsonschema.Draft201909Validator
+    validator_class.check_schema(schema)
+    validator = validator_class(schema)
+    write_tables(sdtm, tmp_path / "sdtm", study=sdtm.study, formats=("json",))
+    write_tables(adam, tmp_path / "adam", study=sdtm.study, formats=("json",), standard="ADaMIG")
+    files = sorted(tmp_path.glob("*/*.json"))
+    assert len(files) == len(sdtm.tables) + len(adam.tables)
+    for path in files:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        errors = list(validator.iter_errors(doc))
+        assert errors == [], f"{path.name}: {errors[0].message}"
+        assert doc["records"] == len(doc["rows"]), path.name
+        for k, col in enumerate(doc["columns"]):
+            values = [row[k] for row in doc["rows"] if row[k] is not None]
+            want = JSON_TYPES[col["dataType"]]
+            assert all(isinstance(v, want) and not isinstance(v, bool) for v in values), (
+                path.name,
+                col["name"],
+            )
+            if col["dataType"] == "date":
+                assert col["targetDataType"] == "integer"
+                assert all(re.fullmatch(r"\d{4}-\d\d-\d\d", v) for v in values), col["name"]
+    adsl = json.loads((tmp_path / "adam" / "adsl.json").read_text(encoding="utf-8"))
+    types = {c["name"]: (c["dataType"], c.get("displayFormat")) for c in adsl["columns"]}
+    assert types["TRTSDT"] == ("date", "E8601DA.")
+    assert types["TRTSDTM"] == ("datetime", "E8601DT.")
+    back, _, _ = read_dataset_json(tmp_path / "adam" / "adsl.json")
+    _same(adam.tables["ADSL"], back)
+    assert pd.api.types.is_datetime64_any_dtype(back["TRTSDT"])
+    # the schema is enforced: a file without its dataset name is refused
+    del doc["name"]
+    assert list(validator.iter_errors(doc))
+
+
 def test_define_xml_validates(
     sdtm: Sdtm, adam: Adam, define_schema: object, tmp_path: Path
 ) -> None:

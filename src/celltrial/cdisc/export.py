@@ -38,7 +38,7 @@ def write_tables(
                 write_xpt(table, path, name=code, labels=labels, table_label=title)
             elif fmt == "json":
                 write_dataset_json(
-                    _iso_dates(table),
+                    table,
                     path,
                     name=code,
                     labels=labels,
@@ -63,7 +63,7 @@ def write_tables(
 
 
 def _iso_dates(table: pd.DataFrame) -> pd.DataFrame:
-    """Numeric dates as ISO 8601 text (Dataset-JSON and CSV carry dates as text)."""
+    """Numeric dates as ISO 8601 text (CSV carries dates as text)."""
     out = table.copy()
     for col in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[col]):

@@ -154,6 +154,12 @@ def write_xpt(
 
 
 def _json_type(s: pd.Series) -> str:
+    """The column's Dataset-JSON ``dataType``: a date-time column is ``datetime`` when named
+    so (ADaM's ``*DTM``) or when a value has a time of day, else ``date`` (ADaM's ``*DT``)."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        values = s.dropna()
+        midnight = bool((values == values.dt.normalize()).all())
+        return "datetime" if str(s.name).endswith("DTM") or not midnight else "date"
     if pd.api.types.is_integer_dtype(s):
         return "integer"
     if pd.api.types.is_float_dtype(s):
@@ -173,8 +179,12 @@ def write_dataset_json(
 ) -> Path:
     """Write a table as CDISC Dataset-JSON 1.1 (one JSON object, rows as arrays).
 
-    ``itemOID`` is ``IT.<NAME>.<VAR>``; dates are ISO 8601 text (``dataType`` ``string``,
-    ``targetDataType`` absent), as SDTM keeps them.
+    ``itemOID`` is ``IT.<NAME>.<VAR>``. SDTM's ``--DTC`` are ISO 8601 text as collected
+    (``dataType`` ``string``: a partial date stays partial). A date-time column of the table
+    (ADaM's ``ADT``, ``TRTSDTM``: SAS numeric dates in XPT) is written as the 1.1 specification
+    says for ADaM: ``dataType`` ``date`` (or ``datetime``), ``targetDataType`` ``integer``,
+    ``displayFormat`` ``E8601DA.`` (``E8601DT.``), values as ISO 8601 strings. The file
+    validates against the Dataset-JSON 1.1 JSON schema (``tests/cdisc/test_formats.py``).
     """
     path = Path(path)
     labels = dict(labels or {})
@@ -186,6 +196,9 @@ def write_dataset_json(
             "label": labels.get(col, col),
             "dataType": _json_type(table[col]),
         }
+        if c["dataType"] in ("date", "datetime"):
+            c["targetDataType"] = "integer"
+            c["displayFormat"] = "E8601DA." if c["dataType"] == "date" else "E8601DT."
         if c["dataType"] == "string":
             lengths = table[col].dropna().map(lambda v: len(str(v)))
             c["length"] = int(lengths.max()) if len(lengths) else 1
@@ -194,9 +207,10 @@ def write_dataset_json(
         elif col == "STUDYID":
             c["keySequence"] = 1
         columns.append(c)
+    dates = [c["dataType"] == "date" for c in columns]
     rows = []
     for rec in table.itertuples(index=False, name=None):
-        rows.append([_json_value(v) for v in rec])
+        rows.append([_json_value(v, d) for v, d in zip(rec, dates, strict=True)])
     doc: dict[str, Any] = {
         "datasetJSONCreationDateTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
         "datasetJSONVersion": DATASET_JSON_VERSION,
@@ -217,15 +231,15 @@ def write_dataset_json(
     return path
 
 
-def _json_value(v: object) -> object:
-    if v is None or v is pd.NA:
+def _json_value(v: object, date: bool = False) -> object:
+    if v is None or v is pd.NA or v is pd.NaT:
         return None
+    if isinstance(v, pd.Timestamp):
+        return v.date().isoformat() if date else v.isoformat()
     if isinstance(v, float | np.floating):
         return None if v != v else float(v)
     if isinstance(v, np.integer):
         return int(v)
-    if isinstance(v, pd.Timestamp):
-        return v.isoformat()
     return v
 
 
@@ -241,6 +255,8 @@ def read_dataset_json(path: str | Path) -> tuple[pd.DataFrame, dict[str, str], s
             df[c["name"]] = pd.to_numeric(df[c["name"]]).astype("Int64")
         elif c.get("dataType") in ("double", "float", "decimal"):
             df[c["name"]] = pd.to_numeric(df[c["name"]]).astype("float64")
+        elif c.get("dataType") in ("date", "datetime") and c.get("targetDataType") == "integer":
+            df[c["name"]] = pd.to_datetime(df[c["name"]])  # an ADaM numeric date
         else:
             df[c["name"]] = df[c["name"]].astype("object").where(df[c["name"]].notna(), None)
     labels = {c["name"]: c.get("label", "") for c in doc["columns"]}
