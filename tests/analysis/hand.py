@@ -41,6 +41,12 @@ TNFA = {
     "control": [3, 12, 1, -5, 2, 8],
 }
 CHANGE = {"il6_change_d6": IL6, "tnfa_change_d6": TNFA}
+# Values at day 6 (lb.csv), for the groups compared at day 6: the participants of the changes
+# (L-008 has no day-6 sample, L-009's was taken on day 8, L-012 died, L-005's TNF-a not done).
+VALUE_D6 = {
+    "il6_d6": {"ucmsc": [20, 40, 25, 90, 45, 10, 50], "control": [70, 150, 72, 60, 80, 100]},
+    "tnfa_d6": {"ucmsc": [12, 20, 30, 22, 9, 21], "control": [28, 45, 27, 30, 31, 38]},
+}
 MISSING = {
     "il6_change_d6": {"L-008", "L-009", "L-012"},
     "tnfa_change_d6": {"L-005", "L-008", "L-009", "L-012"},

@@ -7,9 +7,10 @@ import math
 
 import numpy as np
 import pytest
-from hand import CHANGE, INFUSION_SAFETY, MISSING, SAFETY_N, TTE, arrays
+from hand import CHANGE, INFUSION_SAFETY, MISSING, SAFETY_N, TTE, VALUE_D6, arrays
 
 from celltrial.analysis import (
+    POOLED,
     ContinuousResult,
     SafetyCountResult,
     TimeToEventResult,
@@ -23,6 +24,7 @@ from celltrial.stats import (
     kaplan_meier,
     logrank,
     wilcoxon_rank_sum,
+    wilcoxon_signed_rank,
 )
 
 EXACT = 1e-12
@@ -80,8 +82,12 @@ def test_method_named_as_a_statistician_would(result: TrialAnalysis) -> None:
     assert "Kaplan–Meier" in m and "log-rank test" in m
     assert "Cox proportional hazards, Efron ties" in m
     c = result.endpoint("tnfa_change_d6").method
-    assert "Wilcoxon rank-sum test (exact)" in c and "Hodges–Lehmann" in c
     assert "Change from baseline" in c
+    assert "within each arm: Wilcoxon signed-rank test of the change (paired)" in c
+    # the between-arm rank-sum test and shift are not listed for the change: not in its method
+    assert "rank-sum" not in c and "Hodges–Lehmann" not in c
+    v = result.endpoint("tnfa_d6").method
+    assert "Value at Day 6" in v and "Wilcoxon rank-sum test" in v
     assert "Fisher's exact test" in result.endpoint("infusion_safety").method
 
 
@@ -97,14 +103,49 @@ def test_change_from_baseline(result: TrialAnalysis, ep: str) -> None:
     for arm, v in zip(r.arms, (x, y), strict=True):
         q1, med, q3 = np.percentile(v, [25, 50, 75])
         assert (arm.n, arm.median, arm.q1, arm.q3) == (v.size, med, q1, q3)
+    # The protocol lists the within-arm signed-rank test of the change (Lanzoni Fig. 3): per
+    # arm and pooled, as wilcox.test(change, conf.int = TRUE).
+    for arm, v in (("ucmsc", x), ("control", y), (POOLED, np.concatenate([x, y]))):
+        (within,) = [w for w in r.within if w.arm == arm]
+        sr, pm = wilcoxon_signed_rank(v), hodges_lehmann(v)
+        assert (within.test, within.n, within.statistic) == (
+            "wilcoxon_signed_rank",
+            v.size,
+            sr.statistic,
+        )
+        assert within.p_value == pytest.approx(sr.p_value, rel=EXACT)
+        assert within.estimate == pytest.approx(pm.estimate, rel=EXACT)
+        np.testing.assert_allclose(within.ci, pm.ci, rtol=EXACT)
+    # The rank-sum test and the shift are computed but not pre-specified: exploratory.
+    assert r.exploratory == ("wilcoxon_rank_sum", "hodges_lehmann")
+    assert math.isnan(r.p_value)
     w = wilcoxon_rank_sum(x, y)
     assert r.wilcoxon is not None
     assert r.wilcoxon.statistic == w.statistic
-    assert r.p_value == pytest.approx(w.p_value, rel=EXACT)
+    assert r.wilcoxon.p_value == pytest.approx(w.p_value, rel=EXACT)
     h = hodges_lehmann(x, y)
     (shift,) = r.effects
+    assert not shift.prespecified
     assert shift.estimate == pytest.approx(h.estimate, rel=EXACT)
     np.testing.assert_allclose(shift.ci, h.ci, rtol=EXACT)
+
+
+@pytest.mark.parametrize("ep", sorted(VALUE_D6))
+def test_value_at_day6_between_groups(result: TrialAnalysis, ep: str) -> None:
+    """The groups compared at day 6 (Lanzoni Fig. 3): the listed rank-sum test is the
+    endpoint's pre-specified test, on the day-6 values read by hand from lb.csv."""
+    r = result.endpoint(ep)
+    assert isinstance(r, ContinuousResult) and not r.change
+    x = np.array(VALUE_D6[ep]["ucmsc"], dtype=float)
+    y = np.array(VALUE_D6[ep]["control"], dtype=float)
+    assert [a.n for a in r.arms] == [x.size, y.size]
+    w = wilcoxon_rank_sum(x, y)
+    assert r.exploratory == () and r.wilcoxon is not None
+    assert r.wilcoxon.statistic == w.statistic
+    assert r.p_value == pytest.approx(w.p_value, rel=EXACT)
+    assert r.within == ()
+    (shift,) = r.effects
+    assert shift.prespecified
 
 
 def test_missing_reasons_are_reported(result: TrialAnalysis) -> None:

@@ -45,7 +45,7 @@ def test_wrong_unit(pid: str) -> None:
 
 
 UNKNOWN_MEASUREMENT = {
-    "lanzoni2021": ("measurement: il6\n", 4),
+    "lanzoni2021": ("measurement: il6\n", 6),
     "rebelatto2022": ("measurement: ferritin\n", 1),
     "fathikazerooni2022": ("measurement: crp\n", 3),
     "shi2021": ("measurement: lesion_volume_pct\n", 0),

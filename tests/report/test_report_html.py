@@ -18,6 +18,7 @@ from celltrial.stats import (
     kaplan_meier,
     logrank,
     wilcoxon_rank_sum,
+    wilcoxon_signed_rank,
 )
 
 ARM_WORDS = ("ucmsc", "control", "UC-MSC", "Control (vehicle)")
@@ -47,11 +48,30 @@ def test_closed_report_has_survival_numbers(closed_html: str, ep: str) -> None:
 @pytest.mark.parametrize("ep", sorted(CHANGE))
 def test_closed_report_has_change_numbers(closed_html: str, ep: str) -> None:
     x, y = np.array(CHANGE[ep]["ucmsc"], float), np.array(CHANGE[ep]["control"], float)
+    # the protocol lists the within-arm signed-rank test of the change: in the endpoint's table
+    for v in (x, y):
+        sr, pm = wilcoxon_signed_rank(v), hodges_lehmann(v)
+        cell = f"{pm.estimate:.3g} ({pm.ci[0]:.3g} to {pm.ci[1]:.3g}); p = {_p(sr.p_value)}"
+        assert cell in closed_html
+    # the between-arm rank-sum test and shift of the change are not listed: exploratory section
+    explo = closed_html.split("Exploratory analyses (not pre-specified)</h2>", 1)[1]
+    explo = explo.split("Listings</h2>", 1)[0]
     w = wilcoxon_rank_sum(x, y)
-    assert f"W = {w.statistic:g}, p = {_p(w.p_value)}" in closed_html
+    assert f"W = {w.statistic:g}, p = {_p(w.p_value)}" in explo
     h = hodges_lehmann(x, y)
-    assert f"{h.estimate:.3g} (95% CI {h.ci[0]:.3g} to {h.ci[1]:.3g})" in closed_html
+    assert f"{h.estimate:.3g} (95% CI {h.ci[0]:.3g} to {h.ci[1]:.3g})" in explo
     assert f"{np.median(x):.3g} (" in closed_html
+
+
+def test_exploratory_only_in_its_section(closed_html: str, analysis: TrialAnalysis) -> None:
+    """Nothing the protocol does not list appears before the exploratory section."""
+    before = closed_html.split("Exploratory analyses (not pre-specified)</h2>", 1)[0]
+    for e in analysis.endpoints:
+        for f in e.effects:
+            if not f.prespecified:
+                text = f"{f.estimate:.3g} (95% CI {f.ci[0]:.3g} to {f.ci[1]:.3g})"
+                assert text not in before, (e.endpoint, f.measure)
+    assert "Adverse events by relatedness to the study treatment" in before
 
 
 def test_closed_report_has_safety_numbers(closed_html: str) -> None:

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from celltrial.commands.demo import demo_command
 from celltrial.commands.design import app as design_app
+from celltrial.protocol import library_text
 
 
 def _app() -> typer.Typer:
@@ -91,15 +92,29 @@ def test_design_power_reports_a_scenario_mismatch() -> None:
 
 
 def test_design_power_of_rebelatto_at_its_published_size(tmp_path: Path) -> None:
-    # The protocol's ratio is unknown: arms of 11 and 6 from the planned sizes (n = 17); the
-    # safety endpoint (event counts only) is listed as not simulated.
+    # The library protocol pre-specifies no between-arm test (the paper's methods are unknown;
+    # its changes are within the UC-MSC arm): power names each endpoint and why, and stops.
+    args = ["design", "power", "--scenario", "rebelatto2022", "--trials", "2000"]
+    r = CliRunner().invoke(_app(), [*args, "--protocol", "rebelatto2022"])
+    assert r.exit_code == 1
+    said = " ".join(r.output.split())
+    assert "ferritin_change_d14: no between-arm test in its analysis" in said
+    assert "no endpoint has a test power can simulate" in said
+    # With a Wilcoxon rank-sum test listed for ferritin: the protocol's ratio is unknown, so
+    # arms of 11 and 6 from the planned sizes (n = 17).
+    text = library_text("rebelatto2022").replace(
+        "analysis: [change_from_baseline, percent_change, wilcoxon_signed_rank]",
+        "analysis: [change_from_baseline, wilcoxon_rank_sum]",
+        1,
+    )
+    (tmp_path / "rebelatto2022.yaml").write_text(text, encoding="utf-8")
     out = tmp_path / "rebelatto.json"
-    args = ["design", "power", "--protocol", "rebelatto2022", "--scenario", "rebelatto2022"]
-    r = CliRunner().invoke(_app(), [*args, "--trials", "2000", "--json", str(out)])
+    mine = ["--protocol", str(tmp_path / "rebelatto2022.yaml"), "--json", str(out)]
+    r = CliRunner().invoke(_app(), [*args, *mine])
     assert r.exit_code == 0, r.output
     assert "Not simulated: safety" in " ".join(r.output.split())
     rows = {row["endpoint"]: row for row in json.loads(out.read_text())}
-    assert set(rows) == {"ferritin_change_d14", "ct_change_m4"}
+    assert set(rows) == {"ferritin_change_d14"}
     assert all(row["n"] == 17 and row["trials"] == 2000 for row in rows.values())
     # The scenario's (assumed) ferritin fall with UC-MSC by day 14 gives power above the
     # type I error.

@@ -280,10 +280,10 @@ def _wilcoxon_exact_size(m: int, n: int, alpha: float) -> float:
 
 
 def test_type_one_error_of_the_exact_wilcoxon_at_the_null() -> None:
-    """Lanzoni's IL-6 change with everyone measured and no ties: under the null scenario the
+    """Lanzoni's IL-6 at day 6 with everyone measured and no ties: under the null scenario the
     rejection rate is the exact test's size (below alpha by its discreteness)."""
     base = load_protocol("lanzoni2021")
-    protocol = _only(base, "il6_change_d6")
+    protocol = _only(base, "il6_d6")
     s = load_scenario("lanzoni2021", base)
     il6 = s.biomarkers["il6"].model_copy(update={"decimals": 6})
     arms = {a: arm.model_copy(update={"hazards": {}}) for a, arm in s.arms.items()}
@@ -294,7 +294,9 @@ def test_type_one_error_of_the_exact_wilcoxon_at_the_null() -> None:
     assert 0.04 < size < 0.05
     assert res.type1 is not None
     assert abs(res.type1.power - size) < 4 * math.sqrt(size * (1 - size) / trials)
-    assert res.power.power > 0.5  # the scenario's IL-6 fall with UC-MSC is detected
+    # the scenario's IL-6 fall with UC-MSC is detected far more often than under the null
+    # (values at day 6 carry the between-participant spread, so less often than changes)
+    assert res.power.power > 0.3
 
 
 def test_type_one_error_at_the_null_for_shi() -> None:
@@ -324,16 +326,22 @@ def test_plan_of_the_seed_protocols() -> None:
         ("lesion_change_d10", "wilcoxon"),
         ("normal_ct_m12", "fisher_exact"),
         ("walk_6min_m12", "wilcoxon"),
+        ("solid_change_d28", "wilcoxon"),
+        ("solid_change_m12", "wilcoxon"),
+        ("walk_6min_d28", "wilcoxon"),
     ]
-    assert ("il6_change_d6", "wilcoxon") in tests("lanzoni2021")
-    assert ("crp_change", "wilcoxon") in tests("fathikazerooni2022")
-    assert tests("rebelatto2022") == [
-        ("ferritin_change_d14", "wilcoxon"),
-        ("ct_change_m4", "wilcoxon"),
-    ]
-    assert list(dict(plan(load_protocol("rebelatto2022"))[1])) == ["safety"]
+    # Lanzoni's cytokines: the groups compared at day 6 (rank-sum); the day-0-to-6 changes are
+    # within-arm analyses, with no between-arm test to simulate.
+    lanzoni = tests("lanzoni2021")
+    assert ("il6_d6", "wilcoxon") in lanzoni
+    assert not [e for e, _ in lanzoni if e.endswith("_change_d6")]
+    no_test = "no between-arm test in its analysis (within-arm or descriptive only)"
+    assert dict(plan(load_protocol("fathikazerooni2022"))[1])["crp_change"] == no_test
+    assert tests("rebelatto2022") == []
+    skipped = dict(plan(load_protocol("rebelatto2022"))[1])
+    assert skipped["ferritin_change_d14"] == no_test
     skipped = dict(plan(load_protocol("meng2020"))[1])
-    assert list(skipped) == ["adverse_events"]
+    assert list(skipped) == ["adverse_events", "time_to_discharge"]
     assert "Fisher" in skipped["adverse_events"]
     assert [
         t for e, t in plan(_with_t_test(load_protocol("meng2020")))[0] if e.id == "igm_discharge"

@@ -29,6 +29,7 @@ from celltrial.analysis.results import (
     TimeToEventResult,
     TrajectoryPoint,
     WindowCount,
+    WithinArm,
 )
 from celltrial.analysis.setaside import analyze_despite_problems
 from celltrial.analysis.summaries import (
@@ -71,6 +72,7 @@ __all__ = [
     "TrajectoryPoint",
     "TrialAnalysis",
     "WindowCount",
+    "WithinArm",
     "analyze",
     "analyze_despite_problems",
     "problems_of",

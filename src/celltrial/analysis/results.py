@@ -72,6 +72,9 @@ class Effect(Result):
     log_scale: bool
     method: str
     note: str | None = None
+    #: False when the protocol does not list this analysis for the endpoint: the report
+    #: shows it in its "Exploratory analyses (not pre-specified)" section only.
+    prespecified: bool = True
 
     @property
     def estimable(self) -> bool:
@@ -92,6 +95,9 @@ class EndpointResult(Result):
     missing: tuple[Missing, ...] = ()
     effects: tuple[Effect, ...] = ()
     notes: tuple[str, ...] = ()
+    #: The analyses computed for this endpoint that its protocol does not list (method codes
+    #: such as ``wilcoxon_rank_sum``): reported as exploratory, never as pre-specified.
+    exploratory: tuple[str, ...] = ()
 
     @property
     def n_missing(self) -> int:
@@ -200,9 +206,31 @@ class TrajectoryPoint(Result):
     q3: float
 
 
+@dataclasses.dataclass(frozen=True)
+class WithinArm(Result):
+    """The change from baseline within one arm (or pooled): a paired test of the analysed
+    participants' values at the visit against their own baseline values.
+
+    ``test`` is ``wilcoxon_signed_rank`` (``estimate``: the median change, no CI) or
+    ``paired_t_test`` (``estimate``: the mean change with its t interval).
+    """
+
+    arm: str
+    label: str
+    test: str
+    n: int
+    statistic: float
+    p_value: float
+    estimate: float
+    ci: Interval
+    method: str
+    exact: bool = False
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ContinuousResult(EndpointResult):
-    """Median (IQR) of the change (or value) per arm, Wilcoxon rank-sum, Hodges–Lehmann."""
+    """Median (IQR) of the change (or value) per arm, Wilcoxon rank-sum, Hodges–Lehmann;
+    within-arm paired tests and the percent change when the protocol lists them."""
 
     measurement: str
     unit: str | None
@@ -213,10 +241,17 @@ class ContinuousResult(EndpointResult):
     hodges_lehmann: HodgesLehmannResult | None = None
     t_test: TTestResult | None = None
     trajectory: tuple[TrajectoryPoint, ...] = ()
+    #: Within-arm paired tests (``wilcoxon_signed_rank``, ``paired_t_test``), per arm and pooled.
+    within: tuple[WithinArm, ...] = ()
+    #: Percent change from baseline, 100 × (value − baseline) / baseline, per arm (``percent_change``).
+    percent: tuple[ArmDistribution, ...] = ()
+    percent_pooled: ArmDistribution | None = None
 
     @property
     def p_value(self) -> float:
-        if self.wilcoxon is not None:
+        """The pre-specified between-arm test's p (Wilcoxon rank-sum, else Welch t), NaN when
+        the protocol lists neither."""
+        if self.wilcoxon is not None and "wilcoxon_rank_sum" not in self.exploratory:
             return self.wilcoxon.p_value
         return self.t_test.p_value if self.t_test is not None else math.nan
 

@@ -290,11 +290,68 @@ class Listing(Result):
 
 
 @dataclasses.dataclass(frozen=True)
+class RelatednessRow(Result):
+    """Treatment-emergent AEs (or SAEs) of one causality category (AEREL, to the study
+    treatment): participants and events per arm column (arm id, participants, events)."""
+
+    relatedness: str
+    serious_only: bool
+    counts: tuple[tuple[str, int, int], ...]
+
+
+#: AEREL categories in the order the report lists them, "related" first.
+RELATEDNESS_ORDER = (
+    "RELATED",
+    "PROBABLY RELATED",
+    "POSSIBLY RELATED",
+    "UNLIKELY RELATED",
+    "NOT RELATED",
+    "NOT ASSESSED",
+)
+#: The categories counted as related to the study treatment (reasonable possibility).
+RELATED = frozenset({"RELATED", "PROBABLY RELATED", "POSSIBLY RELATED"})
+
+
+@dataclasses.dataclass(frozen=True)
 class SafetySummary(Result):
     arms: tuple[SafetyArm, ...]
     pooled: SafetyArm
     terms: tuple[TermRow, ...]
     windows: tuple[tuple[str, str, tuple[tuple[str, int, int], ...]], ...]
+    #: AEs and SAEs by causality to the study treatment (:class:`RelatednessRow`): the
+    #: "any related" rows first (related, probably or possibly related), then each category.
+    relatedness: tuple[RelatednessRow, ...] = ()
+
+
+def _relatedness(ae: pd.DataFrame, cols: list[tuple[str, str]]) -> tuple[RelatednessRow, ...]:
+    rel = (
+        ae["AEREL"].fillna("").astype(str).str.upper().str.strip()
+        if "AEREL" in ae.columns
+        else pd.Series("", index=ae.index)
+    )
+    rel = rel.where(rel != "", "NOT ASSESSED")
+    frame = ae.assign(_REL=rel)
+    out: list[RelatednessRow] = []
+    for serious in (False, True):
+        sub = frame[frame["AESER"] == "Y"] if serious else frame
+        cats: list[tuple[str, pd.DataFrame]] = [("ANY RELATED", sub[sub["_REL"].isin(RELATED)])]
+        present = set(sub["_REL"])
+        order = [c for c in RELATEDNESS_ORDER if c in present] + sorted(
+            present - set(RELATEDNESS_ORDER)
+        )
+        cats += [(c, sub[sub["_REL"] == c]) for c in order]
+        for cat, rows in cats:
+            counts = tuple(
+                (
+                    arm,
+                    int(r["USUBJID"].nunique()),
+                    len(r),
+                )
+                for arm, _ in cols
+                for r in [rows if arm == POOLED else rows[rows["_ARM"] == arm]]
+            )
+            out.append(RelatednessRow(cat, serious, counts))
+    return tuple(out)
 
 
 def safety(trial: Trial, window_events: pd.DataFrame) -> SafetySummary:
@@ -349,7 +406,9 @@ def safety(trial: Trial, window_events: pd.DataFrame) -> SafetySummary:
             s = sel(sub, arm)
             counts.append((arm, int(s["USUBJID"].nunique()), len(s)))
         windows.append((w.id, w.label, tuple(counts)))
-    return SafetySummary(tuple(per[:-1]), per[-1], tuple(terms), tuple(windows))
+    return SafetySummary(
+        tuple(per[:-1]), per[-1], tuple(terms), tuple(windows), _relatedness(ae, cols)
+    )
 
 
 def _day(t: pd.Timestamp | None, origin: pd.Timestamp | None) -> str:

@@ -301,6 +301,10 @@ def _schedule(p: Protocol) -> Iterator[Problem]:
         previous = (nominal, earliest, latest, v.id)
 
 
+#: Within-participant analyses: they need the endpoint's baseline visit.
+_NEEDS_BASELINE = frozenset({"wilcoxon_signed_rank", "paired_t_test", "percent_change"})
+
+
 def _endpoints(p: Protocol) -> Iterator[Problem]:
     measurements = {m.code: m for m in p.measurements}
     events = {e.code for e in p.events}
@@ -326,6 +330,12 @@ def _endpoints(p: Protocol) -> Iterator[Problem]:
         for j, method in enumerate(e.analysis):
             if method not in methods_for(e.type):
                 yield (*base, "analysis", j), f"{method!r} does not analyse a {e.type} endpoint"
+            elif method in _NEEDS_BASELINE and e.baseline_visit is None:
+                yield (
+                    (*base, "analysis", j),
+                    f"{method!r} compares each participant's value with their baseline: "
+                    "the endpoint needs a baseline_visit",
+                )
         if e.type == "time_to_event":
             if not e.events:
                 yield (*base, "events"), "a time-to-event endpoint names its event(s)"

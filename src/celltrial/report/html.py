@@ -63,6 +63,7 @@ class _View:
     def __init__(self, analysis: TrialAnalysis, closed: bool) -> None:
         self.a = analysis
         self.closed = closed
+        self._drawn: set[str] = set()
         self.labels = {x.id: x.label for x in analysis.arms}
         arms = [(x.id, x.label) for x in analysis.arms]
         self.cols: list[tuple[str, str]] = (
@@ -139,6 +140,21 @@ class _View:
             out.append({"term": t.term, "cells": cells})
         return out
 
+    def relatedness(self) -> list[dict[str, Any]]:
+        """AEs and SAEs by causality to the study treatment (participants / events)."""
+        out = []
+        for r in self.a.safety.relatedness:
+            by = {a: (p, n) for a, p, n in r.counts}
+            what = "Serious AEs" if r.serious_only else "AEs"
+            cat = (
+                "related (related, probably or possibly related)"
+                if r.relatedness == "ANY RELATED"
+                else r.relatedness.lower()
+            )
+            cells = [f"{by[c][0]} / {by[c][1]}" if c in by else "—" for c, _ in self.cols]
+            out.append({"label": f"{what}: {cat}", "cells": cells})
+        return out
+
     def windows(self) -> list[dict[str, Any]]:
         out = []
         for _, label, counts in self.a.safety.windows:
@@ -149,9 +165,11 @@ class _View:
 
     # --- endpoints --------------------------------------------------------------------
 
-    def _effects(self, e: EndpointResult) -> list[str]:
+    def _effects(self, e: EndpointResult, *, prespecified: bool = True) -> list[str]:
         out = []
         for f in e.effects:
+            if f.prespecified != prespecified:
+                continue
             vs = f"{self.labels.get(f.treatment, f.treatment)} vs {self.labels.get(f.reference, f.reference)}"
             if f.estimable:
                 out.append(
@@ -167,6 +185,7 @@ class _View:
         rows: list[dict[str, Any]] = []
         items: tuple[Any, ...]
         tests: list[str] = []
+        explo: list[str] = []
         figs: list[Markup] = []
         if isinstance(e, TimeToEventResult):
             items = (*e.arms, e.pooled)
@@ -246,20 +265,53 @@ class _View:
                     "cells": self.rows(items, lambda x: f"{_num(x.mean)} ({_num(x.sd)})"),
                 },
             ]
+            if e.percent:
+                pc = (*e.percent, *((e.percent_pooled,) if e.percent_pooled else ()))
+                rows += [
+                    {
+                        "label": "Percent change from baseline, mean (SD)",
+                        "cells": self.rows(pc, lambda x: f"{_num(x.mean)}% ({_num(x.sd)})"),
+                    },
+                    {
+                        "label": "Percent change from baseline, median (IQR)",
+                        "cells": self.rows(
+                            pc, lambda x: f"{_num(x.median)}% ({_num(x.q1)} to {_num(x.q3)})"
+                        ),
+                    },
+                ]
+            for test, name, est in (
+                ("wilcoxon_signed_rank", "Wilcoxon signed-rank test", "pseudomedian"),
+                ("paired_t_test", "paired t-test", "mean"),
+            ):
+                tested = [w for w in e.within if w.test == test]
+                if tested:
+                    rows.append(
+                        {
+                            "label": f"Within-arm change, {name}: {est} (95% CI); p",
+                            "cells": self.rows(
+                                tested,
+                                lambda x: f"{_num(x.estimate)} ({_ci(x.ci)}); p = {_p(x.p_value)}",
+                            ),
+                        }
+                    )
             if self.closed and e.wilcoxon is not None:
                 w = e.wilcoxon
-                tests.append(
+                line = (
                     f"Wilcoxon rank-sum test: W = {w.statistic:g}, p = {_p(w.p_value)}"
                     f" ({'exact' if w.exact else 'normal approximation'})"
                 )
+                (explo if "wilcoxon_rank_sum" in e.exploratory else tests).append(line)
             if self.closed and e.t_test is not None:
                 tests.append(
                     f"Welch t-test: t = {e.t_test.statistic:.3f}, p = {_p(e.t_test.p_value)}"
                 )
-            if e.trajectory:
+            if e.trajectory and e.measurement not in self._drawn:
+                # one figure per measurement: its later endpoints show the same values
+                self._drawn.add(e.measurement)
                 figs.append(Markup(figures.trajectory_plot(e, arms)))
         if self.closed:
             tests += self._effects(e)
+            explo += self._effects(e, prespecified=False)
         notes = [self.text(n) for n in e.notes] if self.closed else []
         return {
             "label": e.label,
@@ -271,6 +323,7 @@ class _View:
             "columns": [lab for _, lab in self.cols],
             "rows": rows,
             "tests": tests,
+            "exploratory": explo,
             "notes": notes,
             "figures": figs,
         }
@@ -304,7 +357,7 @@ class _View:
         if not self.closed:
             return None
         effects: list[tuple[str, Effect]] = [
-            (e.label, f) for e in self.a.endpoints for f in e.effects
+            (e.label, f) for e in self.a.endpoints for f in e.effects if f.prespecified
         ]
         return figures.forest_plot(effects, self.labels) if effects else None
 
@@ -335,6 +388,22 @@ def _data_problem(d: DataProblem, closed: bool) -> dict[str, str | None]:
     }
 
 
+def _sections(forest: bool, exploratory: bool) -> dict[str, int]:
+    """Numbers of the report's sections after the endpoints (5), as present."""
+    out: dict[str, int] = {}
+    n = 5
+    for name, present in (
+        ("forest", forest),
+        ("exploratory", exploratory),
+        ("listings", True),
+        ("missing", True),
+    ):
+        if present:
+            n += 1
+            out[name] = n
+    return out
+
+
 def render_html(analysis: TrialAnalysis, *, closed: bool = False) -> str:
     """The report as one self-contained HTML document.
 
@@ -349,6 +418,8 @@ def render_html(analysis: TrialAnalysis, *, closed: bool = False) -> str:
     from celltrial import __version__
 
     v = _View(analysis, closed)
+    endpoints = [v.endpoint(e) for e in analysis.endpoints]
+    forest = v.forest()
     consort_cols = (*analysis.consort.arms,) if closed else (analysis.consort.pooled,)
     context = {
         "title": analysis.title,
@@ -372,8 +443,13 @@ def render_html(analysis: TrialAnalysis, *, closed: bool = False) -> str:
         "safety": v.safety(),
         "terms": v.terms(),
         "windows": v.windows(),
-        "endpoints": [v.endpoint(e) for e in analysis.endpoints],
-        "forest_svg": Markup(f) if (f := v.forest()) else None,
+        "relatedness": v.relatedness(),
+        "endpoints": endpoints,
+        "exploratory": [
+            {"label": e["label"], "tests": e["exploratory"]} for e in endpoints if e["exploratory"]
+        ],
+        "sections": _sections(forest is not None, any(e["exploratory"] for e in endpoints)),
+        "forest_svg": Markup(forest) if forest else None,
         "listings": v.listings(),
         "missing": v.missing(),
         "problems": [v.text(str(p)) for p in analysis.problems],

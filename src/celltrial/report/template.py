@@ -89,6 +89,13 @@ treatment-emergent adverse events.</p>
   <tr><td>{{ row.term }}</td>{% for v in row.cells %}<td class="num">{{ v[0] }}</td><td class="num">{{ v[1] }}</td>{% endfor %}</tr>
   {% endfor %}
 </table>
+<h3 id="relatedness">Adverse events by relatedness to the study treatment (participants / events)</h3>
+<table>
+  <tr><th>Causality (investigator)</th>{% for c in safety_columns %}<th class="num">{{ c }}</th>{% endfor %}</tr>
+  {% for row in relatedness %}
+  <tr><td>{{ row.label }}</td>{% for v in row.cells %}<td class="num">{{ v }}</td>{% endfor %}</tr>
+  {% endfor %}
+</table>
 <h3>Events within the infusion safety windows (participants / events)</h3>
 <table>
   <tr><th>Window</th>{% for c in safety_columns %}<th class="num">{{ c }}</th>{% endfor %}</tr>
@@ -115,11 +122,22 @@ treatment-emergent adverse events.</p>
 {% endfor %}
 
 {% if forest_svg %}
-<h2>6. Effects of all endpoints</h2>
+<h2>{{ sections.forest }}. Effects of all endpoints</h2>
+<p class="meta">Pre-specified effects only.</p>
 <div class="figure">{{ forest_svg }}</div>
 {% endif %}
 
-<h2>{{ 7 if forest_svg else 6 }}. Listings</h2>
+{% if exploratory %}
+<h2 id="exploratory">{{ sections.exploratory }}. Exploratory analyses (not pre-specified)</h2>
+<p class="meta">Computed for every endpoint of its type, but not listed in the protocol's
+analysis of that endpoint: hypothesis-generating only, not evidence of an effect.</p>
+{% for x in exploratory %}
+<h3>{{ x.label }}</h3>
+<ul class="compact">{% for t in x.tests %}<li>{{ t }}</li>{% endfor %}</ul>
+{% endfor %}
+{% endif %}
+
+<h2>{{ sections.listings }}. Listings</h2>
 {% for l in listings %}
 <h3>{{ l.title }} ({{ l.rows|length }})</h3>
 {% if l.rows %}
@@ -130,7 +148,7 @@ treatment-emergent adverse events.</p>
 {% else %}<p class="meta">None.</p>{% endif %}
 {% endfor %}
 
-<h2>{{ 8 if forest_svg else 7 }}. Missing data</h2>
+<h2>{{ sections.missing }}. Missing data</h2>
 <p>Every participant of an endpoint's population who could not be analysed, and why. No
 value was imputed.</p>
 <table>

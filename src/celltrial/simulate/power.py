@@ -316,7 +316,9 @@ def plan(protocol: Protocol) -> tuple[list[tuple[Endpoint, str]], list[tuple[str
     :data:`TESTS`, primary endpoints first; ``skipped`` are ``(endpoint id, why)``. As the
     analysis (:mod:`celltrial.analysis.endpoints`) runs them: time to event — log-rank when
     listed; binary and safety counts — Fisher's exact test when listed; continuous — the
-    Wilcoxon rank-sum test always, and Welch's t-test as well when ``t_test`` is listed.
+    Wilcoxon rank-sum test when ``wilcoxon_rank_sum`` or ``hodges_lehmann`` is listed (the
+    analysis computes it for every continuous endpoint, but reports it as exploratory
+    otherwise), and Welch's t-test when ``t_test`` is listed.
     """
     pairs: list[tuple[Endpoint, str]] = []
     skipped: list[tuple[str, str]] = []
@@ -338,8 +340,12 @@ def plan(protocol: Protocol) -> tuple[list[tuple[Endpoint, str]], list[tuple[str
                 pairs.append((e, "fisher_exact"))
         elif e.type == "continuous":
             why = _continuous_problem(protocol, e)
+            rank = {"wilcoxon_rank_sum", "hodges_lehmann"} & set(e.analysis)
+            if why is None and not rank and "t_test" not in e.analysis:
+                why = "no between-arm test in its analysis (within-arm or descriptive only)"
             if why is None:
-                pairs.append((e, "wilcoxon"))
+                if rank:
+                    pairs.append((e, "wilcoxon"))
                 if "t_test" in e.analysis:
                     pairs.append((e, "welch_t"))
         else:

@@ -60,7 +60,18 @@ def binary_tests(
         rd = attempt(notes, "risk difference", partial(risk_difference, table))
         if rd is not None:
             effects.append(
-                Effect("risk difference", trt, ref, rd.estimate, rd.ci, p, 0.0, False, rd.method)
+                Effect(
+                    "risk difference",
+                    trt,
+                    ref,
+                    rd.estimate,
+                    rd.ci,
+                    p,
+                    0.0,
+                    False,
+                    rd.method,
+                    prespecified="risk_difference" in ep.analysis,
+                )
             )
         if "risk_ratio" in ep.analysis:
             rr = attempt(notes, "risk ratio", partial(risk_ratio, table))
@@ -156,10 +167,13 @@ def binary(ep: Endpoint, trial: Trial) -> BinaryResult:
     fisher_wanted = "fisher_exact" in ep.analysis
     if fisher_wanted:
         methods.append("Fisher's exact test")
-    methods.append("risk difference with Newcombe hybrid score CI")
+    if "risk_difference" in ep.analysis:
+        methods.append("risk difference with Newcombe hybrid score CI")
     fisher_res, effects = binary_tests(
         ep, trial, counts, labels, notes, fisher=fisher_wanted, effects_too=True
     )
+    # The risk difference is always computed; unlisted, it is exploratory.
+    exploratory = ("risk_difference",) if effects and "risk_difference" not in ep.analysis else ()
     return BinaryResult(
         **base_fields(ep, "; ".join(methods), int(y.size), missing),
         effects=tuple(effects),
@@ -167,4 +181,5 @@ def binary(ep: Endpoint, trial: Trial) -> BinaryResult:
         arms=per,
         pooled=pooled,
         fisher=fisher_res,
+        exploratory=exploratory,
     )

@@ -14,6 +14,7 @@ from celltrial.analysis.descriptive import mean_sd, quartiles
 from celltrial.analysis.endpoints._common import attempt, base_fields
 from celltrial.analysis.populations import population
 from celltrial.analysis.results import (
+    NAN_CI,
     POOLED,
     POOLED_LABEL,
     ArmDistribution,
@@ -21,10 +22,11 @@ from celltrial.analysis.results import (
     Effect,
     Missing,
     TrajectoryPoint,
+    WithinArm,
 )
 from celltrial.analysis.trial import Trial
 from celltrial.protocol import Endpoint
-from celltrial.stats import hodges_lehmann, t_test, wilcoxon_rank_sum
+from celltrial.stats import hodges_lehmann, t_test, wilcoxon_rank_sum, wilcoxon_signed_rank
 
 
 def _distribution(arm: str, label: str, v: np.ndarray) -> ArmDistribution:
@@ -71,6 +73,48 @@ def _trajectory(
     return tuple(out)
 
 
+def _within(
+    listed: set[str],
+    change: bool,
+    groups: list[tuple[str, str, np.ndarray]],
+    notes: list[str],
+    methods: list[str],
+) -> tuple[WithinArm, ...]:
+    """The within-arm paired tests the protocol lists, on each arm's changes from baseline.
+
+    A test on the changes ``d = value − baseline`` is the paired test of the values against
+    the baseline values: ``wilcox.test(value, baseline, paired = TRUE)`` equals
+    ``wilcox.test(d)`` and ``t.test(value, baseline, paired = TRUE)`` equals ``t.test(d)``.
+    """
+    if not change:
+        return ()
+    out: list[WithinArm] = []
+    if "wilcoxon_signed_rank" in listed:
+        methods.append("within each arm: Wilcoxon signed-rank test of the change (paired)")
+        for arm, label, d in groups:
+            what = f"Wilcoxon signed-rank test ({label})"
+            w = attempt(notes, what, partial(wilcoxon_signed_rank, d))
+            if w is None:
+                continue
+            h = attempt(notes, f"pseudomedian ({label})", partial(hodges_lehmann, d))
+            est, ci = (h.estimate, h.ci) if h is not None else (math.nan, NAN_CI)
+            out.append(
+                WithinArm(arm, label, "wilcoxon_signed_rank", int(d.size), w.statistic,
+                          w.p_value, est, ci, w.method, w.exact)
+            )  # fmt: skip
+    if "paired_t_test" in listed:
+        methods.append("within each arm: paired t-test of the change")
+        for arm, label, d in groups:
+            t = attempt(notes, f"paired t-test ({label})", partial(t_test, d))
+            if t is None:
+                continue
+            out.append(
+                WithinArm(arm, label, "paired_t_test", int(d.size), t.statistic, t.p_value,
+                          t.estimate, t.ci, "Paired t-test (one-sample t-test of the change)")
+            )  # fmt: skip
+    return tuple(out)
+
+
 def continuous(ep: Endpoint, trial: Trial) -> ContinuousResult:
     """Median (IQR) of the change from baseline (or of the value) per arm; Wilcoxon
     rank-sum test; Hodges–Lehmann shift with its CI (and Welch's t-test when listed)."""
@@ -87,10 +131,12 @@ def continuous(ep: Endpoint, trial: Trial) -> ContinuousResult:
     missing: list[Missing] = []
     v_l: list[float] = []
     g_l: list[str] = []
+    uids: list[str] = []
     for uid, arm in zip(pop["USUBJID"], pop[arm_col], strict=True):
         if uid in at.index:
             v_l.append(float(at.at[uid, col]))
             g_l.append(str(arm))
+            uids.append(str(uid))
         else:
             why = _why_missing(uid, rows, ep.visit, ep.baseline_visit, bool(died.get(uid, False)))
             missing.append(Missing(uid, str(arm), why))
@@ -107,14 +153,20 @@ def continuous(ep: Endpoint, trial: Trial) -> ContinuousResult:
         ]
     else:
         methods = [f"Value at {vis.get(ep.visit or '', ep.visit)}, median (IQR)"]
+    listed: set[str] = set(ep.analysis)
+    exploratory: list[str] = []
     wx = hl = tt = None
     effects: list[Effect] = []
     pairs = [(a, b) for a, b in trial.arms.comparisons if np.any(g == a) and np.any(g == b)]
+    # Every continuous endpoint gets the Wilcoxon rank-sum test and the Hodges–Lehmann shift;
+    # when the protocol does not list them they are exploratory (the report keeps them apart).
+    wx_pre = "wilcoxon_rank_sum" in listed
+    hl_pre = "hodges_lehmann" in listed or "wilcoxon_rank_sum" in listed
     for i, (trt, ref) in enumerate(pairs):
         x, y = v[g == trt], v[g == ref]
         w = attempt(notes, "Wilcoxon rank-sum test", partial(wilcoxon_rank_sum, x, y))
         h = attempt(notes, "Hodges–Lehmann shift", partial(hodges_lehmann, x, y))
-        if "t_test" in ep.analysis:
+        if "t_test" in listed:
             tt_i = attempt(notes, "t-test", partial(t_test, x, y))
             tt = tt if tt is not None else tt_i
         if i == 0:
@@ -132,18 +184,40 @@ def continuous(ep: Endpoint, trial: Trial) -> ContinuousResult:
                     0.0,
                     False,
                     h.method,
+                    prespecified=hl_pre,
                 )
             )
-    if "wilcoxon_rank_sum" in ep.analysis or wx is not None:
+    if pairs:
+        if not wx_pre:
+            exploratory.append("wilcoxon_rank_sum")
+        if not hl_pre:
+            exploratory.append("hodges_lehmann")
+    if wx_pre:
         kind = (
             "exact"
             if wx is not None and wx.exact
             else "normal approximation with continuity correction"
         )
         methods.append(f"Wilcoxon rank-sum test ({kind})")
-    methods.append("Hodges–Lehmann shift with CI")
-    if "t_test" in ep.analysis:
+    if hl_pre:
+        methods.append("Hodges–Lehmann shift with CI")
+    if "t_test" in listed:
         methods.append("Welch two-sample t-test")
+    groups = [(a.arm, a.label, v[g == a.arm]) for a in per] + [(POOLED, POOLED_LABEL, v)]
+    within = _within(listed, change, groups, notes, methods)
+    percent: tuple[ArmDistribution, ...] = ()
+    percent_pooled = None
+    if "percent_change" in listed and change:
+        pc = np.array([float(at.at[u, "PCHG"]) for u in uids], dtype=float)
+        if np.any(np.isnan(pc)):
+            notes.append(
+                f"percent change not defined for {int(np.sum(np.isnan(pc)))} participant(s) "
+                "with a baseline value of 0"
+            )
+        ok = ~np.isnan(pc)
+        percent = tuple(_distribution(a.arm, a.label, pc[ok & (g == a.arm)]) for a in per)
+        percent_pooled = _distribution(POOLED, POOLED_LABEL, pc[ok])
+        methods.append("percent change from baseline, 100 × (value − baseline) / baseline")
     arm_of = dict(zip(pop["USUBJID"], pop[arm_col].astype(str), strict=True))
     return ContinuousResult(
         **base_fields(ep, "; ".join(methods), int(v.size), missing),
@@ -158,4 +232,8 @@ def continuous(ep: Endpoint, trial: Trial) -> ContinuousResult:
         hodges_lehmann=hl,
         t_test=tt,
         trajectory=_trajectory(rows, trial, arm_of),
+        within=within,
+        percent=percent,
+        percent_pooled=percent_pooled,
+        exploratory=tuple(exploratory),
     )
