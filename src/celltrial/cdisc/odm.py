@@ -17,6 +17,7 @@ and the study definition into a protocol *draft* (:func:`protocol_draft`): what 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,11 @@ def _columns(code: str, table: pd.DataFrame | None) -> list[str]:
 
 
 def odm_xml(
-    protocol: Protocol, dataset: Dataset | None = None, *, study_oid: str | None = None
+    protocol: Protocol,
+    dataset: Dataset | None = None,
+    *,
+    study_oid: str | None = None,
+    forms: Mapping[str, tuple[str, pd.DataFrame]] | None = None,
 ) -> bytes:
     """ODM 1.3.2 of a trial: its study definition and, with ``dataset``, its clinical data.
 
@@ -72,6 +77,12 @@ def odm_xml(
         The trial's data (the EDC's export); without it only the study definition is written.
     study_oid : str, optional
         Default ``ST.<protocol id>``.
+    forms : mapping, optional
+        EDC forms that are not tables of the dataset, ``{code: (name, table)}``: a FormDef,
+        ItemGroupDef ``IG.<code>`` and a text ItemDef per column, and one ItemGroupData per
+        row under the subject of its first column (the EDC's screening form, keyed by
+        ``SCRNID``: what eligibility was decided from). Read back by :func:`read_odm` as tables
+        of those codes.
     """
     oid = study_oid or f"ST.{protocol.id}"
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
@@ -104,6 +115,11 @@ def odm_xml(
     codes = [c for c in ALL_DOMAINS if dataset is None or c in dataset.tables or c in ("DM",)]
     if dataset is not None:
         codes = [c for c in ALL_DOMAINS if c in dataset.tables]
+    extra = {c: v for c, v in (forms or {}).items() if c not in codes}
+    tables: dict[str, pd.DataFrame] = dict(dataset.tables) if dataset is not None else {}
+    tables.update({c: table for c, (_, table) in extra.items()})
+    labels = {c: domain(c).label for c in codes} | {c: name for c, (name, _) in extra.items()}
+    codes = codes + list(extra)
     prot = _sub(mdv, "Protocol")
     _desc(prot, protocol.title)
     events = [(COMMON, "Common forms (logs)")] + [(v.id, v.label) for v in protocol.schedule.visits]
@@ -124,30 +140,26 @@ def odm_xml(
                 "Type": "Common" if eid == COMMON else "Scheduled",
             },
         )
-        forms = codes if eid == COMMON else [c for c in codes if domain(c).findings]
-        for j, c in enumerate(forms, start=1):
+        refs = (
+            codes if eid == COMMON else [c for c in codes if c not in extra and domain(c).findings]
+        )
+        for j, c in enumerate(refs, start=1):
             _sub(se, "FormRef", {"FormOID": f"F.{c}", "OrderNumber": str(j), "Mandatory": "No"})
     for c in codes:
-        f = _sub(mdv, "FormDef", {"OID": f"F.{c}", "Name": domain(c).label, "Repeating": "No"})
+        f = _sub(mdv, "FormDef", {"OID": f"F.{c}", "Name": labels[c], "Repeating": "No"})
         _sub(f, "ItemGroupRef", {"ItemGroupOID": f"IG.{c}", "Mandatory": "Yes"})
     item_defs: list[ET.Element] = []
     lists: dict[str, tuple[str, list[tuple[str, str]]]] = {}
     arms = [(a.id, a.label) for a in protocol.arms]
     for c in codes:
-        table = dataset.tables.get(c) if dataset is not None else None
-        ig = _sub(
-            mdv,
-            "ItemGroupDef",
-            {
-                "OID": f"IG.{c}",
-                "Name": domain(c).label,
-                "Repeating": "No" if c == "DM" else "Yes",
-                "Domain": c,
-                "SASDatasetName": c,
-            },
-        )
-        for k, name in enumerate(_columns(c, table), start=1):
-            col = _column(c, name)
+        table = tables.get(c)
+        attrs = {"OID": f"IG.{c}", "Name": labels[c], "Repeating": "No" if c == "DM" else "Yes"}
+        if c not in extra:
+            attrs |= {"Domain": c, "SASDatasetName": c}
+        ig = _sub(mdv, "ItemGroupDef", attrs)
+        names = [str(n) for n in table.columns] if c in extra and table is not None else None
+        for k, name in enumerate(names or _columns(c, table), start=1):
+            col = _column(c, name) if c not in extra else ("text", "perm", name, None)
             ioid = f"IT.{c}.{name}"
             _sub(
                 ig,
@@ -162,7 +174,7 @@ def odm_xml(
                 _q("ItemDef"),
                 {"OID": ioid, "Name": name, "DataType": _TYPES[col[0]]},
             )
-            if len(name) <= 8:  # SDTM names; a stratum column goes to SUPPDM instead
+            if len(name) <= 8 and c not in extra:  # SDTM names; a stratum goes to SUPPDM
                 it.set("SDSVarName", name)
             if col[0] == "text":
                 it.set("Length", "200")
@@ -183,7 +195,7 @@ def odm_xml(
             cli = _sub(cl, "CodeListItem", {"CodedValue": value})
             _desc(cli, label, "Decode")
     if dataset is not None:
-        _clinical(root, oid, dataset, codes)
+        _clinical(root, oid, tables, codes)
     ET.indent(root)
     out: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return out
@@ -211,12 +223,14 @@ def _text(value: object) -> str | None:
     return str(value)
 
 
-def _clinical(root: ET.Element, oid: str, dataset: Dataset, codes: list[str]) -> None:
+def _clinical(
+    root: ET.Element, oid: str, tables: Mapping[str, pd.DataFrame], codes: list[str]
+) -> None:
     cd = _sub(root, "ClinicalData", {"StudyOID": oid, "MetaDataVersionOID": "MDV.1"})
     rows: dict[str, list[tuple[str, int, dict[str, str]]]] = {}
     for c in codes:
-        t = dataset.tables[c]
-        key = "SCRNID" if c == "SL" else "USUBJID"
+        t = tables[c]
+        key = "SCRNID" if c == "SL" or "USUBJID" not in t.columns else "USUBJID"
         cols = list(t.columns)
         for i, rec in enumerate(t.itertuples(index=False, name=None), start=1):
             values = {

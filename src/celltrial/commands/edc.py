@@ -48,6 +48,14 @@ def init(
         str | None, typer.Option(help="e.g. 4,6 when the protocol's are unknown")
     ] = None,
     per_stratum: Annotated[int, typer.Option(help="list rows per site × stratum")] = 60,
+    no_list: Annotated[
+        bool,
+        typer.Option(
+            "--no-list",
+            help="load no allocation list: for `celltrial edc import-odm`, which loads the "
+            "file's recorded assignments as the list",
+        ),
+    ] = False,
 ) -> None:
     """Create a fresh EDC: migrate, load the protocol and a sealed list, one user per role."""
     from celltrial.protocol import ProtocolError
@@ -69,6 +77,7 @@ def init(
             ratio=ratio,
             block_sizes=sizes,
             per_stratum=per_stratum,
+            with_list=not no_list,
         )
     except ProtocolError as exc:
         for problem in exc.problems:
@@ -84,6 +93,8 @@ def init(
     )
     if made.rows:
         console.print(f"sealed list: {made.rows} rows, commitment {made.commitment}")
+    elif no_list:
+        console.print("no allocation list (--no-list): import the trial's ODM file next")
     else:
         console.print("not randomized: no allocation list; arms are assigned in the EDC")
     console.print(f"list key (keep it secret, offline): {made.key_file}")
@@ -119,12 +130,15 @@ def create_edc(
     per_stratum: int = 60,
     key: bytes | None = None,
     ratio: str | None = None,
+    with_list: bool = True,
 ) -> CreatedEdc:
     """Configure Django on ``db`` (or ``DATABASE_URL``), migrate, create the trial with sites
     site1 … siteN, an ``admin`` and one user per role (username = role, random passwords), and
     load a freshly generated sealed allocation list; its key goes to ``<db>.key`` (mode 600).
 
     ``key`` (32 bytes) makes the list reproducible (a demo); by default a fresh secret key.
+    ``with_list=False`` loads no list (an EDC an ODM file is imported into: the import loads
+    the file's recorded assignments as the list).
 
     Raises ProtocolError / FileNotFoundError for the protocol, :class:`EdcSetupError` for the
     scheme or the trial.
@@ -144,7 +158,9 @@ def create_edc(
     names = site_names(sites)
     key = key if key is not None else secrets.token_bytes(32)
     sealed = None
-    if p.design.assignment == "randomized" or method is not None:
+    if not with_list:
+        pass
+    elif p.design.assignment == "randomized" or method is not None:
         try:
             scheme = scheme_from_protocol(p, method=method, ratio=ratio, block_sizes=block_sizes)
             sealed = generate_list(
@@ -250,3 +266,76 @@ def export(
     for p in problems:
         errors.print(str(p), markup=False, soft_wrap=True)
     console.print(f"wrote {len(files)} tables to {out}")
+
+
+@app.command("odm-export")
+def odm_export(
+    out: Annotated[Path, typer.Option(help="the ODM 1.3.2 file to write")],
+    db: Annotated[Path, typer.Option(help=DB_HELP)] = Path("celltrial-edc.sqlite3"),
+) -> None:
+    """Write the trial's study definition and clinical data as CDISC ODM 1.3.2 (unblinded):
+    the dataset's tables and the screening form."""
+    if not os.environ.get("DATABASE_URL") and not db.exists():
+        raise _fail(f"--db: {db} does not exist")
+    from celltrial.edc import setup
+
+    setup(str(db))
+    from celltrial.edc.odm import export_odm
+
+    out.write_bytes(export_odm())
+    console.print(f"wrote {out}")
+
+
+@app.command("import-odm")
+def import_odm_command(
+    odm: Annotated[Path, typer.Argument(help="a CDISC ODM 1.3.2 file with clinical data")],
+    db: Annotated[Path, typer.Option(help=DB_HELP)] = Path("celltrial-edc.sqlite3"),
+) -> None:
+    """Enter an ODM file's clinical data into a fresh EDC (``edc init --no-list``) through the
+    EDC's actions: the protocol's rules and the audit trail apply to every record. Each record
+    refused and each difference between the file's dataset and the EDC's afterwards is listed,
+    naming the subject and the ODM item; exit status 1 if there is any."""
+    if not os.environ.get("DATABASE_URL") and not db.exists():
+        raise _fail(f"--db: {db} does not exist (create it with celltrial edc init --no-list)")
+    if not odm.exists():
+        raise _fail(f"{odm}: no such file")
+    from celltrial.edc import setup
+
+    setup(str(db))
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from celltrial.edc.odm import OdmImportError, import_odm
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} records"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("importing", total=None)
+
+        def tick(done: int, total: int, form: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"IG.{form:<10}")
+
+        try:
+            result = import_odm(odm.read_bytes(), progress=tick)
+        except OdmImportError as exc:
+            raise _fail(f"{odm}: {exc}") from None
+    entered = ", ".join(f"{form} {n}" for form, n in sorted(result.entered.items()))
+    console.print(f"entered {sum(result.entered.values())} records ({entered})")
+    console.print(f"{sum(result.actions.values())} EDC actions, each audited")
+    shown = 50
+    for what, found in (("not entered", result.problems), ("differs", result.differences)):
+        for p in found[:shown]:
+            errors.print(f"{what}: {p}", markup=False, soft_wrap=True)
+        if len(found) > shown:
+            errors.print(f"{what}: … and {len(found) - shown} more", markup=False)
+    if not result.ok:
+        raise _fail(
+            f"{len(result.problems)} record(s) not entered, {len(result.differences)} "
+            "difference(s) between the file and the EDC's dataset (above)",
+            1,
+        )
+    console.print("[green]ok[/] the EDC's dataset equals the file's, table by table")
