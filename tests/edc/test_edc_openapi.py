@@ -22,6 +22,7 @@ import test_edc_admin
 import test_edc_api
 import test_edc_followup
 import test_edc_monitoring
+import test_edc_safety_crf
 from django.test import Client
 
 # The flows' own module fixtures, made available to them here.
@@ -29,7 +30,13 @@ from test_edc_admin import api_now  # noqa: F401
 from test_edc_followup import followed  # noqa: F401
 from test_edc_monitoring import visit  # noqa: F401
 
-FLOW_MODULES = [test_edc_api, test_edc_followup, test_edc_monitoring, test_edc_admin]
+FLOW_MODULES = [
+    test_edc_api,
+    test_edc_followup,
+    test_edc_monitoring,
+    test_edc_admin,
+    test_edc_safety_crf,
+]
 #: (method, path template) -> the statuses answered and checked, across the flows.
 SEEN: dict[tuple[str, str], set[int]] = {}
 RAN: set[str] = set()

@@ -18,7 +18,12 @@ rule                   what it says
 ``nothing_after_end``  no dose, AE onset, clinical event, measurement or visit after the end
                        of follow-up (completed, withdrawn, lost); a death still may be
 ``onset_before_aware`` an AE's onset is not after the time the site became aware of it
+``history_before_consent`` a condition of the medical history started on or before consent
+``end_not_before_start`` an AE, a medication or a condition does not end before it starts
 ====================== =================================================================
+
+Concomitant medications and medical history (``medication``, ``history``) may start before
+consent (that is what they record), so ``after_consent`` leaves them out.
 
 The same :class:`Rule` object checks one record (:meth:`Rule.record`, used by the EDC's
 actions: a refusal names the form's field and the rule's id) and a whole dataset
@@ -56,6 +61,8 @@ KINDS: tuple[str, ...] = (
     "deviation",
     "disposition",
     "death",
+    "medication",
+    "history",
 )
 
 #: Dispositions that end follow-up short of death (DSDECOD) and their EDC kinds.
@@ -85,6 +92,8 @@ class Occurrence:
     label: str = ""
     #: For an adverse event: when the site became aware of it.
     aware_at: dt.datetime | None = None
+    #: When it ended (an AE, a medication, a condition of the medical history), if it has.
+    end: dt.datetime | None = None
 
 
 def _iso(t: dt.datetime | dt.date) -> str:
@@ -106,6 +115,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("CE", "CESTDTC", "clinical_event"),
     ("DV", "DVSTDTC", "deviation"),
     ("FINDINGS", "--DTC", "measurement"),
+    ("CM", "CMSTDTC", "medication"),
+    ("MH", "MHSTDTC", "history"),
 )
 
 _MILESTONE_COLUMN = {
@@ -242,7 +253,7 @@ def _milestone_series(dataset: Dataset, milestone: Milestone) -> pd.Series | Non
     return first["DSSTDTC"]
 
 
-_ALL_BUT_DEVIATION = frozenset(KINDS) - {"deviation"}
+_ALL_BUT_DEVIATION = frozenset(KINDS) - {"deviation", "medication", "history"}
 
 #: The rule set, in the order a refusal names them.
 RULES: tuple[Rule, ...] = (
@@ -284,6 +295,14 @@ RULES: tuple[Rule, ...] = (
         "ended",
         "after",
     ),
+    Rule(
+        "history_before_consent",
+        "a condition of the medical history started on or before the consent date (one that "
+        "starts later is an adverse event)",
+        frozenset({"history"}),
+        "consent",
+        "after",
+    ),
 )
 
 
@@ -322,11 +341,71 @@ ONSET_BEFORE_AWARE = RecordRule(
     _onset_before_aware,
 )
 
+#: (domain, start column, end column, kind) of the records that have an end.
+INTERVALS: tuple[tuple[str, str, str, str], ...] = (
+    ("AE", "AESTDTC", "AEENDTC", "adverse_event"),
+    ("CM", "CMSTDTC", "CMENDTC", "medication"),
+    ("MH", "MHSTDTC", "MHENDTC", "history"),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class IntervalRule:
+    """A record that has an end (an AE, a medication, a condition) does not end before it
+    starts: one record (:attr:`Occurrence.end`) and whole tables (:data:`INTERVALS`)."""
+
+    id: str
+    statement: str
+    kinds: frozenset[str]
+
+    def record(self, occ: Occurrence, m: Milestones) -> str | None:
+        del m
+        if occ.kind not in self.kinds or occ.end is None:
+            return None
+        if isinstance(occ.at, dt.datetime) and occ.end < occ.at:
+            what = occ.label or occ.kind.replace("_", " ")
+            return (
+                f"{what} ends at {_iso(occ.end)}, before it starts ({_iso(occ.at)}) — rule "
+                f"{self.id}: {self.statement}"
+            )
+        return None
+
+    def table(self, dataset: Dataset) -> Iterator[Problem]:
+        for code, start, end, _kind in INTERVALS:
+            if code not in dataset.tables:
+                continue
+            t = dataset.table(code)
+            if start not in t or end not in t:
+                continue
+            mask = times.earlier(t[end], t[start])
+            ids = t["USUBJID"]
+            for i in np.flatnonzero(np.asarray(mask, dtype=bool)):
+                uid = ids.iloc[i]
+                yield Problem(
+                    code,
+                    f"{end} {t[end].iloc[i]} is before {start} {t[start].iloc[i]} [rule {self.id}]",
+                    row=int(i) + 1,
+                    usubjid=None if uid is None else str(uid),
+                    column=end,
+                )
+
+
+END_NOT_BEFORE_START = IntervalRule(
+    "end_not_before_start",
+    "an adverse event, a medication or a condition of the medical history does not end "
+    "before it starts",
+    frozenset(kind for *_, kind in INTERVALS),
+)
+
 #: Every rule: the order rules and the rules of one record.
-ALL_RULES: tuple[Rule | RecordRule, ...] = (*RULES, ONSET_BEFORE_AWARE)
+ALL_RULES: tuple[Rule | RecordRule | IntervalRule, ...] = (
+    *RULES,
+    ONSET_BEFORE_AWARE,
+    END_NOT_BEFORE_START,
+)
 
 
-def rule(rule_id: str) -> Rule | RecordRule:
+def rule(rule_id: str) -> Rule | RecordRule | IntervalRule:
     """The rule with id ``rule_id``."""
     for r in ALL_RULES:
         if r.id == rule_id:

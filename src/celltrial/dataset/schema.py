@@ -159,6 +159,22 @@ AE_OUTCOMES: Final = (
 #: The seriousness criteria of an AE (ICH E2A); AESER = Y needs at least one of them = Y.
 AE_SERIOUSNESS: Final = ("AESDTH", "AESLIFE", "AESHOSP", "AESDISAB", "AESCONG", "AESMIE")
 DV_CATEGORIES: Final = ("MAJOR", "MINOR")
+#: Action taken with study treatment (CDISC codelist ACN).
+AE_ACTIONS: Final = (
+    "DOSE NOT CHANGED",
+    "DOSE REDUCED",
+    "DRUG INTERRUPTED",
+    "DRUG WITHDRAWN",
+    "NOT APPLICABLE",
+    "UNKNOWN",
+)
+#: Missing-data codes of a field left blank on purpose (HL7 null flavors).
+MISSING_CODES: Final = ("NOT DONE", "NA", "UNK", "ASKU")
+MISSING_NOTE: Final = (
+    "not SDTM (SUPP--): the fields left blank with a missing-data code, as "
+    "'COLUMN=CODE' separated by ';', codes NOT DONE, NA (not applicable), UNK (unknown), "
+    "ASKU (asked but unknown)"
+)
 NOT_DONE: Final = "NOT DONE"
 NOT_RANDOMIZED_REASONS: Final = ("NOT ELIGIBLE", "DECLINED", "OTHER")
 #: Units EXDOSU may take: what a protocol's dose is counted in (per-kg doses are given as the
@@ -297,7 +313,39 @@ AE: Final = Domain(
         _c("AESER", "flag", "req", "Serious event", YN),
         _c("AEREL", "text", "exp", "Causality (to study treatment)", AE_RELATIONSHIP),
         _c("AEOUT", "text", "exp", "Outcome", AE_OUTCOMES),
-        _c("AEACN", "text", "perm", "Action taken with study treatment"),
+        _c("AEACN", "text", "perm", "Action taken with study treatment", AE_ACTIONS),
+        _c(
+            "AEENRTPT",
+            "text",
+            "perm",
+            "End relative to reference time point",
+            ("ONGOING",),
+            note="ONGOING when the event had not ended at the last entry (AEENDTC blank)",
+        ),
+        _c(
+            "AERELPR",
+            "text",
+            "perm",
+            "Causality to the infusion procedure",
+            AE_RELATIONSHIP,
+            note="not SDTM (SUPPAE); AEREL is the causality to the cell product",
+        ),
+        _c("AEEXPFL", "flag", "perm", "Expected event", YN, note="not SDTM (SUPPAE)"),
+        _c(
+            "AEINFFL",
+            "flag",
+            "perm",
+            "Pre-specified infusion-associated event",
+            YN,
+            note="not SDTM (SUPPAE); asked when the onset falls in a protocol safety window",
+        ),
+        _c(
+            "AEMISS",
+            "text",
+            "perm",
+            "Missing-data codes",
+            note=MISSING_NOTE,
+        ),
         *(
             _c(name, "flag", "exp", label, YN)
             for name, label in zip(
@@ -329,6 +377,49 @@ CE: Final = Domain(
     note=(
         "One row per occurrence of a protocol event (recovery, intubation, …). Death is also "
         "read from DM.DTHDTC and the event 'sae' from serious AEs, so they need no CE row."
+    ),
+)
+
+CM: Final = Domain(
+    "CM",
+    "Concomitant medications",
+    (
+        *_ids("CM"),
+        _c("CMTRT", "text", "exp", "Reported name of the medication", note="blank when CMSTAT"),
+        _c("CMINDC", "text", "perm", "Indication"),
+        _c("CMDOSE", "number", "perm", "Dose per administration"),
+        _c("CMDOSU", "text", "perm", "Dose units"),
+        _c("CMROUTE", "text", "perm", "Route of administration"),
+        _c("CMDOSFRQ", "text", "perm", "Dosing frequency"),
+        _c("CMSTDTC", "datetime", "exp", "Start date"),
+        _c("CMENDTC", "datetime", "perm", "End date"),
+        _c("CMENRTPT", "text", "perm", "End relative to reference time point", ("ONGOING",)),
+        _c("CMSTAT", "text", "perm", "Completion status", (NOT_DONE,)),
+        _c("CMREASND", "text", "perm", "Reason not done"),
+        _c("CMMISS", "text", "perm", "Missing-data codes", note=MISSING_NOTE),
+    ),
+    note=(
+        "One row per medication, prior or concomitant. A medication history not taken is one "
+        "row with CMSTAT = NOT DONE and CMREASND."
+    ),
+)
+
+MH: Final = Domain(
+    "MH",
+    "Medical history",
+    (
+        *_ids("MH"),
+        _c("MHTERM", "text", "exp", "Reported term", note="blank when MHSTAT"),
+        _c("MHSTDTC", "datetime", "perm", "Start date", note="on or before consent"),
+        _c("MHENDTC", "datetime", "perm", "End date"),
+        _c("MHENRTPT", "text", "perm", "End relative to reference time point", ("ONGOING",)),
+        _c("MHSTAT", "text", "perm", "Completion status", (NOT_DONE,)),
+        _c("MHREASND", "text", "perm", "Reason not done"),
+        _c("MHMISS", "text", "perm", "Missing-data codes", note=MISSING_NOTE),
+    ),
+    note=(
+        "One row per condition. A medical history not taken is one row with MHSTAT = NOT DONE "
+        "and MHREASND."
     ),
 )
 
@@ -405,7 +496,7 @@ def findings_domain(code: str) -> Domain:
 
 
 #: The fixed (non-findings) domains.
-DOMAINS: Final[dict[str, Domain]] = {d.code: d for d in (DM, DS, EX, AE, CE, DV, SL)}
+DOMAINS: Final[dict[str, Domain]] = {d.code: d for d in (DM, DS, EX, AE, CE, DV, CM, MH, SL)}
 #: Every domain code the dataset may hold, in the order tables are listed.
 ALL_DOMAINS: Final = (*DOMAINS, *FINDINGS_DOMAINS)
 

@@ -433,6 +433,12 @@ class AdverseEventIn(Schema):
     expected: bool | None = None
     aware_at: dt.datetime | None = None
     decoded_term: str = ""
+    end_at: dt.datetime | None = None
+    ongoing: bool | None = None
+    procedure_relatedness: str = ""
+    action_taken: str = ""
+    infusion_associated: bool | None = None
+    missing: dict[str, str] = Field(default_factory=dict)
 
 
 class InfusionIn(Schema):
@@ -794,6 +800,7 @@ def roles(request: HttpRequest) -> list[dict[str, str]]:
 # More endpoints, by area: completion, clinical events, deviations, visits not done; queries,
 # locks, signatures and the audit trail of one record.
 api.add_router("", "celltrial.edc.api_followup.router")
+api.add_router("", "celltrial.edc.api_crf.router")
 api.add_router("", "celltrial.edc.api_monitoring.router")
 api.add_router("", "celltrial.edc.api_admin.router")
 

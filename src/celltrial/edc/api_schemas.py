@@ -181,6 +181,12 @@ class AdverseEventOut(Out):
     sae_reported_at: str | None
     safety_windows: Any
     complete: bool
+    end_at: str | None
+    ongoing: bool
+    procedure_relatedness: str | None
+    action_taken: str | None
+    infusion_associated: bool | None
+    missing: dict[str, str]
 
 
 class InfusionOut(Out):
@@ -361,6 +367,45 @@ class ClinicalEventOut(Out):
     occurred: bool | None
     recorded_at: str | None
     complete: bool
+
+
+class MedicationOut(Out):
+    id: int
+    participant: str
+    medication: str
+    indication: str
+    dose: float | None
+    dose_unit: str
+    route: str
+    frequency: str
+    start_date: str | None
+    end_date: str | None
+    ongoing: bool
+    not_done: bool
+    not_done_reason: str
+    missing: dict[str, str]
+    recorded_at: str | None
+    complete: bool
+
+
+class MedicalHistoryOut(Out):
+    id: int
+    participant: str
+    term: str
+    start_date: str | None
+    end_date: str | None
+    ongoing: bool
+    not_done: bool
+    not_done_reason: str
+    missing: dict[str, str]
+    recorded_at: str | None
+    complete: bool
+
+
+class SiteZoneOut(Out):
+    code: str
+    name: str
+    time_zone: str
 
 
 class DeviationOut(Out):

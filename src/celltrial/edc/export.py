@@ -12,6 +12,13 @@ code, CEOCCUR ``Y``/``N``); each deviation a DV row (DVCAT ``MAJOR``/``MINOR``);
 not done gives one findings row per catalogue measurement scheduled at it, with ``--STAT``
 ``NOT DONE``, ``--REASND`` the reason and ``--DTC`` the visit's nominal time (the end of
 follow-up if the participant left before it).
+
+Safety CRF: an AE's end (AEENDTC, or AEENRTPT ``ONGOING``), action taken (AEACN), causality to
+the infusion procedure (AERELPR), expectedness (AEEXPFL) and the infusion-associated answer
+(AEINFFL); concomitant medications (CM) and medical history (MH) of everyone randomized. A field
+left blank with a missing-data code is named in ``--MISS`` (``AEENDTC=UNK``); a medication or
+history not taken is one row with ``--STAT`` ``NOT DONE`` and ``--REASND`` the reason. Codes are
+written as CDISC terms from :mod:`celltrial.edc.labels`.
 """
 
 from __future__ import annotations
@@ -24,13 +31,16 @@ from typing import Any
 import pandas as pd
 from django.db.models import F
 
+from celltrial.edc import labels
 from celltrial.edc.models import (
     AdverseEvent,
     ClinicalEvent,
+    ConcomitantMedication,
     Deviation,
     Disposition,
     Infusion,
     Measurement,
+    MedicalHistory,
     Participant,
     Trial,
     VisitRecord,
@@ -66,6 +76,42 @@ DSDECOD = {
     "lost_to_follow_up": "LOST TO FOLLOW-UP",
     "death": "DEATH",
 }
+
+
+#: EDC field -> dataset column, for the ``--MISS`` column of each domain.
+_MISS_COLUMNS: dict[str, dict[str, str]] = {
+    "AE": {
+        "end_at": "AEENDTC",
+        "procedure_relatedness": "AERELPR",
+        "action_taken": "AEACN",
+        "expected": "AEEXPFL",
+        "infusion_associated": "AEINFFL",
+    },
+    "CM": {
+        "indication": "CMINDC",
+        "dose": "CMDOSE",
+        "dose_unit": "CMDOSU",
+        "route": "CMROUTE",
+        "frequency": "CMDOSFRQ",
+        "start_date": "CMSTDTC",
+        "end_date": "CMENDTC",
+    },
+    "MH": {"start_date": "MHSTDTC", "end_date": "MHENDTC"},
+}
+
+
+def _miss(domain: str, missing: dict[str, str]) -> str | None:
+    """``COLUMN=CODE;…`` for the fields left blank with a missing-data code."""
+    if not missing:
+        return None
+    cols = _MISS_COLUMNS[domain]
+    return ";".join(
+        f"{cols.get(f, f.upper())}={labels.cdisc('missing', c)}" for f, c in sorted(missing.items())
+    )
+
+
+def _yn(value: bool | None) -> str | None:
+    return None if value is None else ("Y" if value else "N")
 
 
 def _t(value: dt.datetime | dt.date | None) -> str | None:
@@ -234,6 +280,13 @@ def adverse_events(src: _Source) -> list[dict[str, Any]]:
             "AESER": "Y" if a.serious else "N",
             "AEREL": AEREL[a.relatedness],
             "AEOUT": AEOUT[a.outcome],
+            "AEENDTC": _t(a.end_at),
+            "AEENRTPT": "ONGOING" if a.ongoing else None,
+            "AEACN": labels.cdisc("action_taken", a.action_taken),
+            "AERELPR": labels.cdisc("relatedness", a.procedure_relatedness),
+            "AEEXPFL": _yn(a.expected),
+            "AEINFFL": _yn(a.infusion_associated),
+            "AEMISS": _miss("AE", a.missing),
         }
         for crit, col in SERIOUS.items():
             row[col] = "Y" if crit in a.serious_criteria else "N"
@@ -241,6 +294,71 @@ def adverse_events(src: _Source) -> list[dict[str, Any]]:
             row["AESDTH"] = "Y"
         ae.append(row)
     return ae
+
+
+def medications(src: _Source) -> list[dict[str, Any]]:
+    """CM: the randomized participants' prior and concomitant medications, by start date."""
+    rows: list[dict[str, Any]] = []
+    seq: dict[str, int] = {}
+    for m in (
+        ConcomitantMedication.objects.filter(
+            participant__trial=src.trial, participant__randomization__isnull=False
+        )
+        .select_related("participant")
+        .order_by("participant__code", "start_date", "id")
+    ):
+        code = m.participant.code
+        seq[code] = seq.get(code, 0) + 1
+        rows.append(
+            {
+                "STUDYID": src.study,
+                "USUBJID": code,
+                "CMSEQ": seq[code],
+                "CMTRT": m.medication or None,
+                "CMINDC": m.indication or None,
+                "CMDOSE": m.dose,
+                "CMDOSU": m.dose_unit or None,
+                "CMROUTE": labels.cdisc("route", m.route),
+                "CMDOSFRQ": labels.cdisc("frequency", m.frequency),
+                "CMSTDTC": _t(m.start_date),
+                "CMENDTC": _t(m.end_date),
+                "CMENRTPT": "ONGOING" if m.ongoing else None,
+                "CMSTAT": "NOT DONE" if m.not_done else None,
+                "CMREASND": m.not_done_reason or None,
+                "CMMISS": _miss("CM", m.missing),
+            }
+        )
+    return rows
+
+
+def medical_history(src: _Source) -> list[dict[str, Any]]:
+    """MH: the randomized participants' medical history, by start date."""
+    rows: list[dict[str, Any]] = []
+    seq: dict[str, int] = {}
+    for h in (
+        MedicalHistory.objects.filter(
+            participant__trial=src.trial, participant__randomization__isnull=False
+        )
+        .select_related("participant")
+        .order_by("participant__code", "start_date", "id")
+    ):
+        code = h.participant.code
+        seq[code] = seq.get(code, 0) + 1
+        rows.append(
+            {
+                "STUDYID": src.study,
+                "USUBJID": code,
+                "MHSEQ": seq[code],
+                "MHTERM": h.term or None,
+                "MHSTDTC": _t(h.start_date),
+                "MHENDTC": _t(h.end_date),
+                "MHENRTPT": "ONGOING" if h.ongoing else None,
+                "MHSTAT": "NOT DONE" if h.not_done else None,
+                "MHREASND": h.not_done_reason or None,
+                "MHMISS": _miss("MH", h.missing),
+            }
+        )
+    return rows
 
 
 def clinical_events(src: _Source) -> list[dict[str, Any]]:
@@ -432,6 +550,7 @@ def tables(trial: Trial) -> dict[str, pd.DataFrame]:
     """The dataset's tables (domain code -> data frame) from the database: one function per
     domain (:func:`demographics` DM, :func:`disposition` DS, :func:`exposure` EX,
     :func:`adverse_events` AE, :func:`clinical_events` CE, :func:`deviations` DV,
+    :func:`medications` CM, :func:`medical_history` MH,
     :func:`screening_log` SL, :func:`findings` LB, VS, …), framed with the schema's columns."""
     src = _Source.of(trial)
     out = {
@@ -444,6 +563,10 @@ def tables(trial: Trial) -> dict[str, pd.DataFrame]:
         "SL": screening_log(src),
         **findings(src),
     }
+    # CM and MH only when the trial collects them (older trials' datasets stay as they were).
+    for code, rows in (("CM", medications(src)), ("MH", medical_history(src))):
+        if rows:
+            out[code] = rows
     return {code: _frame(code, rows) for code, rows in out.items()}
 
 

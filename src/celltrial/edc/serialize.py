@@ -113,6 +113,12 @@ def adverse_event(ae: AdverseEvent) -> dict[str, Any]:
         "sae_reported_at": _t(ae.sae_reported_at),
         "safety_windows": ae.windows,
         "complete": ae.complete,
+        "end_at": _t(ae.end_at),
+        "ongoing": ae.ongoing,
+        "procedure_relatedness": ae.procedure_relatedness,
+        "action_taken": ae.action_taken,
+        "infusion_associated": ae.infusion_associated,
+        "missing": ae.missing,
     }
 
 

@@ -18,6 +18,11 @@ from celltrial.edc.actions._base import (
 )
 from celltrial.edc.actions.assignment import assign_participant
 from celltrial.edc.actions.clinical import record_measurement, record_visit
+from celltrial.edc.actions.crf import (
+    record_medical_history,
+    record_medication,
+    set_site_time_zone,
+)
 from celltrial.edc.actions.disposition import mark_lost_to_follow_up, record_death, withdraw
 from celltrial.edc.actions.edit import edit_record
 from celltrial.edc.actions.followup import (
@@ -92,6 +97,8 @@ __all__ = [
     "record_deviation",
     "record_infusion",
     "record_measurement",
+    "record_medical_history",
+    "record_medication",
     "record_visit",
     "record_visit_not_done",
     "register_lot",
@@ -101,6 +108,7 @@ __all__ = [
     "revoke_token",
     "screen_participant",
     "screening_log",
+    "set_site_time_zone",
     "sign_visit",
     "token_for",
     "unblind",

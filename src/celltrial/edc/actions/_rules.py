@@ -31,7 +31,12 @@ from celltrial.edc.models import (
     Randomization,
     VisitRecord,
 )
-from celltrial.edc.models.clinical import ClinicalEvent, Deviation
+from celltrial.edc.models.clinical import (
+    ClinicalEvent,
+    ConcomitantMedication,
+    Deviation,
+    MedicalHistory,
+)
 
 _END_KINDS = (
     Disposition.Kind.COMPLETED,
@@ -94,10 +99,23 @@ def occurrences(p: Participant) -> list[Occurrence]:
         out.append(Occurrence("randomization", r, "the randomization"))
     for n, at in Infusion.objects.filter(participant=p).values_list("number", "started_at"):
         out.append(Occurrence("dose", at, f"infusion #{n}"))
-    for pk, term, onset in AdverseEvent.objects.filter(participant=p).values_list(
-        "pk", "term", "onset"
+    for pk, term, onset, end in AdverseEvent.objects.filter(participant=p).values_list(
+        "pk", "term", "onset", "end_at"
     ):
-        out.append(Occurrence("adverse_event", onset, f"adverse event {term!r} (id {pk}), onset"))
+        out.append(
+            Occurrence("adverse_event", onset, f"adverse event {term!r} (id {pk}), onset", end=end)
+        )
+    for kind, model, name in (
+        ("medication", ConcomitantMedication, "medication"),
+        ("history", MedicalHistory, "term"),
+    ):
+        for pk, what, start, stop in model.objects.filter(participant=p).values_list(
+            "pk", name, "start_date", "end_date"
+        ):
+            if start is not None:
+                out.append(Occurrence(kind, _midnight(start), f"{kind} {what!r} (id {pk}), start"))
+            if stop is not None and kind == "medication":  # a condition may end after consent
+                out.append(Occurrence(kind, _midnight(stop), f"{kind} {what!r} (id {pk}), end"))
     for pk, code, at in ClinicalEvent.objects.filter(participant=p).values_list(
         "pk", "event", "occurred_at"
     ):
@@ -121,6 +139,10 @@ def occurrences(p: Participant) -> list[Occurrence]:
             )
         )
     return out
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
 
 def enforce(p: Participant, occ: Occurrence, field: str, m: Milestones | None = None) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from celltrial.dataset.rules import Occurrence
-from celltrial.edc import audit
+from celltrial.edc import audit, labels
 from celltrial.edc.actions._base import (
     ActionError,
     Conflict,
@@ -24,23 +24,54 @@ from celltrial.edc.models import AdverseEvent, Infusion, Participant, Staff
 from celltrial.edc.roles import CLINICAL_WRITERS
 from celltrial.protocol import Protocol
 
-SERIOUSNESS = (
-    "death",
-    "life_threatening",
-    "hospitalization",
-    "disability",
-    "congenital_anomaly",
-    "important_medical_event",
+SERIOUSNESS = labels.codes("seriousness")
+RELATEDNESS = labels.codes("relatedness")
+OUTCOMES = labels.codes("outcome")
+ACTIONS_TAKEN = labels.codes("action_taken")
+MISSING_CODES = labels.codes("missing")
+#: The AE fields a missing-data code may stand for (left blank on purpose).
+AE_MAY_BE_MISSING = (
+    "end_at",
+    "procedure_relatedness",
+    "action_taken",
+    "expected",
+    "infusion_associated",
 )
-RELATEDNESS = ("not_related", "unlikely", "possible", "probable", "definite")
-OUTCOMES = (
-    "recovered",
-    "recovering",
-    "not_recovered",
-    "recovered_with_sequelae",
-    "fatal",
-    "unknown",
-)
+#: Outcomes of an event that has ended (it cannot be ongoing).
+ENDED_OUTCOMES = ("recovered", "recovered_with_sequelae", "fatal")
+
+
+def check_missing(
+    missing: Mapping[str, Any] | None, allowed: Sequence[str], values: Mapping[str, Any]
+) -> tuple[dict[str, str], list[Problem]]:
+    """Missing-data codes (field -> code of :data:`celltrial.edc.labels.MISSING`): each for a
+    field of ``allowed`` that is left blank in ``values``. Problems name ``missing.<field>``."""
+    out: dict[str, str] = {}
+    problems: list[Problem] = []
+    if missing is None:
+        return out, problems
+    if not isinstance(missing, Mapping):
+        return out, [Problem("missing", "an object of field: missing-data code")]
+    for name, code in missing.items():
+        if code in (None, ""):
+            continue
+        key = f"missing.{name}"
+        if name not in allowed:
+            problems.append(
+                Problem(
+                    key,
+                    f"{name!r} takes no missing-data code (those that do: {', '.join(allowed)})",
+                )
+            )
+        elif code not in MISSING_CODES:
+            problems.append(Problem(key, f"{code!r} is not one of {', '.join(MISSING_CODES)}"))
+        elif values.get(name) not in (None, "", False) or (
+            name in ("expected", "infusion_associated") and values.get(name) is not None
+        ):
+            problems.append(Problem(name, "a value and a missing-data code: give one or the other"))
+        else:
+            out[str(name)] = str(code)
+    return out, problems
 
 
 def check_ae(fields: dict[str, Any]) -> list[Problem]:
@@ -64,7 +95,28 @@ def check_ae(fields: dict[str, Any]) -> list[Problem]:
         problems.append(Problem("outcome", "a grade 5 event is fatal"))
     if fields.get("outcome") == "fatal" and "death" not in criteria:
         problems.append(Problem("serious_criteria", "a fatal event is serious: include 'death'"))
+    if fields.get("procedure_relatedness") not in (None, "", *RELATEDNESS):
+        problems.append(Problem("procedure_relatedness", f"one of {', '.join(RELATEDNESS)}"))
+    if fields.get("action_taken") not in (None, "", *ACTIONS_TAKEN):
+        problems.append(Problem("action_taken", f"one of {', '.join(ACTIONS_TAKEN)}"))
+    for name in ("expected", "infusion_associated", "ongoing"):
+        if fields.get(name) is not None and not isinstance(fields.get(name), bool):
+            problems.append(Problem(name, f"true, false or null, got {fields.get(name)!r}"))
+    if fields.get("ongoing") is True:
+        if fields.get("end_at") is not None:
+            problems.append(Problem("end_at", "an ongoing event has no end: leave it blank"))
+        if fields.get("outcome") in ENDED_OUTCOMES:
+            label = labels.label("outcome", fields.get("outcome"))
+            problems.append(Problem("ongoing", f"the outcome {label!r} says it has ended"))
     return problems
+
+
+def end_problems(onset: dt.datetime, end: dt.datetime | None) -> list[Problem]:
+    """An AE's end: not in the future (its order against the onset is the rule
+    ``end_not_before_start`` of :mod:`celltrial.dataset.rules`)."""
+    if end is not None and end > now() + dt.timedelta(minutes=5):
+        return [Problem("end_at", "the end is in the future: leave it blank and tick ongoing")]
+    return []
 
 
 def onset_problems(
@@ -115,8 +167,21 @@ def report_adverse_event(
     expected: bool | None = None,
     aware_at: dt.datetime | None = None,
     decoded_term: str = "",
+    end_at: dt.datetime | None = None,
+    ongoing: bool | None = None,
+    procedure_relatedness: str = "",
+    action_taken: str = "",
+    infusion_associated: bool | None = None,
+    missing: Mapping[str, str] | None = None,
 ) -> AdverseEvent:
-    """An adverse event. Flags: inside which safety windows; an SAE gets a report-due time."""
+    """An adverse event. Flags: inside which safety windows; an SAE gets a report-due time.
+
+    ``relatedness`` is to the cell product, ``procedure_relatedness`` to the infusion
+    procedure (codes of :data:`celltrial.edc.labels.RELATEDNESS`); ``end_at`` or ``ongoing``
+    says whether it has ended; ``infusion_associated`` answers "is this a pre-specified
+    infusion-associated event?", asked only when the onset falls in a protocol safety window;
+    ``missing`` gives a missing-data code for a field of :data:`AE_MAY_BE_MISSING` left blank.
+    """
     p = participant_for(actor, participant)
     if p.status in (Participant.Status.SCREENED, Participant.Status.INELIGIBLE):
         raise Conflict(
@@ -128,16 +193,41 @@ def report_adverse_event(
         "serious_criteria": list(serious_criteria),
         "relatedness": relatedness,
         "outcome": outcome,
+        "procedure_relatedness": procedure_relatedness,
+        "action_taken": action_taken,
+        "expected": expected,
+        "infusion_associated": infusion_associated,
+        "ongoing": ongoing,
+        "end_at": end_at,
     }
     problems = check_ae(fields)
+    codes, found = check_missing(missing, AE_MAY_BE_MISSING, fields)
+    problems += found
     start = aware(onset, "onset")
     aware_time = aware(aware_at, "aware_at", default_now=True)
+    end = aware(end_at, "end_at") if end_at is not None else None
     problems += onset_problems(start, aware_time)
+    problems += end_problems(start, end)
+    protocol = p.trial.active_protocol().protocol
+    flags = window_flags(p, start, protocol)
+    if infusion_associated is not None and not flags:
+        problems.append(
+            Problem(
+                "infusion_associated",
+                "asked only when the onset falls in a protocol safety window after an "
+                "infusion; this onset does not",
+            )
+        )
     if problems:
         raise ActionError(problems=problems)
     enforce(p, Occurrence("adverse_event", start, f"the onset of {term.strip()!r}"), "onset")
+    if end is not None:
+        enforce(
+            p,
+            Occurrence("adverse_event", start, f"adverse event {term.strip()!r}", end=end),
+            "end_at",
+        )
     serious = bool(serious_criteria) or grade == 5
-    protocol = p.trial.active_protocol().protocol
     within = protocol.safety.sae_report_within
     ae = insert(
         AdverseEvent(
@@ -153,7 +243,13 @@ def report_adverse_event(
             outcome=outcome,
             aware_at=aware_time,
             sae_due_at=aware_time + dt.timedelta(hours=within) if serious else None,
-            windows=window_flags(p, start, protocol),
+            windows=flags,
+            end_at=end,
+            ongoing=bool(ongoing),
+            procedure_relatedness=procedure_relatedness or "",
+            action_taken=action_taken or "",
+            infusion_associated=infusion_associated,
+            missing=codes,
         )
     )
     audit.write(actor, "report_adverse_event", ae, old=None, new=audit.snapshot(ae))

@@ -4,8 +4,10 @@ from celltrial.edc.models.audit import Attempt, AuditEntry, AuditHead
 from celltrial.edc.models.clinical import (
     AdverseEvent,
     ClinicalEvent,
+    ConcomitantMedication,
     Deviation,
     Measurement,
+    MedicalHistory,
     VisitRecord,
 )
 from celltrial.edc.models.monitoring import FormLock, Query, Signature
@@ -38,6 +40,7 @@ __all__ = [
     "AuditEntry",
     "AuditHead",
     "ClinicalEvent",
+    "ConcomitantMedication",
     "Consent",
     "Death",
     "Deviation",
@@ -47,6 +50,7 @@ __all__ = [
     "Infusion",
     "Lot",
     "Measurement",
+    "MedicalHistory",
     "Participant",
     "ProtocolVersion",
     "Query",

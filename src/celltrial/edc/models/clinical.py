@@ -1,9 +1,11 @@
-"""Visits generated from the schedule, measurements, adverse events."""
+"""Visits generated from the schedule, measurements, adverse events, concomitant medications
+and medical history."""
 
 from __future__ import annotations
 
 from django.db import models
 
+from celltrial.edc import labels
 from celltrial.edc.models.participants import Participant
 
 
@@ -60,6 +62,62 @@ class AdverseEvent(models.Model):
     sae_due_at = models.DateTimeField(null=True)
     sae_reported_at = models.DateTimeField(null=True)
     windows = models.JSONField(default=list)
+    complete = models.BooleanField(default=True)
+    #: When the event ended (null while ``ongoing``, or with a missing-data code).
+    end_at = models.DateTimeField(null=True)
+    ongoing = models.BooleanField(default=False)
+    #: Relatedness to the infusion procedure (``relatedness`` is to the cell product).
+    procedure_relatedness = models.CharField(
+        max_length=20, blank=True, choices=labels.choices("relatedness")
+    )
+    action_taken = models.CharField(
+        max_length=20, blank=True, choices=labels.choices("action_taken")
+    )
+    #: "Is this a pre-specified infusion-associated event?", asked when the onset falls in a
+    #: protocol safety window (null: not asked).
+    infusion_associated = models.BooleanField(null=True)
+    #: Missing-data codes (:data:`celltrial.edc.labels.MISSING`) by field left blank.
+    missing = models.JSONField(default=dict)
+
+
+class ConcomitantMedication(models.Model):
+    """A concomitant (or prior) medication: a CM row. ``not_done`` records that the medication
+    history was not taken (CMSTAT = NOT DONE, with the reason)."""
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="medications"
+    )
+    medication = models.CharField(max_length=200, blank=True)
+    indication = models.CharField(max_length=200, blank=True)
+    dose = models.FloatField(null=True)
+    dose_unit = models.CharField(max_length=40, blank=True)
+    route = models.CharField(max_length=20, blank=True, choices=labels.choices("route"))
+    frequency = models.CharField(max_length=20, blank=True, choices=labels.choices("frequency"))
+    start_date = models.DateField(null=True)
+    end_date = models.DateField(null=True)
+    ongoing = models.BooleanField(default=False)
+    not_done = models.BooleanField(default=False)
+    not_done_reason = models.TextField(blank=True)
+    missing = models.JSONField(default=dict)
+    recorded_at = models.DateTimeField()
+    complete = models.BooleanField(default=True)
+
+
+class MedicalHistory(models.Model):
+    """A condition of the participant's medical history: an MH row. ``not_done`` records that
+    the history was not taken (MHSTAT = NOT DONE, with the reason)."""
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="medical_history"
+    )
+    term = models.CharField(max_length=200, blank=True)
+    start_date = models.DateField(null=True)
+    end_date = models.DateField(null=True)
+    ongoing = models.BooleanField(default=False)
+    not_done = models.BooleanField(default=False)
+    not_done_reason = models.TextField(blank=True)
+    missing = models.JSONField(default=dict)
+    recorded_at = models.DateTimeField()
     complete = models.BooleanField(default=True)
 
 

@@ -50,6 +50,14 @@ class Infusion(models.Model):
     in_window = models.BooleanField(default=True)
     deviation = models.TextField(blank=True)
     complete = models.BooleanField(default=True)
+    #: Infusion details: pre-medication given, volume infused (mL; hidden from blinded roles),
+    #: interruptions and infusion reactions.
+    premedication = models.TextField(blank=True)
+    volume_ml = models.FloatField(null=True)
+    interrupted = models.BooleanField(default=False)
+    interruption = models.TextField(blank=True)
+    reaction = models.TextField(blank=True)
+    missing = models.JSONField(default=dict)
 
     class Meta:
         constraints = [  # noqa: RUF012

@@ -83,6 +83,9 @@ class Site(models.Model):
     trial = models.ForeignKey(Trial, on_delete=models.PROTECT, related_name="sites")
     code = models.SlugField(max_length=40)
     name = models.CharField(max_length=200)
+    #: The site's IANA time zone: forms read typed times in it, pages show times in it (the
+    #: database stores UTC). Checked by :func:`celltrial.edc.labels.check_time_zone`.
+    time_zone = models.CharField(max_length=64, default="UTC", db_default="UTC")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["trial", "code"], name="site_code_once")]  # noqa: RUF012

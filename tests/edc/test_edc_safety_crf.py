@@ -1,0 +1,273 @@
+"""Issue 17, a complete safety CRF through the REST API: the AE's end, ongoing, relatedness to
+the product and to the procedure, expectedness, action taken, the infusion-associated question
+(only inside a safety window), missing-data codes; concomitant medications and medical history;
+the site's time zone. Each refusal is a 4xx naming its field; the export carries each field as
+its CDISC column (``--STAT``/``--REASND`` for a form not done, ``--MISS`` for a coded field).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from edc_helpers import arm_of, randomized, released_lot
+
+from celltrial.edc import actions
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+
+
+def _iso(t: dt.datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%MZ")
+
+
+def _ae(**more: Any) -> dict[str, Any]:
+    onset = _now() - dt.timedelta(days=1)
+    return {
+        "term": "Hypotension",
+        "onset": _iso(onset),
+        "grade": 3,
+        "relatedness": "possible",
+        "outcome": "recovered",
+        "serious_criteria": ["hospitalization", "life_threatening"],
+        **more,
+    }
+
+
+def _field(r: Any) -> set[str]:
+    return {d["field"] for d in r.json()["detail"]}
+
+
+def _case(trial: Any, clients: Any) -> tuple[Any, Any]:
+    """A participant randomized three days ago, and the coordinator's API client. (Tests take
+    only conftest's fixtures: test_edc_openapi runs them as flows.)"""
+    p = randomized(trial, at=_now() - dt.timedelta(days=3))
+    return p, clients["coord1"]
+
+
+def test_ae_takes_every_field_of_the_safety_crf(trial: Any, clients: Any) -> None:
+    p, c = _case(trial, clients)
+    onset = _now() - dt.timedelta(days=1)
+    r = c.call(
+        "post",
+        f"/participants/{p.code}/adverse-events",
+        _ae(
+            onset=_iso(onset),
+            end_at=_iso(onset + dt.timedelta(hours=5)),
+            ongoing=False,
+            procedure_relatedness="not_related",
+            action_taken="drug_interrupted",
+            expected=False,
+        ),
+    )
+    assert r.status_code == 200, r.content
+    got = r.json()
+    assert got["end_at"] == _iso(onset + dt.timedelta(hours=5)).replace("Z", ":00Z")
+    assert got["procedure_relatedness"] == "not_related"
+    assert got["relatedness"] == "possible"  # to the cell product, a field of its own
+    assert got["action_taken"] == "drug_interrupted" and got["expected"] is False
+    assert got["serious"] and got["infusion_associated"] is None and got["missing"] == {}
+
+
+AE_REFUSALS: list[tuple[dict[str, Any], str]] = [
+    ({"end_at": "the day after"}, "end_at"),  # not a time
+    ({"procedure_relatedness": "maybe"}, "procedure_relatedness"),
+    ({"action_taken": "stopped"}, "action_taken"),
+    ({"ongoing": True, "outcome": "recovered"}, "ongoing"),  # recovered is not ongoing
+    ({"missing": {"end_at": "dunno"}}, "missing.end_at"),
+    ({"missing": {"term": "unknown"}}, "missing.term"),  # the term takes no code
+    (
+        {"procedure_relatedness": "possible", "missing": {"procedure_relatedness": "unknown"}},
+        "procedure_relatedness",
+    ),
+    ({"infusion_associated": True}, "infusion_associated"),  # no infusion: no window
+]
+
+
+def test_ae_refusals_name_their_field(trial: Any, clients: Any) -> None:
+    """One trial for all the cases (a trial costs ~1 s to set up)."""
+    p, c = _case(trial, clients)
+    for more, field in AE_REFUSALS:
+        r = c.call("post", f"/participants/{p.code}/adverse-events", _ae(**more))
+        assert r.status_code == 422, (more, r.content)
+        assert field in _field(r), (more, r.json())
+    assert not p.adverse_events.exists()
+
+
+def test_ae_end_before_onset_breaks_the_rule_end_not_before_start(trial: Any, clients: Any) -> None:
+    p, c = _case(trial, clients)
+    onset = _now() - dt.timedelta(days=1)
+    r = c.call(
+        "post",
+        f"/participants/{p.code}/adverse-events",
+        _ae(onset=_iso(onset), end_at=_iso(onset - dt.timedelta(hours=1))),
+    )
+    assert r.status_code == 422 and _field(r) == {"end_at"}
+    assert "end_not_before_start" in r.json()["detail"][0]["message"]
+    r = c.call(
+        "post",
+        f"/participants/{p.code}/adverse-events",
+        _ae(ongoing=True, outcome="not_recovered", end_at=_iso(_now())),
+    )
+    assert r.status_code == 422 and _field(r) == {"end_at"}  # ongoing has no end
+
+
+def test_infusion_associated_is_asked_inside_a_safety_window(trial: Any, clients: Any) -> None:
+    at = _now() - dt.timedelta(hours=10)
+    p = randomized(trial, at=at)
+    arm = arm_of(p)
+    lot = released_lot(trial, arm)
+    start = at + dt.timedelta(hours=3)
+    dose = 140e6 if arm == "msc" else 70.0
+    actions.record_infusion(trial["pharm"], p, lot=lot, started_at=start, delivered=dose)
+    c = clients["coord1"]
+    inside = _ae(onset=_iso(start + dt.timedelta(hours=2)), infusion_associated=True)
+    r = c.call("post", f"/participants/{p.code}/adverse-events", inside)
+    assert r.status_code == 200, r.content
+    assert r.json()["infusion_associated"] is True
+    assert "infusion_6h" in r.json()["safety_windows"]
+
+
+def test_missing_data_codes_are_kept_and_exported_the_cdisc_way(trial: Any, clients: Any) -> None:
+    from celltrial.edc.export import tables
+
+    p, c = _case(trial, clients)
+    r = c.call(
+        "post",
+        f"/participants/{p.code}/adverse-events",
+        _ae(missing={"end_at": "unknown", "action_taken": "not_applicable"}),
+    )
+    assert r.status_code == 200, r.content
+    assert r.json()["missing"] == {"end_at": "unknown", "action_taken": "not_applicable"}
+    r = c.call(
+        "post",
+        f"/participants/{p.code}/medications",
+        {"not_done": True, "not_done_reason": "participant sedated, family unreachable"},
+    )
+    assert r.status_code == 200, r.content
+    t = tables(trial["coord1"].trial)
+    ae = t["AE"].iloc[0]
+    assert ae["AEMISS"] == "AEACN=NA;AEENDTC=UNK"
+    assert ae["AESLIFE"] == "Y" and ae["AESHOSP"] == "Y" and ae["AEREL"] == "POSSIBLY RELATED"
+    cm = t["CM"].iloc[0]
+    assert cm["CMSTAT"] == "NOT DONE"
+    assert cm["CMREASND"] == "participant sedated, family unreachable"
+
+
+def test_medication_and_history_forms(trial: Any, clients: Any) -> None:
+    from celltrial.edc.export import tables
+
+    p, c = _case(trial, clients)
+    r = c.call(
+        "post",
+        f"/participants/{p.code}/medications",
+        {
+            "medication": "Dexamethasone",
+            "indication": "COVID-19 pneumonia",
+            "dose": 6,
+            "dose_unit": "mg",
+            "route": "intravenous",
+            "frequency": "qd",
+            "start_date": "2025-01-03",
+            "ongoing": True,
+        },
+    )
+    assert r.status_code == 200, r.content
+    assert r.json()["route"] == "intravenous" and r.json()["ongoing"] is True
+    r = c.call(
+        "post",
+        f"/participants/{p.code}/medical-history",
+        {"term": "Type 2 diabetes", "start_date": "2015-06-01", "ongoing": True},
+    )
+    assert r.status_code == 200, r.content
+    r = c.call(
+        "post",
+        f"/participants/{p.code}/medical-history",
+        {"term": "Appendectomy", "start_date": "2001-01-01", "missing": {"end_date": "unknown"}},
+    )
+    assert r.status_code == 200, r.content
+    assert len(c.call("get", f"/participants/{p.code}/medications").json()) == 1
+    assert len(c.call("get", f"/participants/{p.code}/medical-history").json()) == 2
+    t = tables(trial["coord1"].trial)
+    cm = t["CM"].iloc[0]
+    assert (cm["CMTRT"], cm["CMROUTE"], cm["CMDOSFRQ"], cm["CMENRTPT"]) == (
+        "Dexamethasone",
+        "INTRAVENOUS",
+        "QD",
+        "ONGOING",
+    )
+    assert cm["CMDOSE"] == 6 and cm["CMDOSU"] == "mg" and cm["CMSTDTC"] == "2025-01-03"
+    mh = t["MH"].sort_values("MHSTDTC")
+    assert list(mh["MHTERM"]) == ["Appendectomy", "Type 2 diabetes"]
+    assert list(mh["MHMISS"].fillna("")) == ["MHENDTC=UNK", ""]
+    assert list(mh["MHENRTPT"].fillna("")) == ["", "ONGOING"]
+
+
+CRF_REFUSALS: list[tuple[str, dict[str, Any], str]] = [
+    ("medications", {}, "medication"),
+    ("medications", {"medication": "X", "route": "nasal"}, "route"),
+    ("medications", {"medication": "X", "frequency": "weekly"}, "frequency"),
+    ("medications", {"medication": "X", "dose": -1, "dose_unit": "mg"}, "dose"),
+    ("medications", {"medication": "X", "dose": 5}, "dose_unit"),
+    (
+        "medications",
+        {"medication": "X", "start_date": "2025-02-10", "end_date": "2025-02-01"},
+        "end_date",
+    ),
+    ("medications", {"medication": "X", "start_date": "2999-01-01"}, "start_date"),
+    ("medications", {"medication": "X", "ongoing": True, "end_date": "2025-02-01"}, "end_date"),
+    ("medications", {"not_done": True}, "not_done_reason"),
+    ("medications", {"not_done": True, "not_done_reason": "r", "medication": "X"}, "not_done"),
+    ("medications", {"medication": "X", "missing": {"route": "ASKU"}}, "missing.route"),
+    ("medications", {"medication": "X", "start_date": "03/01/2025"}, "start_date"),
+    ("medical-history", {}, "term"),
+    # started after consent (2025-01-05): an adverse event, not history
+    ("medical-history", {"term": "Rash", "start_date": "2025-01-20"}, "start_date"),
+    (
+        "medical-history",
+        {"term": "Rash", "start_date": "2020-01-20", "end_date": "2019-01-01"},
+        "end_date",
+    ),
+    ("medical-history", {"term": "Rash", "missing": {"term": "unknown"}}, "missing.term"),
+]
+
+
+def test_medication_and_history_refusals_name_their_field(trial: Any, clients: Any) -> None:
+    p, c = _case(trial, clients)
+    for path, body, field in CRF_REFUSALS:
+        r = c.call("post", f"/participants/{p.code}/{path}", body)
+        assert r.status_code == 422, (body, r.content)
+        assert field in _field(r), (body, r.json())
+    assert not p.medications.exists() and not p.medical_history.exists()
+
+
+def test_history_rule_is_in_the_rule_set_and_the_dataset_check() -> None:
+    from celltrial.dataset import rules
+
+    assert {"history_before_consent", "end_not_before_start"} <= {r.id for r in rules.ALL_RULES}
+    assert "history_before_consent" in rules.rules_table()
+
+
+def test_a_medication_after_death_is_refused(trial: Any, clients: Any) -> None:
+    p, c = _case(trial, clients)
+    actions.record_death(trial["coord1"], p, died_at=_now() - dt.timedelta(days=2), cause="x")
+    r = c.call(
+        "post",
+        f"/participants/{p.code}/medications",
+        {"medication": "Heparin", "start_date": _now().date().isoformat()},
+    )
+    assert r.status_code in (409, 422) and "start_date" in _field(r) | {"participant"}
+
+
+def test_site_time_zone_is_an_iana_name(trial: Any, clients: Any) -> None:
+    admin = clients["admin"]
+    r = admin.call("post", "/sites/site1/time-zone", {"time_zone": "Europe/Paris"})
+    assert r.status_code == 200 and r.json()["time_zone"] == "Europe/Paris"
+    for bad in ("Mars/Olympus", "CET+1", "../../etc/passwd", ""):
+        r = admin.call("post", "/sites/site1/time-zone", {"time_zone": bad})
+        assert r.status_code == 422 and _field(r) == {"time_zone"}, (bad, r.json())
+    r = clients["coord1"].call("post", "/sites/site1/time-zone", {"time_zone": "UTC"})
+    assert r.status_code == 403
+    assert admin.call("post", "/sites/nosuch/time-zone", {"time_zone": "UTC"}).status_code == 404
