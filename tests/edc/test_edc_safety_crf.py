@@ -244,10 +244,34 @@ def test_medication_and_history_refusals_name_their_field(trial: Any, clients: A
 
 
 def test_history_rule_is_in_the_rule_set_and_the_dataset_check() -> None:
-    from celltrial.dataset import rules
+    """The rules the forms apply are the dataset's: a CM ending before it starts and an MH
+    starting after consent are problems of an imported dataset too."""
+    import pandas as pd
+    from edc_helpers import PROTOCOL_FILE
+
+    from celltrial.dataset import check_dataset, make_dataset, rules
+    from celltrial.protocol import load_protocol
 
     assert {"history_before_consent", "end_not_before_start"} <= {r.id for r in rules.ALL_RULES}
     assert "history_before_consent" in rules.rules_table()
+    ids = {"STUDYID": "S", "USUBJID": "P1"}
+    dm = {
+        **ids,
+        "SUBJID": "1",
+        "SITEID": "s1",
+        "ARMCD": "msc",
+        "RFICDTC": "2025-01-05",
+        "RANDDTC": "2025-01-06T10:00Z",
+    }
+    cm = {**ids, "CMSEQ": 1, "CMTRT": "X", "CMSTDTC": "2025-01-10", "CMENDTC": "2025-01-08"}
+    mh = {**ids, "MHSEQ": 1, "MHTERM": "Rash", "MHSTDTC": "2025-01-20"}
+    ds = make_dataset(
+        {"DM": pd.DataFrame([dm]), "CM": pd.DataFrame([cm]), "MH": pd.DataFrame([mh])}
+    )
+    found = [*ds.problems, *check_dataset(ds, load_protocol(PROTOCOL_FILE))]
+    text = [f"{p.domain} {p.column}: {p.message}" for p in found]
+    assert any(t.startswith("CM CMENDTC") and "before CMSTDTC" in t for t in text), text
+    assert any(t.startswith("MH MHSTDTC") and "history_before_consent" in t for t in text), text
 
 
 def test_a_medication_after_death_is_refused(trial: Any, clients: Any) -> None:

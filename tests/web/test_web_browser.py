@@ -32,6 +32,7 @@ def server(transactional_db: Any) -> Iterator[dict[str, str]]:
             "early": early.code,
             "infusion_at": start.strftime("%Y-%m-%dT%H:%M"),
             "ae_onset": (start + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+            "cm_start": "2025-01-03",  # before consent (2025-01-05): a prior medication
         }
 
 
@@ -163,13 +164,69 @@ def test_infusion_ae_in_window_sae_clock_and_edit_reason(
     page.get_by_label("Onset (UTC)").fill(server["ae_onset"])
     assert "Infusion-associated events" in page.locator("#window-flag").inner_text()
     page.get_by_label("CTCAE grade").select_option("3")
-    page.get_by_label("Hospitalization").check()
-    page.get_by_label("Relatedness to the study product").select_option("possible")
-    page.get_by_label("Outcome").select_option("recovering")
+    # The safety CRF (issue 17): seriousness criteria and both relatednesses by their labels;
+    # the onset inside the 6 h window asks whether it is a pre-specified infusion event.
+    page.get_by_label("Hospitalisation (initial or prolonged)").check()
+    page.get_by_label("Life-threatening").check()
+    assert page.locator("#infusion-question").is_visible()
+    page.locator("#infusion-question").get_by_label("Yes").check()
+    page.get_by_label("Relatedness to the cell product").select_option(label="Possibly related")
+    page.get_by_label("Relatedness to the infusion procedure", exact=True).select_option(
+        label="Not related"
+    )
+    page.get_by_label("Expectedness", exact=True).select_option(label="Unexpected")
+    page.get_by_label("Action taken with the study product", exact=True).select_option(
+        label="Infusion interrupted or delayed"
+    )
+    page.get_by_label("Ongoing (not resolved at this entry)").check()
+    page.get_by_label("Outcome").select_option(label="Recovering / resolving")
     page.screenshot(path=str(SHOTS / "ae-form-filled.png"), full_page=True)
     page.get_by_role("button", name="Report").click()
-    assert "infusion_6h" in page.locator(".notice").inner_text()
+    assert "Infusion-associated events" in page.locator(".notice").inner_text()
     assert "inside: Infusion-associated events" in page.content()
+    ae_item = page.locator("ul.aes li").first.inner_text()
+    for words in (
+        "Life-threatening",
+        "Hospitalisation (initial or prolonged)",
+        "Product: Possibly related",
+        "infusion procedure: Not related",
+        "unexpected",
+        "Infusion interrupted or delayed",
+        "pre-specified infusion-associated event",
+        "ongoing",
+    ):
+        assert words in ae_item, (words, ae_item)
+    assert "life_threatening" not in ae_item and "not_related" not in ae_item  # labels, not codes
+    page.locator("#ae-h").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "ae-on-participant-page.png"), full_page=True)
+
+    # A concomitant medication and a condition of the medical history, with a missing-data code.
+    page.goto(f"{base}/p/{code}/medications")
+    page.get_by_label("Medication (as reported)").fill("Dexamethasone")
+    page.get_by_label("Indication", exact=True).fill("COVID-19 pneumonia")
+    page.get_by_label("Dose per administration", exact=True).fill("6")
+    page.get_by_label("Dose unit (e.g. mg, mL, IU)", exact=True).fill("mg")
+    page.get_by_label("Route", exact=True).select_option(label="Intravenous")
+    page.get_by_label("Frequency", exact=True).select_option(label="Once a day")
+    page.get_by_label("Start date", exact=True).fill(server["cm_start"])
+    page.get_by_label("Ongoing").check()
+    page.get_by_role("button", name="Record the medication").click()
+    assert "Recorded: Dexamethasone" in page.locator(".notice").inner_text()
+    row = page.locator("#medications tbody tr").first.inner_text()
+    assert "Intravenous" in row and "Once a day" in row and "Ongoing" in row, row
+    page.screenshot(path=str(SHOTS / "cm-form.png"), full_page=True)
+    page.goto(f"{base}/p/{code}/history")
+    page.get_by_label("Condition (as reported)").fill("Type 2 diabetes mellitus")
+    page.get_by_label("Start date", exact=True).fill("2015-06-01")
+    page.get_by_label("End date: or a missing-data code").select_option(label="Asked but unknown")
+    page.get_by_role("button", name="Record the condition").click()
+    assert "Recorded: Type 2 diabetes mellitus" in page.locator(".notice").inner_text()
+    assert "Asked but unknown" in page.locator("#history tbody tr").first.inner_text()
+    page.get_by_label("Condition (as reported)").fill("Rash")
+    page.get_by_label("Start date", exact=True).fill(server["cm_start"][:8] + "28")
+    page.get_by_role("button", name="Record the condition").click()
+    assert "adverse event" in page.locator("#err_start_date").inner_text()  # after consent
+    page.screenshot(path=str(SHOTS / "mh-form.png"), full_page=True)
     page.goto(f"{base}/")
     clock = page.locator(".clocks li").first.inner_text()
     assert "Hypoxia" in clock and "h left" in clock

@@ -55,7 +55,8 @@ def test_login_throttle(web_trial: Any) -> None:
 def test_screening_eligible_and_not(web_trial: Any) -> None:
     c = client_for("coord1")
     page = c.get("/screen").content.decode()
-    assert 'for="id_pao2_fio2"' in page and "mm[Hg]" in page and "20–700" in page
+    assert 'for="id_pao2_fio2"' in page and "mmHg" in page and "20–700" in page
+    assert "mm[Hg]" not in page  # a label, not the UCUM code (issue 17)
     assert "Pregnant or breastfeeding" in page
     bad = {**{k: str(v).lower() for k, v in ELIGIBLE.items()}, "age": "12", "site": "site1"}
     r = post(c, "/screen", bad)
@@ -130,6 +131,11 @@ def test_ae_in_window_and_sae_clock(web_trial: Any) -> None:
     c = client_for("coord1")
     onset = (start + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
     form = {"term": "Fever", "onset": onset, "grade": "3", "relatedness": "possible"}
+    # inside a safety window the form asks "is this a pre-specified infusion-associated
+    # event?" (issue 17) and needs the answer
+    r = post(c, f"/p/{p.code}/ae", {**form, "outcome": "recovering"})
+    assert r.status_code == 200 and "pre-specified infusion-associated" in r.content.decode()
+    form["infusion_associated"] = "yes"
     r = post(c, f"/p/{p.code}/ae", {**form, "outcome": "recovering"})
     assert r.status_code == 302, r.content
     r = post(c, f"/p/{p.code}/ae", {**form, "grade": "9", "outcome": "recovering"})

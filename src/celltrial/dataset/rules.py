@@ -48,6 +48,7 @@ import pandas as pd
 
 from celltrial.dataset import times
 from celltrial.dataset.problems import Problem
+from celltrial.dataset.schema import INTERVALS
 from celltrial.dataset.tables import Dataset
 
 #: The kinds of dated record a rule can constrain (the EDC's forms; the dataset's columns).
@@ -341,18 +342,12 @@ ONSET_BEFORE_AWARE = RecordRule(
     _onset_before_aware,
 )
 
-#: (domain, start column, end column, kind) of the records that have an end.
-INTERVALS: tuple[tuple[str, str, str, str], ...] = (
-    ("AE", "AESTDTC", "AEENDTC", "adverse_event"),
-    ("CM", "CMSTDTC", "CMENDTC", "medication"),
-    ("MH", "MHSTDTC", "MHENDTC", "history"),
-)
-
 
 @dataclasses.dataclass(frozen=True)
 class IntervalRule:
     """A record that has an end (an AE, a medication, a condition) does not end before it
-    starts: one record (:attr:`Occurrence.end`) and whole tables (:data:`INTERVALS`)."""
+    starts: one record (:attr:`Occurrence.end`) here; whole tables on load (the load checks of
+    :mod:`celltrial.dataset.validate` read :data:`INTERVALS`)."""
 
     id: str
     statement: str
@@ -371,29 +366,16 @@ class IntervalRule:
         return None
 
     def table(self, dataset: Dataset) -> Iterator[Problem]:
-        for code, start, end, _kind in INTERVALS:
-            if code not in dataset.tables:
-                continue
-            t = dataset.table(code)
-            if start not in t or end not in t:
-                continue
-            mask = times.earlier(t[end], t[start])
-            ids = t["USUBJID"]
-            for i in np.flatnonzero(np.asarray(mask, dtype=bool)):
-                uid = ids.iloc[i]
-                yield Problem(
-                    code,
-                    f"{end} {t[end].iloc[i]} is before {start} {t[start].iloc[i]} [rule {self.id}]",
-                    row=int(i) + 1,
-                    usubjid=None if uid is None else str(uid),
-                    column=end,
-                )
+        """Nothing here: the dataset checks every pair of :data:`INTERVALS` on load
+        (:func:`celltrial.dataset.validate`), so a row is reported once."""
+        del dataset
+        return iter(())
 
 
 END_NOT_BEFORE_START = IntervalRule(
     "end_not_before_start",
     "an adverse event, a medication or a condition of the medical history does not end "
-    "before it starts",
+    "before it starts (the dataset checks it on load)",
     frozenset(kind for *_, kind in INTERVALS),
 )
 

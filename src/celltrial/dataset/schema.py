@@ -495,6 +495,14 @@ def findings_domain(code: str) -> Domain:
     )
 
 
+#: (domain, start column, end column, kind of record) of the records that have an end: the
+#: rule ``end_not_before_start`` of :mod:`celltrial.dataset.rules`.
+INTERVALS: Final = (
+    ("AE", "AESTDTC", "AEENDTC", "adverse_event"),
+    ("CM", "CMSTDTC", "CMENDTC", "medication"),
+    ("MH", "MHSTDTC", "MHENDTC", "history"),
+)
+
 #: The fixed (non-findings) domains.
 DOMAINS: Final[dict[str, Domain]] = {d.code: d for d in (DM, DS, EX, AE, CE, DV, CM, MH, SL)}
 #: Every domain code the dataset may hold, in the order tables are listed.

@@ -17,6 +17,7 @@ from celltrial.dataset import times
 from celltrial.dataset.problems import Problem
 from celltrial.dataset.schema import (
     AE_SERIOUSNESS,
+    INTERVALS,
     NOT_DONE,
     STRATUM_PREFIX,
     Column,
@@ -230,9 +231,15 @@ def _dm_rules(t: _Table) -> None:
     )
 
 
+def _intervals(t: _Table) -> None:
+    """The rule ``end_not_before_start`` of :mod:`celltrial.dataset.rules` on a whole table."""
+    for code, start, end, _kind in INTERVALS:
+        if code == t.dom.code:
+            _end_before_start(t, start, end)
+
+
 def _ae_rules(t: _Table) -> None:
     df = t.df
-    _end_before_start(t, "AESTDTC", "AEENDTC")
     crit = np.column_stack([(df[c] == "Y").to_numpy(dtype=bool) for c in AE_SERIOUSNESS])
     any_crit = crit.any(axis=1)
     serious = (df["AESER"] == "Y").to_numpy(dtype=bool)
@@ -322,7 +329,9 @@ def _end_before_start(t: _Table, start: str, end: str) -> None:
 
 _RULES: dict[str, tuple[Callable[[_Table], None], ...]] = {
     "DM": (_dm_rules,),
-    "AE": (_ae_rules,),
+    "AE": (_intervals, _ae_rules),
+    "CM": (_intervals,),
+    "MH": (_intervals,),
     "EX": (_ex_rules,),
     "SL": (_sl_rules,),
     "FINDINGS": (_findings_rules,),

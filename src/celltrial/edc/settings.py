@@ -80,7 +80,9 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.template.context_processors.csrf",
                 "django.contrib.auth.context_processors.auth",
-            ]
+                "celltrial.edc.web.views.time_zone",
+            ],
+            "builtins": ["celltrial.edc.templatetags.edc_labels"],
         },
     }
 ]

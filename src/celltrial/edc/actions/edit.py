@@ -43,7 +43,7 @@ from celltrial.edc.actions.monitoring import (
     invalidate_signatures,
     record_visits,
 )
-from celltrial.edc.actions.safety import check_ae, onset_problems, window_flags
+from celltrial.edc.actions.safety import check_ae, end_problems, onset_problems, window_flags
 from celltrial.edc.models import (
     AdverseEvent,
     Consent,
@@ -86,6 +86,11 @@ KINDS: dict[str, dict[str, tuple[str, bool]]] = {
         "relatedness": ("choice", True),
         "expected": ("bool?", False),
         "outcome": ("choice", True),
+        "end_at": ("time", False),
+        "ongoing": ("bool", False),
+        "procedure_relatedness": ("choice", False),
+        "action_taken": ("choice", False),
+        "infusion_associated": ("bool?", False),
     },
     "consent": {"version": ("text", True), "consented_on": ("date", True)},
     "death": {"died_at": ("time", True), "cause": ("text", True)},
@@ -262,17 +267,43 @@ def edit_record(
     elif isinstance(record, AdverseEvent):
         merged = {
             f: getattr(record, f)
-            for f in ("term", "grade", "serious_criteria", "relatedness", "outcome")
+            for f in (
+                "term",
+                "grade",
+                "serious_criteria",
+                "relatedness",
+                "outcome",
+                "procedure_relatedness",
+                "action_taken",
+                "expected",
+                "infusion_associated",
+                "ongoing",
+                "end_at",
+            )
         }
         merged.update(values)
         problems = check_ae(merged)
         problems += onset_problems(
             values.get("onset", record.onset), record.aware_at, blame="onset"
         )
+        problems += end_problems(values.get("onset", record.onset), merged["end_at"])
         if problems:
             raise ActionError(problems=problems)
         if "onset" in values:
             enforce(p, Occurrence("adverse_event", values["onset"], "the onset"), "onset")
+        if merged["end_at"] is not None and ("end_at" in values or "onset" in values):
+            enforce(
+                p,
+                Occurrence(
+                    "adverse_event",
+                    values.get("onset", record.onset),
+                    "the adverse event",
+                    end=merged["end_at"],
+                ),
+                "end_at",
+            )
+        # a value given now replaces its missing-data code
+        record.missing = {k: c for k, c in record.missing.items() if k not in values}
         for k, v in values.items():
             setattr(record, k, v)
         record.serious = bool(record.serious_criteria) or record.grade == 5

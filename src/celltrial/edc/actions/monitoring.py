@@ -52,10 +52,12 @@ from celltrial.edc.actions._base import (
 from celltrial.edc.models import (
     AuditEntry,
     ClinicalEvent,
+    ConcomitantMedication,
     Deviation,
     FormLock,
     Infusion,
     Measurement,
+    MedicalHistory,
     Participant,
     Query,
     Role,
@@ -92,6 +94,8 @@ EXTRA_TABLES: dict[str, type[models.Model]] = {
     "infusion": Infusion,
     "clinical_event": ClinicalEvent,
     "deviation": Deviation,
+    "medication": ConcomitantMedication,
+    "medical_history": MedicalHistory,
 }
 #: Fields a blinded role may see (and query) of tables that hold arm-revealing values.
 BLINDED_FIELDS: dict[str, tuple[str, ...]] = {

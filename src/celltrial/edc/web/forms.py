@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from celltrial.edc import labels
 from celltrial.protocol import Measurement, Protocol
 
 
@@ -39,7 +40,7 @@ def criteria(protocol: Protocol) -> list[dict[str, str]]:
 
 
 def measurement_field(m: Measurement) -> Field:
-    unit = m.unit or ""
+    unit = labels.unit(m.unit)
     if m.kind in ("number", "integer"):
         hint = (
             f"plausible range {m.range[0]:g}–{m.range[1]:g} {unit}".rstrip()

@@ -2,7 +2,14 @@
 
 from django.urls import path
 
-from celltrial.edc.web import views, views_admin, views_dsmb, views_followup, views_monitor
+from celltrial.edc.web import (
+    views,
+    views_admin,
+    views_crf,
+    views_dsmb,
+    views_followup,
+    views_monitor,
+)
 
 urlpatterns = [
     path("login", views.login_view, name="login"),
@@ -17,6 +24,8 @@ urlpatterns = [
     path("p/<str:code>/visit/<str:visit>", views.visit_done, name="visit_done"),
     path("p/<str:code>/measure", views.measure, name="measure"),
     path("p/<str:code>/ae", views.adverse_event, name="adverse_event"),
+    path("p/<str:code>/medications", views_crf.medications, name="medications"),
+    path("p/<str:code>/history", views_crf.history, name="history"),
     path("p/<str:code>/ae/<int:ae_id>/sae-report", views.sae_report, name="sae_report"),
     path("p/<str:code>/edit/<str:table>/<int:record_id>", views.edit, name="edit"),
     path("pharmacy", views.pharmacy, name="pharmacy"),

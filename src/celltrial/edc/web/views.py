@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import zoneinfo
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,9 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from celltrial.edc import actions
+from celltrial.edc import actions, labels
 from celltrial.edc.actions import ActionError
-from celltrial.edc.actions.safety import OUTCOMES, RELATEDNESS, SERIOUSNESS
+from celltrial.edc.actions.safety import OUTCOMES, window_flags
 from celltrial.edc.models import (
     AdverseEvent,
     AllocationSlot,
@@ -44,13 +45,7 @@ THROTTLE_FAILURES = 5
 THROTTLE_SECONDS = 15 * 60
 LOGIN = CountedThrottle("login", THROTTLE_FAILURES, THROTTLE_SECONDS)
 STATIC = Path(__file__).resolve().parent.parent / "static" / "edc"
-CTCAE = {
-    1: "1 — mild",
-    2: "2 — moderate",
-    3: "3 — severe",
-    4: "4 — life-threatening",
-    5: "5 — death",
-}
+CTCAE = {int(code): text for code, text in labels.choices("grade")}
 
 View = Callable[..., HttpResponse]
 
@@ -135,15 +130,46 @@ def staff_page(roles: frozenset[str] | set[str] | None = None) -> Callable[[View
                 return _problem(
                     request, staff, 403, f"A {staff.get_role_display()} may not open this page."
                 )
+            timezone.activate(_zone(staff, kwargs.get("code")))
             try:
                 return view(request, staff, *args, **kwargs)
             except ActionError as exc:
                 text = "; ".join(p.message for p in exc.problems)
                 return _problem(request, staff, exc.status, text)
+            finally:
+                timezone.deactivate()
 
         return run
 
     return decorate
+
+
+def _zone(staff: Staff, code: str | None) -> zoneinfo.ZoneInfo:
+    """The time zone a page reads and shows times in: the participant's site's on a
+    participant's pages, else the zone of the person's sites when they share one, else UTC."""
+    names: list[str] = []
+    if code:
+        names = list(
+            Participant.objects.filter(trial_id=staff.trial_id, code=code).values_list(
+                "site__time_zone", flat=True
+            )
+        )
+    if not names:
+        allowed = site_ids(staff)
+        qs = Site.objects.filter(trial_id=staff.trial_id)
+        if allowed is not None:
+            qs = qs.filter(id__in=allowed)
+        names = sorted(set(qs.values_list("time_zone", flat=True)))
+    try:
+        return zoneinfo.ZoneInfo(names[0] if len(names) == 1 and names[0] else "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def time_zone(request: HttpRequest) -> dict[str, str]:
+    """Context processor: ``tz``, the name of the time zone the page shows times in."""
+    del request
+    return {"tz": timezone.get_current_timezone_name()}
 
 
 def _problem(request: HttpRequest, staff: Staff | None, status: int, text: str) -> HttpResponse:
@@ -396,7 +422,9 @@ def participant(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
                 for e in p.clinical_events.order_by("occurred_at", "id")
             ],
             kit=request.session.pop("kit_shown", None),
-            today=timezone.now().date().isoformat(),
+            n_medications=p.medications.count(),
+            n_history=p.medical_history.count(),
+            today=timezone.localdate().isoformat(),
             consent_version=protocol.version,
             notice=request.session.pop("notice", ""),
             errors=request.session.pop("errors", {}),
@@ -525,42 +553,89 @@ def measure(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
 
 
 def _utc(text: str) -> dt.datetime | None:
-    """A ``datetime-local`` value (read as UTC), or None."""
+    """A ``datetime-local`` value, read in the page's time zone (the site's: see
+    :func:`_zone`) and returned in UTC, or None."""
     if not text.strip():
         return None
     try:
         value = dt.datetime.fromisoformat(text.strip())
     except ValueError:
         return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.get_current_timezone())
+    return value.astimezone(dt.UTC)
+
+
+def local_input(value: dt.datetime | None) -> str:
+    """``value`` as a ``datetime-local`` input's text in the page's time zone."""
+    if value is None:
+        return ""
+    return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M")
+
+
+#: AE fields that take a missing-data code on the web form (the action's list).
+AE_CODABLE = ("end_at", "procedure_relatedness", "action_taken", "expected")
+_YES_NO = {"yes": True, "no": False}
+
+
+def _missing_codes(request: HttpRequest, names: Iterable[str]) -> dict[str, str]:
+    """The ``missing.<field>`` selects of a form: field -> missing-data code (given ones)."""
+    out: dict[str, str] = {}
+    for n in names:
+        code = request.POST.get(f"missing.{n}", "").strip()
+        if code:
+            out[n] = code
+    return out
 
 
 @staff_page(CLINICAL_WRITERS)
 def adverse_event(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
     p = _participant(staff, code)
     errors: dict[str, str] = {}
-    data: dict[str, Any] = {"serious_criteria": []}
+    data: dict[str, Any] = {"serious_criteria": [], "missing": {}}
     if request.method == "POST":
         data = {
-            "term": request.POST.get("term", ""),
-            "onset": request.POST.get("onset", ""),
-            "aware_at": request.POST.get("aware_at", ""),
-            "grade": request.POST.get("grade", ""),
-            "relatedness": request.POST.get("relatedness", ""),
-            "outcome": request.POST.get("outcome", ""),
-            "serious_criteria": request.POST.getlist("serious_criteria"),
+            k: request.POST.get(k, "")
+            for k in (
+                "term",
+                "onset",
+                "aware_at",
+                "end_at",
+                "grade",
+                "relatedness",
+                "procedure_relatedness",
+                "expected",
+                "action_taken",
+                "outcome",
+                "infusion_associated",
+            )
         }
+        data["ongoing"] = request.POST.get("ongoing") == "on"
+        data["serious_criteria"] = request.POST.getlist("serious_criteria")
+        data["missing"] = _missing_codes(request, AE_CODABLE)
         onset = _utc(data["onset"])
         try:
             grade = int(data["grade"])
         except ValueError:
             grade = 0
         aware_at = _utc(data["aware_at"])
+        end_at = _utc(data["end_at"])
+        tz = timezone.get_current_timezone_name()
         if onset is None:
-            errors["onset"] = "the onset: a date and time (UTC)"
-        elif data["aware_at"].strip() and aware_at is None:
-            errors["aware_at"] = "when the site became aware: a date and time (UTC)"
-        else:
+            errors["onset"] = f"the onset: a date and time ({tz})"
+        if data["aware_at"].strip() and aware_at is None:
+            errors["aware_at"] = f"when the site became aware: a date and time ({tz})"
+        if data["end_at"].strip() and end_at is None:
+            errors["end_at"] = f"the end: a date and time ({tz})"
+        if onset is not None and not errors:
+            in_window = bool(window_flags(p, onset))
+            if in_window and data["infusion_associated"] not in _YES_NO:
+                errors["infusion_associated"] = (
+                    "the onset is inside a protocol safety window: is this a pre-specified "
+                    "infusion-associated event? Answer yes or no"
+                )
+        if not errors:
+            assert onset is not None
             try:
                 ae = actions.report_adverse_event(
                     staff,
@@ -572,17 +647,29 @@ def adverse_event(request: HttpRequest, staff: Staff, code: str) -> HttpResponse
                     outcome=data["outcome"],
                     serious_criteria=data["serious_criteria"],
                     aware_at=aware_at,
+                    end_at=end_at,
+                    ongoing=data["ongoing"],
+                    procedure_relatedness=data["procedure_relatedness"],
+                    action_taken=data["action_taken"],
+                    expected=_YES_NO.get(data["expected"]),
+                    infusion_associated=_YES_NO.get(data["infusion_associated"]),
+                    missing=data["missing"],
                 )
             except ActionError as exc:
                 errors = _errors(exc)
+                for k in list(errors):
+                    if k.startswith("missing."):
+                        errors[k.removeprefix("missing.")] = errors.pop(k)
             else:
                 note = f"Adverse event {ae.term!r} recorded."
                 if ae.windows:
-                    note += f" Inside safety window(s): {', '.join(ae.windows)}."
+                    protocol = staff.trial.active_protocol().protocol
+                    names = {w.id: w.label for w in protocol.safety.windows}
+                    inside = ", ".join(names.get(w, w) for w in ae.windows)
+                    note += f" Inside safety window(s): {inside}."
                 if ae.sae_due_at:
-                    note += " Serious: the SAE report is due by " + ae.sae_due_at.strftime(
-                        "%Y-%m-%d %H:%M UTC."
-                    )
+                    due = timezone.localtime(ae.sae_due_at).strftime("%Y-%m-%d %H:%M")
+                    note += f" Serious: the SAE report is due by {due} ({tz})."
                 request.session["notice"] = note
                 return redirect("participant", code=p.code)
     infusions = list(p.infusions.order_by("number").values_list("started_at", flat=True))
@@ -596,10 +683,15 @@ def adverse_event(request: HttpRequest, staff: Staff, code: str) -> HttpResponse
             data=data,
             errors=errors,
             grades=CTCAE.items(),
-            relatedness=RELATEDNESS,
-            outcomes=OUTCOMES,
-            seriousness=SERIOUSNESS,
-            infusions=[t.isoformat() for t in infusions],
+            relatedness=labels.choices("relatedness"),
+            outcomes=labels.choices("outcome"),
+            seriousness=labels.choices("seriousness"),
+            actions_taken=labels.choices("action_taken"),
+            expectedness=[("yes", "Expected"), ("no", "Unexpected")],
+            missing_codes=labels.choices("missing"),
+            # infusion starts as local wall-clock text: the page's script compares them with
+            # the typed onset (also local wall-clock) without knowing the zone
+            infusions=[local_input(t) for t in infusions],
             # refusals not about one field (a lock, consent missing): said above the form
             other_errors=split_errors(errors, AE_FIELDS)[1],
             windows=[(w.id, w.label, w.duration) for w in protocol.safety.windows],
@@ -619,7 +711,21 @@ def sae_report(request: HttpRequest, staff: Staff, code: str, ae_id: int) -> Htt
     return _back(request, code)
 
 
-AE_FIELDS = {"term", "onset", "grade", "relatedness", "outcome", "serious_criteria"}
+AE_FIELDS = {
+    "term",
+    "onset",
+    "aware_at",
+    "end_at",
+    "ongoing",
+    "grade",
+    "relatedness",
+    "procedure_relatedness",
+    "expected",
+    "action_taken",
+    "outcome",
+    "serious_criteria",
+    "infusion_associated",
+}
 EDIT_FIELDS = {"measurement": ["value", "confirmed"], "adverse_event": ["term", "grade", "outcome"]}
 
 

@@ -51,12 +51,12 @@ LEAVE_FORMS: dict[str, dict[str, Any]] = {
     "death": {"fields": ("died_at", "cause", "confirm"), "time": "died_at"},
 }
 CONFIRM = "tick the box to confirm: this is final and cannot be undone here"
-TIME_FORMAT = "a date and time (UTC), e.g. 2026-03-01T10:00"
+TIME_FORMAT = "a date and time (the site's time zone), e.g. 2026-03-01T10:00"
 
 
 def _now_local() -> str:
-    """Now (UTC) as a ``datetime-local`` value."""
-    return timezone.now().astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M")
+    """Now, in the page's time zone (the site's), as a ``datetime-local`` value."""
+    return timezone.localtime().strftime("%Y-%m-%dT%H:%M")
 
 
 def _time(text: str, field: str, errors: dict[str, str], *, required: bool) -> dt.datetime | None:
