@@ -88,6 +88,12 @@ def _peak_mb(fn: Callable[[], Any]) -> float:
     return peak / 2**20
 
 
+def _km_with_ci(t: np.ndarray, e: np.ndarray) -> Any:
+    fit = kaplan_meier(t, e)
+    _ = fit.se, fit.ci
+    return fit
+
+
 def _python_tools(
     d: dict[str, np.ndarray], probe: np.ndarray, with_cox: bool
 ) -> dict[str, dict[str, tuple[Callable[[], Any], Callable[[Any], Any]]]]:
@@ -102,6 +108,9 @@ def _python_tools(
     jobs: dict[str, dict[str, tuple[Callable[[], Any], Callable[[Any], Any]]]] = {
         "km": {
             "celltrial": (lambda: kaplan_meier(t, e), lambda r: r.survival_at(probe)),
+            # se and ci are computed on first access; this row reads them (lifelines' fit has
+            # its CI, statsmodels' has S and its SE)
+            "celltrial+ci": (lambda: _km_with_ci(t, e), lambda r: r.survival_at(probe)),
             "statsmodels": (
                 lambda: SurvfuncRight(t, e),
                 lambda r: np.concatenate(([1.0], r.surv_prob))[
@@ -200,7 +209,7 @@ def bench_one(name: str, d: dict[str, np.ndarray], reps: int, use_r: bool, with_
     n_distinct = np.unique(d["time"]).size
     print(f"\n== {name}: n = {d['time'].size:,}, {n_distinct:,} distinct times, "
           f"{1 - d['event'].mean():.1%} censored, {reps} interleaved rounds after 1 warm-up ==")  # fmt: skip
-    print(f"{'job':<8} {'tool':<12} {'min / median ms':>19} {'peak MB':>8} "
+    print(f"{'job':<8} {'tool':<13} {'min / median ms':>19} {'peak MB':>8} "
           f"{'tool/celltrial min/med':>23} {'max |diff| vs celltrial':>24}")  # fmt: skip
     for j in jobs:
         ours = times[j]["celltrial"]
@@ -211,7 +220,7 @@ def bench_one(name: str, d: dict[str, np.ndarray], reps: int, use_r: bool, with_
             v = values[j].get(tool)
             diff = "-" if v is None or tool == "celltrial" else f"{np.max(np.abs(np.asarray(v) - ref)):.2e}"  # fmt: skip
             ratio = "-" if tool == "celltrial" else f"{rmin:6.2f}x / {rmed:6.2f}x"
-            print(f"{j:<8} {tool:<12} {_fmt_ms(ts):>19} {mem[j][tool]:8.1f} {ratio:>23} {diff:>24}")
+            print(f"{j:<8} {tool:<13} {_fmt_ms(ts):>19} {mem[j][tool]:8.1f} {ratio:>23} {diff:>24}")
     print("tool/celltrial > 1: celltrial faster; for argsort (the floor) < 1, and 1/ratio is how "
           "many argsorts celltrial costs.")  # fmt: skip
     print("peak MB: tracemalloc peak of one call (Python); R: gc() max used above in use (Mb).")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from celltrial.stats.kaplan_meier import _km_counts, kaplan_meier
-from celltrial.stats.logrank import _stratum_terms, logrank
+from celltrial.stats.logrank import _packed_keys, _stratum_terms, logrank
 
 
 def _old_km_counts(t, e):
@@ -57,13 +57,14 @@ def _old_stratum_terms(t, e, g, k, rho, gamma):
     return observed, expected, variance
 
 
-def _data(seed: int, n: int, tied: bool, k: int = 2):
+def _data(seed: int, n: int, tied: bool, k: int = 2, zeros: bool = True):
     rng = np.random.default_rng(seed)
     t = rng.exponential(10.0, n)
     if tied:
         t = np.ceil(t)
-    t[: n // 50] = 0.0  # zeros, and a negative zero, must sort with the rest
-    t[0] = -0.0
+    if zeros:  # zeros, and a negative zero, must sort with the rest (the general path)
+        t[: n // 50] = 0.0
+        t[0] = -0.0
     e = rng.random(n) < 0.6
     g = rng.integers(0, k, n).astype(np.intp)
     return t, e, g
@@ -80,15 +81,32 @@ def test_km_counts_identical(seed: int, tied: bool) -> None:
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=0)
 
 
+@pytest.mark.parametrize("zeros", [False, True])  # packed one-sort keys / per-group merge
 @pytest.mark.parametrize("tied", [False, True])
 @pytest.mark.parametrize("k", [2, 3, 5])
 @pytest.mark.parametrize("rho_gamma", [(0.0, 0.0), (1.0, 0.0), (0.5, 1.0)])
-def test_logrank_terms_identical(tied: bool, k: int, rho_gamma: tuple[float, float]) -> None:
-    t, e, g = _data(7 + k, 4000, tied, k)
+def test_logrank_terms_identical(
+    tied: bool, k: int, rho_gamma: tuple[float, float], zeros: bool
+) -> None:
+    t, e, g = _data(7 + k, 4000, tied, k, zeros)
     if k > 2:
         g[g == k - 1] = 0  # one group empty in this stratum
+    assert (_packed_keys(t, e, g, k) is None) == zeros
     new = _stratum_terms(t, e, g, k, *rho_gamma)
     old = _old_stratum_terms(t, e, g, k, *rho_gamma)
+    for a, b in zip(new, old, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_packed_keys_refuse_a_wide_span() -> None:
+    """Times from 1e-300 to 1e300 do not fit beside the group bits: the merge path is taken,
+    with the same result."""
+    t, e, g = _data(5, 2000, False, 2, zeros=False)
+    t[:10] = 1e-300
+    t[10:20] = 1e300
+    assert _packed_keys(t, e, g, 2) is None
+    new = _stratum_terms(t, e, g, 2, 0.0, 0.0)
+    old = _old_stratum_terms(t, e, g, 2, 0.0, 0.0)
     for a, b in zip(new, old, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
@@ -109,3 +127,32 @@ def test_public_results_unchanged_on_random_data() -> None:
         ex += ee
     np.testing.assert_allclose(res.observed, o, rtol=1e-12, atol=0)
     np.testing.assert_allclose(res.expected, ex, rtol=1e-12, atol=0)
+
+
+def test_km_se_and_ci_on_first_access_are_fields() -> None:
+    """``se`` and ``ci`` are computed when first read, then kept; they remain dataclass fields
+    (to_dict, summary, equality, copies and pickles carry them) with the former values."""
+    import copy
+    import dataclasses
+    import pickle
+
+    from celltrial.stats.kaplan_meier import _confint, _z
+
+    t, e, _ = _data(3, 500, True)
+    fit = kaplan_meier(t, e, ci="log-log", level=0.9)
+    assert "ci" not in vars(fit) and "se" not in vars(fit)
+    names = [f.name for f in dataclasses.fields(fit)]
+    assert names.index("se") < names.index("se_log") < names.index("ci") < names.index("level")
+    back = pickle.loads(pickle.dumps(fit))  # pickled before the first access
+    twin = copy.deepcopy(fit)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(fit.se, fit.estimate * fit.se_log)
+    np.testing.assert_array_equal(fit.ci, _confint(fit.estimate, fit.se_log, _z(0.9), "log-log"))
+    assert fit.ci is fit.ci  # kept
+    d = fit.to_dict()
+    assert len(d["ci"]) == fit.time.size and len(d["se"]) == fit.time.size
+    assert "ci: array" in fit.summary()
+    np.testing.assert_array_equal(back.ci, fit.ci)
+    np.testing.assert_array_equal(twin.se, fit.se)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = fit.nope

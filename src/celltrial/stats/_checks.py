@@ -97,11 +97,36 @@ def as_labels(name: str, values: Any, n: int) -> tuple[NDArray[Any], NDArray[np.
                 raise ValueError(f"{name}: must not contain missing values; element {i} is {v}")
     elif arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name}: must not contain NaN or infinite labels")
+    few = _few_levels(arr)
+    if few is not None:
+        return few
     try:
         levels, codes = np.unique(arr, return_inverse=True)
     except TypeError:
         raise ValueError(f"{name}: labels must be all numbers or all strings") from None
     return levels, codes.astype(np.intp).reshape(-1)
+
+
+def _few_levels(arr: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.intp]] | None:
+    """``np.unique(arr, return_inverse=True)`` in linear time for many numeric labels of a few
+    distinct values (arms, strata): the distinct values of a sample, then one binary search per
+    label among them, checked to give every label back; None when they do not (or when the
+    labels are few or not numbers), and the caller sorts."""
+    if arr.dtype.kind not in "biuf" or arr.size < 4096:
+        return None
+    levels = np.unique(arr[:: arr.size // 1024])
+    if levels.size > 64:
+        return None
+    if levels.size <= 4:  # a comparison per level beats a binary search
+        codes = np.zeros(arr.size, dtype=np.intp)
+        for v in levels[1:]:
+            codes += arr >= v
+    else:
+        codes = np.searchsorted(levels, arr)
+        np.minimum(codes, levels.size - 1, out=codes)
+    if not np.array_equal(levels[codes], arr):
+        return None
+    return levels, codes
 
 
 def label_values(levels: NDArray[Any]) -> tuple[Any, ...]:

@@ -52,6 +52,9 @@ _LL_NOISE = 1e-12
 # Efron's k-sums at a time with d0 / s0 <= _SERIES_RHO come from power series in d0 / s0,
 # truncated after _SERIES_TERMS terms (relative truncation error < 0.05^16 ~ 2e-21).
 _SERIES_RHO = 0.05
+# With more distinct event times than this, a stratum's rows are kept in bin order (the
+# per-step bincounts' bins no longer fit in the caches).
+_SORT_ROWS_ABOVE = 1 << 15
 _SERIES_TERMS = 16
 
 
@@ -87,11 +90,23 @@ class _Stratum:
     event_times: FloatArray
     n_dead: FloatArray
     dead_w: FloatArray
+    mean_dead_w: FloatArray
     dead_wx: FloatArray
     dwx_t: FloatArray
     tied: NDArray[np.intp]
     qsum: FloatArray
     rows: NDArray[np.intp] | None
+    # scratch arrays reused by every Newton step of the fit (fresh pages of a million-row
+    # array cost more than the arithmetic on them); nothing returned refers to them
+    work: dict[str, FloatArray] = dataclasses.field(default_factory=dict, repr=False)
+
+    def scratch(self, name: str, shape: tuple[int, ...]) -> FloatArray:
+        """A float64 array of ``shape`` kept under ``name`` for the next call (contents left
+        over from the last)."""
+        a = self.work.get(name)
+        if a is None or a.shape != shape:
+            a = self.work[name] = np.empty(shape)
+        return a
 
 
 @dataclasses.dataclass(frozen=True)
@@ -262,6 +277,20 @@ def _bins(idx: NDArray[np.intp], v: FloatArray, nb: int) -> FloatArray:
     return out
 
 
+def _stable_order(key: NDArray[np.intp]) -> NDArray[np.intp]:
+    """``np.argsort(key, kind="stable")`` for keys in ``[0, 2^k)``: one value sort of ``key <<
+    b | row`` (SIMD in numpy >= 2) when key and row number fit in 63 bits."""
+    n = key.size
+    ibits = max(n - 1, 1).bit_length()
+    if n < 2 or int(key.max()).bit_length() + ibits > 63:
+        return np.argsort(key, kind="stable")
+    packed = np.left_shift(key, ibits, dtype=np.int64)
+    packed |= np.arange(n, dtype=np.int64)
+    packed.sort()
+    packed &= (1 << ibits) - 1
+    return packed.astype(np.intp, copy=False)
+
+
 def _build_stratum(
     xt: FloatArray,
     t: FloatArray,
@@ -299,6 +328,17 @@ def _build_stratum(
     else:
         key = np.empty_like(key_sorted)
         key[order] = key_sorted
+    if order is not None and m > _SORT_ROWS_ABOVE:
+        # Keep the rows in key order, those of a key in their original order: each Newton
+        # step's bincounts then walk memory in order instead of scattering over bins larger
+        # than the caches, and add within every bin in the same order as before (the same
+        # sums, bit for bit).
+        perm = _stable_order(key)
+        key = key[perm]
+        xs = np.take(xs, perm, axis=1)
+        ws = None if ws is None else ws[perm]
+        en = None if en is None else en[perm]
+        rows = perm if rows is None else rows[perm]
     p = xs.shape[0]
     nb = 2 * m + 2
     n_dead = counts.astype(np.float64)
@@ -318,6 +358,7 @@ def _build_stratum(
         event_times=event_times,
         n_dead=n_dead,
         dead_w=dead_w,
+        mean_dead_w=dead_w / n_dead,
         dead_wx=dwx_t.sum(axis=0),
         dwx_t=dwx_t,
         tied=tied,
@@ -410,18 +451,20 @@ def _time_sums(s: _Stratum, beta: FloatArray, ties: str) -> _TimeSums:
     p = s.xt.shape[0]
     m = s.event_times.size
     nb = 2 * m + 2
-    eta = s.xt[0] * beta[0]  # x'beta without BLAS (its threads only slow down an n x p matvec)
-    buf = np.empty_like(eta)
+    n = s.xt.shape[1]
+    # x'beta without BLAS (its threads only slow down an n x p matvec)
+    eta = np.multiply(s.xt[0], beta[0], out=s.scratch("eta", (n,)))
+    buf = s.scratch("buf", (n,))
     for j in range(1, p):
         eta += np.multiply(s.xt[j], beta[j], out=buf)
-    rw = np.exp(eta)
+    rw = np.exp(eta, out=s.scratch("rw", (n,)))
     if s.w is not None:
         rw *= s.w
-    rx = s.xt * rw
+    rx = np.multiply(s.xt, rw, out=s.scratch("rx", (p, n)))
     # columns: w r, w r x_a, w r x_a x_b (pairs)
     ncol = 1 + p + len(s.pairs)
-    risk = np.empty((ncol, m + 1))
-    dead = np.empty((ncol, m))
+    risk = s.scratch("risk", (ncol, m + 1))
+    dead = s.scratch("dead", (ncol, m))
     for c in range(ncol):
         if c == 0:
             v = rw
@@ -435,12 +478,18 @@ def _time_sums(s: _Stratum, beta: FloatArray, ties: str) -> _TimeSums:
         dead[c] = tot[3::2]
         if s.entry_bin is not None:
             risk[c] -= _bins(s.entry_bin, v, m + 1)
-    sums = np.cumsum(risk[:, ::-1], axis=1)[:, ::-1][:, 1:]
+    # risk-set sums: cumulative sums from the last bin back (one contiguous pass per column;
+    # a cumsum along axis 1 of the reversed matrix walks it column by column)
+    sums = s.scratch("sums", (ncol, m))
+    back = s.scratch("back", (m + 1,))
+    for c in range(ncol):
+        np.cumsum(risk[c, ::-1], out=back)
+        sums[c] = back[-2::-1]
     s0, d0 = sums[0], dead[0]
     s1, s2 = sums[1 : p + 1].T, sums[p + 1 :].T
     d1, d2 = dead[1 : p + 1].T, dead[p + 1 :].T
     log_sum, h1, hf, q0, qf, qff = _efron_sums(s, s0, d0)
-    mw = s.dead_w / s.n_dead if ties == "efron" else s.dead_w
+    mw = s.mean_dead_w if ties == "efron" else s.dead_w
     return _TimeSums(eta, s1, s2, d1, d2, mw, log_sum, h1, hf, q0, qf, qff)
 
 
@@ -469,8 +518,13 @@ def _terms(strata: list[_Stratum], beta: FloatArray, ties: str) -> _Terms:
             col = ts.mw * (ts.s2[:, c] * ts.h1 - ts.d2[:, c] * ts.hf - mm)
             i_t[:, a, b] = col
             i_t[:, b, a] = col
-        score += u_t.sum(axis=0)
-        info += i_t.sum(axis=0)
+        # column sums in time order (as u_t.sum(axis=0) of these C-ordered arrays), each one
+        # contiguous pass into a scratch array instead of a strided reduction
+        acc = s.scratch("acc", (m,))
+        for a in range(p):
+            score[a] += np.cumsum(u_t[:, a], out=acc)[-1] if m else 0.0
+            for b in range(p):
+                info[a, b] += np.cumsum(i_t[:, a, b], out=acc)[-1] if m else 0.0
         u_ts.append(u_t)
         i_ts.append(i_t)
     return _Terms(loglik=ll, score=score, info=info, u_t=u_ts, i_t=i_ts)

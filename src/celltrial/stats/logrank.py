@@ -36,6 +36,33 @@ class LogrankResult(Result):
     method: str
 
 
+def _packed_keys(
+    t: NDArray[np.float64], e: NDArray[np.bool_], g: NDArray[np.intp], k: int
+) -> tuple[NDArray[np.uint64], int] | None:
+    """Sort keys ``(rank of t) << (b + 1) | group << 1 | event``, sorted, or None.
+
+    The bit pattern of a positive double, read as an unsigned integer, is monotone in its value;
+    less the smallest pattern in the data it fits in fewer than 64 bits whenever the times span
+    a moderate range of binades (e.g. 1e-7 to 1e7), which leaves ``b = bits(k - 1)`` bits for
+    the group and one for the event. None when a time is 0 or the span is too wide (the
+    caller then merges per-group sorts).
+    """
+    gbits = max(int(k - 1).bit_length(), 1)
+    tmin = float(t.min())
+    if t.size < 2 or not tmin > 0.0:
+        return None
+    lo = int(np.float64(tmin).view(np.uint64))
+    if (int(np.float64(t.max()).view(np.uint64)) - lo) >> (63 - gbits) != 0:
+        return None
+    keys = np.subtract(t.view(np.uint64), np.uint64(lo))
+    np.left_shift(keys, np.uint64(gbits), out=keys)  # (in place: one array in all)
+    np.bitwise_or(keys, g.astype(np.uint64, copy=False), out=keys)
+    np.left_shift(keys, np.uint64(1), out=keys)
+    np.bitwise_or(keys, e, out=keys)
+    keys.sort()
+    return keys, gbits
+
+
 def _stratum_terms(
     t: NDArray[np.float64],
     e: NDArray[np.bool_],
@@ -49,45 +76,86 @@ def _stratum_terms(
     Only value sorts and linear passes: per group, the numbers at risk and the deaths at the
     distinct event times of the stratum.
     """
-    # One value sort per group of (time, event) keys, then a stable merge of the k sorted runs
-    # (timsort: linear for two runs) gives every observation's group in time order; the
-    # numbers at risk and deaths per group are then counts at the distinct times' boundaries.
     sizes = np.bincount(g, minlength=k)
-    all_keys = _event_keys(t, e)
-    runs = [np.sort(all_keys[g == j]) for j in range(k)]
-    keys = np.concatenate(runs)
-    merge = np.argsort(keys, kind="stable")
-    ts, ev = _split_keys(keys[merge])
-    lab = np.repeat(np.arange(k, dtype=np.intp), sizes)[merge]
-    first = np.flatnonzero(np.concatenate(([True], ts[1:] != ts[:-1])))
-    d_all = np.add.reduceat(ev, first)
-    hit = d_all > 0  # distinct times with at least one event
-    at = first[hit]
+    packed = _packed_keys(t, e, g, k)
+    if packed is not None:
+        # One value sort of (time, group, event) packed into one integer per observation.
+        keys, gbits = packed
+        tag: NDArray[np.integer[Any]] = (keys & np.uint64((2 << gbits) - 1)).astype(
+            np.uint8 if gbits < 8 else np.intp
+        )
+        np.right_shift(keys, np.uint64(gbits + 1), out=keys)
+        new = keys[1:] != keys[:-1]
+    else:
+        # One value sort per group of (time, event) keys, then a stable merge of the k sorted
+        # runs (timsort: linear for two runs) gives every observation's group in time order.
+        all_keys = _event_keys(t, e)
+        runs = [np.sort(all_keys[g == j]) for j in range(k)]
+        keys = np.concatenate(runs)
+        merge = np.argsort(keys, kind="stable")
+        ts, ev_u = _split_keys(keys[merge])
+        tag = np.repeat(np.arange(0, 2 * k, 2, dtype=np.intp), sizes)[merge] + ev_u.astype(np.intp)
+        new = ts[1:] != ts[:-1]
+    # tag = 2 group + event per observation in time order. The numbers at risk and deaths per
+    # group are integer counts at the distinct times' boundaries (whatever the order of the
+    # observations within a time); held exactly in float64.
+    nobs = t.size
+    distinct = bool(new.all())
+    if distinct:  # continuous times: one observation per time, the event times are the events
+        at = np.flatnonzero(tag & 1)
+        first = hit = at
+        d_all = None
+    else:
+        first = np.flatnonzero(np.concatenate(([True], new)))
+        d_all = np.add.reduceat((tag & 1).astype(np.int64), first)
+        hit = np.flatnonzero(d_all)  # distinct times with at least one event
+        at = first[hit]
     m = at.size
-    n_risk_k = np.empty((m, k))
-    deaths = np.empty((m, k))
-    d = d_all[hit].astype(np.float64)  # = deaths.sum(axis=1): exact integer counts
-    n = (t.size - at).astype(np.float64)  # = n_risk_k.sum(axis=1)
+    n = np.subtract(float(nobs), at)  # at risk (all groups); decreasing
+    n_risk = np.empty((k, m))  # (groups x event times)
+    deaths = np.empty((k, m))
     for j in range(k - 1):
-        in_j = lab == j
-        before = np.concatenate(([0], np.cumsum(in_j)))
-        n_risk_k[:, j] = sizes[j] - before[at]
-        deaths[:, j] = np.add.reduceat(np.where(in_j, ev, 0), first, dtype=np.int64)[hit]
-    # the last group by difference: integer counts held exactly in float64, so no rounding
-    n_risk_k[:, k - 1] = n - n_risk_k[:, : k - 1].sum(axis=1)
-    deaths[:, k - 1] = d - deaths[:, : k - 1].sum(axis=1)
+        # at risk in group j: its size less those of the group before each event time's
+        # first row (integer counts, exact in float64)
+        before = (tag >> 1 == j).astype(np.float64)
+        np.cumsum(before, out=before)  # (up to and including the row)
+        np.take(before, at, out=n_risk[j])
+        tag_at = tag[at]
+        n_risk[j] -= tag_at >> 1 == j
+        np.subtract(float(sizes[j]), n_risk[j], out=n_risk[j])
+        if distinct:
+            deaths[j] = tag_at == 2 * j + 1
+        else:
+            deaths[j] = np.add.reduceat((tag == 2 * j + 1).astype(np.int64), first)[hit]
+    # the last group by difference
+    rest_n = n_risk[0] if k == 2 else n_risk[: k - 1].sum(axis=0)
+    rest_d = deaths[0] if k == 2 else deaths[: k - 1].sum(axis=0)
+    np.subtract(n, rest_n, out=n_risk[k - 1])
+    frac = np.divide(n_risk, n, out=n_risk)
+    if distinct and rho == 0.0 and gamma == 0.0:
+        # d = 1 at every event time: w d = 1 and w^2 d (n - d) / (n - 1) = 1 where n > 1 (only
+        # the last time can have n = 1, and it contributes 0)
+        np.subtract(1.0, rest_d, out=deaths[k - 1])
+        observed = deaths.sum(axis=1)
+        expected = frac.sum(axis=1)
+        cf = frac[:, : m - 1] if n[-1] <= 1 else frac
+        return observed, expected, np.diag(cf.sum(axis=1)) - cf @ frac[:, : cf.shape[1]].T
+    d = np.ones(m) if d_all is None else d_all[hit].astype(np.float64)
+    np.subtract(d, rest_d, out=deaths[k - 1])
+    nm1 = np.where(n > 1, n - 1, 1.0)
     if rho == 0.0 and gamma == 0.0:
-        w = np.ones_like(d)
+        observed = deaths.sum(axis=1)  # integers: exact
+        wd = d
+        c = np.where(n > 1, d * (n - d) / nm1, 0.0)  # (w = 1)
     else:
         s_left = np.concatenate(([1.0], np.cumprod(1.0 - d / n)[:-1]))
         w = s_left**rho * (1.0 - s_left) ** gamma
-    frac = n_risk_k / n[:, None]
-    observed = (w[:, None] * deaths).sum(axis=0)
-    expected = ((w * d)[:, None] * frac).sum(axis=0)
-    nm1 = np.where(n > 1, n - 1, 1.0)
-    c = np.where(n > 1, w**2 * d * (n - d) / nm1, 0.0)
-    cf = c[:, None] * frac  # (the same products as frac * c[:, None])
-    variance = np.diag(cf.sum(axis=0)) - cf.T @ frac
+        observed = (w * deaths).sum(axis=1)
+        wd = w * d
+        c = np.where(n > 1, w**2 * d * (n - d) / nm1, 0.0)
+    expected = (wd * frac).sum(axis=1)
+    cf = c * frac
+    variance = np.diag(cf.sum(axis=1)) - cf @ frac.T
     return observed, expected, variance
 
 
