@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all venv test demo lint typecheck importlint pytest reference lock clean bench system-deps
+.PHONY: all venv test demo lint typecheck importlint pytest reference lock clean bench system-deps fuzz
 
 all: test
 
@@ -40,9 +40,20 @@ importlint: venv
 
 # Everything on SQLite, then the EDC tests again on a throw-away PostgreSQL cluster
 # (scripts/with-postgres.sh installs Debian's postgresql when initdb is missing).
+# One pytest worker per core (pytest-xdist); a test file's tests stay in one worker, so
+# its module fixtures are built once. Each worker has its own test database.
+PYTEST_WORKERS ?= auto
 pytest: venv
-	$(BIN)/python -m pytest -q
-	scripts/with-postgres.sh $(BIN)/python -m pytest -q tests/edc
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+	scripts/with-postgres.sh $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests/edc
+
+# The whole REST API fuzzed from its OpenAPI schema (schemathesis), as every role and
+# without a token, on SQLite and on PostgreSQL: no answer may be a server error.
+# FUZZ_EXAMPLES cases per operation and role (bounded; see docs/edc.md).
+FUZZ_EXAMPLES ?= 10
+fuzz: venv
+	$(BIN)/python scripts/fuzz_api.py --examples $(FUZZ_EXAMPLES)
+	scripts/with-postgres.sh $(BIN)/python scripts/fuzz_api.py --examples $(FUZZ_EXAMPLES)
 
 test: venv system-deps
 	$(MAKE) --no-print-directory lint typecheck importlint pytest

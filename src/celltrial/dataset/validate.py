@@ -27,8 +27,8 @@ from celltrial.dataset.schema import (
 
 def _missing(s: pd.Series) -> pd.Series:
     """True where a raw value is missing: NaN, None or blank text."""
-    blank = s.astype("string").str.strip().eq("").fillna(True).astype(bool)
-    return s.isna() | blank
+    out = [v is None or v == "" for v in map(times.text_of, s.to_numpy(dtype=object))]
+    return pd.Series(out, index=s.index, dtype=bool)
 
 
 def _show(value: Any) -> str:
