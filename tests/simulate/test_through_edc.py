@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from seed_checklist import missing_from
 
 from celltrial.dataset import check_dataset, errors, read_dataset
 from celltrial.protocol import load_protocol
@@ -177,6 +178,13 @@ def test_demo_runs_end_to_end(demo_run):
     assert errors([*dataset.problems, *check_dataset(dataset, load_protocol("lanzoni2021"))]) == []
     r = _demo("--out", str(out), "--no-pdf")
     assert r.returncode == 2 and "--force" in r.stderr
+
+
+def test_demo_report_holds_every_analysis_lanzoni_published(demo_run):
+    """docs/seeds.md's lanzoni2021 rows: each endpoint and section is in the closed report."""
+    out, _ = demo_run
+    html = (out / "report-closed.html").read_text(encoding="utf-8")
+    assert missing_from(html, "lanzoni2021") == []
 
 
 def test_demo_report_shows_the_lanzoni_effect(demo_run):

@@ -52,6 +52,8 @@ class TrialAnalysis(Result):
     problems: tuple[Problem, ...] = ()
     #: Records set aside because of errors (:func:`~celltrial.analysis.setaside.analyze_despite_problems`).
     data_problems: tuple[DataProblem, ...] = ()
+    #: False for a non-randomized design (``design.assignment``): the report says "assigned".
+    randomized: bool = True
 
     def endpoint(self, endpoint_id: str) -> EndpointResult:
         for e in self.endpoints:
@@ -107,6 +109,7 @@ def analyze(dataset: Dataset, protocol: Protocol) -> TrialAnalysis:
         safety=safety(trial, win),
         listings=listings(trial),
         problems=tuple(found),
+        randomized=protocol.design.assignment == "randomized",
     )
 
 

@@ -226,8 +226,10 @@ def _reasons(items: Sequence[tuple[str, int]]) -> str:
     return "".join(f"\n\u00a0\u00a0\u00a0◦ {k} (n={v})" for k, v in items)
 
 
-def consort_plot(c: Consort, columns: Sequence[ConsortArm]) -> str:
-    """CONSORT 2025 flow diagram: enrolment, allocation, follow-up, analysis."""
+def consort_plot(c: Consort, columns: Sequence[ConsortArm], *, assigned: str = "Randomized") -> str:
+    """CONSORT 2025 flow diagram: enrolment, allocation, follow-up, analysis.
+
+    ``assigned`` heads the allocation box ("Assigned" for a non-randomized design)."""
     k = len(columns)
     width = max(11.0, 4.8 * k)
     fig, ax = plt.subplots(figsize=(width * 0.8, 8.8))
@@ -248,7 +250,7 @@ def consort_plot(c: Consort, columns: Sequence[ConsortArm]) -> str:
         _box(ax, ex_x, top - 10, 5.0, 2.2 * lines + 2, text)
         _arrow(ax, mid, top - 3, mid, 73)
         _arrow(ax, mid, top - 10, ex_x - 2.5, top - 10)
-    _box(ax, mid, 70, 3.4, 5, f"Randomized (n={c.randomized})")
+    _box(ax, mid, 70, 3.4, 5, f"{assigned} (n={c.randomized})")
     ys = {"alloc": 52, "follow": 31, "anal": 11}
     for name, y in (
         ("Allocation", ys["alloc"]),

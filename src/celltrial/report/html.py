@@ -63,6 +63,8 @@ class _View:
     def __init__(self, analysis: TrialAnalysis, closed: bool) -> None:
         self.a = analysis
         self.closed = closed
+        #: "randomized", or "assigned" for a non-randomized design (Meng 2020)
+        self.assigned = "randomized" if analysis.randomized else "assigned"
         self._drawn: set[str] = set()
         self.labels = {x.id: x.label for x in analysis.arms}
         arms = [(x.id, x.label) for x in analysis.arms]
@@ -97,7 +99,7 @@ class _View:
     def exposure(self) -> list[dict[str, Any]]:
         e = self.a.exposure
         spec: list[tuple[str, Callable[[Any], str]]] = [
-            ("Participants randomized", lambda x: str(x.participants)),
+            (f"Participants {self.assigned}", lambda x: str(x.participants)),
             ("Administrations planned", lambda x: str(x.planned)),
             (
                 "Administrations given",
@@ -335,7 +337,9 @@ class _View:
             out.append(
                 {
                     "title": lst.title,
-                    "columns": [lst.columns[i] for i in keep],
+                    "columns": [
+                        lst.columns[i].replace("as randomized", f"as {self.assigned}") for i in keep
+                    ],
                     "rows": [[self.text(r[i]) for i in keep] for r in lst.rows],
                 }
             )
@@ -435,7 +439,10 @@ def render_html(analysis: TrialAnalysis, *, closed: bool = False) -> str:
         ),
         "accent": "#b03a2e" if closed else "#1f5fa8",
         "version": __version__,
-        "consort_svg": Markup(figures.consort_plot(analysis.consort, consort_cols)),
+        "consort_svg": Markup(
+            figures.consort_plot(analysis.consort, consort_cols, assigned=v.assigned.capitalize())
+        ),
+        "assigned": v.assigned,
         "columns": [lab for _, lab in v.cols],
         "safety_columns": [lab for _, lab in v.cols],
         "baseline": v.baseline(),

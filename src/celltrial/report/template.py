@@ -57,7 +57,7 @@ includes it.</p>
 <div class="figure">{{ consort_svg }}</div>
 
 <h2>2. Baseline characteristics</h2>
-<p class="meta">Population: all randomized participants{% if closed %}, by arm as randomized{% endif %}.</p>
+<p class="meta">Population: all {{ assigned }} participants{% if closed %}, by arm as {{ assigned }}{% endif %}.</p>
 <table>
   <tr><th></th>{% for c in columns %}<th class="num">{{ c }}</th>{% endfor %}</tr>
   {% for row in baseline %}
