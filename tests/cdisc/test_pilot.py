@@ -230,3 +230,26 @@ def test_km_and_logrank_on_the_official_adtte_without_the_pilot_folder() -> None
     lr = logrank(time, event, t["TRTA"].to_numpy())
     assert lr.statistic == pytest.approx(ref["logrank"]["chisq"], rel=CLOSED_FORM_RTOL)
     assert lr.p_value == pytest.approx(ref["logrank"]["p_value"], rel=1e-8)
+
+
+def test_the_pilots_onsets_before_consent_are_accepted_warnings(study: SdtmStudy) -> None:
+    """The pilot's AEs and dermatologic events dated before its consent date (DMDTC: the pilot
+    has no RFICDTC) or before the first dose are pre-treatment records SDTM keeps; the mapping
+    accepts them, so they are warnings (listed in the report), and the study is analysed."""
+    from collections import Counter
+
+    from celltrial.dataset import check_dataset, errors
+
+    fit = check_dataset(study.dataset, study.protocol)
+    assert errors(fit) == []
+    rules = Counter(
+        (p.domain, p.message.split("[rule ")[1].split("]")[0]) for p in fit if "[rule " in p.message
+    )
+    assert rules == {
+        ("AE", "after_consent"): 28,
+        ("CE", "after_consent"): 4,
+        ("CE", "event_after_rand"): 17,
+    }
+    assert all(
+        p.message.endswith("(accepted by the mapping)") for p in fit if "[rule " in p.message
+    )

@@ -106,3 +106,64 @@ def test_a_bad_mapping_names_its_key(tmp_path: Path) -> None:
     bad.write_text(yaml.safe_dump({"protocol": "meng2020", "armz": {}}), encoding="utf-8")
     with pytest.raises(ValueError, match=r"bad.mapping.yaml arms: Field required"):
         read_sdtm_study(tmp_path, bad)
+
+
+def test_accepted_inconsistencies_are_warnings_and_the_report_lists_them(tmp_path: Path) -> None:
+    """An AE that began before consent (a pre-study condition the sponsor collected as an AE:
+    SDTM keeps it, TRTEMFL N) breaks celltrial's ``after_consent`` rule; a mapping that accepts
+    it (``AE AESTDTC after_consent``) turns the error into a warning, and ``celltrial analyze``
+    / ``celltrial report`` on the SDTM folder with ``--mapping`` analyse the study and list it.
+    """
+    from typer.testing import CliRunner
+
+    from celltrial.cli import app
+    from celltrial.dataset import check_dataset, errors
+
+    _study(tmp_path)
+    (tmp_path / "lb.csv").unlink()  # its WEIGHT is not an LB test of meng2020: not this test
+    pd.DataFrame(
+        {
+            "STUDYID": "XYZ-01",
+            "USUBJID": ["X-1", "X-1"],
+            "AESEQ": [1, 2],
+            "AETERM": ["Hypertension", "Headache"],
+            "AEDECOD": ["Hypertension", "Headache"],
+            "AESTDTC": ["2019-06", "2020-03-04"],
+            "AETOXGR": ["1", "2"],
+            "AESER": ["N", "N"],
+        }
+    ).to_csv(tmp_path / "ae.csv", index=False)
+    strict = tmp_path / "strict.mapping.yaml"
+    strict.write_text(yaml.safe_dump(MAPPING), encoding="utf-8")
+    study = read_sdtm_study(tmp_path, strict)
+    fit = check_dataset(study.dataset, study.protocol)
+    assert [p.message for p in errors(fit)] == [
+        "AESTDTC 2019-06 is before consent (RFICDTC 2020-03-01) [rule after_consent]"
+    ]
+    lenient = tmp_path / "xyz.mapping.yaml"
+    lenient.write_text(
+        yaml.safe_dump({**MAPPING, "accept": ["AE AESTDTC after_consent"]}), encoding="utf-8"
+    )
+    study = read_sdtm_study(tmp_path, lenient)
+    fit = check_dataset(study.dataset, study.protocol)
+    assert errors(fit) == []
+    assert [p.message for p in fit if p.domain == "AE"] == [
+        "AESTDTC 2019-06 is before consent (RFICDTC 2020-03-01) [rule after_consent] "
+        "(accepted by the mapping)"
+    ]
+    runner = CliRunner()
+    r = runner.invoke(app, ["analyze", str(tmp_path), "--mapping", str(lenient)])
+    assert r.exit_code == 0, r.output
+    assert "data warning(s)" in r.output
+    out = tmp_path / "report.html"
+    r = runner.invoke(app, ["report", str(tmp_path), "-m", str(lenient), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    html = out.read_text(encoding="utf-8")
+    assert "Data warnings" in html and "is before consent" in html
+    # Without the acceptance the report still renders: the AE is set aside and listed.
+    r = runner.invoke(app, ["report", str(tmp_path), "-m", str(strict), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    html = out.read_text(encoding="utf-8")
+    assert "Data problems (1)" in html and "is before consent" in html
+    r = runner.invoke(app, ["analyze", str(tmp_path), "-m", str(lenient), "-p", "meng2020"])
+    assert r.exit_code == 2 and "--mapping" in r.output

@@ -120,7 +120,7 @@ def set_aside(
             keep &= ~t["USUBJID"].isin(list(drop_people))
         tables[code] = t[keep.to_numpy(dtype=bool)].reset_index(drop=True)
     warnings = tuple(p for p in dataset.problems if p.level == "warning")
-    return Dataset(tables=tables, problems=warnings), notes, stuck
+    return Dataset(tables=tables, problems=warnings, accepted=dataset.accepted), notes, stuck
 
 
 def analyze_despite_problems(dataset: Dataset, protocol: Protocol) -> TrialAnalysis:

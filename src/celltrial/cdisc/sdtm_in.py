@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from celltrial.cdisc.io import read_tables
 from celltrial.dataset import Dataset, Problem, make_dataset, summarize
+from celltrial.dataset.checks import accept
 from celltrial.protocol import Protocol, load_protocol
 
 
@@ -115,7 +116,8 @@ class Mapping(_M):
     convert: dict[str, dict[str, UnitConversion]] = Field(default_factory=dict)
     #: SDTM test code -> the protocol measurement's test code
     tests: dict[str, str] = Field(default_factory=dict)
-    #: Known inconsistencies of the source, accepted as warnings: ``AE AESER`` (table, column)
+    #: Known inconsistencies of the source, accepted as warnings: ``AE AESER`` (table, column:
+    #: every error of it) or ``AE AESTDTC after_consent`` (table, column, rule)
     accept: list[str] = Field(default_factory=list)
 
 
@@ -430,6 +432,16 @@ def map_study(
     return out, problems
 
 
+def _accepted(entry: str) -> tuple[str, str, str]:
+    """``AE AESER`` or ``AE AESTDTC after_consent`` as (table, column, rule)."""
+    parts = entry.split()
+    if len(parts) not in (2, 3):
+        raise ValueError(
+            f"accept: {entry!r} is not 'TABLE COLUMN' or 'TABLE COLUMN RULE' (e.g. AE AESER)"
+        )
+    return (parts[0], parts[1], parts[2] if len(parts) == 3 else "")
+
+
 def read_sdtm_study(folder: str | Path, mapping: str | Path) -> SdtmStudy:
     """Read an SDTM study folder with a mapping into a protocol and a checked dataset.
 
@@ -451,14 +463,10 @@ def read_sdtm_study(folder: str | Path, mapping: str | Path) -> SdtmStudy:
     tables, read_problems = read_tables(folder)
     raw, map_problems = map_study(tables, m, protocol)
     ds = make_dataset(raw)
-    accepted = {tuple(a.split()) for a in m.accept}
-    checked = tuple(
-        dataclasses.replace(p, level="warning", message=p.message + " (accepted by the mapping)")
-        if p.level == "error" and (p.domain, p.column or "") in accepted
-        else p
-        for p in ds.problems
+    accepted = frozenset(_accepted(a) for a in m.accept)
+    ds = Dataset(
+        tables=ds.tables, problems=tuple(accept(list(ds.problems), accepted)), accepted=accepted
     )
-    ds = Dataset(tables=ds.tables, problems=checked)
     return SdtmStudy(
         protocol=protocol,
         dataset=ds,

@@ -21,7 +21,7 @@ from celltrial.analysis import (
     analyze_despite_problems,
 )
 from celltrial.commands import _ui as ui
-from celltrial.dataset import DatasetError, read_dataset
+from celltrial.dataset import Dataset, DatasetError, read_dataset
 from celltrial.protocol import Protocol
 
 app = typer.Typer(help="Analyse a trial dataset and write its report.", no_args_is_help=True)
@@ -41,6 +41,15 @@ ProtocolOpt = Annotated[
 DbOpt = Annotated[
     Path | None,
     typer.Option("--db", help="An EDC SQLite database: its dataset is exported and analysed"),
+]
+MappingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--mapping",
+        "-m",
+        help="The folder is an SDTM study (dm.xpt, …): read it with this mapping (a YAML file "
+        "or a shipped one, e.g. cdiscpilot01), whose protocol is used",
+    ),
 ]
 
 
@@ -73,8 +82,19 @@ def _from_edc(db: Path, folder: Path) -> str:
 
 
 def _analysis(
-    folder: Path | None, source: str | None, db: Path | None = None, *, despite: bool = False
+    folder: Path | None,
+    source: str | None,
+    db: Path | None = None,
+    *,
+    despite: bool = False,
+    mapping: str | None = None,
 ) -> TrialAnalysis:
+    if mapping is not None:
+        if db is not None or source is not None:
+            raise ui.fail("--mapping: the mapping names the protocol; give no --db or --protocol")
+        if folder is None:
+            raise ui.fail("--mapping: give the SDTM study's folder")
+        return _analyse_sdtm(folder, mapping, despite=despite)
     if db is not None:
         if folder is not None:
             raise ui.fail("give a dataset folder or --db, not both")
@@ -94,13 +114,35 @@ def _analysis(
     return _analyse_folder(folder, source, despite=despite)
 
 
+def _analyse_sdtm(folder: Path, mapping: str, *, despite: bool) -> TrialAnalysis:
+    """An SDTM study read with its mapping (``celltrial.cdisc``): the mapping's protocol, and
+    the inconsistencies of the source it accepts reported as warnings."""
+    from celltrial.cdisc import read_sdtm_study
+
+    if not folder.is_dir():
+        raise ui.fail(f"{folder} is not an SDTM study folder")
+    try:
+        study = read_sdtm_study(folder, mapping)
+    except (FileNotFoundError, ValueError) as exc:
+        raise ui.fail(str(exc).splitlines()[0]) from None
+    return _analyse(study.dataset, study.protocol, str(folder), despite=despite)
+
+
 def _analyse_folder(folder: Path, source: str, *, despite: bool = False) -> TrialAnalysis:
     protocol = _protocol(source)
     if not folder.is_dir():
         raise ui.fail(f"{folder} is not a dataset folder")
+    return _analyse(None, protocol, str(folder), despite=despite)
+
+
+def _analyse(
+    dataset: Dataset | None, protocol: Protocol, folder: str, *, despite: bool
+) -> TrialAnalysis:
     try:
+        if dataset is None:
+            dataset = read_dataset(folder)
         if despite:  # a report: records in error are set aside and listed in it
-            result = analyze_despite_problems(read_dataset(folder), protocol)
+            result = analyze_despite_problems(dataset, protocol)
             shown = result.data_problems[:20]  # the report lists every one
             for d in shown:
                 ui.errors.print(
@@ -115,7 +157,7 @@ def _analyse_folder(folder: Path, source: str, *, despite: bool = False) -> Tria
                     "(listed in the report's Data problems section)"
                 )
             return result
-        return analyze(read_dataset(folder), protocol)
+        return analyze(dataset, protocol)
     except DatasetError as exc:
         # A summary a person can read (counts by table and rule, the first rows of each),
         # never 250,000 lines: every line only when there are few.
@@ -163,10 +205,17 @@ def results_table(result: TrialAnalysis) -> Table:
 
 
 def analyze_command(
-    dataset_dir: DatasetDir = None, protocol: ProtocolOpt = None, db: DbOpt = None
+    dataset_dir: DatasetDir = None,
+    protocol: ProtocolOpt = None,
+    db: DbOpt = None,
+    mapping: MappingOpt = None,
 ) -> None:
     """Run every pre-specified analysis of the protocol on a dataset and print the results."""
-    result = _analysis(dataset_dir, protocol, db)
+    result = _analysis(dataset_dir, protocol, db, mapping=mapping)
+    if result.problems:
+        ui.console.print(
+            f"{len(result.problems)} data warning(s) (listed in the report's Data warnings)"
+        )
     ui.console.print(results_table(result))
     if result.missing:
         ui.console.print(
@@ -187,11 +236,12 @@ def report_command(
     pdf: Annotated[
         bool, typer.Option("--pdf", help="Also print a PDF with headless Chromium")
     ] = False,
+    mapping: MappingOpt = None,
 ) -> None:
     """Write the trial report (blinded by default; --closed for the DSMB) as HTML, and PDF."""
     from celltrial.report import ChromiumNotFound, write_report
 
-    result = _analysis(dataset_dir, protocol, db, despite=True)
+    result = _analysis(dataset_dir, protocol, db, despite=True, mapping=mapping)
     try:
         written = write_report(result, out, closed=closed, pdf=pdf)
     except ChromiumNotFound as exc:

@@ -26,6 +26,7 @@ from celltrial.dataset import (
     derive_adae,
     derive_adsl,
     derive_adtte,
+    errors,
     make_dataset,
     read_dataset,
     summarize,
@@ -92,7 +93,13 @@ def load_command(
     ui.console.print(table)
     fit = check_dataset(study.dataset, study.protocol)
     if fit:
-        ui.console.print("fit to the protocol (`celltrial analyze` refuses a dataset with these):")
+        ui.console.print(
+            "fit to the protocol (`celltrial analyze` refuses a dataset with errors here; "
+            "`celltrial report` sets their records aside and lists them):"
+            if errors(fit)
+            else "fit to the protocol (warnings: listed in the report; "
+            f"`celltrial report {folder} --mapping {mapping}`):"
+        )
         ui.console.print(summarize(fit), highlight=False, markup=False)
     events = adtte.groupby("PARAMCD")["CNSR"].apply(lambda c: int((c == 0).sum()))
     for code, n in events.items():

@@ -11,6 +11,7 @@ before randomization, nothing after death or the end of follow-up.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 import numpy as np
@@ -84,6 +85,27 @@ def check_dataset(dataset: Dataset, protocol: Protocol) -> list[Problem]:
     out += check_rules(dataset)
     # dates the loader could not hold (valid ISO beyond 2262): nothing after them is sound
     out += [p for p in dataset.problems if BEYOND_RANGE in p.message]
+    return accept(out, dataset.accepted)
+
+
+def accept(problems: list[Problem], accepted: frozenset[tuple[str, str, str]]) -> list[Problem]:
+    """Errors whose ``(domain, column, rule)`` a mapping accepts, reported as warnings.
+
+    ``rule`` is the rule id a fit-to-protocol error names (``[rule after_consent]``), or
+    ``""`` for every error of the column."""
+    if not accepted:
+        return problems
+    out: list[Problem] = []
+    for p in problems:
+        rule = p.message.rsplit("[rule ", 1)[1].rstrip("]") if "[rule " in p.message else ""
+        col = p.column or ""
+        if p.level == "error" and (
+            (p.domain, col, rule) in accepted or (p.domain, col, "") in accepted
+        ):
+            p = dataclasses.replace(
+                p, level="warning", message=p.message + " (accepted by the mapping)"
+            )
+        out.append(p)
     return out
 
 

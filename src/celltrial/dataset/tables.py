@@ -36,6 +36,11 @@ class Dataset:
 
     tables: Mapping[str, pd.DataFrame]
     problems: tuple[Problem, ...] = ()
+    #: Errors accepted as warnings: ``(domain, column, rule)`` (rule ``""``: any), the known
+    #: inconsistencies of a source study that its mapping accepts (``celltrial.cdisc``:
+    #: ``accept: [AE AESTDTC after_consent]``). :func:`celltrial.dataset.check_dataset` reports
+    #: them as warnings; nothing of the data is changed.
+    accepted: frozenset[tuple[str, str, str]] = frozenset()
 
     def table(self, code: str) -> pd.DataFrame:
         """The table of domain ``code`` (empty with the schema's columns when not given)."""
