@@ -111,11 +111,28 @@ class _Stratum:
 
 @dataclasses.dataclass(frozen=True)
 class _Terms:
+    """Log-likelihood, score, information and, per stratum, the per-time score ``u_t`` (m x p)
+    and information ``i_t`` (m x p x p; built on request from its ``(a, b)`` columns, as only
+    the final step's is ever read)."""
+
     loglik: float
     score: FloatArray
     info: FloatArray
     u_t: list[FloatArray]
-    i_t: list[FloatArray]
+    i_cols: list[dict[tuple[int, int], FloatArray]]
+
+    @property
+    def i_t(self) -> list[FloatArray]:
+        p = self.score.size
+        out = []
+        for cols, u in zip(self.i_cols, self.u_t, strict=True):
+            it = np.empty((u.shape[0], p, p))
+            for (a, b), col in cols.items():
+                it[:, a, b] = col
+                if (b, a) not in cols:
+                    it[:, b, a] = col
+            out.append(it)
+        return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -500,7 +517,7 @@ def _terms(strata: list[_Stratum], beta: FloatArray, ties: str) -> _Terms:
     score = np.zeros(p)
     info = np.zeros((p, p))
     u_ts: list[FloatArray] = []
-    i_ts: list[FloatArray] = []
+    i_cols: list[dict[tuple[int, int], FloatArray]] = []
     for s in strata:
         ts = _time_sums(s, beta, ties)
         m = s.event_times.size
@@ -508,26 +525,37 @@ def _terms(strata: list[_Stratum], beta: FloatArray, ties: str) -> _Terms:
         # sum_k M_k = S1 H1 - D1 Hf, per time
         msum = ts.s1 * ts.h1[:, None] - ts.d1 * ts.hf[:, None]
         u_t = s.dwx_t - ts.mw[:, None] * msum
-        i_t = np.empty((m, p, p))
+        # the information's (a, b) column per time: the same operations in the same order as
+        # mw (S2 H1 - D2 Hf - (S1a S1b Q0 - (S1a D1b + D1a S1b) Qf + D1a D1b Qff)), written
+        # into scratch arrays
+        t1, t2, t3 = (s.scratch(f"t{i}", (m,)) for i in range(3))
+        cols: dict[tuple[int, int], FloatArray] = {}
         for c, (a, b) in enumerate(s.pairs):
-            mm = (
-                ts.s1[:, a] * ts.s1[:, b] * ts.q0
-                - (ts.s1[:, a] * ts.d1[:, b] + ts.d1[:, a] * ts.s1[:, b]) * ts.qf
-                + ts.d1[:, a] * ts.d1[:, b] * ts.qff
-            )
-            col = ts.mw * (ts.s2[:, c] * ts.h1 - ts.d2[:, c] * ts.hf - mm)
-            i_t[:, a, b] = col
-            i_t[:, b, a] = col
-        # column sums in time order (as u_t.sum(axis=0) of these C-ordered arrays), each one
-        # contiguous pass into a scratch array instead of a strided reduction
-        acc = s.scratch("acc", (m,))
-        for a in range(p):
+            s1a, s1b, d1a, d1b = ts.s1[:, a], ts.s1[:, b], ts.d1[:, a], ts.d1[:, b]
+            np.multiply(s1a, s1b, out=t1)
+            t1 *= ts.q0
+            np.multiply(s1a, d1b, out=t2)
+            t2 += np.multiply(d1a, s1b, out=t3)
+            t2 *= ts.qf
+            t1 -= t2
+            np.multiply(d1a, d1b, out=t2)
+            t2 *= ts.qff
+            t1 += t2  # mm
+            np.multiply(ts.s2[:, c], ts.h1, out=t2)
+            t2 -= np.multiply(ts.d2[:, c], ts.hf, out=t3)
+            t2 -= t1
+            col = cols[(a, b)] = np.multiply(ts.mw, t2)
+            # the information summed in time order (as i_t.sum(axis=0) of the C-ordered
+            # m x p x p array): one contiguous pass
+            info[a, b] += np.cumsum(col, out=t1)[-1] if m else 0.0
+            if a != b:
+                info[b, a] += np.cumsum(col, out=t1)[-1] if m else 0.0
+        acc = s.scratch("t0", (m,))
+        for a in range(p):  # (as u_t.sum(axis=0) of the C-ordered m x p array)
             score[a] += np.cumsum(u_t[:, a], out=acc)[-1] if m else 0.0
-            for b in range(p):
-                info[a, b] += np.cumsum(i_t[:, a, b], out=acc)[-1] if m else 0.0
         u_ts.append(u_t)
-        i_ts.append(i_t)
-    return _Terms(loglik=ll, score=score, info=info, u_t=u_ts, i_t=i_ts)
+        i_cols.append(cols)
+    return _Terms(loglik=ll, score=score, info=info, u_t=u_ts, i_cols=i_cols)
 
 
 def _score_residuals(s: _Stratum, beta: FloatArray, ties: str) -> FloatArray:
@@ -585,7 +613,7 @@ def _exact_terms(
     score = np.zeros(p)
     info = np.zeros((p, p))
     u_ts: list[FloatArray] = []
-    i_ts: list[FloatArray] = []
+    i_cols: list[dict[tuple[int, int], FloatArray]] = []
     for g in groups:
         rows = np.arange(t.size) if g is None else g
         tt, ee, xx, eta = t[rows], e[rows], xt[:, rows].T, eta_all[rows]
@@ -634,8 +662,8 @@ def _exact_terms(
         score += u_t.sum(axis=0)
         info += i_t.sum(axis=0)
         u_ts.append(u_t)
-        i_ts.append(i_t)
-    return _Terms(loglik=ll, score=score, info=info, u_t=u_ts, i_t=i_ts)
+        i_cols.append({(a, b): i_t[:, a, b] for a in range(p) for b in range(p)})
+    return _Terms(loglik=ll, score=score, info=info, u_t=u_ts, i_cols=i_cols)
 
 
 def _test(stat: float, df: int, method: str) -> ChiSquareTest:
