@@ -62,7 +62,9 @@ def _setup(db: str) -> dict[str, list[str] | str]:
     tokens: dict[str, str] = {}
     codes: dict[str, list[str]] = {}
     for site in SITES:
-        staff = actions.add_staff(admin, f"coord_{site}", "coordinator", [site])
+        staff = actions.add_staff(
+            admin, f"coord_{site}", "coordinator", [site], full_name=f"Coordinator {site}"
+        )
         tokens[site] = actions.token_for(staff)
         codes[site] = []
         for i in range(PER_SITE):

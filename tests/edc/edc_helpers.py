@@ -19,6 +19,17 @@ ARM_STRINGS = {
     "Plasma-Lyte A",
 }
 
+#: Each test person's full name (shown wherever the person is named: audit, signatures, queries).
+FULL_NAMES = {
+    "inv1": "Ines Vidal",
+    "coord1": "Carl Ortiz",
+    "coord2": "Cora Twain",
+    "pharm": "Pia Harmon",
+    "mon1": "Moritz Onken",
+    "dm": "Dana Meyer",
+    "dsmb": "Dov Smbat",
+}
+
 ELIGIBLE = {
     "age": 50,
     "pao2_fio2": 150,
@@ -79,9 +90,11 @@ def make_trial(per_stratum: int = 24) -> TrialSetup:
     staff = {"admin": admin}
     for name, (role, sites) in people.items():
         if role in ("pharmacist", "dsmb"):  # unblinded: the operator's bootstrap (issue 16)
-            staff[name] = actions.add_staff_as_operator(admin.trial, name, role, sites)
+            staff[name] = actions.add_staff_as_operator(
+                admin.trial, name, role, sites, full_name=FULL_NAMES[name]
+            )
         else:
-            staff[name] = actions.add_staff(admin, name, role, sites)
+            staff[name] = actions.add_staff(admin, name, role, sites, full_name=FULL_NAMES[name])
     sealed = sealed_list(per_stratum)
     data = sealed.canonical()
     actions.load_allocation_list(admin, data, commitment=sealed.commitment())

@@ -57,28 +57,34 @@ def test_add_site_and_staff_check_their_fields(trial: TrialSetup) -> None:
         actions.add_site(admin, "site1", "Again")
     assert fields(exc) == {"code"}
     with pytest.raises(ActionError) as exc:
-        actions.add_staff(admin, "bad name", "chef", ["site1"], password="short")
+        actions.add_staff(
+            admin, "bad name", "chef", ["site1"], password="short", full_name="A Person"
+        )
     assert fields(exc) == {"username", "role", "password"}
     messages = {p.field: p.message for p in exc.value.problems}
     assert "at least 12 characters" in messages["password"]
     assert "'chef' is not one of" in messages["role"]
     with pytest.raises(ActionError) as exc:
-        actions.add_staff(admin, "", "coordinator")
+        actions.add_staff(admin, "", "coordinator", full_name="A Person")
     assert fields(exc) == {"username"}
     with pytest.raises(ActionError) as exc:
-        actions.add_staff(admin, "samepass12345", "coordinator", password="samepass12345")
+        actions.add_staff(
+            admin, "samepass12345", "coordinator", password="samepass12345", full_name="A Person"
+        )
     assert fields(exc) == {"password"}
     with pytest.raises(Conflict) as exc:
-        actions.add_staff(admin, "coord1", "coordinator", ["site1"])
+        actions.add_staff(admin, "coord1", "coordinator", ["site1"], full_name="A Person")
     assert fields(exc) == {"username"} and "already taken" in str(exc.value)
     with pytest.raises(NotFound) as exc:
-        actions.add_staff(admin, "newbie", "coordinator", ["site9"])
+        actions.add_staff(admin, "newbie", "coordinator", ["site9"], full_name="A Person")
     assert fields(exc) == {"sites"}
     assert not Staff.objects.filter(user__username="newbie").exists()
     assert AuditEntry.objects.count() == before
 
     site = actions.add_site(admin, "site3", "Site three")
-    x = actions.add_staff(admin, "coord3", "coordinator", ["site3"], password=PASSWORD)
+    x = actions.add_staff(
+        admin, "coord3", "coordinator", ["site3"], password=PASSWORD, full_name="A Person"
+    )
     assert x.user.check_password(PASSWORD) and [s.code for s in x.sites.all()] == ["site3"]
     assert Site.objects.get(code="site3") == site
     assert [e.actor for e in audit_rows("add_site")][-1] == "admin"
@@ -144,7 +150,7 @@ def test_deactivation_errors(trial: TrialSetup) -> None:
         actions.deactivate_staff(admin, "coord1", "x")
     assert "inactive already" in str(exc.value)
     # A second admin may deactivate the first one; the first one cannot come back alone.
-    other = actions.add_staff(admin, "admin2", "admin", password=PASSWORD)
+    other = actions.add_staff(admin, "admin2", "admin", password=PASSWORD, full_name="A Person")
     actions.deactivate_staff(other, "admin", "handover")
     assert not Staff.objects.get(pk=admin.pk).user.is_active
 
@@ -286,11 +292,19 @@ def test_admin_api(trial: TrialSetup, api_now: None) -> None:
         "all_sites": False,
         "active": True,
         "tokens": 1,
+        "full_name": "Carl Ortiz",
+        "last_login": None,
+        "dormant": False,
     }
     assert rows["dm"]["sites"] is None and rows["dm"]["all_sites"] is True
     # POST /sites and /staff still work beside the reads on the same paths.
     assert call(admin, "post", "/sites", {"code": "site3", "name": "Three"}).status_code == 200
-    r = call(admin, "post", "/staff", {"username": "inv3", "role": "investigator"})
+    r = call(
+        admin,
+        "post",
+        "/staff",
+        {"username": "inv3", "role": "investigator", "full_name": "Ivo Three"},
+    )
     assert r.status_code == 200
     for path in ("/sites", "/staff", "/protocol-versions"):
         r = call(coord, "get", path)

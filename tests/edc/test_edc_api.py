@@ -211,7 +211,12 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/lots"): {"number": "L-NEW", "arm": "msc"},
     ("post", "/lots/{number}/release"): {"results": MSC_RELEASE},
     ("post", "/sites"): {"code": "site3", "name": "Site three"},
-    ("post", "/staff"): {"username": "newbie", "role": "coordinator", "sites": ["site1"]},
+    ("post", "/staff"): {
+        "username": "newbie",
+        "role": "coordinator",
+        "sites": ["site1"],
+        "full_name": "New Bie",
+    },
     ("post", "/staff/{username}/tokens"): {"label": "x"},
     ("post", "/allocation-list"): {"text": "x"},
 }

@@ -21,7 +21,7 @@ def _meng(method: str = "investigator") -> dict[str, Any]:
     admin = actions.create_trial(text, sites=[("site1", "Site one")], admin_username="admin")
     staff = {"admin": admin}
     for name, role in (("inv1", "investigator"), ("coord1", "coordinator"), ("mon1", "monitor")):
-        staff[name] = actions.add_staff(admin, name, role, ["site1"])
+        staff[name] = actions.add_staff(admin, name, role, ["site1"], full_name=f"Test {name}")
     return staff
 
 

@@ -545,7 +545,7 @@ def test_failed_signing_is_audited_and_paused_after_five(
 
 def test_the_pause_is_per_user(trial: Any, done_visit: dict[str, Any]) -> None:
     inv, p = trial["inv1"], done_visit["p"]
-    other = actions.add_staff(trial.admin, "inv2", "investigator", ["site1"])
+    other = actions.add_staff(trial.admin, "inv2", "investigator", ["site1"], full_name="Ines Two")
     other.user.set_password(PASSWORD)
     other.user.save()
     for _ in range(5):
@@ -641,10 +641,14 @@ def test_a_monitor_reads_the_audit_rows_of_their_sites_only(
         assert monitoring.audit_visible_to(trial[who], AuditEntry.objects.all()).count() == len(
             every
         )
-    everywhere = actions.add_staff(trial.admin, "mon_all", "monitor", [], all_sites=True)
+    everywhere = actions.add_staff(
+        trial.admin, "mon_all", "monitor", [], all_sites=True, full_name="Mo All"
+    )
     total = AuditEntry.objects.count()  # adding staff is audited too
     assert monitoring.audit_visible_to(everywhere, AuditEntry.objects.all()).count() == total
-    two = actions.add_staff(trial.admin, "mon12", "monitor", ["site1", "site2"])
+    two = actions.add_staff(
+        trial.admin, "mon12", "monitor", ["site1", "site2"], full_name="Mo Twelve"
+    )
     assert {
         _site_of_row(e) for e in monitoring.audit_visible_to(two, AuditEntry.objects.all())
     } == {

@@ -142,10 +142,20 @@ def test_an_admin_cannot_unblind_themselves(trial: Any, clients: Any) -> None:
     assert r.status_code == 403 and "separation of duties" in r.json()["detail"][0]["message"]
     # 2. A DSMB account of their own: created, but inactive and without the admin's password.
     r = admin.call(
-        "post", "/staff", {"username": "mole", "role": "dsmb", "sites": [], "all_sites": True}
+        "post",
+        "/staff",
+        {
+            "username": "mole",
+            "role": "dsmb",
+            "full_name": "Mo Le",
+            "sites": [],
+            "all_sites": True,
+        },
     )
     assert r.status_code == 200, r.content
-    mole = actions.add_staff(trial.admin, "mole2", "dsmb", [], password="correct horse 42")
+    mole = actions.add_staff(
+        trial.admin, "mole2", "dsmb", [], password="correct horse 42", full_name="A Person"
+    )
     assert authenticate(username="mole2", password="correct horse 42") is None
     mole.user.refresh_from_db()
     assert not mole.user.is_active
@@ -506,10 +516,22 @@ def test_weak_passwords_are_refused(trial: Any, weak: str) -> None:
     from celltrial.edc.actions import ActionError
 
     with pytest.raises(ActionError) as exc:
-        actions.add_staff(trial.admin, "coordinator9", "coordinator", ["site1"], password=weak)
+        actions.add_staff(
+            trial.admin,
+            "coordinator9",
+            "coordinator",
+            ["site1"],
+            password=weak,
+            full_name="A Person",
+        )
     assert fields(exc) == {"password"}
     assert actions.add_staff(
-        trial.admin, "coordinator9", "coordinator", ["site1"], password="ochre tapir 1987 lamp"
+        trial.admin,
+        "coordinator9",
+        "coordinator",
+        ["site1"],
+        password="ochre tapir 1987 lamp",
+        full_name="A Person",
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import edc_helpers
 import pytest
+import test_edc_accounts
 import test_edc_admin
 import test_edc_api
 import test_edc_followup
@@ -36,6 +37,7 @@ FLOW_MODULES = [
     test_edc_monitoring,
     test_edc_admin,
     test_edc_safety_crf,
+    test_edc_accounts,
 ]
 #: (method, path template) -> the statuses answered and checked, across the flows.
 SEEN: dict[tuple[str, str], set[int]] = {}
@@ -117,6 +119,7 @@ def check(method: str, url: str, response: Any) -> None:
     status = str(response.status_code)
     assert status in op["responses"], f"{method.upper()} {template}: {status} is not declared"
     if not response.get("Content-Type", "").startswith("application/json"):
+        SEEN.setdefault((method, template), set()).add(response.status_code)  # a CSV file
         return
     content = op["responses"][status].get("content", {}).get("application/json", {})
     assert "schema" in content, f"{method.upper()} {template} {status}: no schema"
@@ -150,7 +153,9 @@ def _walk_as(who: str) -> Any:
 def _approve_and_list(trial: Any, clients: Any) -> None:
     """The writes no flow above answers with a 2xx: a DSMB approval, a list load, a lot
     release, an infusion, a loss to follow-up and a death."""
-    r = clients["admin"].call("post", "/staff", {"username": "mole", "role": "dsmb", "sites": []})
+    r = clients["admin"].call(
+        "post", "/staff", {"username": "mole", "role": "dsmb", "sites": [], "full_name": "Mo Le"}
+    )
     assert r.status_code == 200, r.content
     r = clients["dsmb"].call("post", "/staff/mole/approve", {"reason": "new DSMB member"})
     assert r.status_code == 200, r.content
@@ -237,7 +242,15 @@ def test_the_validator_catches_a_wrong_answer(db):
     """The checker is not vacuous: an extra key, a missing key and a wrong type are caught."""
     doc = openapi()
     ok = doc["paths"]["/api/me"]["get"]["responses"]["200"]["content"]["application/json"]
-    me = {"username": "a", "role": "monitor", "trial": "T", "sites": None, "sees_arms": False}
+    me = {
+        "username": "a",
+        "full_name": "A B",
+        "must_change_password": False,
+        "role": "monitor",
+        "trial": "T",
+        "sites": None,
+        "sees_arms": False,
+    }
     assert problems(doc, ok["schema"], me) == []
     assert problems(doc, ok["schema"], {**me, "arm": "msc"})
     assert problems(doc, ok["schema"], {k: v for k, v in me.items() if k != "role"})

@@ -96,8 +96,8 @@ def test_sites_page(web_trial: Any) -> None:
 def test_users_page_adds_a_user_who_can_log_in(web_trial: Any) -> None:
     admin = client_for("admin")
     page = text(admin.get("/manage/staff").content)
-    assert "coord1 Study coordinator site1 active" in page
-    assert "dm Data manager every site active" in page
+    assert "coord1 Carl Ortiz Study coordinator site1 active" in page
+    assert "dm Dana Meyer Data manager every site active" in page
     r = post(
         admin,
         "/manage/staff",
@@ -117,7 +117,7 @@ def test_users_page_adds_a_user_who_can_log_in(web_trial: Any) -> None:
     r = post(
         admin,
         "/manage/staff",
-        {"username": "coord1", "role": "coordinator", "password": NEW_PASSWORD},
+        {"username": "coord1", "role": "coordinator", "password": NEW_PASSWORD, "full_name": "X"},
     )
     assert "'coord1' is already taken" in field_error(r.content.decode(), "username")
     r = post(admin, "/manage/staff", {"username": "nopw", "role": "monitor", "password": ""})
@@ -126,14 +126,26 @@ def test_users_page_adds_a_user_who_can_log_in(web_trial: Any) -> None:
     r = post(
         admin,
         "/manage/staff",
-        {"username": "coord3", "role": "coordinator", "sites": ["site2"], "password": NEW_PASSWORD},
+        {
+            "username": "coord3",
+            "full_name": "Cy Three",
+            "role": "coordinator",
+            "sites": ["site2"],
+            "password": NEW_PASSWORD,
+        },
     )
     assert r.status_code == 302 and r.headers["Location"] == "/manage/staff/coord3"
     page = text(admin.get("/manage/staff/coord3").content)
     assert (
-        "coord3 added as Study coordinator (site2)" in page and "added coord3 (coordinator)" in page
+        "Cy Three (coord3) added as Study coordinator (site2)" in page
+        and "added coord3 (coordinator)" in page
     )
     new = client_for("coord3", NEW_PASSWORD)
+    # The admin chose that password: the person chooses their own before anything else.
+    assert new.get("/").headers["Location"] == "/account/password"
+    own = "ochre tapir 1987 lamp"
+    body = {"old_password": NEW_PASSWORD, "new_password": own, "new_password2": own}
+    assert post(new, "/account/password", body).status_code == 302
     assert "Site two" in text(new.get("/").content)
 
 
@@ -151,7 +163,9 @@ def test_person_page_deactivates_and_reactivates(web_trial: Any) -> None:
     assert "coord1 is deactivated" in page and "inactive: cannot log in" in page
     assert "deactivated coord1" in page and "left the trial" in page
     assert "Reactivate coord1" in page
-    assert "coord1 Study coordinator site1 inactive" in text(admin.get("/manage/staff").content)
+    assert "coord1 Carl Ortiz Study coordinator site1 inactive" in text(
+        admin.get("/manage/staff").content
+    )
     # The person's session is over and they cannot log in.
     assert coord.get("/").status_code == 302
     r = Client().post("/login", {"username": "coord1", "password": PASSWORD})
@@ -375,11 +389,18 @@ def test_administration_in_the_browser(server: str, browser: Any) -> None:
     assert admin.get_by_label("Initial password").get_attribute("aria-invalid") == "true"
     assert admin.get_by_label("site3 · Site three").is_checked()
     admin.get_by_label("Initial password").fill(NEW_PASSWORD)
+    admin.get_by_label("Full name").fill("Cy Three")
     admin.get_by_role("button", name="Add user").click()
-    assert "coord3 added as Study coordinator (site3)" in admin.locator(".notice").inner_text()
+    assert "coord3) added as Study coordinator (site3)" in admin.locator(".notice").inner_text()
 
     # The new coordinator logs in and works at that site.
     coord = log_in(browser, base, "coord3", NEW_PASSWORD, width=820)
+    assert coord.url.endswith("/account/password")  # the admin's password: changed first
+    coord.get_by_label("Current password").fill(NEW_PASSWORD)
+    coord.get_by_label("New password", exact=True).fill("ochre tapir 1987 lamp")
+    coord.get_by_label("New password again").fill("ochre tapir 1987 lamp")
+    coord.get_by_role("button", name="Change password").click()
+    coord.wait_for_url(lambda url: not url.endswith("/account/password"))
     assert "Site three" in coord.locator("h1").inner_text()
     coord.goto(f"{base}/screen")
     assert "site3" in coord.locator("#id_site").inner_text()

@@ -77,7 +77,7 @@ def test_query_cycle_through_the_pages(site: dict[str, Any]) -> None:
     q.refresh_from_db()
     assert q.status == "closed" and q.answer == "Lab sheet says 12."
     page = text(mon.get(f"/queries/{q.id}").content)
-    assert "Lab sheet says 12." in page and "mon1 closed it" in page
+    assert "Lab sheet says 12." in page and "Moritz Onken (mon1) closed it" in page
     assert [e.action for e in AuditEntry.objects.filter(table="query").order_by("seq")] == [
         "open_query",
         "answer_query",
@@ -170,11 +170,11 @@ def test_sign_visit_page(site: dict[str, Any]) -> None:
     r = post(inv, url, {"password": PASSWORD})
     assert r.status_code == 302
     page = text(inv.get(f"/p/{p.code}").content)
-    assert "Signed by inv1" in page
+    assert "Signed by Ines Vidal (inv1)" in page
     # An edit of the visit's measurement invalidates it; the timeline says so.
     actions.edit_record(t["coord1"], "measurement", m.id, {"value": 13}, reason="typo")
     page = text(inv.get(f"/p/{p.code}").content)
-    assert "Signature invalidated" in page and "Signed by inv1" not in page
+    assert "Signature invalidated" in page and "Signed by Ines Vidal (inv1)" not in page
     assert "typo" in text(inv.get(url).content)  # the history says why
     # Coordinators do not sign.
     assert client_for("coord1").get(url).status_code == 403
@@ -319,7 +319,7 @@ def test_monitoring_in_the_browser(server: dict[str, Any], browser: Any) -> None
     field.fill(PASSWORD)
     inv.get_by_role("button", name="Sign visit").click()
     assert "signed" in inv.locator(".notice").inner_text()
-    assert "Signed by inv1" in inv.locator("#tl-h + .scroll").inner_text()
+    assert "Signed by Ines Vidal (inv1)" in inv.locator("#tl-h + .scroll").inner_text()
     inv.screenshot(path=str(SHOTS / "monitor-signed-visit.png"), full_page=True)
 
     # The data manager locks the participant; the monitor's page shows it.

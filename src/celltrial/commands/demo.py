@@ -108,6 +108,8 @@ def demo_command(
         per_stratum=max(30, n),
         # The list's key from the seed, so that the demo is reproducible (not a secret key).
         key=np.random.default_rng([seed, 1]).bytes(32),
+        # A demonstration: its printed passwords are not forced to change at the first log-in.
+        must_change=False,
     )
     from celltrial.edc.actions import token_for
     from celltrial.edc.models import Staff

@@ -25,6 +25,15 @@ console = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False)
 
 ROLES = ("investigator", "coordinator", "pharmacist", "monitor", "data_manager", "dsmb")
+#: The full names of the accounts ``edc init`` makes (one per role).
+ROLE_NAMES = {
+    "investigator": "Investigator",
+    "coordinator": "Study coordinator",
+    "pharmacist": "Unblinded pharmacist",
+    "monitor": "Monitor",
+    "data_manager": "Data manager",
+    "dsmb": "DSMB statistician",
+}
 DB_HELP = "SQLite file of the EDC (ignored when DATABASE_URL is set)"
 
 
@@ -131,6 +140,7 @@ def create_edc(
     key: bytes | None = None,
     ratio: str | None = None,
     with_list: bool = True,
+    must_change: bool = True,
 ) -> CreatedEdc:
     """Configure Django on ``db`` (or ``DATABASE_URL``), migrate, create the trial with sites
     site1 … siteN, an ``admin`` and one user per role (username = role, random passwords), and
@@ -139,6 +149,9 @@ def create_edc(
     ``key`` (32 bytes) makes the list reproducible (a demo); by default a fresh secret key.
     ``with_list=False`` loads no list (an EDC an ODM file is imported into: the import loads
     the file's recorded assignments as the list).
+    Each user is named after their role (full name "<Role label> (site1 …)"); with
+    ``must_change`` (the default) everyone changes the printed password at their first log-in
+    (the demo turns it off).
 
     Raises ProtocolError / FileNotFoundError for the protocol, :class:`EdcSetupError` for the
     scheme or the trial.
@@ -195,17 +208,36 @@ def create_edc(
             sites=[(n, f"Site {n.removeprefix('site')}") for n in names],
             admin_username="admin",
             admin_password=admin_password,
+            admin_full_name="Trial administrator",
+            must_change=must_change,
         )
         passwords = {"admin": admin_password}
         for role in ROLES:
             pw = secrets.token_urlsafe(12)
             all_sites = role in ("monitor",)
+            full_name = f"{ROLE_NAMES.get(role, role)} (demo account)"
             if role in ("pharmacist", "dsmb"):  # unblinded: the operator creates them
                 actions.add_staff_as_operator(
-                    admin.trial, role, role, names, password=pw, all_sites=all_sites
+                    admin.trial,
+                    role,
+                    role,
+                    names,
+                    password=pw,
+                    all_sites=all_sites,
+                    full_name=full_name,
+                    must_change=must_change,
                 )
             else:
-                actions.add_staff(admin, role, role, names, password=pw, all_sites=all_sites)
+                actions.add_staff(
+                    admin,
+                    role,
+                    role,
+                    names,
+                    password=pw,
+                    all_sites=all_sites,
+                    full_name=full_name,
+                    must_change=must_change,
+                )
             passwords[role] = pw
         if sealed is not None:
             actions.load_allocation_list(admin, sealed.canonical(), commitment=sealed.commitment())

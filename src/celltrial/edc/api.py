@@ -190,6 +190,8 @@ def me(request: HttpRequest) -> dict[str, Any]:
     allowed = site_ids(s)
     return {
         "username": s.username,
+        "full_name": s.full_name,
+        "must_change_password": s.must_change_password,
         "role": s.role,
         "trial": s.trial.code,
         "sites": None if allowed is None else sorted(s.sites.values_list("code", flat=True)),
@@ -490,6 +492,7 @@ class SiteIn(Schema):
 class StaffIn(Schema):
     username: str
     role: str
+    full_name: str = ""  # required: a blank one is a 422 on full_name (the action's rule)
     sites: list[str] = Field(default_factory=list)
     all_sites: bool = False
 
@@ -760,10 +763,12 @@ def staff(request: HttpRequest, body: StaffIn) -> dict[str, Any]:
         body.role,
         body.sites,
         all_sites=body.all_sites,
+        full_name=body.full_name,
         idempotency_key=_key(request),
     )
     return {
         "username": x.username,
+        "full_name": x.full_name,
         "role": x.role,
         "sites": sorted(x.sites.values_list("code", flat=True)),
     }
@@ -803,5 +808,6 @@ api.add_router("", "celltrial.edc.api_followup.router")
 api.add_router("", "celltrial.edc.api_crf.router")
 api.add_router("", "celltrial.edc.api_monitoring.router")
 api.add_router("", "celltrial.edc.api_admin.router")
+api.add_router("", "celltrial.edc.api_accounts.router")
 
 __all__ = ["api"]

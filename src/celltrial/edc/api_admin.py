@@ -58,15 +58,20 @@ def _admin(request: HttpRequest, what: str) -> Staff:
 
 def staff_row(x: Staff) -> dict[str, Any]:
     """A person as JSON: role, sites (``None``: every site), active, unrevoked tokens."""
+    from celltrial.edc.actions.accounts import is_dormant
+
     every = x.all_sites or x.role in ALL_SITE_ROLES
     return {
         "username": x.username,
+        "full_name": x.full_name,
         "role": x.role,
         "role_label": x.get_role_display(),
         "sites": None if every else sorted(s.code for s in x.sites.all()),
         "all_sites": every,
         "active": x.user.is_active,
         "tokens": getattr(x, "n_tokens", None),
+        "last_login": serialize._t(x.user.last_login),
+        "dormant": is_dormant(x),
     }
 
 

@@ -54,6 +54,8 @@ def answers(ok: Any) -> dict[Any, Any]:
 
 class MeOut(Out):
     username: str
+    full_name: str
+    must_change_password: bool
     role: str
     trial: str
     sites: list[str] | None
@@ -299,6 +301,7 @@ class EditedOut(Out):
 
 class NewStaffOut(Out):
     username: str
+    full_name: str
     role: str
     sites: list[str]
 
@@ -324,12 +327,15 @@ class SiteRowOut(Out):
 
 class StaffRowOut(Out):
     username: str
+    full_name: str
     role: str
     role_label: str
     sites: list[str] | None
     all_sites: bool
     active: bool
     tokens: int | None
+    last_login: str | None  # the last log-in (UTC), null when never
+    dormant: bool  # active and not logged in for CELLTRIAL_DORMANT_DAYS days (90)
 
 
 class TokenRowOut(Out):

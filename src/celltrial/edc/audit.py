@@ -446,13 +446,16 @@ def _edc_models() -> dict[str, type[models.Model]]:
     }
 
 
-def slots_digest(nonce: str, trial_id: int) -> str:
+def slots_digest(nonce: str, trial_id: int, commitment: str | None = None) -> str:
     """HMAC-SHA-256, keyed with the loading row's secret nonce, of the trial's sealed-list rows
-    (sequence, site, stratum, kit code, arm) as stored: kept in that audit row, so a changed
+    (sequence, site, stratum, kit code, arm) as stored — those of the list with ``commitment``
+    when given (a trial may load one list per new site): kept in that audit row, so a changed
     arm is found, and the key keeps a blinded reader from testing guessed lists against it."""
     from celltrial.edc.models import AllocationSlot
 
     rows = AllocationSlot.objects.filter(trial_id=trial_id).order_by("sequence")
+    if commitment is not None:
+        rows = rows.filter(commitment=commitment)
     text = "".join(
         f"{s}\t{site}\t{stratum}\t{kit}\t{arm}\n"
         for s, site, stratum, kit, arm in rows.values_list(
@@ -518,9 +521,13 @@ def verify_data(limit: int = 20) -> list[str]:
         if len(problems) >= limit:
             return problems[:limit]
     for e in lists:
-        kept = json.loads(e.new).get("slots_digest")
+        loaded = json.loads(e.new)
+        kept = loaded.get("slots_digest")
         trial = Trial.objects.filter(protocol_versions__pk=e.record_id).values_list("pk", flat=True)
-        if kept and trial and slots_digest(e.nonce, trial[0]) != kept:
+        # Each list is checked against its own rows (a trial loads one list per new site);
+        # before that a trial had one list, so its rows were exactly those of its commitment.
+        which = loaded.get("commitment")
+        if kept and trial and slots_digest(e.nonce, trial[0], which) != kept:
             problems.append(
                 f"allocationslot: the sealed list's rows (arms, kit codes) differ from those "
                 f"loaded (audit row {e.seq}): changed outside the EDC"

@@ -90,3 +90,36 @@ class CountedThrottle(Throttle):
         from celltrial.edc.models import Attempt
 
         Attempt.objects.filter(kind=self.name, who=who).delete()
+
+    def counted(self, who: str) -> list[float]:
+        """The times of ``who``'s attempts within the window, none added (oldest first)."""
+        from celltrial.edc.models import Attempt
+
+        cutoff = clock() - self.seconds
+        mine = Attempt.objects.filter(kind=self.name, who=who, at__gt=cutoff)
+        return sorted(mine.values_list("at", flat=True))
+
+    def record(self, who: str) -> None:
+        """Count one failed attempt of ``who`` made elsewhere than the log-in form (a wrong
+        password when signing or changing the password): it counts toward the lockout."""
+        from celltrial.edc.models import Attempt
+
+        Attempt.objects.create(kind=self.name, who=who, at=clock())
+
+    def locked(self, who: str) -> list[float] | None:
+        """``who``'s attempts when the lockout is in force (as many as :attr:`limit` within
+        the window: the next log-in would be refused), else None."""
+        found = self.counted(who)
+        return found if len(found) >= self.limit else None
+
+
+#: Failed log-ins per username allowed within :data:`LOGIN_SECONDS` (the web log-in form; a
+#: wrong password given to sign or to change one's password counts too).
+LOGIN_FAILURES = 5
+LOGIN_SECONDS = 15 * 60
+LOGIN = CountedThrottle("login", LOGIN_FAILURES, LOGIN_SECONDS)
+
+
+def login_key(username: str) -> str:
+    """The name a person's log-in attempts are counted under."""
+    return username.lower()

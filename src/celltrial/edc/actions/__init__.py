@@ -16,6 +16,7 @@ from celltrial.edc.actions._base import (
     Problem,
     TooManyAttempts,
 )
+from celltrial.edc.actions.accounts import access_list, access_list_csv, change_password
 from celltrial.edc.actions.assignment import assign_participant
 from celltrial.edc.actions.clinical import record_measurement, record_visit
 from celltrial.edc.actions.crf import (
@@ -53,9 +54,11 @@ from celltrial.edc.actions.setup import (
     add_site,
     add_staff,
     add_staff_as_operator,
+    allocation_lists,
     approve_access,
     create_trial,
     deactivate_staff,
+    generate_allocation_list,
     issue_token,
     load_allocation_list,
     load_protocol_version,
@@ -71,18 +74,23 @@ __all__ = [
     "NotFound",
     "Problem",
     "TooManyAttempts",
+    "access_list",
+    "access_list_csv",
     "add_site",
     "add_staff",
     "add_staff_as_operator",
+    "allocation_lists",
     "answer_query",
     "approve_access",
     "assign_participant",
+    "change_password",
     "close_query",
     "complete_study",
     "create_trial",
     "deactivate_staff",
     "edit_record",
     "enroll",
+    "generate_allocation_list",
     "issue_token",
     "load_allocation_list",
     "load_protocol_version",

@@ -43,12 +43,14 @@ from celltrial.edc import audit
 from celltrial.edc.actions._base import (
     ActionError,
     Conflict,
+    Forbidden,
     NotFound,
     TooManyAttempts,
     action,
     now,
     participant_for,
 )
+from celltrial.edc.actions.accounts import count_wrong_password, lockout_error
 from celltrial.edc.models import (
     AuditEntry,
     ClinicalEvent,
@@ -67,7 +69,7 @@ from celltrial.edc.models import (
     VisitRecord,
 )
 from celltrial.edc.roles import may_access, sees_arm, site_ids
-from celltrial.edc.throttle import Throttle
+from celltrial.edc.throttle import LOGIN, Throttle, login_key
 
 QUERY_OPENERS = frozenset({Role.MONITOR, Role.DATA_MANAGER})
 QUERY_ANSWERERS = frozenset({Role.INVESTIGATOR, Role.COORDINATOR})
@@ -511,6 +513,8 @@ def _signing_failed(
     rolled back (in a transaction of its own, so that the refusal does not erase it)."""
 
     def write() -> None:
+        if why in ("wrong password", "no password"):
+            count_wrong_password(actor)  # toward the account's lockout (log-in included)
         audit.write(
             actor,
             "sign_visit_failed",
@@ -565,6 +569,17 @@ def sign_visit(
             "queries", f"answer the open queries of this visit first ({_numbers(open_)})"
         )
     meaning_text = _text(meaning, "meaning", "what the signature means")
+    if actor.must_change_password:
+        raise Forbidden(
+            "password",
+            "your password was set by someone else: change it (Account → Change password) "
+            "before signing",
+        )
+    locked = lockout_error(actor, "signing")
+    if locked is not None:
+        raise _signing_failed(
+            actor, p, v, locked, "refused: account locked after wrong passwords", 0
+        )
     failures = sign_failures(actor)
     if SIGNING.paused(failures):
         wait = SIGNING.wait_minutes(failures)
@@ -605,6 +620,7 @@ def sign_visit(
             len(failures),
         )
     SIGNING.clear(_signer(actor))
+    LOGIN.clear(login_key(actor.username))
     sig = Signature.objects.create(visit=v, staff=actor, signed_at=now(), meaning=meaning_text)
     audit.write(
         actor,

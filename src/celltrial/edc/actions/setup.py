@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import re
 import secrets
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -23,6 +26,7 @@ from celltrial.edc.actions._base import (
 from celltrial.edc.models import (
     AllocationSlot,
     ApiToken,
+    AuditEntry,
     ProtocolVersion,
     Role,
     Site,
@@ -30,6 +34,9 @@ from celltrial.edc.models import (
     Trial,
 )
 from celltrial.protocol import Protocol, ProtocolError, parse_protocol
+
+if TYPE_CHECKING:
+    from celltrial.allocation import SealedList
 
 #: Roles that see the arms. An admin (blinded) may ask for such an account but cannot make it
 #: usable: it waits, inactive and without a password the admin knows, until a DSMB member
@@ -45,6 +52,8 @@ USERNAME = re.compile(r"^[\w.@+-]{1,150}\Z")
 SITE_CODE = re.compile(r"^[-a-zA-Z0-9_]{1,40}\Z")
 #: The shortest initial password accepted (when one is given).
 MIN_PASSWORD = 12
+#: The longest full name (the column's length).
+MAX_FULL_NAME = 150
 
 
 def _parse(yaml_text: str, file: str = "<protocol>") -> Protocol:
@@ -60,6 +69,8 @@ def create_trial(
     sites: Sequence[tuple[str, str]],
     admin_username: str,
     admin_password: str | None = None,
+    admin_full_name: str | None = None,
+    must_change: bool = True,
 ) -> Staff:
     """Bootstrap: a trial from a protocol's YAML text, its sites and its first admin.
 
@@ -95,7 +106,16 @@ def create_trial(
         for code, name in sites:
             site = Site.objects.create(trial=trial, code=code, name=name)
             audit.write(None, "add_site", site, old=None, new=audit.snapshot(site))
-        return _add_staff(None, trial, admin_username, Role.ADMIN, [], admin_password)
+        return _add_staff(
+            None,
+            trial,
+            admin_username,
+            Role.ADMIN,
+            [],
+            admin_password,
+            full_name=admin_full_name or admin_username,
+            must_change=must_change,
+        )
 
 
 def _add_staff(
@@ -106,8 +126,16 @@ def _add_staff(
     site_codes: Iterable[str],
     password: str | None,
     all_sites: bool = False,
+    *,
+    full_name: str | None = None,
+    must_change: bool = True,
 ) -> Staff:
     problems = []
+    name = " ".join((full_name or "").split())
+    if full_name is not None and not name:
+        problems.append(Problem("full_name", "required (the person's first and last name)"))
+    elif len(name) > MAX_FULL_NAME:
+        problems.append(Problem("full_name", f"at most {MAX_FULL_NAME} characters"))
     if role not in Role.values:
         problems.append(Problem("role", f"{role!r} is not one of {', '.join(Role.values)}"))
     if not username:
@@ -147,13 +175,24 @@ def _add_staff(
     else:
         user.set_unusable_password()
     user.save()
-    staff = Staff.objects.create(user=user, trial=trial, role=role, all_sites=all_sites)
+    # Someone else chose this password: the person changes it at their first log-in.
+    forced = bool(password) and not awaiting and must_change
+    staff = Staff.objects.create(
+        user=user,
+        trial=trial,
+        role=role,
+        all_sites=all_sites,
+        full_name=name,
+        must_change_password=forced,
+    )
     staff.sites.set(sites)
     new: dict[str, object] = {
         "username": username,
+        "full_name": name,
         "role": role,
         "sites": sorted(codes),
         "all_sites": all_sites,
+        "must_change_password": forced,
     }
     if awaiting:
         new["awaiting_approval"] = True
@@ -169,12 +208,26 @@ def add_staff_as_operator(
     *,
     password: str | None = None,
     all_sites: bool = False,
+    full_name: str | None = None,
+    must_change: bool = True,
 ) -> Staff:
     """The server operator's bootstrap (the command line, not the web or API): a person of any
     role, active at once; the audit rows name ``system``. The first DSMB members come this way,
-    so that later unblinded accounts have someone to approve them."""
+    so that later unblinded accounts have someone to approve them. ``full_name`` left out is
+    the username; a ``password`` given must be changed at the first log-in unless
+    ``must_change`` is false (the demo's accounts)."""
     with transaction.atomic():
-        return _add_staff(None, trial, username, role, sites, password, all_sites)
+        return _add_staff(
+            None,
+            trial,
+            username,
+            role,
+            sites,
+            password,
+            all_sites,
+            full_name=full_name or username,
+            must_change=must_change,
+        )
 
 
 @action("approve_access", [Role.DSMB])
@@ -196,12 +249,19 @@ def approve_access(actor: Staff, username: str, reason: str) -> Staff:
     staff.user.is_active = True
     staff.user.set_password(first)
     staff.user.save(update_fields=["is_active", "password"])
+    staff.must_change_password = True  # the approver knows this one: changed at first log-in
+    staff.save(update_fields=["must_change_password"])
     audit.write(
         actor,
         "approve_access",
         staff,
         old={"username": username, "role": staff.role, "is_active": False},
-        new={"username": username, "role": staff.role, "is_active": True},
+        new={
+            "username": username,
+            "role": staff.role,
+            "is_active": True,
+            "must_change_password": True,
+        },
         reason=reason.strip(),
     )
     staff.initial_password = first
@@ -235,9 +295,24 @@ def add_staff(
     *,
     password: str | None = None,
     all_sites: bool = False,
+    full_name: str = "",
+    must_change: bool = True,
 ) -> Staff:
-    """A person with one role in this trial, working at ``sites``."""
-    return _add_staff(actor, actor.trial, username, role, sites, password, all_sites)
+    """A person with one role in this trial, working at ``sites``, named ``full_name``
+    (required: 422 on ``full_name``). A ``password`` given is the first one: the person must
+    change it at their first log-in (``must_change_password``), so the admin does not know it
+    afterwards (``must_change=False`` only for the operator's demo)."""
+    return _add_staff(
+        actor,
+        actor.trial,
+        username,
+        role,
+        sites,
+        password,
+        all_sites,
+        full_name=full_name,
+        must_change=must_change,
+    )
 
 
 #: The longest label of an API token (the column's length).
@@ -335,7 +410,9 @@ def load_allocation_list(
     """Store a sealed list's rows (sequence, site, stratum, arm, kit code).
 
     Checked: the list parses, it matches ``commitment`` when given, it is for this trial's
-    protocol, its sites exist, and no list was loaded before.
+    protocol, its sites exist, and none of them has list rows yet: a trial's first list, or a
+    list for sites added later (a new site's list: its rows are numbered after the stored ones,
+    its kit codes must be new).
     """
     from celltrial.allocation import AllocationError, parse_list, verify
 
@@ -347,23 +424,43 @@ def load_allocation_list(
                 raise ActionError("commitment", check.message)
     except AllocationError as exc:
         raise ActionError("list", str(exc)) from None
-    version = actor.trial.active_protocol()
     if sealed.header["protocol"] != actor.trial.code:
         raise ActionError(
             "list",
             f"the list is for protocol {sealed.header['protocol']!r}, not {actor.trial.code!r}",
         )
-    if AllocationSlot.objects.filter(trial_id=actor.trial_id).exists():
-        raise Conflict("list", "a list is loaded already; extensions are not supported yet")
-    codes = set(Site.objects.filter(trial_id=actor.trial_id).values_list("code", flat=True))
-    missing = sorted({r.site for r in sealed.rows} - codes)
+    return _store_list(actor, sealed, how="uploaded")
+
+
+def _store_list(actor: Staff, sealed: SealedList, *, how: str) -> ProtocolVersion:
+    """Store ``sealed``'s rows after the trial's stored ones, with the audit row that records
+    its commitment (the list's own SHA-256) and the HMAC of its rows."""
+    version = actor.trial.active_protocol()
+    trial = Trial.objects.select_for_update().get(pk=actor.trial_id)  # one list at a time
+    codes = set(Site.objects.filter(trial=trial).values_list("code", flat=True))
+    sites = sorted({r.site for r in sealed.rows})
+    missing = [c for c in sites if c not in codes]
     if missing:
         raise ActionError("list", f"the list names site(s) {missing} that this trial does not have")
+    stored = AllocationSlot.objects.filter(trial=trial)
+    taken = sorted(set(stored.filter(site_code__in=sites).values_list("site_code", flat=True)))
+    if taken:
+        raise Conflict(
+            "list",
+            f"site(s) {taken} have list rows already; a list is loaded for sites without one "
+            "(a new site)",
+        )
+    kits = {r.kit_code for r in sealed.rows}
+    if stored.filter(kit_code__in=kits).exists():
+        raise Conflict("list", "a kit code of this list is used by the stored list already")
     digest = sealed.commitment()
+    if stored.filter(commitment=digest).exists():  # pragma: no cover - same rows, caught above
+        raise Conflict("list", "this list is loaded already")
+    offset = max(stored.values_list("sequence", flat=True), default=0)
     AllocationSlot.objects.bulk_create(
         AllocationSlot(
             trial_id=actor.trial_id,
-            sequence=r.sequence,
+            sequence=offset + r.sequence,
             site_code=r.site,
             stratum=r.stratum,
             kit_code=r.kit_code,
@@ -382,11 +479,134 @@ def load_allocation_list(
             "rows": len(sealed.rows),
             "commitment": digest,
             "method": sealed.header["method"],
-            "slots_digest": audit.slots_digest(nonce, actor.trial_id),
+            "sites": sites,
+            "first_sequence": offset + 1,
+            "how": how,
+            "slots_digest": audit.slots_digest(nonce, actor.trial_id, digest),
         },
         nonce=nonce,
     )
     return version
+
+
+@dataclasses.dataclass(frozen=True)
+class GeneratedList:
+    """What :func:`generate_allocation_list` made: no arm, no key (neither is kept)."""
+
+    site: str
+    rows: int
+    commitment: str
+    method: str
+    block_sizes: str
+
+
+#: Rows per stratum of a generated list: at least 1, at most this.
+MAX_PER_STRATUM = 1000
+
+
+def generate_allocation_list(
+    actor: Staff, site: str, *, per_stratum: int = 60, block_sizes: Sequence[int] | None = None
+) -> GeneratedList:
+    """See :func:`_generate_allocation_list` (the action; this returns what it made)."""
+    pv = _generate_allocation_list(actor, site, per_stratum=per_stratum, block_sizes=block_sizes)
+    made: GeneratedList = pv.__dict__["generated"]
+    return made
+
+
+@action("generate_allocation_list", [Role.ADMIN])
+def _generate_allocation_list(
+    actor: Staff, site: str, *, per_stratum: int = 60, block_sizes: Sequence[int] | None = None
+) -> ProtocolVersion:
+    """A sealed list for a site that has none yet (a new site), generated on the server.
+
+    The scheme is the protocol's (method of the trial's first list, so that the strata are
+    the same; ratio and block sizes from the protocol, or ``block_sizes`` when given or when
+    the protocol leaves them unknown), the key a fresh 256-bit secret that is used once and
+    not kept: nobody, the admin included, sees an arm. The rows are stored as
+    :func:`load_allocation_list` stores an uploaded list and the audit row records the
+    commitment (SHA-256 of the list's canonical text). Errors: ``site`` unknown (404) or
+    with a list already (409), ``per_stratum`` outside 1…1000, bad ``block_sizes`` (422)."""
+    from celltrial.allocation import AllocationError, generate_list, scheme_from_protocol
+
+    site_row = Site.objects.filter(trial_id=actor.trial_id, code=site).first()
+    if site_row is None:
+        raise NotFound("site", f"no site {site!r} in this trial")
+    try:
+        n = int(per_stratum)
+    except (TypeError, ValueError):
+        n = 0
+    if not 1 <= n <= MAX_PER_STRATUM:
+        raise ActionError("per_stratum", f"a whole number from 1 to {MAX_PER_STRATUM}")
+    first = (
+        AuditEntry.objects.filter(action="load_allocation_list", table="protocolversion")
+        .filter(record_id__in=[str(pk) for pk in actor.trial.protocol_versions.values("pk")])
+        .order_by("seq")
+        .first()
+    )
+    method = None
+    if first is not None:
+        method = json.loads(first.new).get("method") or None
+    pv = actor.trial.active_protocol()
+    protocol = pv.protocol
+    try:
+        scheme = scheme_from_protocol(
+            protocol, method=method, block_sizes=list(block_sizes) if block_sizes else None
+        )
+        sealed = generate_list(
+            scheme,
+            key=secrets.token_bytes(32),
+            protocol=actor.trial.code,
+            protocol_version=str(protocol.version),
+            sites=[site],
+            per_stratum=n,
+        )
+    except AllocationError as exc:
+        text = str(exc)
+        field = "block_sizes" if "block" in text else "ratio" if "ratio" in text else "list"
+        raise ActionError(field, text) from None
+    stored = _store_list(actor, sealed, how="generated")
+    stored.__dict__["generated"] = GeneratedList(
+        site=site,
+        rows=len(sealed.rows),
+        commitment=sealed.commitment(),
+        method=scheme.method,
+        block_sizes=sealed.header["block_sizes"],
+    )
+    return stored
+
+
+def allocation_lists(actor: Staff) -> list[dict[str, Any]]:
+    """The lists loaded (first first): when, by whom, how, sites, rows, commitment — no arm
+    (every role may read the commitment: it is published)."""
+    pvs = [str(pk) for pk in actor.trial.protocol_versions.values_list("pk", flat=True)]
+    rows = AuditEntry.objects.filter(
+        action="load_allocation_list", table="protocolversion", record_id__in=pvs
+    ).order_by("seq")
+    out = []
+    for e in rows:
+        new = json.loads(e.new)
+        sites = new.get("sites")
+        if sites is None:  # written before lists per site: the sites of its rows
+            sites = sorted(
+                set(
+                    AllocationSlot.objects.filter(
+                        trial_id=actor.trial_id, commitment=new.get("commitment", "")
+                    ).values_list("site_code", flat=True)
+                )
+            )
+        out.append(
+            {
+                "at": e.at,
+                "actor": e.actor,
+                "how": new.get("how", "uploaded"),
+                "sites": sites,
+                "rows": new.get("rows"),
+                "commitment": new.get("commitment", ""),
+                "method": new.get("method", ""),
+                "seq": e.seq,
+            }
+        )
+    return out
 
 
 # ------------------------------------------------------------------------------------------

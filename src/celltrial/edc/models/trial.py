@@ -114,6 +114,13 @@ class Staff(models.Model):
     role = models.CharField(max_length=20, choices=Role.choices)
     sites = models.ManyToManyField(Site, blank=True, related_name="staff")
     all_sites = models.BooleanField(default=False)
+    #: The person's full name, shown wherever they are named (audit trail, signatures, queries);
+    #: required for everyone an admin adds (21 CFR 11.50: the signer's printed name).
+    full_name = models.CharField(max_length=150, blank=True, default="", db_default="")
+    #: Set when someone else chose the password (an admin, a DSMB approver, the operator's
+    #: command line): the web sends the person to change it before anything else, and the
+    #: e-signature refuses that password (docs/edc.md, "Accounts and passwords").
+    must_change_password = models.BooleanField(default=False, db_default=False)
     #: The first password, on the instance that ``approve_access`` returns only (never stored).
     initial_password: str | None = None
 
@@ -123,6 +130,12 @@ class Staff(models.Model):
     @property
     def username(self) -> str:
         return str(self.user.get_username())
+
+    @property
+    def display_name(self) -> str:
+        """``Full Name (username)``, or the username alone when no full name is stored."""
+        name, user = self.full_name, self.username
+        return f"{name} ({user})" if name and name != user else user
 
 
 class ApiToken(models.Model):

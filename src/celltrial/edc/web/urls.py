@@ -4,6 +4,7 @@ from django.urls import path
 
 from celltrial.edc.web import (
     views,
+    views_accounts,
     views_admin,
     views_crf,
     views_dsmb,
@@ -44,6 +45,12 @@ urlpatterns = [
     path("manage/staff", views_admin.staff_list, name="manage_staff"),
     path("manage/staff/<str:username>", views_admin.person, name="manage_person"),
     path("manage/protocol", views_admin.protocol, name="manage_protocol"),
+    # Accounts (Part 11): one's own password, the user-access list; emergency unblinding;
+    # a new site's allocation list.
+    path("account/password", views_accounts.password, name="account_password"),
+    path("manage/access.csv", views_accounts.access_csv, name="manage_access_csv"),
+    path("manage/allocation", views_accounts.allocation, name="manage_allocation"),
+    path("p/<str:code>/unblind", views_accounts.unblind, name="unblind"),
     # Follow-up and leaving the trial: withdrawal, lost to follow-up, death; completion,
     # clinical events, deviations, a visit not done.
     path("p/<str:code>/leave", views_followup.leave, name="leave"),

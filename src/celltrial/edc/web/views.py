@@ -37,17 +37,18 @@ from celltrial.edc.roles import (
     sees_arm,
     site_ids,
 )
-from celltrial.edc.throttle import CountedThrottle
+from celltrial.edc.throttle import LOGIN, LOGIN_FAILURES, LOGIN_SECONDS
 from celltrial.edc.web import forms
 
 #: Failed log-ins per username allowed within :data:`THROTTLE_SECONDS`.
-THROTTLE_FAILURES = 5
-THROTTLE_SECONDS = 15 * 60
-LOGIN = CountedThrottle("login", THROTTLE_FAILURES, THROTTLE_SECONDS)
+THROTTLE_FAILURES = LOGIN_FAILURES
+THROTTLE_SECONDS = LOGIN_SECONDS
 STATIC = Path(__file__).resolve().parent.parent / "static" / "edc"
 CTCAE = {int(code): text for code, text in labels.choices("grade")}
 
 View = Callable[..., HttpResponse]
+#: Where a person whose password someone else chose is sent before any other page.
+PASSWORD_PAGE = "/account/password"
 
 
 # ------------------------------------------------------------------------------------------
@@ -126,6 +127,9 @@ def staff_page(roles: frozenset[str] | set[str] | None = None) -> Callable[[View
             )
             if staff is None:
                 return _problem(request, None, 403, "This account has no role in a trial.")
+            if staff.must_change_password and request.path != PASSWORD_PAGE:
+                # Someone else chose this password: nothing else until the person changes it.
+                return redirect(PASSWORD_PAGE)
             if roles is not None and staff.role not in roles:
                 return _problem(
                     request, staff, 403, f"A {staff.get_role_display()} may not open this page."

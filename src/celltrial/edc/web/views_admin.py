@@ -24,6 +24,7 @@ from django.utils.cache import add_never_cache_headers
 
 from celltrial.edc import actions, api
 from celltrial.edc.actions import ActionError
+from celltrial.edc.actions.accounts import dormant_days
 from celltrial.edc.api_admin import staff_query, staff_row
 from celltrial.edc.models import ApiToken, AuditEntry, ProtocolVersion, Role, Site, Staff
 from celltrial.edc.roles import ALL_SITE_ROLES
@@ -43,6 +44,9 @@ ADMIN_ACTIONS = (
     "revoke_token",
     "load_protocol",
     "load_protocol_version",
+    "load_allocation_list",
+    "change_password",
+    "approve_access",
 )
 PASTED = "<pasted text>"
 
@@ -66,6 +70,12 @@ def describe(e: AuditEntry) -> str:
         "issue_token": f"issued an API token to {new.get('staff', '')}{label}",
         "revoke_token": f"revoked an API token of {new.get('staff', '')}{label}",
         "load_protocol": f"loaded protocol version {version}",
+        "load_allocation_list": (
+            f"loaded the allocation list of {', '.join(new.get('sites') or ['every site'])} "
+            f"({new.get('rows', '?')} rows, commitment {new.get('commitment', '')[:16]}…)"
+        ),
+        "change_password": f"{who} changed their password",
+        "approve_access": f"approved {who} ({new.get('role', '')})",
         "load_protocol_version": (
             f"loaded protocol version {version}"
             if new.get("active", True)
@@ -95,7 +105,11 @@ def _sites_with_counts(staff: Staff) -> list[Site]:
 
 
 def _people(staff: Staff) -> list[dict[str, Any]]:
-    return [staff_row(x) for x in staff_query(staff.trial_id).order_by("user__username")]
+    rows = []
+    for x in staff_query(staff.trial_id).order_by("user__username"):
+        seen = x.user.last_login
+        rows.append(staff_row(x) | {"seen": f"{seen:%Y-%m-%d %H:%M}" if seen else "never"})
+    return rows
 
 
 # ------------------------------------------------------------------------------------------
@@ -169,17 +183,24 @@ def sites(request: HttpRequest, staff: Staff) -> HttpResponse:
 # Users and roles
 # ------------------------------------------------------------------------------------------
 
-STAFF_FIELDS = ("username", "role", "sites", "password")
+STAFF_FIELDS = ("username", "full_name", "role", "sites", "password")
 
 
 @staff_page(ADMIN)
 def staff_list(request: HttpRequest, staff: Staff) -> HttpResponse:
     """Everyone with role, sites and status; the form that adds a person."""
     errors: dict[str, str] = {}
-    data: dict[str, Any] = {"username": "", "role": "", "sites": [], "all_sites": False}
+    data: dict[str, Any] = {
+        "username": "",
+        "full_name": "",
+        "role": "",
+        "sites": [],
+        "all_sites": False,
+    }
     if request.method == "POST":
         data = {
             "username": request.POST.get("username", "").strip(),
+            "full_name": request.POST.get("full_name", "").strip(),
             "role": request.POST.get("role", ""),
             "sites": request.POST.getlist("sites"),
             "all_sites": request.POST.get("all_sites") == "on",
@@ -198,6 +219,7 @@ def staff_list(request: HttpRequest, staff: Staff) -> HttpResponse:
                     data["sites"],
                     password=password,
                     all_sites=data["all_sites"],
+                    full_name=data["full_name"],
                 )
             except ActionError as exc:
                 errors = _split(exc, STAFF_FIELDS)
@@ -206,8 +228,9 @@ def staff_list(request: HttpRequest, staff: Staff) -> HttpResponse:
                 if data["all_sites"] or x.role in ALL_SITE_ROLES:
                     where = "every site"
                 request.session["notice"] = (
-                    f"{x.username} added as {x.get_role_display()} ({where}). "
-                    "Give them their initial password in person."
+                    f"{x.display_name} added as {x.get_role_display()} ({where}). "
+                    "Give them their initial password in person: they choose their own at "
+                    "their first log-in."
                 )
                 return redirect("manage_person", username=x.username)
     return render(
@@ -218,6 +241,7 @@ def staff_list(request: HttpRequest, staff: Staff) -> HttpResponse:
             people=_people(staff),
             roles=Role.choices,
             all_site_roles=sorted(ALL_SITE_ROLES),
+            dormant_days=dormant_days(),
             site_choices=list(Site.objects.filter(trial_id=staff.trial_id).order_by("code")),
             errors=errors,
             data=data,
