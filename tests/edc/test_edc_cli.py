@@ -122,6 +122,21 @@ def test_serve_creates_the_default_database_and_its_admin_can_log_in(tmp_path):
             "csrfmiddlewaretoken": token.group(1),
         }
         r = opener.open(f"{base}/login", urllib.parse.urlencode(form).encode(), timeout=5)
+        # The printed password is the operator's: the admin chooses their own first (Part 11).
+        page = r.read().decode()
+        assert r.url.endswith("/account/password") and "chosen by someone else" in page
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert token
+        own = "ochre tapir 1987 lamp"
+        form = {
+            "old_password": password.group(1),
+            "new_password": own,
+            "new_password2": own,
+            "csrfmiddlewaretoken": token.group(1),
+        }
+        r = opener.open(
+            f"{base}/account/password", urllib.parse.urlencode(form).encode(), timeout=30
+        )
         assert r.url.endswith("/manage") and "lanzoni2021" in r.read().decode()
     finally:
         proc.terminate()

@@ -246,7 +246,8 @@ def test_each_roles_main_page(server: dict[str, Any], browser: Any, role: str) -
     main = page.locator("main").inner_text()
     for t in texts:
         assert t in main, (role, t)
-    assert f"{name} · " in page.locator(".who").inner_text()
+    who = page.locator(".who").inner_text()  # "Full Name (username) · Role"
+    assert f"({name}) · " in who or f"{name} · " in who, who
     if blinded:
         # The trial's title names the product ("Bone-marrow MSC for …"): not an allocation.
         title = server["title"]

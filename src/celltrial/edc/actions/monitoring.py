@@ -575,11 +575,6 @@ def sign_visit(
             "your password was set by someone else: change it (Account → Change password) "
             "before signing",
         )
-    locked = lockout_error(actor, "signing")
-    if locked is not None:
-        raise _signing_failed(
-            actor, p, v, locked, "refused: account locked after wrong passwords", 0
-        )
     failures = sign_failures(actor)
     if SIGNING.paused(failures):
         wait = SIGNING.wait_minutes(failures)
@@ -595,6 +590,11 @@ def sign_visit(
             ),
             "refused: signing paused after repeated wrong passwords",
             len(failures),
+        )
+    locked = lockout_error(actor, "signing")  # wrong passwords at log-in count too
+    if locked is not None:
+        raise _signing_failed(
+            actor, p, v, locked, "refused: account locked after wrong passwords", len(failures)
         )
     given = password if isinstance(password, str) else ""
     ok = actor.user.check_password(given)  # always runs the hasher

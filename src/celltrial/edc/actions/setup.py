@@ -447,8 +447,8 @@ def _store_list(actor: Staff, sealed: SealedList, *, how: str) -> ProtocolVersio
     if taken:
         raise Conflict(
             "list",
-            f"site(s) {taken} have list rows already; a list is loaded for sites without one "
-            "(a new site)",
+            f"site(s) {taken} have a list loaded already; a list is loaded for sites without "
+            "one (a new site)",
         )
     kits = {r.kit_code for r in sealed.rows}
     if stored.filter(kit_code__in=kits).exists():
