@@ -89,7 +89,7 @@ def _fresh_edc() -> Any:
         admin_username="admin",
     )
     for role in ("investigator", "coordinator", "monitor", "data_manager"):
-        actions.add_staff(admin, role, role, ["site1", "site2"])
+        actions.add_staff(admin, role, role, ["site1", "site2"], full_name=f"Test {role}")
     for role in ("pharmacist", "dsmb"):
         actions.add_staff_as_operator(admin.trial, role, role, ["site1", "site2"])
     return admin

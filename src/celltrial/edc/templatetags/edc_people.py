@@ -37,4 +37,4 @@ def unblind_notices(context: Any) -> dict[str, Any]:
     staff = context.get("staff")
     if staff is None or staff.role not in (Role.DSMB, Role.PHARMACIST):
         return {"notices": None}
-    return {"notices": unblinding_notices(staff)}
+    return {"notices": unblinding_notices(staff), "tz": context.get("tz") or "UTC"}
