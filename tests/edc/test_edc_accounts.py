@@ -299,6 +299,8 @@ def test_an_unblinding_tells_blinded_staff_nothing_of_the_arm(trial: TrialSetup)
     unblindings' audit rows have the same keys, sizes and count whatever the arm (so neither
     the row, nor its hash over a secret nonce, nor the number of rows can be matched to an
     arm); a blinded user's own attempt is refused with the same words for both."""
+    # About 2.5 s: participants are randomized until both arms are held, and three roles read
+    # every endpoint that could carry the arm.
     from django.test import Client
 
     from celltrial.edc import actions

@@ -194,7 +194,8 @@ def test_accounts_unblinding_and_a_new_site_in_the_browser(
     log-in and randomizes the new site's first participant; the investigator unblinds (reason
     required, the arm shown once) and signs (full name, time, meaning, the password again);
     the DSMB and the pharmacist find the unblinding on their home pages; another coordinator
-    sees no arm."""
+    sees no arm. About 35 s: seven log-ins and some twenty pages in one browser, grouped here
+    rather than one browser per role."""
     base, code = server["url"], server["code"]
 
     admin = _log_in(browser, base, "admin")
