@@ -362,6 +362,8 @@ def test_a_new_site_gets_a_list_and_randomizes(trial: TrialSetup, api_now: None)
         ({"site": "site3", "per_stratum": "x"}, 422, "per_stratum"),
         ({"site": "site9"}, 404, "site"),
         ({"site": "site3", "block_sizes": [7]}, 422, "block_sizes"),
+        ({"site": "site3", "block_sizes": [10**9]}, 422, "block_sizes"),  # no huge block
+        ({"site": "site3", "block_sizes": [-4]}, 422, "block_sizes"),
         ({"site": "site1"}, 409, "list"),
     ]
     for body, status, field in bad:

@@ -502,6 +502,9 @@ class GeneratedList:
 
 #: Rows per stratum of a generated list: at least 1, at most this.
 MAX_PER_STRATUM = 1000
+#: Block sizes of a generated list: at most this many, each at most :data:`MAX_BLOCK`.
+MAX_BLOCK_SIZES = 10
+MAX_BLOCK = 100
 
 
 def generate_allocation_list(
@@ -537,6 +540,14 @@ def _generate_allocation_list(
         n = 0
     if not 1 <= n <= MAX_PER_STRATUM:
         raise ActionError("per_stratum", f"a whole number from 1 to {MAX_PER_STRATUM}")
+    sizes = list(block_sizes or [])
+    if len(sizes) > MAX_BLOCK_SIZES or any(
+        isinstance(b, bool) or not isinstance(b, int) or not 1 <= b <= MAX_BLOCK for b in sizes
+    ):
+        raise ActionError(
+            "block_sizes",
+            f"at most {MAX_BLOCK_SIZES} sizes, each a whole number from 1 to {MAX_BLOCK}",
+        )
     first = (
         AuditEntry.objects.filter(action="load_allocation_list", table="protocolversion")
         .filter(record_id__in=[str(pk) for pk in actor.trial.protocol_versions.values("pk")])
@@ -549,9 +560,7 @@ def _generate_allocation_list(
     pv = actor.trial.active_protocol()
     protocol = pv.protocol
     try:
-        scheme = scheme_from_protocol(
-            protocol, method=method, block_sizes=list(block_sizes) if block_sizes else None
-        )
+        scheme = scheme_from_protocol(protocol, method=method, block_sizes=sizes or None)
         sealed = generate_list(
             scheme,
             key=secrets.token_bytes(32),
