@@ -897,6 +897,8 @@ def cox_ph(
             wres = np.stack([np.bincount(ccodes, weights=wres[:, j]) for j in range(p)], axis=1)
         dfb = wres @ naive
         var = (dfb.T @ dfb).astype(np.float64, copy=False)
+    for s in sts:  # the fit is done: the result keeps no scratch arrays
+        s.work.clear()
     df = int(np.sum(ok))
     keep = np.ix_(ok, ok)
     wald = float(beta[ok] @ np.linalg.solve(var[keep], beta[ok])) if df else 0.0
