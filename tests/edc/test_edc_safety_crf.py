@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
 from edc_helpers import arm_of, randomized, released_lot
 
 from celltrial.edc import actions
@@ -295,3 +296,137 @@ def test_site_time_zone_is_an_iana_name(trial: Any, clients: Any) -> None:
     r = clients["coord1"].call("post", "/sites/site1/time-zone", {"time_zone": "UTC"})
     assert r.status_code == 403
     assert admin.call("post", "/sites/nosuch/time-zone", {"time_zone": "UTC"}).status_code == 404
+
+
+def test_sdtm_cm_mh_and_suppae_from_the_edc(trial: Any, clients: Any) -> None:
+    """The EDC's export goes on to SDTM: CM and MH with CDISC terms, --STAT/--REASND for a
+    history not taken, AEENRTPT for an ongoing AE, the non-standard AE fields in SUPPAE."""
+    from celltrial.cdisc.sdtm_out import to_sdtm
+    from celltrial.dataset import make_dataset
+    from celltrial.edc.export import tables
+
+    p, c = _case(trial, clients)
+    r = c.call(
+        "post",
+        f"/participants/{p.code}/adverse-events",
+        _ae(
+            ongoing=True,
+            outcome="not_recovered",
+            procedure_relatedness="unlikely",
+            expected=True,
+            missing={"action_taken": "asked_unknown"},
+        ),
+    )
+    assert r.status_code == 200, r.content
+    body = {
+        "medication": "Tocilizumab",
+        "route": "intravenous",
+        "frequency": "once",
+        "dose": 8,
+        "dose_unit": "mg/kg",
+        "start_date": "2025-01-06",
+    }
+    assert c.call("post", f"/participants/{p.code}/medications", body).status_code == 200
+    body = {"not_done": True, "not_done_reason": "no informant"}
+    assert c.call("post", f"/participants/{p.code}/medical-history", body).status_code == 200
+    ds = make_dataset(tables(trial["coord1"].trial))
+    assert not [x for x in ds.problems if x.level == "error"], ds.problems
+    sdtm = to_sdtm(ds, trial["coord1"].trial.active_protocol().protocol)
+    ae = sdtm.tables["AE"].iloc[0]
+    assert (ae["AEENRTPT"], ae["AEENTPT"], ae["AESER"]) == ("ONGOING", "END OF STUDY", "Y")
+    assert "AERELPR" not in sdtm.tables["AE"]  # not a standard variable: SUPPAE
+    supp = sdtm.tables["SUPPAE"]
+    got = dict(zip(supp["QNAM"], supp["QVAL"], strict=True))
+    assert got == {"AERELPR": "UNLIKELY RELATED", "AEEXPFL": "Y", "AEMISS": "AEACN=ASKU"}
+    assert set(supp["IDVAR"]) == {"AESEQ"}
+    cm = sdtm.tables["CM"].iloc[0]
+    assert (cm["DOMAIN"], cm["CMTRT"], cm["CMROUTE"], cm["CMDOSFRQ"]) == (
+        "CM",
+        "Tocilizumab",
+        "INTRAVENOUS",
+        "ONCE",
+    )
+    assert cm["CMSEQ"] == 1 and cm["CMSTDTC"] == "2025-01-06"
+    mh = sdtm.tables["MH"].iloc[0]
+    assert (mh["MHSTAT"], mh["MHREASND"]) == ("NOT DONE", "no informant")
+    assert mh["MHTERM"] is None
+    assert sdtm.domain_label("CM") == "Concomitant/Prior Medications"
+    assert all(len(v) <= 40 for v in sdtm.labels("CM").values())
+
+
+def test_infusion_details_and_their_blinding(trial: Any, clients: Any) -> None:
+    """Pre-medication, stop time, volume, interruptions and reactions on the infusion; the
+    volume and the rest are answered to unblinded roles only (a volume may differ by arm)."""
+    from celltrial.edc.export import tables
+
+    at = _now() - dt.timedelta(hours=10)
+    p = randomized(trial, at=at)
+    arm = arm_of(p)
+    lot = released_lot(trial, arm)
+    start = at + dt.timedelta(hours=3)
+    base = {
+        "lot": lot.number,
+        "started_at": _iso(start),
+        "delivered": 140e6 if arm == "msc" else 70.0,
+    }
+    pharm = clients["pharm"]
+    for more, field in (
+        ({"volume_ml": -5}, "volume_ml"),
+        ({"interrupted": True}, "interruption"),
+        ({"interruption": "paused 10 min"}, "interrupted"),
+        ({"volume_ml": 50, "missing": {"volume_ml": "unknown"}}, "volume_ml"),
+        ({"missing": {"lot": "unknown"}}, "missing.lot"),
+    ):
+        r = pharm.call("post", f"/participants/{p.code}/infusions", {**base, **more})
+        assert r.status_code == 422 and field in _field(r), (more, r.json())
+    body = {
+        **base,
+        "stopped_at": _iso(start + dt.timedelta(minutes=45)),
+        "volume_ml": 50,
+        "premedication": "paracetamol 1 g PO 30 min before",
+        "interrupted": True,
+        "interruption": "paused 10 min for chills",
+        "reaction": "chills, grade 1",
+    }
+    r = pharm.call("post", f"/participants/{p.code}/infusions", body)
+    assert r.status_code == 200, r.content
+    assert r.json()["volume_ml"] == 50 and r.json()["interrupted"] is True
+    seen = clients["coord1"].call("get", f"/participants/{p.code}/infusions").json()[0]
+    assert seen["stopped_at"] is not None
+    for hidden in ("volume_ml", "premedication", "reaction", "interruption", "delivered"):
+        assert hidden not in seen, hidden
+    ex = tables(trial["coord1"].trial)["EX"].iloc[0]
+    assert ex["EXVOLML"] == 50 and ex["EXINTFL"] == "Y" and ex["EXREACT"] == "chills, grade 1"
+    assert ex["EXPREMED"].startswith("paracetamol")
+
+
+def test_label_registry() -> None:
+    """One registry: codes, the words on the pages, the CDISC terms of the export."""
+    from celltrial.edc import labels
+
+    assert labels.label("seriousness", "life_threatening") == "Life-threatening"
+    assert labels.label("relatedness", "not_related") == "Not related"
+    assert labels.cdisc("relatedness", "definite") == "RELATED"
+    assert labels.cdisc("action_taken", "drug_withdrawn") == "DRUG WITHDRAWN"
+    assert labels.cdisc("missing", "asked_unknown") == "ASKU"
+    assert labels.label("outcome", "no_such_code") == "no_such_code"  # shown as it is
+    with pytest.raises(KeyError):
+        labels.cdisc("route", "nasal")
+    units = {
+        "mm[Hg]": "mmHg",
+        "10*9/L": "× 10^9/L",
+        "ug/mL{FEU}": "µg/mL FEU",
+        "cells/uL": "cells/µL",
+        "{score}": "score",
+        "kg": "kg",
+        "%": "%",
+        "pg/mL": "pg/mL",
+    }
+    for code, text in units.items():
+        assert labels.unit(code) == text, code
+    assert labels.amount(1e6, "cells") == "1 × 10^6 cells"
+    assert labels.amount(50.0, "mL") == "50 mL"
+    assert labels.check_time_zone("Europe/Paris") == "Europe/Paris"
+    for bad in ("Europe/Atlantis", "", "../etc/passwd", "/usr/share/zoneinfo/UTC"):
+        with pytest.raises(ValueError, match="IANA"):
+            labels.check_time_zone(bad)

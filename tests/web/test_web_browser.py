@@ -153,8 +153,16 @@ def test_infusion_ae_in_window_sae_clock_and_edit_reason(
     pharm.goto(f"{base}/pharmacy/p/{code}")
     pharm.get_by_label("Started at (UTC)").fill(server["infusion_at"])
     pharm.get_by_label("Delivered (cells or mL)").fill("1.4e8" if arm == "msc" else "70")
+    # infusion details (issue 17): pre-medication, volume, an interruption, a reaction
+    pharm.get_by_label("Volume infused (mL)", exact=True).fill("50")
+    pharm.get_by_label("Pre-medication given", exact=True).fill("paracetamol 1 g PO")
+    pharm.get_by_label("The infusion was interrupted").check()
+    pharm.get_by_label("Interruption (when, how long, why)", exact=True).fill("10 min, chills")
+    pharm.get_by_label("Infusion reactions (none: write none)", exact=True).fill("chills")
     pharm.get_by_role("button", name="Record infusion").click()
     assert "Administration #1" in pharm.locator(".notice").inner_text()
+    given = pharm.locator("table").first.inner_text()
+    assert "50 mL" in given and "paracetamol 1 g PO" in given and "interrupted" in given
     pharm.screenshot(path=str(SHOTS / "pharmacist-infusion.png"), full_page=True)
 
     # The coordinator reports a serious AE 2 h later: flagged inside the 6 h window, clock runs.

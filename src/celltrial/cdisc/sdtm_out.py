@@ -1,7 +1,7 @@
 """SDTM out: celltrial's dataset written as SDTM (SDTMIG 3.4, as far as the trial's data go).
 
 :func:`to_sdtm` transforms a :class:`~celltrial.dataset.Dataset` and its protocol into SDTM
-domains — DM, DS, EX, AE, CE, DV, the findings domains (LB, VS, …), SV and SE from the visits
+domains — DM, DS, EX, AE, CE, DV, CM, MH, the findings domains (LB, VS, …), SV and SE from the visits
 and doses, the trial design domains TS, TA, TE, TV and TI from the protocol, and SUPP-- for what
 has no standard variable — each with a ``DOMAIN`` column, ``--SEQ``, study days (``--DY``, no
 day 0), CDISC controlled terminology (:mod:`celltrial.cdisc.ct`) and names of at most 8
@@ -85,6 +85,14 @@ LABELS: dict[str, str] = {
     "AESCONG": "Congenital Anomaly or Birth Defect",
     "AESMIE": "Other Medically Important Serious Event",
     "CEOCCUR": "Clinical Event Occurrence",
+    "--ENRTPT": "End Relative to Reference Time Point",
+    "--ENTPT": "End Reference Time Point",
+    "CMTRT": "Reported Name of Drug, Med, or Therapy",
+    "CMINDC": "Indication",
+    "CMDOSE": "Dose per Administration",
+    "CMDOSU": "Dose Units",
+    "CMDOSFRQ": "Dosing Frequency per Interval",
+    "CMROUTE": "Route of Administration",
     "--TESTCD": "Short Name of Test",
     "--TEST": "Name of Test",
     "--ORRES": "Result or Finding in Original Units",
@@ -132,6 +140,8 @@ DOMAIN_LABELS: dict[str, str] = {
     "AE": "Adverse Events",
     "CE": "Clinical Events",
     "DV": "Protocol Deviations",
+    "CM": "Concomitant/Prior Medications",
+    "MH": "Medical History",
     "SV": "Subject Visits",
     "SE": "Subject Elements",
     "TS": "Trial Summary",
@@ -413,10 +423,101 @@ def _ae(ds: Dataset, study: str, rfst: pd.Series) -> pd.DataFrame:
             "AEENDTC": dtc(t["AEENDTC"]),
         }
     )
+    ongoing = t["AEENRTPT"].eq("ONGOING").fillna(False).to_numpy(dtype=bool)
+    out["AEENRTPT"] = ["ONGOING" if x else None for x in ongoing]
+    out["AEENTPT"] = ["END OF STUDY" if x else None for x in ongoing]
+    for col in _AE_SUPP:
+        out[col] = t[col].to_numpy()
     ref = out["USUBJID"].map(rfst)
     out["AESTDY"] = study_day(out["AESTDTC"], ref)
     out["AEENDY"] = study_day(out["AEENDTC"], ref)
     return _seq(out, "AE", ["AESTDTC"])
+
+
+#: Safety-CRF columns of the dataset's AE that SDTM keeps in SUPPAE: QNAM -> QLABEL.
+_AE_SUPP: dict[str, str] = {
+    "AERELPR": "Causality to the Infusion Procedure",
+    "AEEXPFL": "Expected Adverse Event",
+    "AEINFFL": "Pre-specified Infusion-Associated Event",
+    "AEMISS": "Missing-Data Codes (COLUMN=CODE)",
+}
+
+
+def _supp_rows(out: pd.DataFrame, prefix: str, qnams: Mapping[str, str]) -> list[dict[str, object]]:
+    """SUPP-- rows of the columns ``qnams`` of ``out`` (one per non-blank value), by --SEQ."""
+    rows: list[dict[str, object]] = []
+    for _, r in out.iterrows():
+        seq = f"{r[f'{prefix}SEQ']:g}"
+        for qnam, qlabel in qnams.items():
+            v = r.get(qnam)
+            if isinstance(v, str) and v:
+                rows.append(_q(r["USUBJID"], qnam, qlabel, v, idvar=f"{prefix}SEQ", idval=seq))
+    return rows
+
+
+def _split_supp(
+    out: pd.DataFrame, prefix: str, study: str, qnams: Mapping[str, str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``out`` without the columns ``qnams``, and its SUPP-- table of them."""
+    supp = _supp(prefix, study, _supp_rows(out, prefix, qnams))
+    return out.drop(columns=[c for c in qnams if c in out]), supp
+
+
+def _cm(ds: Dataset, study: str, rfst: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """CM: prior and concomitant medications; a history not taken is CMSTAT = NOT DONE."""
+    t = ds.table("CM")
+    out = pd.DataFrame(
+        {
+            "STUDYID": study,
+            "DOMAIN": "CM",
+            "USUBJID": t["USUBJID"],
+            "CMTRT": t["CMTRT"],
+            "CMINDC": t["CMINDC"],
+            "CMDOSE": t["CMDOSE"].astype("float64"),
+            "CMDOSU": t["CMDOSU"],
+            "CMDOSFRQ": t["CMDOSFRQ"],
+            "CMROUTE": t["CMROUTE"],
+            "CMSTAT": t["CMSTAT"],
+            "CMREASND": t["CMREASND"],
+            "CMSTDTC": dtc(t["CMSTDTC"]),
+            "CMENDTC": dtc(t["CMENDTC"]),
+            "CMENRTPT": t["CMENRTPT"],
+            "CMMISS": t["CMMISS"],
+        }
+    )
+    ongoing = out["CMENRTPT"].eq("ONGOING").fillna(False).to_numpy(dtype=bool)
+    out["CMENTPT"] = ["END OF STUDY" if x else None for x in ongoing]
+    ref = out["USUBJID"].map(rfst)
+    out["CMSTDY"] = study_day(out["CMSTDTC"], ref)
+    out["CMENDY"] = study_day(out["CMENDTC"], ref)
+    out = _seq(out, "CM", ["CMSTDTC"])
+    return _split_supp(out, "CM", study, {"CMMISS": "Missing-Data Codes (COLUMN=CODE)"})
+
+
+def _mh(ds: Dataset, study: str, rfst: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """MH: medical history; a history not taken is MHSTAT = NOT DONE."""
+    t = ds.table("MH")
+    out = pd.DataFrame(
+        {
+            "STUDYID": study,
+            "DOMAIN": "MH",
+            "USUBJID": t["USUBJID"],
+            "MHTERM": t["MHTERM"],
+            "MHSTAT": t["MHSTAT"],
+            "MHREASND": t["MHREASND"],
+            "MHSTDTC": dtc(t["MHSTDTC"]),
+            "MHENDTC": dtc(t["MHENDTC"]),
+            "MHENRTPT": t["MHENRTPT"],
+            "MHMISS": t["MHMISS"],
+        }
+    )
+    ongoing = out["MHENRTPT"].eq("ONGOING").fillna(False).to_numpy(dtype=bool)
+    out["MHENTPT"] = ["END OF STUDY" if x else None for x in ongoing]
+    ref = out["USUBJID"].map(rfst)
+    out["MHSTDY"] = study_day(out["MHSTDTC"], ref)
+    out["MHENDY"] = study_day(out["MHENDTC"], ref)
+    out = _seq(out, "MH", ["MHSTDTC"])
+    return _split_supp(out, "MH", study, {"MHMISS": "Missing-Data Codes (COLUMN=CODE)"})
 
 
 def _ce(ds: Dataset, p: Protocol, study: str, rfst: pd.Series) -> pd.DataFrame:
@@ -677,8 +778,9 @@ def to_sdtm(dataset: Dataset, protocol: Protocol, *, study: str | None = None) -
     Returns
     -------
     Sdtm
-        ``tables``: DM, DS, EX, AE, CE, DV, the findings domains present, SV, SE, TS, TA, TE,
-        TV, TI and SUPPDM/SUPPEX when they have rows.
+        ``tables``: DM, DS, EX, AE, CE, DV, CM and MH when the dataset has them, the findings
+        domains present, SV, SE, TS, TA, TE, TV, TI and SUPPDM/SUPPEX/SUPPAE/SUPPCM/SUPPMH when
+        they have rows.
     """
     study = study or protocol.id.upper()
     dm_src = dataset.dm
@@ -692,9 +794,16 @@ def to_sdtm(dataset: Dataset, protocol: Protocol, *, study: str | None = None) -
     out["DS"] = _ds(dataset, study, rfst_by_id)
     ex, suppex = _ex(dataset, protocol, study, rfst_by_id)
     out["EX"] = ex
-    out["AE"] = _ae(dataset, study, rfst_by_id)
+    ae, suppae = _split_supp(_ae(dataset, study, rfst_by_id), "AE", study, _AE_SUPP)
+    out["AE"] = ae
     out["CE"] = _ce(dataset, protocol, study, rfst_by_id)
     out["DV"] = _dv(dataset, study, rfst_by_id)
+    supp_more: dict[str, pd.DataFrame] = {"SUPPAE": suppae}
+    for code, make in (("CM", _cm), ("MH", _mh)):
+        if code in dataset.tables:
+            table, supp = make(dataset, study, rfst_by_id)
+            out[code] = table
+            supp_more[f"SUPP{code}"] = supp
     for code in FINDINGS_DOMAINS:
         if code in dataset.tables:
             f = _findings(dataset, protocol, code, study, rfst_by_id)
@@ -708,6 +817,7 @@ def to_sdtm(dataset: Dataset, protocol: Protocol, *, study: str | None = None) -
         out["SUPPDM"] = suppdm
     if len(suppex):
         out["SUPPEX"] = suppex
+    out.update({code: t for code, t in supp_more.items() if len(t)})
     for code, t in out.items():
         t = t.reset_index(drop=True)
         for col in t.columns:

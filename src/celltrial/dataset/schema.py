@@ -295,6 +295,12 @@ EX: Final = Domain(
             note="not SDTM; Y when dose, product or time was outside the protocol",
         ),
         _c("EXDEVRS", "text", "perm", "Reason for the deviation", note="not SDTM"),
+        _c("EXVOLML", "number", "perm", "Volume infused (mL)", note="not SDTM"),
+        _c("EXPREMED", "text", "perm", "Pre-medication given", note="not SDTM"),
+        _c("EXINTFL", "flag", "perm", "Infusion interrupted", YN, note="not SDTM"),
+        _c("EXINTRS", "text", "perm", "The interruption (when, how long, why)", note="not SDTM"),
+        _c("EXREACT", "text", "perm", "Infusion reactions", note="not SDTM"),
+        _c("EXMISS", "text", "perm", "Missing-data codes", note=MISSING_NOTE),
     ),
     note="One row per administration that was started; a planned dose not given has no row.",
 )

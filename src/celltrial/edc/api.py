@@ -450,6 +450,12 @@ class InfusionIn(Schema):
     number: int | None = None
     stopped_at: dt.datetime | None = None
     deviation: str = ""
+    premedication: str = ""
+    volume_ml: float | None = None
+    interrupted: bool = False
+    interruption: str = ""
+    reaction: str = ""
+    missing: dict[str, str] = Field(default_factory=dict)
 
 
 class WithdrawIn(Schema):

@@ -209,6 +209,12 @@ class InfusionOut(Out):
     unit: str | None = None
     capped: bool | None = None
     deviation: Any = None
+    premedication: str | None = None
+    volume_ml: float | None = None
+    interrupted: bool | None = None
+    interruption: str | None = None
+    reaction: str | None = None
+    missing: dict[str, str] | None = None
 
 
 class ReleaseResultOut(Out):

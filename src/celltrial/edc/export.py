@@ -97,6 +97,12 @@ _MISS_COLUMNS: dict[str, dict[str, str]] = {
         "end_date": "CMENDTC",
     },
     "MH": {"start_date": "MHSTDTC", "end_date": "MHENDTC"},
+    "EX": {
+        "stopped_at": "EXENDTC",
+        "volume_ml": "EXVOLML",
+        "premedication": "EXPREMED",
+        "reaction": "EXREACT",
+    },
 }
 
 
@@ -251,6 +257,12 @@ def exposure(src: _Source) -> list[dict[str, Any]]:
             "EXNUM": i.number,
             "EXDEVFL": "Y" if i.deviation else "N",
             "EXDEVRS": i.deviation or None,
+            "EXVOLML": i.volume_ml,
+            "EXPREMED": i.premedication or None,
+            "EXINTFL": "Y" if i.interrupted else "N",
+            "EXINTRS": i.interruption or None,
+            "EXREACT": i.reaction or None,
+            "EXMISS": _miss("EX", i.missing),
         }
         for i in src.infusions
     ]

@@ -11,7 +11,7 @@ CDISC terms with :func:`cdisc`.
 
 Units are shown as a person writes them: UCUM codes of the protocol's catalogue
 (``mm[Hg]``, ``10*9/L``, ``ug/mL{FEU}``) become ``mmHg``, ``× 10^9/L``, ``µg/mL FEU`` (:func:`unit`),
-and cell counts ``100 × 10^6 cells`` (:func:`amount`).
+and cell counts ``1.4 × 10^8 cells`` as the protocol's calendar writes them (:func:`amount`).
 
 >>> label("relatedness", "not_related")
 'Not related'
@@ -19,8 +19,8 @@ and cell counts ``100 × 10^6 cells`` (:func:`amount`).
 'Life-threatening'
 >>> unit("mm[Hg]")
 'mmHg'
->>> amount(1e8, "cells")
-'100 × 10^6 cells'
+>>> amount(1.4e8, "cells")
+'1.4 × 10^8 cells'
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ import math
 import re
 import zoneinfo
 from typing import Final
+
+from celltrial.protocol.units import format_count
 
 
 @dataclasses.dataclass(frozen=True)
@@ -202,14 +204,11 @@ def unit(code: str | None) -> str:
 
 
 def amount(value: float | None, unit_code: str = "") -> str:
-    """An amount with its unit: cells in ``× 10^6`` (``100 × 10^6 cells``), others as given."""
+    """An amount with its unit: cells as the calendar writes them (``1.4 × 10^8 cells``)."""
     if value is None:
         return ""
-    if unit_code in ("cells", "cells/kg") and abs(value) >= 10_000:
-        exponent = 6 if abs(value) < 1e11 else 9
-        mantissa = value / 10.0**exponent
-        text = f"{mantissa:.3f}".rstrip("0").rstrip(".")
-        return f"{text} × 10^{exponent} {unit_code}"
+    if unit_code in ("cells", "cells/kg"):
+        return f"{format_count(value)} {unit_code}"  # as the protocol's calendar writes them
     text = str(int(value)) if math.isfinite(value) and value == int(value) else f"{value:.4g}"
     return f"{text} {unit(unit_code)}".strip()
 

@@ -142,6 +142,14 @@ def infusion(staff: Staff, i: Infusion) -> dict[str, Any]:
             "unit": i.unit,
             "capped": i.capped,
             "deviation": i.deviation,
+            # infusion details: a volume or a reaction may differ between arms, so they are
+            # shown to unblinded roles only, with the dose
+            "premedication": i.premedication,
+            "volume_ml": i.volume_ml,
+            "interrupted": i.interrupted,
+            "interruption": i.interruption,
+            "reaction": i.reaction,
+            "missing": i.missing,
         }
     return out
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -135,6 +136,57 @@ def release_lot(actor: Staff, lot: Lot | str, results: Mapping[str, Any]) -> Lot
     return the_lot
 
 
+#: Infusion fields a missing-data code may stand for.
+INFUSION_MAY_BE_MISSING = ("stopped_at", "volume_ml", "premedication", "reaction")
+
+
+def infusion_details(
+    *,
+    premedication: str,
+    volume_ml: float | None,
+    interrupted: bool,
+    interruption: str,
+    reaction: str,
+    stopped_at: dt.datetime | None,
+    missing: Mapping[str, str] | None,
+) -> dict[str, Any]:
+    """The infusion-detail fields, checked (problems name their field)."""
+    from celltrial.edc.actions.safety import check_missing
+
+    problems: list[Problem] = []
+    texts = {"premedication": premedication, "interruption": interruption, "reaction": reaction}
+    clean: dict[str, Any] = {}
+    for name, value in texts.items():
+        text = "" if value is None else str(value).strip()
+        if len(text) > 1000:
+            problems.append(Problem(name, "at most 1000 characters"))
+        clean[name] = text
+    if volume_ml is not None and (
+        isinstance(volume_ml, bool)
+        or not isinstance(volume_ml, (int, float))
+        or not math.isfinite(volume_ml)
+        or volume_ml <= 0
+    ):
+        problems.append(Problem("volume_ml", f"a positive volume in mL, got {volume_ml!r}"))
+    if not isinstance(interrupted, bool):
+        problems.append(Problem("interrupted", f"true or false, got {interrupted!r}"))
+    elif interrupted and not clean["interruption"]:
+        problems.append(Problem("interruption", "say when, how long and why it was interrupted"))
+    elif not interrupted and clean["interruption"]:
+        problems.append(Problem("interrupted", "an interruption is described: tick interrupted"))
+    values = {**clean, "volume_ml": volume_ml, "stopped_at": stopped_at}
+    codes, found = check_missing(missing, INFUSION_MAY_BE_MISSING, values)
+    problems += found
+    if problems:
+        raise ActionError(problems=problems)
+    return {
+        **clean,
+        "volume_ml": None if volume_ml is None else float(volume_ml),
+        "interrupted": interrupted,
+        "missing": codes,
+    }
+
+
 @action("record_infusion", PHARMACY)
 def record_infusion(
     actor: Staff,
@@ -146,8 +198,19 @@ def record_infusion(
     number: int | None = None,
     stopped_at: dt.datetime | None = None,
     deviation: str = "",
+    premedication: str = "",
+    volume_ml: float | None = None,
+    interrupted: bool = False,
+    interruption: str = "",
+    reaction: str = "",
+    missing: Mapping[str, str] | None = None,
 ) -> Infusion:
     """An administration of a released lot of the participant's arm.
+
+    Infusion details (all optional): ``premedication`` given before it, ``volume_ml`` infused
+    (shown to unblinded roles only, like the dose), ``interrupted`` with what happened
+    (``interruption``), infusion ``reaction``s; ``missing`` gives a missing-data code for a
+    field of :data:`INFUSION_MAY_BE_MISSING` left blank.
 
     Refused when the lot is not released or expired, is another arm's product, or the dose
     delivered is outside the protocol's tolerance around the intended dose (from the weight) or
@@ -171,6 +234,15 @@ def record_infusion(
     stop = aware(stopped_at, "stopped_at") if stopped_at is not None else None
     if stop is not None and stop < start:
         raise ActionError("stopped_at", "the infusion stops before it starts")
+    details = infusion_details(
+        premedication=premedication,
+        volume_ml=volume_ml,
+        interrupted=interrupted,
+        interruption=interruption,
+        reaction=reaction,
+        stopped_at=stop,
+        missing=missing,
+    )
     enforce(p, Occurrence("dose", start, "the infusion"), "started_at")
     if the_lot.expires_at is not None and start > the_lot.expires_at:
         raise ActionError(
@@ -234,6 +306,7 @@ def record_infusion(
         capped=plan.capped,
         in_window=in_window,
         deviation=deviation,
+        **details,
     )
     audit.write(
         actor,

@@ -2,7 +2,7 @@
 template builtins in the settings, so no ``{% load %}`` is needed).
 
 ``{{ ae.relatedness|label:"relatedness" }}`` → ``Possibly related``;
-``{{ m.unit|unit }}`` → ``mmHg``; ``{{ i.delivered|amount:i.unit }}`` → ``140 × 10^6 cells``;
+``{{ m.unit|unit }}`` → ``mmHg``; ``{{ i.delivered|amount:i.unit }}`` → ``1.4 × 10^8 cells``;
 ``{{ ae.serious_criteria|labels:"seriousness" }}`` → ``Life-threatening, Hospitalisation …``.
 Times need no filter: the page's views activate the site's time zone, so Django's ``date``
 filter shows local time, and ``{{ tz }}`` names the zone.
@@ -40,7 +40,7 @@ def unit(code: str | None) -> str:
 
 @register.filter
 def amount(value: float | None, unit_code: str = "") -> str:
-    """An amount with its unit (``1.4e8``, ``cells`` → ``140 × 10^6 cells``)."""
+    """An amount with its unit (``1.4e8``, ``cells`` → ``1.4 × 10^8 cells``)."""
     return registry.amount(value, unit_code)
 
 

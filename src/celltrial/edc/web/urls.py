@@ -42,6 +42,7 @@ urlpatterns = [
     # Administration (admin only): the admin's home, sites, users and roles, the protocol.
     path("manage", views_admin.manage, name="manage"),
     path("manage/sites", views_admin.sites, name="manage_sites"),
+    path("manage/sites/<str:site>/time-zone", views_crf.site_time_zone, name="site_time_zone"),
     path("manage/staff", views_admin.staff_list, name="manage_staff"),
     path("manage/staff/<str:username>", views_admin.person, name="manage_person"),
     path("manage/protocol", views_admin.protocol, name="manage_protocol"),

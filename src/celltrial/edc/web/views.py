@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from celltrial.edc import actions, labels
 from celltrial.edc.actions import ActionError
+from celltrial.edc.actions.product import INFUSION_MAY_BE_MISSING
 from celltrial.edc.actions.safety import OUTCOMES, window_flags
 from celltrial.edc.models import (
     AdverseEvent,
@@ -865,17 +866,44 @@ def dose(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
     protocol = staff.trial.active_protocol().protocol
     arm = protocol.arm(r.slot.arm)
     errors: dict[str, str] = {}
-    data = {"lot": "", "started_at": "", "delivered": "", "deviation": ""}
+    data: dict[str, Any] = {
+        k: ""
+        for k in (
+            "lot",
+            "started_at",
+            "delivered",
+            "deviation",
+            "stopped_at",
+            "volume_ml",
+            "premedication",
+            "interruption",
+            "reaction",
+        )
+    }
+    data["missing"] = {}
     if request.method == "POST":
-        data = {k: request.POST.get(k, "").strip() for k in data}
+        data = {k: request.POST.get(k, "").strip() for k in data if k != "missing"}
+        data["interrupted"] = request.POST.get("interrupted") == "on"
+        data["missing"] = _missing_codes(request, INFUSION_MAY_BE_MISSING)
+        tz = timezone.get_current_timezone_name()
         started = _utc(data["started_at"])
+        stopped = _utc(data["stopped_at"])
+        volume: float | None = None
         try:
             delivered = float(data["delivered"])
         except ValueError:
             errors["delivered"] = "the amount delivered: a number, e.g. 1.4e8"
+        if data["volume_ml"]:
+            try:
+                volume = float(data["volume_ml"].replace(",", "."))
+            except ValueError:
+                errors["volume_ml"] = "the volume infused: a number of mL"
         if started is None:
-            errors["started_at"] = "the start: a date and time (UTC)"
+            errors["started_at"] = f"the start: a date and time ({tz})"
+        if data["stopped_at"] and stopped is None:
+            errors["stopped_at"] = f"the stop: a date and time ({tz})"
         if not errors:
+            assert started is not None
             try:
                 i = actions.record_infusion(
                     staff,
@@ -884,9 +912,19 @@ def dose(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
                     started_at=started,
                     delivered=delivered,
                     deviation=data["deviation"],
+                    stopped_at=stopped,
+                    volume_ml=volume,
+                    premedication=data["premedication"],
+                    interrupted=data["interrupted"],
+                    interruption=data["interruption"],
+                    reaction=data["reaction"],
+                    missing=data["missing"],
                 )
             except ActionError as exc:
                 errors = _errors(exc)
+                for k in list(errors):
+                    if k.startswith("missing."):
+                        errors[k.removeprefix("missing.")] = errors.pop(k)
             else:
                 request.session["notice"] = f"Administration #{i.number} of {p.code} recorded."
                 return redirect("dose", code=p.code)
@@ -911,6 +949,7 @@ def dose(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
             lots=lots.order_by("number"),
             data=data,
             errors=errors,
+            missing_codes=labels.choices("missing"),
             notice=request.session.pop("notice", ""),
         ),
     )

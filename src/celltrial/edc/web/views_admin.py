@@ -31,6 +31,21 @@ from celltrial.edc.roles import ALL_SITE_ROLES
 from celltrial.edc.web.views import _ctx, _errors, split_errors, staff_page
 
 ADMIN = frozenset({Role.ADMIN})
+#: Suggestions of the sites' time-zone box (any IANA name is accepted).
+COMMON_ZONES = (
+    "UTC",
+    "Europe/London",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Asia/Shanghai",
+    "Asia/Tehran",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+)
 #: The largest protocol file accepted (the seed protocols are 10–30 kB).
 MAX_PROTOCOL_BYTES = 1_000_000
 #: Audit actions of the administration (the overview's recent changes; none holds an arm).
@@ -172,9 +187,10 @@ def sites(request: HttpRequest, staff: Staff) -> HttpResponse:
         _ctx(
             staff,
             sites=_sites_with_counts(staff),
-            errors=errors,
+            errors={**errors, **request.session.pop("site_errors", {})},
             data=data,
             notice=_notice(request),
+            zones=COMMON_ZONES,
         ),
     )
 

@@ -13,11 +13,12 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from celltrial.edc import actions, labels
 from celltrial.edc.actions import ActionError
 from celltrial.edc.actions.crf import CM_MAY_BE_MISSING, MH_MAY_BE_MISSING
-from celltrial.edc.models import Staff
+from celltrial.edc.models import Role, Staff
 from celltrial.edc.roles import CLINICAL_WRITERS, READERS
 from celltrial.edc.web.views import (
     _ctx,
@@ -138,3 +139,17 @@ def medications(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
 def history(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
     """Medical history: the list and the form (``record_medical_history``)."""
     return _page(request, staff, code, kind="history")
+
+
+@staff_page({Role.ADMIN})
+@require_POST
+def site_time_zone(request: HttpRequest, staff: Staff, site: str) -> HttpResponse:
+    """The admin sets a site's time zone (``set_site_time_zone``) from the sites page."""
+    zone = request.POST.get("time_zone", "").strip()
+    try:
+        s = actions.set_site_time_zone(staff, site, zone)
+    except ActionError as exc:
+        request.session["site_errors"] = {**_errors(exc), "site": site}
+    else:
+        request.session["notice"] = f"Site {s.code}: times in {s.time_zone}."
+    return redirect("manage_sites")
