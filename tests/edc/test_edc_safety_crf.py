@@ -430,3 +430,27 @@ def test_label_registry() -> None:
     for bad in ("Europe/Atlantis", "", "../etc/passwd", "/usr/share/zoneinfo/UTC"):
         with pytest.raises(ValueError, match="IANA"):
             labels.check_time_zone(bad)
+
+
+def test_edit_of_the_ae_new_fields_keeps_the_rules(trial: Any, clients: Any) -> None:
+    """Correcting an AE (PATCH /records/adverse_event/{id}) checks the same rules as entry:
+    the end not before the onset, an ongoing event has no end, codes from the registry; a
+    value given replaces its missing-data code."""
+    p, c = _case(trial, clients)
+    onset = _now() - dt.timedelta(days=1)
+    body = _ae(onset=_iso(onset), missing={"end_at": "unknown"})
+    ae = c.call("post", f"/participants/{p.code}/adverse-events", body).json()
+    url = f"/records/adverse_event/{ae['id']}"
+    for changes, field in (
+        ({"end_at": _iso(onset - dt.timedelta(hours=2))}, "end_at"),
+        ({"procedure_relatedness": "maybe"}, "procedure_relatedness"),
+        ({"action_taken": "stopped"}, "action_taken"),
+        ({"ongoing": True}, "ongoing"),  # outcome recovered says it ended
+    ):
+        r = c.call("patch", url, {"changes": changes, "reason": "correction"})
+        assert r.status_code == 422, (changes, r.content)
+        assert any(f.endswith(field) for f in _field(r)), (changes, r.json())
+    end = _iso(onset + dt.timedelta(hours=3))
+    r = c.call("patch", url, {"changes": {"end_at": end}, "reason": "end found in notes"})
+    assert r.status_code == 200, r.content
+    assert r.json()["end_at"] is not None and r.json()["missing"] == {}
