@@ -34,6 +34,27 @@ from celltrial.simulate import load_scenario
 p = load_protocol("lanzoni2021")
 run_through_edc(p, load_scenario("lanzoni2021", p), n=6, sites=made.sites,
                 rng=np.random.default_rng(3))
+# The safety CRF's forms the rehearsal does not fill: a history, a medication (one field left
+# blank with a missing-data code), an AE with its end, action taken and expectedness.
+import datetime as dt
+from celltrial.edc import actions
+from celltrial.edc.models import Participant, Staff
+coordinator = Staff.objects.get(user__username="coordinator")
+investigator = Staff.objects.get(user__username="investigator")
+first = Participant.objects.filter(randomization__isnull=False).order_by("code").first()
+consent = first.consents.first().consented_on
+actions.record_medical_history(coordinator, first.code, term="Hypertension",
+                               start_date=consent - dt.timedelta(days=400), ongoing=True)
+actions.record_medication(coordinator, first.code, medication="Paracetamol", indication="Fever",
+                          dose=500, dose_unit="mg", frequency="tid",
+                          start_date=consent, end_date=consent + dt.timedelta(days=2),
+                          missing={"route": "unknown"})
+onset = first.randomization.randomized_at + dt.timedelta(hours=2)
+actions.report_adverse_event(investigator, first.code, term="Rash", onset=onset, grade=1,
+                             relatedness="possible", outcome="recovered",
+                             end_at=onset + dt.timedelta(days=1), action_taken="dose_not_changed",
+                             procedure_relatedness="unlikely", expected=False,
+                             aware_at=onset + dt.timedelta(hours=1))
 from celltrial.edc.export import export_dataset
 from celltrial.edc.odm import export_odm
 export_dataset(out / "dataset")
@@ -128,6 +149,10 @@ def test_an_odm_export_imported_into_a_fresh_edc_gives_the_same_dataset(
             table.reset_index(drop=True), got.tables[code].reset_index(drop=True), obj=code
         )
     assert len(want.tables["DM"]) == 6 and len(want.tables["SL"]) > 6  # screen failures too
+    assert len(want.tables["CM"]) == len(want.tables["MH"]) == 1
+    assert want.tables["CM"]["CMMISS"].tolist() == ["CMROUTE=UNK"]
+    ae = want.tables["AE"]
+    assert ae[["AEENDTC", "AEACN", "AERELPR", "AEEXPFL"]].notna().all(axis=1).sum() == 1
     # Every record went through an action and its audit row.
     assert result.actions["screen_participant"] == len(want.tables["SL"])
     assert result.actions["randomize_participant"] == 6

@@ -8,7 +8,9 @@ values eligibility was decided from, which the dataset does not keep) —
 :func:`import_odm` enters such a file's clinical data into a fresh EDC (``celltrial edc init
 --no-list``) with the EDC's own actions, each as the role that owns the form (the first user of
 that role): screening, consent, enrolment and randomization, lots and infusions, visits and
-measurements, visits not done, adverse events, clinical events, deviations, dispositions. So
+measurements, visits not done, adverse events (with the safety CRF's fields), medical history
+and concomitant medications (entered with the consent), clinical events, deviations,
+dispositions. So
 the protocol's rules and the audit trail apply to every record, as if a site had entered it.
 Randomized participants get the arm the file records: the import loads, once, an allocation
 list of the recorded assignments (site × stratum, in randomization order; the audit row of
@@ -29,13 +31,13 @@ import json
 from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
 from celltrial.cdisc.odm import odm_xml, read_odm
 from celltrial.dataset import make_dataset, schema
-from celltrial.edc import actions
+from celltrial.edc import actions, labels
 from celltrial.edc.models import AllocationSlot, Participant, Role, ScreeningRecord, Staff, Trial
 
 SCREENING = "SCREENING"
@@ -146,6 +148,34 @@ _FIELDS: dict[str, dict[str, str]] = {
         "outcome": "AEOUT",
         "serious_criteria": "AESER",
         "aware_at": "AESTDTC",
+        "end_at": "AEENDTC",
+        "ongoing": "AEENRTPT",
+        "action_taken": "AEACN",
+        "procedure_relatedness": "AERELPR",
+        "expected": "AEEXPFL",
+        "infusion_associated": "AEINFFL",
+        "missing": "AEMISS",
+    },
+    "CM": {
+        "medication": "CMTRT",
+        "indication": "CMINDC",
+        "dose": "CMDOSE",
+        "dose_unit": "CMDOSU",
+        "route": "CMROUTE",
+        "frequency": "CMDOSFRQ",
+        "start_date": "CMSTDTC",
+        "end_date": "CMENDTC",
+        "ongoing": "CMENRTPT",
+        "not_done_reason": "CMREASND",
+        "missing": "CMMISS",
+    },
+    "MH": {
+        "term": "MHTERM",
+        "start_date": "MHSTDTC",
+        "end_date": "MHENDTC",
+        "ongoing": "MHENRTPT",
+        "not_done_reason": "MHREASND",
+        "missing": "MHMISS",
     },
     "CE": {"event": "CEDECOD", "occurred_at": "CESTDTC", "term": "CETERM", "occurred": "CEOCCUR"},
     "DV": {"category": "DVCAT", "description": "DVTERM", "occurred_at": "DVSTDTC"},
@@ -178,14 +208,15 @@ _SERIOUS = {
 _ORDER = {
     "screening": 0,
     "consent": 1,
-    "randomization": 2,
-    "infusion": 3,
-    "measurement": 4,
-    "not_done": 5,
-    "adverse_event": 6,
-    "clinical_event": 7,
-    "deviation": 8,
-    "disposition": 9,
+    "history": 2,
+    "randomization": 3,
+    "infusion": 4,
+    "measurement": 5,
+    "not_done": 6,
+    "adverse_event": 7,
+    "clinical_event": 8,
+    "deviation": 9,
+    "disposition": 10,
 }
 
 
@@ -239,6 +270,44 @@ def _number(value: Any, column: str) -> float:
         return float(_str(value))
     except ValueError:
         raise _Bad(column, f"{_str(value)!r} is not a number") from None
+
+
+def _code(vocabulary: str, value: Any, column: str) -> str:
+    """The EDC's code of a CDISC submission value of one of its vocabularies ("" if blank)."""
+    text = _str(value)
+    if not text:
+        return ""
+    for term in labels.vocabulary(vocabulary):
+        if term.cdisc == text:
+            return term.code
+    known = ", ".join(str(t.cdisc) for t in labels.vocabulary(vocabulary))
+    raise _Bad(column, f"{text!r} is not one of {known}")
+
+
+def _yn(value: Any, column: str) -> bool | None:
+    text = _str(value)
+    if not text:
+        return None
+    if text not in ("Y", "N"):
+        raise _Bad(column, f"{text!r} is not Y or N")
+    return text == "Y"
+
+
+def _missing(form: str, value: Any, column: str) -> dict[str, str] | None:
+    """``AEENDTC=UNK;…`` (column = missing-data code) as the action's ``{field: code}``."""
+    from celltrial.edc.export import _MISS_COLUMNS
+
+    text = _str(value)
+    if not text:
+        return None
+    fields = {col: f for f, col in _MISS_COLUMNS[form].items()}
+    out: dict[str, str] = {}
+    for part in text.split(";"):
+        col, _, code = part.partition("=")
+        if col not in fields:
+            raise _Bad(column, f"{col!r} is not a field of {form} that may be missing")
+        out[fields[col]] = _code("missing", code, column)
+    return out
 
 
 def _term(value: Any, column: str, terms: Mapping[str, str]) -> str:
@@ -299,11 +368,7 @@ class _Importer:
             self._guard("SL", key, rec, self._screen, key, rec, screening, dm)
         for key, rec in self.rows("EX"):
             self._guard("EX", key, rec, self._infusion, key, rec)
-        findings = [
-            c
-            for c in self.tables
-            if c in schema.ALL_DOMAINS and c not in ("SL", "DM", "DS", "EX", "AE", "CE", "DV")
-        ]
+        findings = [c for c in self.tables if c in schema.ALL_DOMAINS and schema.domain(c).findings]
         catalogue = schema.catalogue(self.protocol)
         for form in findings:
             not_done: dict[tuple[str, str], list[str]] = {}
@@ -317,14 +382,17 @@ class _Importer:
                 self._guard(form, key, rec, self._measure, form, key, rec, catalogue)
         for key, rec in self.rows("AE"):
             self._guard("AE", key, rec, self._adverse_event, key, rec)
+        for key, rec in self.rows("CM"):
+            self._guard("CM", key, rec, self._history, "CM", key, rec)
+        for key, rec in self.rows("MH"):
+            self._guard("MH", key, rec, self._history, "MH", key, rec)
         for key, rec in self.rows("CE"):
             self._guard("CE", key, rec, self._clinical_event, key, rec)
         for key, rec in self.rows("DV"):
             self._guard("DV", key, rec, self._deviation, key, rec)
         for key, rec in self.rows("DS"):
             self._guard("DS", key, rec, self._disposition, key, rec)
-        unknown = set(self.tables) - {"SL", "DM", "DS", "EX", "AE", "CE", "DV", SCREENING}
-        unknown -= {c for c in self.tables if c in schema.ALL_DOMAINS}
+        unknown = set(self.tables) - {SCREENING} - set(schema.ALL_DOMAINS)
         for form in sorted(unknown):
             self.problem("-", form, "*", None, "the EDC has no form for this item group")
 
@@ -395,6 +463,7 @@ class _Importer:
         dkey, d = dm[code]
         consented = _date(d.get("RFICDTC"), "RFICDTC") if _str(d.get("RFICDTC")) else None
         if consented is not None:
+            self.consented[code] = when
             version = str(self.protocol.version)
             self.add(
                 when,
@@ -574,6 +643,13 @@ class _Importer:
             "outcome": _term(rec.get("AEOUT"), "AEOUT", _AEOUT),
             "serious_criteria": criteria,
             "aware_at": onset,  # the file does not say when the site learnt of it
+            "end_at": _time(rec.get("AEENDTC"), "AEENDTC") if _str(rec.get("AEENDTC")) else None,
+            "ongoing": True if _str(rec.get("AEENRTPT")) == "ONGOING" else None,
+            "action_taken": _code("action_taken", rec.get("AEACN"), "AEACN"),
+            "procedure_relatedness": _code("relatedness", rec.get("AERELPR"), "AERELPR"),
+            "expected": _yn(rec.get("AEEXPFL"), "AEEXPFL"),
+            "infusion_associated": _yn(rec.get("AEINFFL"), "AEINFFL"),
+            "missing": _missing("AE", rec.get("AEMISS"), "AEMISS"),
         }
         if _str(rec.get("AESER")) == "Y" and not criteria and grade != 5:
             raise _Bad("AESER", "serious, but no seriousness criterion (AESDTH … AESMIE) is Y")
@@ -592,6 +668,54 @@ class _Importer:
         )
 
     fatal: dict[str, str]
+    consented: dict[str, dt.datetime]
+
+    def _history(self, form: str, key: str, rec: dict[str, Any]) -> None:
+        """A concomitant medication (CM) or a condition of the medical history (MH)."""
+        code = _str(rec.get("USUBJID"))
+        start = (
+            _date(rec.get(f"{form}STDTC"), f"{form}STDTC")
+            if _str(rec.get(f"{form}STDTC"))
+            else None
+        )
+        end = (
+            _date(rec.get(f"{form}ENDTC"), f"{form}ENDTC")
+            if _str(rec.get(f"{form}ENDTC"))
+            else None
+        )
+        kwargs: dict[str, Any] = {
+            "start_date": start,
+            "end_date": end,
+            "ongoing": _str(rec.get(f"{form}ENRTPT")) == "ONGOING",
+            "not_done": _str(rec.get(f"{form}STAT")) == schema.NOT_DONE,
+            "not_done_reason": _str(rec.get(f"{form}REASND")),
+            "missing": _missing(form, rec.get(f"{form}MISS"), f"{form}MISS"),
+        }
+        if form == "CM":
+            dose = _str(rec.get("CMDOSE"))
+            kwargs |= {
+                "medication": _str(rec.get("CMTRT")),
+                "indication": _str(rec.get("CMINDC")),
+                "dose": _number(dose, "CMDOSE") if dose else None,
+                "dose_unit": _str(rec.get("CMDOSU")),
+                "route": _code("route", rec.get("CMROUTE"), "CMROUTE"),
+                "frequency": _code("frequency", rec.get("CMDOSFRQ"), "CMDOSFRQ"),
+            }
+            name, fn = "record_medication", cast(Callable[..., Any], actions.record_medication)
+        else:
+            kwargs["term"] = _str(rec.get("MHTERM"))
+            name, fn = "record_medical_history", actions.record_medical_history
+        coordinator = self.actor(Role.COORDINATOR)
+        # Entered with the participant's consent (a history is taken then); after it in time.
+        when = self.consented.get(code, dt.datetime.min.replace(tzinfo=dt.UTC))
+        self.add(
+            when,
+            "history",
+            code,
+            form,
+            key,
+            lambda: self.call(name, fn, coordinator, code, **kwargs),
+        )
 
     def _clinical_event(self, key: str, rec: dict[str, Any]) -> None:
         code = _str(rec.get("USUBJID"))
@@ -899,7 +1023,7 @@ def import_odm(
         )
     result = ImportResult()
     imp = _Importer(the_trial, file_tables, result)
-    imp.assignments, imp.visits, imp.fatal = [], set(), {}
+    imp.assignments, imp.visits, imp.fatal, imp.consented = [], set(), {}, {}
     imp.read()
     imp.load_list()
     imp.enter(progress)
