@@ -163,7 +163,11 @@ def test_meng_table3_counts_by_hand_from_the_dataset(results: dict[str, TrialAna
 
 @pytest.mark.parametrize("pid", SEEDS)
 def test_relatedness_against_r(results: dict[str, TrialAnalysis], pid: str) -> None:
-    rows = {(r.relatedness, r.serious_only): r for r in results[pid].safety.relatedness}
+    rows = {
+        (r.relatedness, r.serious_only): r
+        for r in results[pid].safety.relatedness
+        if r.to == "product"
+    }
     ref = REF["relatedness"].get(pid, {})
     for arm, p, k in rows[("ANY RELATED", False)].counts:
         r = ref.get(arm, {"related_participants": 0, "related_events": 0})

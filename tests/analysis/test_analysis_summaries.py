@@ -75,6 +75,35 @@ def test_safety_summary(result: TrialAnalysis) -> None:
     assert ("L-012", "Control (vehicle)", "3.4", "Cardiac arrest") in deaths.rows
 
 
+def test_relatedness_to_product_procedure_and_infusion(
+    raw: dict[str, pd.DataFrame], lanzoni: Protocol
+) -> None:
+    """AEs by causality (AEREL to the product, AERELPR to the procedure) and the pre-specified
+    infusion-associated events (AEINFFL), counted by hand from ae.csv (safety population as
+    treated: L-010, randomized to control, received UC-MSC)."""
+    ae = raw["AE"]
+    chills, headache = ae["AETERM"] == "Chills", ae["AETERM"] == "Headache"  # L-015, L-001
+    ae.loc[chills, "AEREL"] = "POSSIBLY RELATED"
+    ae.loc[headache, "AEREL"] = "UNLIKELY RELATED"
+    ae["AERELPR"] = ""
+    ae.loc[chills, "AERELPR"] = "RELATED"
+    ae["AEINFFL"] = ""
+    ae.loc[chills, "AEINFFL"] = "Y"
+    rows = analyze(make_dataset(raw), lanzoni).safety.relatedness
+    got = {(r.to, r.relatedness, r.serious_only): {a: (p, k) for a, p, k in r.counts} for r in rows}
+    u, c, all_ = "ucmsc", "control", POOLED
+    assert got[("product", "ANY RELATED", False)] == {u: (1, 1), c: (0, 0), all_: (1, 1)}
+    assert got[("product", "POSSIBLY RELATED", False)][u] == (1, 1)
+    assert got[("product", "UNLIKELY RELATED", False)][u] == (1, 1)
+    # L-003 hypotension, L-010 kidney injury and septic shock; control: five participants
+    assert got[("product", "NOT RELATED", False)] == {u: (2, 3), c: (5, 5), all_: (7, 8)}
+    assert got[("product", "ANY RELATED", True)] == {u: (0, 0), c: (0, 0), all_: (0, 0)}
+    assert got[("procedure", "ANY RELATED", False)][u] == (1, 1)
+    assert got[("procedure", "NOT ASSESSED", False)] == {u: (3, 4), c: (5, 5), all_: (8, 9)}
+    assert got[("infusion", "INFUSION-ASSOCIATED", False)] == {u: (1, 1), c: (0, 0), all_: (1, 1)}
+    assert got[("infusion", "INFUSION-ASSOCIATED", True)][all_] == (0, 0)
+
+
 def test_bad_input_is_a_problem_list(raw: dict[str, pd.DataFrame], lanzoni: Protocol) -> None:
     raw["DM"].loc[2, "ARMCD"] = "placebo"  # not an arm of the protocol
     raw["LB"].loc[0, "LBTESTCD"] = "XYZ"  # not in the measurement catalogue

@@ -56,6 +56,8 @@ def test_seed_demo_writes_both_reports(pid: str, tmp_path: Path) -> None:
         for name in ("report-blinded.pdf", "report-closed.pdf"):
             assert (out / name).read_bytes()[:5] == b"%PDF-", name
     assert f"virtual {pid}" in r.stdout
+    # the virtual screening values all fit the protocol's catalogue (Meng's 'sex' did not)
+    assert "implausible screening value" not in r.stdout
     protocol = load_protocol(pid)
     blinded = (out / "report-blinded.html").read_text(encoding="utf-8")
     closed = (out / "report-closed.html").read_text(encoding="utf-8")

@@ -297,6 +297,9 @@ class RelatednessRow(Result):
     relatedness: str
     serious_only: bool
     counts: tuple[tuple[str, int, int], ...]
+    #: ``product`` (AEREL), ``procedure`` (AERELPR, causality to the infusion procedure) or
+    #: ``infusion`` (AEINFFL = Y, a pre-specified infusion-associated event).
+    to: str = "product"
 
 
 #: AEREL categories in the order the report lists them, "related" first.
@@ -324,9 +327,36 @@ class SafetySummary(Result):
 
 
 def _relatedness(ae: pd.DataFrame, cols: list[tuple[str, str]]) -> tuple[RelatednessRow, ...]:
+    """AEs by causality to the product (AEREL), then, when the dataset has them, to the
+    infusion procedure (AERELPR) and the pre-specified infusion-associated events (AEINFFL)."""
+    out = list(_by_causality(ae, cols, "AEREL", "product"))
+    if "AERELPR" in ae.columns and ae["AERELPR"].notna().any():
+        out += _by_causality(ae, cols, "AERELPR", "procedure")
+    if "AEINFFL" in ae.columns and (ae["AEINFFL"] == "Y").any():
+        for serious in (False, True):
+            sub = ae[ae["AEINFFL"] == "Y"]
+            sub = sub[sub["AESER"] == "Y"] if serious else sub
+            out.append(
+                RelatednessRow("INFUSION-ASSOCIATED", serious, _counts(sub, cols), "infusion")
+            )
+    return tuple(out)
+
+
+def _counts(rows: pd.DataFrame, cols: list[tuple[str, str]]) -> tuple[tuple[str, int, int], ...]:
+    """(arm, participants, events) per column of the report."""
+    return tuple(
+        (arm, int(r["USUBJID"].nunique()), len(r))
+        for arm, _ in cols
+        for r in [rows if arm == POOLED else rows[rows["_ARM"] == arm]]
+    )
+
+
+def _by_causality(
+    ae: pd.DataFrame, cols: list[tuple[str, str]], column: str, to: str
+) -> list[RelatednessRow]:
     rel = (
-        ae["AEREL"].fillna("").astype(str).str.upper().str.strip()
-        if "AEREL" in ae.columns
+        ae[column].fillna("").astype(str).str.upper().str.strip()
+        if column in ae.columns
         else pd.Series("", index=ae.index)
     )
     rel = rel.where(rel != "", "NOT ASSESSED")
@@ -341,17 +371,8 @@ def _relatedness(ae: pd.DataFrame, cols: list[tuple[str, str]]) -> tuple[Related
         )
         cats += [(c, sub[sub["_REL"] == c]) for c in order]
         for cat, rows in cats:
-            counts = tuple(
-                (
-                    arm,
-                    int(r["USUBJID"].nunique()),
-                    len(r),
-                )
-                for arm, _ in cols
-                for r in [rows if arm == POOLED else rows[rows["_ARM"] == arm]]
-            )
-            out.append(RelatednessRow(cat, serious, counts))
-    return tuple(out)
+            out.append(RelatednessRow(cat, serious, _counts(rows, cols), to))
+    return out
 
 
 def safety(trial: Trial, window_events: pd.DataFrame) -> SafetySummary:

@@ -148,11 +148,15 @@ class _View:
         for r in self.a.safety.relatedness:
             by = {a: (p, n) for a, p, n in r.counts}
             what = "Serious AEs" if r.serious_only else "AEs"
-            cat = (
-                "related (related, probably or possibly related)"
-                if r.relatedness == "ANY RELATED"
-                else r.relatedness.lower()
-            )
+            if r.to == "infusion":
+                cat = "pre-specified infusion-associated events"
+            else:
+                cat = (
+                    "related (related, probably or possibly related)"
+                    if r.relatedness == "ANY RELATED"
+                    else r.relatedness.lower()
+                )
+                cat = f"{cat} to the {'infusion procedure' if r.to == 'procedure' else 'product'}"
             cells = [f"{by[c][0]} / {by[c][1]}" if c in by else "—" for c, _ in self.cols]
             out.append({"label": f"{what}: {cat}", "cells": cells})
         return out
