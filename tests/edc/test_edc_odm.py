@@ -176,6 +176,15 @@ def test_bad_input_is_named_by_subject_and_item(db: Any, source: Path) -> None:
         flags=re.S,
     )
     bad = re.sub(r'(ItemOID="IT\.VS\.VSDTC" Value=")[^"]*', r"\1yesterday", bad, count=1)
+    # two bad values in one AE: both named
+    bad = re.sub(
+        r'(<ItemGroupData ItemGroupOID="IG\.AE" ItemGroupRepeatKey="3">.*?'
+        r'ItemOID="IT\.AE\.AESTDTC" Value=")[^"]*(".*?ItemOID="IT\.AE\.AEOUT" Value=")[^"]*',
+        r"\1soon\2BETTER",
+        bad,
+        count=1,
+        flags=re.S,
+    )
     bad = bad.replace(
         '<ItemGroupData ItemGroupOID="IG.CE"', '<ItemGroupData ItemGroupOID="IG.XX"', 1
     )
@@ -188,6 +197,8 @@ def test_bad_input_is_named_by_subject_and_item(db: Any, source: Path) -> None:
     assert any("IG.AE[2] IT.AE.AEREL: 'MAYBE' is not one of" in t for t in text), text
     assert any("IG.VS[1] IT.VS.VSDTC: 'yesterday' is not an ISO 8601" in t for t in text), text
     assert any("IG.XX" in t and "no form" in t for t in text), text
+    assert any("IG.AE[3] IT.AE.AESTDTC: 'soon'" in t for t in text), text
+    assert any("IG.AE[3] IT.AE.AEOUT: 'BETTER'" in t for t in text), text
     # Nothing silently dropped: each record not entered is also a difference of the dataset.
     diffs = [str(p) for p in result.differences]
     assert any("IG.AE" in d and "rows in the file" in d for d in diffs), diffs

@@ -228,6 +228,28 @@ class _Bad(Exception):
         self.column = column
 
 
+class _AllBad(Exception):
+    """Every value of one record that cannot be read."""
+
+    def __init__(self, bad: list[_Bad]) -> None:
+        super().__init__("; ".join(str(b) for b in bad))
+        self.bad = bad
+
+
+def _read_all(fields: Mapping[str, Callable[[], Any]]) -> dict[str, Any]:
+    """Each field's value; every one that cannot be read is reported (not only the first)."""
+    out: dict[str, Any] = {}
+    bad: list[_Bad] = []
+    for name, read in fields.items():
+        try:
+            out[name] = read()
+        except _Bad as exc:
+            bad.append(exc)
+    if bad:
+        raise _AllBad(bad)
+    return out
+
+
 @dataclasses.dataclass
 class _Record:
     """One record to enter: when, what, whose, from which ItemGroupData, and how."""
@@ -405,11 +427,14 @@ class _Importer:
         *args: Any,
     ) -> None:
         """``read(*args)``; a value it cannot read is a problem naming the record's item."""
+        subject = _str(rec.get("USUBJID")) or _str(rec.get("SCRNID")) or "-"
         try:
             read(*args)
         except _Bad as exc:
-            subject = _str(rec.get("USUBJID")) or _str(rec.get("SCRNID")) or "-"
             self.problem(subject, form, key, exc.column, str(exc))
+        except _AllBad as exc:
+            for b in exc.bad:
+                self.problem(subject, form, key, b.column, str(b))
 
     def add(
         self,
@@ -631,26 +656,31 @@ class _Importer:
 
     def _adverse_event(self, key: str, rec: dict[str, Any]) -> None:
         code = _str(rec.get("USUBJID"))
-        onset = _time(rec.get("AESTDTC"), "AESTDTC")
-        grade = _number(rec.get("AETOXGR"), "AETOXGR")
         criteria = [c for col, c in _SERIOUS.items() if _str(rec.get(col)) == "Y"]
-        kwargs = {
-            "term": _str(rec.get("AETERM")),
-            "decoded_term": _str(rec.get("AEDECOD")),
-            "onset": onset,
-            "grade": int(grade),
-            "relatedness": _term(rec.get("AEREL"), "AEREL", _AEREL),
-            "outcome": _term(rec.get("AEOUT"), "AEOUT", _AEOUT),
-            "serious_criteria": criteria,
-            "aware_at": onset,  # the file does not say when the site learnt of it
-            "end_at": _time(rec.get("AEENDTC"), "AEENDTC") if _str(rec.get("AEENDTC")) else None,
-            "ongoing": True if _str(rec.get("AEENRTPT")) == "ONGOING" else None,
-            "action_taken": _code("action_taken", rec.get("AEACN"), "AEACN"),
-            "procedure_relatedness": _code("relatedness", rec.get("AERELPR"), "AERELPR"),
-            "expected": _yn(rec.get("AEEXPFL"), "AEEXPFL"),
-            "infusion_associated": _yn(rec.get("AEINFFL"), "AEINFFL"),
-            "missing": _missing("AE", rec.get("AEMISS"), "AEMISS"),
-        }
+        end = _str(rec.get("AEENDTC"))
+        kwargs = _read_all(
+            {
+                "term": lambda: _str(rec.get("AETERM")),
+                "decoded_term": lambda: _str(rec.get("AEDECOD")),
+                "onset": lambda: _time(rec.get("AESTDTC"), "AESTDTC"),
+                "grade": lambda: int(_number(rec.get("AETOXGR"), "AETOXGR")),
+                "relatedness": lambda: _term(rec.get("AEREL"), "AEREL", _AEREL),
+                "outcome": lambda: _term(rec.get("AEOUT"), "AEOUT", _AEOUT),
+                "serious_criteria": lambda: criteria,
+                "end_at": lambda: _time(end, "AEENDTC") if end else None,
+                "ongoing": lambda: True if _str(rec.get("AEENRTPT")) == "ONGOING" else None,
+                "action_taken": lambda: _code("action_taken", rec.get("AEACN"), "AEACN"),
+                "procedure_relatedness": lambda: _code(
+                    "relatedness", rec.get("AERELPR"), "AERELPR"
+                ),
+                "expected": lambda: _yn(rec.get("AEEXPFL"), "AEEXPFL"),
+                "infusion_associated": lambda: _yn(rec.get("AEINFFL"), "AEINFFL"),
+                "missing": lambda: _missing("AE", rec.get("AEMISS"), "AEMISS"),
+            }
+        )
+        onset: dt.datetime = kwargs["onset"]
+        grade: int = kwargs["grade"]
+        kwargs["aware_at"] = onset  # the file does not say when the site learnt of it
         if _str(rec.get("AESER")) == "Y" and not criteria and grade != 5:
             raise _Bad("AESER", "serious, but no seriousness criterion (AESDTH … AESMIE) is Y")
         if int(grade) == 5:
