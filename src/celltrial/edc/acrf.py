@@ -16,6 +16,8 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import pandas as pd
 
@@ -82,6 +84,12 @@ FORMS: tuple[Form, ...] = (
             "delivered": ("EX.EXDOSE",),
             "number": ("EX.EXNUM", "EX.EXSEQ"),
             "deviation": ("EX.EXDEVRS", "EX.EXDEVFL"),
+            "volume_ml": ("EX.EXVOLML",),
+            "premedication": ("EX.EXPREMED",),
+            "interrupted": ("EX.EXINTFL",),
+            "interruption": ("EX.EXINTRS",),
+            "reaction": ("EX.EXREACT",),
+            "missing": ("EX.EXMISS",),
         },
     ),
     Form("Visit", "record_visit", "LB", {"visit": (), "at": ()}),
@@ -246,7 +254,7 @@ def sdtm_targets(dataset_dir: str | Path | None = None) -> dict[tuple[str, str],
     On ``dataset_dir`` (default: the small Lanzoni dataset of the tests, with the lanzoni2021
     protocol): a column is the SDTM variable of its name, or a SUPP-- QNAM of its name, or the
     variable of its domain holding its values (EXDEVRS → EXADJ); else it is not written."""
-    from celltrial.cdisc.sdtm_out import to_sdtm
+    from celltrial.cdisc import sdtm_out
     from celltrial.dataset import Dataset, read_dataset, schema
     from celltrial.protocol import load_protocol
 
@@ -257,12 +265,21 @@ def sdtm_targets(dataset_dir: str | Path | None = None) -> dict[tuple[str, str],
         tables={c: read.table(c) for c in schema.ALL_DOMAINS if c != "SL" or c in read.tables},
         problems=read.problems,
     )
-    sdtm = to_sdtm(ds, load_protocol("lanzoni2021"))
+    # The columns to_sdtm moves to SUPP-- (whether or not this dataset has values in them).
+    moved: dict[str, set[str]] = {}
+    split = sdtm_out._split_supp
+
+    def spy(frame: pd.DataFrame, prefix: str, study: str, qnams: Any) -> Any:
+        moved.setdefault(prefix, set()).update(qnams)
+        return split(frame, prefix, study, qnams)
+
+    with mock.patch.object(sdtm_out, "_split_supp", spy):
+        sdtm = sdtm_out.to_sdtm(ds, load_protocol("lanzoni2021"))
     out: dict[tuple[str, str], str] = {}
     for code, table in ds.tables.items():
         target = sdtm.tables.get(code)
         supp = sdtm.tables.get(f"SUPP{code}")
-        qnams = set(supp["QNAM"]) if supp is not None else set()
+        qnams = (set(supp["QNAM"]) if supp is not None else set()) | moved.get(code, set())
         for col in table.columns:
             if target is not None and col in target.columns:
                 out[code, col] = f"{code}.{col}"
