@@ -641,3 +641,35 @@ def test_pg_dump_and_restore_verify(tmp_path: Any) -> None:
         assert r.returncode == 1 and "role differs" in r.stdout + r.stderr
     finally:
         run(f"{bindir}/dropdb", "--if-exists", restored)
+
+
+def test_changing_a_participants_status_is_named_by_verify(busy: Any) -> None:
+    """Issue 16 follow-up: actions change a participant's status without writing the whole
+    participant; its ``participant_status`` rows bind the column, so an edit is named."""
+    from celltrial.edc.models import Participant
+
+    a = busy["a"]
+    assert AuditEntry.objects.filter(
+        action="participant_status", table="participant", record_id=str(a.pk)
+    ).exists()
+    _raw(f"UPDATE {_table(Participant)} SET status = 'withdrawn' WHERE id = %s", [a.pk])
+    report = verify_audit()
+    assert not report.ok and f"participant {a.pk}: status differs" in report.message
+
+
+def test_moving_or_deleting_a_generated_visit_is_named_by_verify(busy: Any) -> None:
+    """The visits generated at randomization have no audit rows of their own: their schedule
+    is bound by the ``schedule_visits`` row's digest (a widened window, a deleted visit)."""
+    from celltrial.edc.models import VisitRecord
+
+    a = busy["a"]
+    visit = VisitRecord.objects.filter(participant=a, done_at__isnull=True).order_by("-nominal")[0]
+    later = visit.latest + dt.timedelta(days=30)
+    _raw(f"UPDATE {_table(VisitRecord)} SET latest = %s WHERE id = %s", [later, visit.pk])
+    report = verify_audit()
+    assert not report.ok and f"participant {a.pk}'s visits" in report.message
+    _raw(f"UPDATE {_table(VisitRecord)} SET latest = %s WHERE id = %s", [visit.latest, visit.pk])
+    assert verify_audit().ok
+    _raw(f"DELETE FROM {_table(VisitRecord)} WHERE id = %s", [visit.pk])
+    report = verify_audit()
+    assert not report.ok and f"participant {a.pk}'s visits" in report.message

@@ -92,7 +92,7 @@ _staged = threading.local()
 
 
 @contextlib.contextmanager
-def staging() -> Iterator[bool]:
+def staging(actor: Staff | None = None) -> Iterator[bool]:
     """Within an action: :func:`write` only prepares its rows; :func:`seal` appends them.
 
     The action wrapper seals them as the last statements of its transaction, so the chain's
@@ -104,10 +104,83 @@ def staging() -> Iterator[bool]:
         yield False
         return
     _staged.rows = []
+    _staged.actor = actor
     try:
         yield True
     finally:
         _staged.rows = None
+        _staged.actor = None
+
+
+#: The marker of a participant's status not known when it was loaded (a deferred column).
+_UNKNOWN = object()
+
+
+def remember_status(sender: Any, instance: models.Model, **kwargs: Any) -> None:
+    """``post_init`` receiver on Participant: keep the status as loaded, so that
+    :func:`audit_status` sees whether a save changes it."""
+    instance._audited_status = instance.__dict__.get("status", _UNKNOWN)  # type: ignore[attr-defined]
+
+
+def audit_status(
+    sender: Any,
+    instance: models.Model,
+    created: bool = False,
+    update_fields: Any = None,
+    **kwargs: Any,
+) -> None:
+    """``post_save`` receiver on Participant: inside an action, a participant created or whose
+    status changes gets an audit row ``participant_status`` (``{"status": …}``), so that
+    :func:`verify_data` binds the status column too (actions change it as a consequence of
+    consent, eligibility, enrolment, randomization, disposition, completion, without writing
+    the participant's whole row). Outside an action (fixtures, migrations) nothing is written."""
+    if getattr(_staged, "rows", None) is None:
+        return
+    if update_fields is not None and "status" not in update_fields:
+        return
+    status = instance.__dict__.get("status")
+    before = getattr(instance, "_audited_status", _UNKNOWN)
+    if not created and before == status:
+        return
+    write(
+        getattr(_staged, "actor", None),
+        "participant_status",
+        instance,
+        old=None if created or before is _UNKNOWN else {"status": before},
+        new={"status": status},
+    )
+    instance._audited_status = status  # type: ignore[attr-defined]
+
+
+def visits_digest(nonce: str, participant_id: int | str) -> str:
+    """HMAC-SHA-256, keyed with the scheduling audit row's secret nonce, of a participant's
+    visit schedule as stored (visit, label, nominal time, window), in visit order."""
+    from celltrial.edc.models import VisitRecord
+
+    rows = (
+        VisitRecord.objects.filter(participant_id=participant_id)
+        .order_by("visit")
+        .values_list("visit", "label", "nominal", "earliest", "latest")
+    )
+    text = "".join(
+        f"{v}\t{label}\t{_plain(n)}\t{_plain(e)}\t{_plain(la)}\n" for v, label, n, e, la in rows
+    )
+    return hmac.new(nonce.encode(), text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def write_visit_schedule(actor: Staff | None, participant: models.Model) -> AuditEntry:
+    """The audit row of the visits generated at randomization (they have no rows of their
+    own until one is recorded): the schedule's :func:`visits_digest`, checked by
+    :func:`verify_data`, so a visit deleted, added or moved in the database is named."""
+    nonce = secrets.token_hex(16)
+    return write(
+        actor if actor is not None else getattr(_staged, "actor", None),
+        "schedule_visits",
+        participant,
+        old=None,
+        new={"visits_digest": visits_digest(nonce, participant.pk)},
+        nonce=nonce,
+    )
 
 
 def write(
@@ -431,9 +504,10 @@ def verify_audit() -> AuditReport:
 #: first answer, no trial data) and the sealed list's rows (checked as a whole against the
 #: digest its loading row keeps, :func:`slots_digest`).
 _NOT_FOLDED = {"auditentry", "audithead", "idempotencykey", "allocationslot", "attempt"}
-#: Columns that actions change without an audit row of that record (a participant's status
-#: follows from the randomization, disposition and death rows, which are checked).
-_UNFOLDED_COLUMNS = {"participant": {"status"}}
+#: Columns compared only for the records whose changes all have audit rows: a participant's
+#: status has its own rows (``participant_status``) since issue 16; a participant last changed
+#: before that has none, and its status is not compared.
+_STATUS_ACTION = "participant_status"
 
 
 def _edc_models() -> dict[str, type[models.Model]]:
@@ -474,24 +548,30 @@ def verify_data(limit: int = 20) -> list[str]:
     must equal them, a record the trail created must still exist (unless the trail deleted
     it), and the sealed list must match the digest of its loading row. So a direct edit of the
     database (an arm swapped, a death deleted, a role changed) is named by ``audit verify``.
-    Columns an action changes without an audit row of that record are not covered."""
+    A participant's status is compared from its ``participant_status`` rows, and the visits
+    generated at randomization against their ``schedule_visits`` row's digest."""
     from celltrial.edc.models import Trial
 
     tables = _edc_models()
     columns = {
         name: {f.attname for f in m._meta.concrete_fields if not f.primary_key}
-        - _UNFOLDED_COLUMNS.get(name, set())
         for name, m in tables.items()
     }
     state: dict[tuple[str, str], dict[str, Any]] = {}
     problems: list[str] = []
     lists: list[AuditEntry] = []
+    schedules: list[AuditEntry] = []
+    status_bound: set[str] = set()
     rows = AuditEntry.objects.order_by("seq").only(
         "seq", "action", "table", "record_id", "new", "nonce"
     )
     for e in rows.iterator(chunk_size=2000):
         if e.action == "load_allocation_list":
             lists.append(e)
+        elif e.action == "schedule_visits":
+            schedules.append(e)
+        elif e.action == _STATUS_ACTION:
+            status_bound.add(e.record_id)
         if e.table not in tables or not e.new:
             continue
         new = json.loads(e.new)
@@ -510,6 +590,8 @@ def verify_data(limit: int = 20) -> list[str]:
             expect = wanted[rid]
             now_ = snapshot(obj, None)
             for column, value in sorted(expect.items()):
+                if name == "participant" and column == "status" and rid not in status_bound:
+                    continue
                 if now_.get(column) != value:
                     # No values: a blinded reader of the verification learns no arm.
                     problems.append(
@@ -531,5 +613,12 @@ def verify_data(limit: int = 20) -> list[str]:
             problems.append(
                 f"allocationslot: the sealed list's rows (arms, kit codes) differ from those "
                 f"loaded (audit row {e.seq}): changed outside the EDC"
+            )
+    for e in schedules:
+        kept = json.loads(e.new).get("visits_digest")
+        if kept and visits_digest(e.nonce, e.record_id) != kept:
+            problems.append(
+                f"visitrecord: participant {e.record_id}'s visits (schedule, windows) differ "
+                f"from those generated (audit row {e.seq}): changed outside the EDC"
             )
     return problems[:limit]

@@ -360,7 +360,7 @@ def action(name: str, roles: Iterable[str]) -> Callable[[Callable[..., T]], Call
                     return cast(T, found)
             token = _RUNNING.set(name)
             try:
-                with _writer_lock(), audit.staging() as outermost, transaction.atomic():
+                with _writer_lock(), audit.staging(actor) as outermost, transaction.atomic():
                     result = fn(actor, *args, **kwargs)
                     if idempotency_key is not None:
                         _remember(actor, idempotency_key, name, result, request)

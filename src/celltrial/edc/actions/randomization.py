@@ -160,4 +160,5 @@ def place_on_calendar(
         )
         for v in cal.visits
     )
+    audit.write_visit_schedule(None, p)  # the generated visits, bound for ``audit verify``
     return r
