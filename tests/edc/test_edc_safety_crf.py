@@ -242,6 +242,14 @@ def test_medication_and_history_refusals_name_their_field(trial: Any, clients: A
         assert r.status_code == 422, (body, r.content)
         assert field in _field(r), (body, r.json())
     assert not p.medications.exists() and not p.medical_history.exists()
+    r = c.call(
+        "post",
+        f"/participants/{p.code}/medical-history",
+        {"term": "Rash", "start_date": "2025-01-20"},
+    )
+    text = r.json()["detail"][0]["message"]
+    assert "at 2025-01-20 is after consent (2025-01-05)" in text  # a date, named as a date
+    assert "history_before_consent" in text
 
 
 def test_history_rule_is_in_the_rule_set_and_the_dataset_check() -> None:

@@ -103,6 +103,14 @@ def _iso(t: dt.datetime | dt.date) -> str:
     return t.isoformat()
 
 
+#: Kinds of record dated by a day, not a time (CM and MH dates): named as dates in messages.
+DATE_KINDS = frozenset({"medication", "history"})
+
+
+def _when(occ: Occurrence, t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).date().isoformat() if occ.kind in DATE_KINDS else _iso(t)
+
+
 #: (domain, column) of the dataset and the kind of record it dates. ``--DTC`` stands for the
 #: date column of every findings domain (VS, LB, …).
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -168,7 +176,7 @@ class Rule:
         what = occ.label or occ.kind.replace("_", " ")
         ended = f" ({m.ended_as})" if self.milestone == "ended" and m.ended_as else ""
         return (
-            f"{what} at {_iso(occ.at)} is {self.side} "
+            f"{what} at {_when(occ, occ.at)} is {self.side} "
             f"{_MILESTONE_WORDS[self.milestone]}{ended} ({_iso(ref)}) — rule {self.id}: "
             f"{self.statement}"
         )
@@ -360,7 +368,7 @@ class IntervalRule:
         if isinstance(occ.at, dt.datetime) and occ.end < occ.at:
             what = occ.label or occ.kind.replace("_", " ")
             return (
-                f"{what} ends at {_iso(occ.end)}, before it starts ({_iso(occ.at)}) — rule "
+                f"{what} ends at {_when(occ, occ.end)}, before it starts ({_when(occ, occ.at)}) — rule "
                 f"{self.id}: {self.statement}"
             )
         return None
