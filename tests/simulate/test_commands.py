@@ -91,6 +91,21 @@ def test_design_power_reports_a_scenario_mismatch() -> None:
 # celltrial demo (through the EDC, in a subprocess): tests/simulate/test_through_edc.py
 
 
+def test_demo_refuses_a_today_in_the_future_or_unreadable(tmp_path: Path) -> None:
+    """`--today` is checked before anything is created (the EDC refuses future times)."""
+    out = tmp_path / "demo"
+    for today, said in [
+        ("2999-01-01", "is in the future"),
+        ("next monday", "is not a date"),
+    ]:
+        r = CliRunner().invoke(_app(), ["demo", "--out", str(out), "--today", today])
+        assert r.exit_code == 2, r.output
+        assert "--today: " in r.output and said in r.output, r.output
+    r = CliRunner().invoke(_app(), ["demo", "--out", str(out), "--whole", "--today", "2026-01-01"])
+    assert r.exit_code == 2 and "--whole" in r.output
+    assert not out.exists()
+
+
 def test_design_power_of_rebelatto_at_its_published_size(tmp_path: Path) -> None:
     # The library protocol pre-specifies no between-arm test (the paper's methods are unknown;
     # its changes are within the UC-MSC arm): power names each endpoint and why, and stops.

@@ -2,17 +2,20 @@
 any seed with a scenario) run through the EDC, to the blinded and closed reports.
 
 One command, no questions: a fresh SQLite EDC for the protocol in the output folder (three
-sites, one user per role, a sealed allocation list when the trial is randomized), the virtual trial entered event by event
-with the site staff's action functions (:func:`celltrial.rehearse.run_through_edc`),
-the audit chain verified, the dataset exported and checked, the blinded and the closed (DSMB)
-report written (HTML; PDF too when Chromium is installed), and how to open the EDC on that
-database (``celltrial serve``).
+sites, one user per role, a sealed allocation list when the trial is randomized), the virtual
+trial entered event by event with the site staff's action functions
+(:func:`celltrial.rehearse.run_through_edc`) up to today — a trial in progress, so that each
+role's home page shows work (``--whole``: the whole trial at the scenario's dates) — the audit
+chain verified, the dataset exported and checked, the blinded and the closed (DSMB) report
+written (HTML; PDF too when Chromium is installed), what each role finds today, and how to open
+the EDC on that database (``celltrial serve``).
 """
 
 from __future__ import annotations
 
 import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -52,6 +55,55 @@ def _clear(out: Path) -> None:
             path.unlink()
 
 
+def _today(text: str | None) -> datetime:
+    """``--today``: a date (noon UTC), a date and time (UTC unless it says), or now."""
+    now = datetime.now(UTC)
+    if text is None:
+        return now
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ui.fail(
+            f"--today: {text!r} is not a date (2026-03-02) or a date and time (2026-03-02T09:00Z)"
+        ) from None
+    if len(text.strip()) == 10:
+        when = when.replace(hour=12)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if when > now:
+        raise ui.fail(
+            f"--today: {when:%Y-%m-%d %H:%M} UTC is in the future; the EDC refuses times after now"
+        )
+    return when
+
+
+def _work_today(now: datetime) -> dict[str, str]:
+    """What each role finds on their home page at ``now`` (the first user of each role)."""
+    from celltrial.edc import worklist
+    from celltrial.edc.models import AdverseEvent, Query, Role, Staff
+
+    def first(role: str) -> Staff:
+        found = Staff.objects.filter(role=role).select_related("trial").first()
+        assert found is not None  # create_edc made one of each
+        return found
+
+    visits = worklist.visits_due(first(Role.COORDINATOR), now)
+    infusions = worklist.infusions_due(first(Role.PHARMACIST), now)
+    clocks = AdverseEvent.objects.filter(serious=True, sae_reported_at__isnull=True)
+    queries = Query.objects.filter(status=Query.Status.OPEN)
+    return {
+        "coordinator": f"{len(visits)} visit(s) due this week"
+        + (
+            f" ({', '.join(f'{v.participant.code} {v.label}' for v in visits[:3])} …)"
+            if visits
+            else ""
+        ),
+        "pharmacist": f"{len(infusions)} infusion(s) to prepare this week",
+        "investigator": f"{clocks.count()} SAE report(s) due (24 h clock running)",
+        "monitor": f"{queries.count()} open quer{'y' if queries.count() == 1 else 'ies'}",
+    }
+
+
 def demo_command(
     out: Annotated[
         Path, typer.Option(help="Folder for the EDC database, the dataset and the reports.")
@@ -70,13 +122,32 @@ def demo_command(
     pdf: Annotated[
         bool, typer.Option(help="Also write PDF reports when Chromium is installed.")
     ] = True,
+    today: Annotated[
+        str | None,
+        typer.Option(
+            help="The day the trial in progress has reached: a date (noon UTC) or a date and "
+            "time (2026-03-02T09:00Z); not in the future. Default: now."
+        ),
+    ] = None,
+    whole: Annotated[
+        bool,
+        typer.Option(
+            "--whole",
+            help="Run the whole trial to its end at the scenario's own dates (the trial done, "
+            "nothing due) instead of a trial in progress up to today.",
+        ),
+    ] = False,
 ) -> None:
-    """Run a protocol's virtual trial through a fresh EDC and write its dataset and reports."""
+    """Run a protocol's virtual trial through a fresh EDC, up to today, and write its dataset
+    and reports."""
     console = ui.console
     start = time.perf_counter()
     db = out / DB_NAME
     if os.environ.get("DATABASE_URL"):
         raise ui.fail("DATABASE_URL is set: the demo makes its own SQLite EDC; unset it")
+    if whole and today is not None:
+        raise ui.fail("--today: a whole trial (--whole) runs at the scenario's dates; give one")
+    now = None if whole else _today(today)
     if db.exists() and not force:
         raise ui.fail(f"--out: {db} exists already (an earlier demo); give --force to replace it")
     from celltrial.analysis import analyze
@@ -142,6 +213,7 @@ def demo_command(
             sites=made.sites,
             rng=np.random.default_rng(seed),
             progress=tick,
+            today=now,
         )
         bar.update(task, description="verifying the audit chain")
         from celltrial.edc.audit import verify_audit
@@ -175,12 +247,18 @@ def demo_command(
         f"{'randomized' if randomized else 'assigned'} "
         f"at {', '.join(made.sites)}"
     )
-    table = Table("through the EDC", "simulated", "entered", "not entered")
+    table = Table("through the EDC", "simulated", "entered", "not entered", "after today")
     missing = {k: 0 for k in summary.simulated}
     for ne in summary.not_entered:
         missing[ne.kind] += 1
     for kind, count in sorted(summary.simulated.items(), key=lambda kv: -kv[1]):
-        table.add_row(kind, str(count), str(summary.entered[kind]), str(missing[kind]))
+        table.add_row(
+            kind,
+            str(count),
+            str(summary.entered[kind]),
+            str(missing[kind]),
+            str(summary.future[kind]),
+        )
     console.print(table)
     for reason, count in sorted(summary.reasons().items()):
         console.print(f"  not entered ({count}): {escape(reason)}", highlight=False)
@@ -200,6 +278,10 @@ def demo_command(
             f"{deaths} died",
             highlight=False,
         )
+    if summary.today is not None:
+        console.rule(f"today, {summary.today:%A %Y-%m-%d %H:%M} UTC: the trial in progress")
+        for who, what in _work_today(summary.today).items():
+            console.print(f"  {who:13s} {what}", highlight=False)
     console.rule("where everything is")
     where = {
         "EDC database": db,

@@ -13,10 +13,14 @@ the simulator cannot decide arms; :func:`run_through_edc` therefore simulates in
    the coordinator enters it (``screen_participant``, ``record_consent``, ``enroll``,
    ``randomize_participant``; in a non-randomized trial the investigator's
    ``assign_participant``, arms in turn by the ratio);
-2. when the EDC has randomized a participant, the rehearsal reads the arm it gave (it plays the
-   unblinded system; no site user sees it), draws that participant's outcomes for that arm
-   (:func:`celltrial.simulate.participant_events`) and puts them on the same timeline, so that
-   every EDC action across participants happens in time order.
+2. each randomized candidate's outcomes (:func:`celltrial.simulate.participant_events`) are
+   drawn before anything is entered, for the arm the EDC's sealed list will give (the
+   rehearsal plays the unblinded system; no site user sees it); when the EDC has randomized a
+   participant, the rehearsal reads the arm it gave and puts that participant's events on the
+   same timeline, so that every EDC action across participants happens in time order.
+
+With ``today`` the trial is left in progress (:mod:`celltrial.rehearse.today`): the moment at
+which every role has work is moved to today's hour and only what happened by then is entered.
 
 The steps, one per kind of event, are the methods of ``celltrial.rehearse.steps.Site``: the
 coordinator screens, consents, enrolls, randomizes, records visits (and visits not done),

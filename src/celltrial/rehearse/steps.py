@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 
 from celltrial.edc import actions
-from celltrial.edc.models import Lot, Role, Staff
+from celltrial.edc.models import AllocationSlot, Lot, Measurement, Participant, Role, Staff
 from celltrial.protocol import Protocol
 from celltrial.rehearse.codes import INFUSION_DEVIATION, OUTCOME, RELATEDNESS, SERIOUSNESS
 from celltrial.rehearse.summary import EdcRunSummary, NotEntered, error_text
 from celltrial.rehearse.timeline import Timeline
+from celltrial.rehearse.today import AWARE_AFTER, SAE_REPORT_AFTER, dtc_time
 from celltrial.simulate import Candidate, Scenario, TrialEvent, participant_events
 
 
@@ -77,6 +78,11 @@ class Site:
         self.code_of: dict[str, str] = {}  # screening id -> EDC participant code
         self.fatal_term: dict[str, str] = {}  # participant code -> term of the fatal SAE
         self.lots: set[str] = set()
+        #: Each randomized candidate's events after randomization, drawn by :meth:`plan` for
+        #: the arm the sealed list will give (screening id -> (arm, events)).
+        self.planned: dict[str, tuple[str, list[TrialEvent]]] = {}
+        #: Today, when the trial is in progress: nothing after it is entered.
+        self.until: datetime | None = None
         self.steps: dict[str, Callable[[TrialEvent], None]] = {
             "consent": lambda e: None,  # filed with the screening form (see screen)
             "screening": self.screen,
@@ -111,6 +117,64 @@ class Site:
         """Count an event as not entered, with its reason."""
         who = event.usubjid or event.screening_id
         self.summary.not_entered.append(NotEntered(event.kind, event.time, who, reason))
+
+    # -- the plan: every participant's events, before anything is entered ----------------------
+
+    def plan(self, candidates: list[Candidate]) -> dict[str, list[TrialEvent]]:
+        """Draw each randomized candidate's events after randomization now, in order of
+        randomization, for the arm the EDC will give (:meth:`expected_arms`), so that a run
+        can choose where to stop before it enters anything (:mod:`celltrial.rehearse.today`).
+
+        The generator is used in the same order as when each participant's events are drawn
+        at their randomization, so a run to the end enters the same trial either way. Should
+        the EDC give another arm (a refused entry took another row), :meth:`randomize` draws
+        that participant's events again.
+        """
+        order = sorted(
+            (c for c in candidates if c.randomized),
+            key=lambda c: c.randomize_at,  # stable: ties in order of screening, as the timeline
+        )
+        arms = self.expected_arms(order)
+        self.planned = {}
+        for c in order:
+            arm = arms.get(c.screening_id)
+            if arm is None:
+                break  # the EDC decides (no list to read): later ones are drawn at randomization
+            events = participant_events(
+                self.protocol, self.scenario, c, arm, usubjid="", rng=self.rng
+            )
+            self.planned[c.screening_id] = (arm, events)
+        return {sid: events for sid, (_, events) in self.planned.items()}
+
+    def expected_arms(self, order: list[Candidate]) -> dict[str, str]:
+        """The arm each candidate will get, randomized in ``order``: the next free row of the
+        sealed list for their site and stratum (as ``randomize_participant`` takes it), or in
+        a trial without randomization the arms in turn by the ratio (as :meth:`assign`)."""
+        from celltrial.allocation import Factor, stratum_of
+
+        protocol = self.protocol
+        if protocol.design.assignment != "randomized":
+            ratio = protocol.ratio() or {a.id: 1 for a in protocol.arms}
+            cycle = [a for a, k in ratio.items() for _ in range(int(k))]
+            return {c.screening_id: cycle[k % len(cycle)] for k, c in enumerate(order)}
+        trial = self.staff.coordinator.trial_id
+        free: dict[tuple[str, str], list[str]] = {}
+        rows = AllocationSlot.objects.filter(trial_id=trial, taken_by__isnull=True).order_by(
+            "sequence"
+        )
+        for site, stratum, arm in rows.values_list("site_code", "stratum", "arm"):
+            free.setdefault((site, stratum), []).append(arm)
+        factors = [Factor(s.factor, tuple(s.levels)) for s in protocol.design.allocation.strata]
+        unstratified = any(stratum == "all" for _, stratum in free)
+        out: dict[str, str] = {}
+        for c in order:
+            values = {k: str(v) for k, v in c.values.items()}
+            stratum = "all" if unstratified else stratum_of(values, factors)
+            cell = free.get((c.site, stratum), [])
+            if not cell:
+                break  # the list is exhausted: the EDC refuses, and says why
+            out[c.screening_id] = cell.pop(0)
+        return out
 
     # -- before randomization: the coordinator -------------------------------------------------
 
@@ -188,10 +252,15 @@ class Site:
         # The rehearsal is the unblinded system here: it reads the arm the EDC gave.
         arm = str(r.slot.arm)
         self.summary.arms[code] = arm
-        for e in participant_events(
-            self.protocol, self.scenario, c, arm, usubjid=code, rng=self.rng
-        ):
-            self.timeline.add(e)
+        planned_arm, events = self.planned.pop(c.screening_id, ("", []))
+        if planned_arm != arm:  # not as planned (a refusal took another row): drawn now
+            if planned_arm:
+                self.summary.fixes["outcomes drawn again: the EDC gave another arm"] += 1
+            events = participant_events(
+                self.protocol, self.scenario, c, arm, usubjid=code, rng=self.rng
+            )
+        for e in events:
+            self.timeline.add(dataclasses.replace(e, usubjid=code))
 
     def assign(self, code: str, event: TrialEvent) -> Any:
         """A non-randomized trial: the investigator assigns the arm (in turn, by the ratio,
@@ -343,7 +412,11 @@ class Site:
         criteria = [c for col, c in SERIOUSNESS.items() if d.get(col) == "Y"]
         if d.get("AESER") == "Y" and not criteria:
             criteria = ["important_medical_event"]
-        aware = event.time + timedelta(hours=1)
+        aware = event.time + AWARE_AFTER
+        outcome = OUTCOME.get(str(d.get("AEOUT")), "unknown")
+        ends = str(d.get("AEENDTC") or "")
+        if self.until is not None and ends and outcome != "fatal" and dtc_time(ends) > self.until:
+            outcome = "not_recovered"  # it ends after today: ongoing as far as anyone knows
         try:
             ae = self.call(
                 "report_adverse_event",
@@ -355,7 +428,7 @@ class Site:
                 onset=event.time,
                 grade=int(d["AETOXGR"]),
                 relatedness=RELATEDNESS.get(str(d.get("AEREL")), "not_related"),
-                outcome=OUTCOME.get(str(d.get("AEOUT")), "unknown"),
+                outcome=outcome,
                 serious_criteria=criteria,
                 aware_at=aware,
             )
@@ -366,13 +439,11 @@ class Site:
         if ae.serious:
             if int(d["AETOXGR"]) == 5:
                 self.fatal_term[code] = str(d["AETERM"])
-            self.call(
-                "report_sae",
-                actions.report_sae,
-                investigator,
-                ae.pk,
-                at=aware + timedelta(hours=6),
-            )
+            report_at = aware + SAE_REPORT_AFTER
+            if self.until is not None and report_at > self.until:
+                self.summary.sae_clocks += 1  # not filed yet: its 24 h clock runs today
+                return
+            self.call("report_sae", actions.report_sae, investigator, ae.pk, at=report_at)
 
     def record_death(self, event: TrialEvent) -> None:
         """The investigator's death record (cause: the term of the fatal SAE, if any)."""
@@ -456,3 +527,39 @@ class Site:
             self.refuse(simulated, error_text(exc))
             return
         self.summary.entered[simulated.kind] += 1
+
+    # -- today, in a trial in progress: the monitor ------------------------------------------
+
+    def query_latest_value(self) -> None:
+        """The monitor, checking this week's entries against the source, queries the latest
+        value recorded for a participant in follow-up (a query is monitoring's daily work;
+        the simulator draws none)."""
+        m = (
+            Measurement.objects.filter(
+                participant__status=Participant.Status.RANDOMIZED, number__isnull=False
+            )
+            .select_related("participant")
+            .order_by("-measured_at", "-id")
+            .first()
+        )
+        if m is None:
+            return
+        label = self.protocol.measurement(m.code).label
+        unit = f" {m.unit}" if m.unit else ""
+        visits = {v.id: v.label for v in self.protocol.schedule.visits}
+        at = visits.get(m.visit, m.visit) or "an unscheduled time"
+        text = (
+            f"{label} {m.value}{unit} at {at}: the source "
+            "document could not be found in the binder. Please check the value against it and "
+            "confirm or correct."
+        )
+        self.call(
+            "open_query",
+            actions.open_query,
+            self.staff.monitor,
+            "measurement",
+            m.pk,
+            text,
+            field="value",
+        )
+        self.summary.queries += 1

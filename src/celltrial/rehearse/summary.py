@@ -21,14 +21,22 @@ class NotEntered:
 class EdcRunSummary:
     """What :func:`celltrial.rehearse.run_through_edc` did.
 
-    Every simulated event (``simulated``, by kind) is either entered (``entered``) or in
-    ``not_entered`` with its reason. ``fixes`` counts refusals resolved as a site would;
-    ``actions`` counts the successful EDC action calls by name.
+    Every simulated event (``simulated``, by kind) is either entered (``entered``), in
+    ``not_entered`` with its reason, or, in a trial in progress, still to come (``future``:
+    after ``today``). ``fixes`` counts refusals resolved as a site would; ``actions`` counts
+    the successful EDC action calls by name. In a trial in progress ``today`` is the moment
+    the rehearsal stopped (``stop_why`` says why there), ``sae_clocks`` the SAE reports not
+    filed yet and ``queries`` the queries the monitor opened today.
     """
 
     simulated: Counter[str] = dataclasses.field(default_factory=Counter)
     entered: Counter[str] = dataclasses.field(default_factory=Counter)
     not_entered: list[NotEntered] = dataclasses.field(default_factory=list)
+    future: Counter[str] = dataclasses.field(default_factory=Counter)
+    today: datetime | None = None
+    stop_why: str = ""
+    sae_clocks: int = 0
+    queries: int = 0
     fixes: Counter[str] = dataclasses.field(default_factory=Counter)
     actions: Counter[str] = dataclasses.field(default_factory=Counter)
     arms: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -47,12 +55,13 @@ class EdcRunSummary:
         return Counter(f"{n.kind}: {n.reason}" for n in self.not_entered)
 
     def unaccounted(self) -> dict[str, int]:
-        """Kinds whose simulated count is not entered + not entered (should be empty)."""
+        """Kinds whose simulated count is not entered + not entered + still to come (should
+        be empty)."""
         missing = Counter(n.kind for n in self.not_entered)
         return {
-            k: v - self.entered[k] - missing[k]
+            k: v - self.entered[k] - missing[k] - self.future[k]
             for k, v in self.simulated.items()
-            if v != self.entered[k] + missing[k]
+            if v != self.entered[k] + missing[k] + self.future[k]
         }
 
 

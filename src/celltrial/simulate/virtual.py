@@ -553,6 +553,7 @@ def _visits(
     cat = {m.code: (d, tc) for (d, tc), m in catalogue(protocol).items()}
     base_log: dict[str, float] = {}
     last: list[datetime] = []
+    bare: list[tuple[datetime, str, bool]] = []  # visits with nothing to measure
     for number, visit in enumerate(protocol.schedule.visits, start=1):
         anchor = rand if protocol.schedule.anchor_of(visit) == "randomization" else first
         if visit.kind == "screening":
@@ -632,7 +633,16 @@ def _visits(
         if measured:
             last.append(t)
             ev(t, "measurement", visit=visit.id, values=measured, missed=missed)
+        elif visit.kind != "screening":
+            bare.append((t, visit.id, missed))
     person["last_visit"] = last
+    # A visit with nothing to measure (the second infusion's day …) is still done at the site:
+    # an event with no values, so that a driver records it (the EDC would call it overdue).
+    # Only up to the participant's end, so that it never moves the disposition's date.
+    done = max([end, *last])
+    for t, visit_id, missed in bare:
+        if t <= done:
+            ev(t, "measurement", visit=visit_id, values={}, missed=missed)
 
 
 def _adverse_events(

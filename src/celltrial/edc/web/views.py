@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from celltrial.edc import actions, labels
+from celltrial.edc import actions, labels, worklist
 from celltrial.edc.actions import ActionError
 from celltrial.edc.actions.product import INFUSION_MAY_BE_MISSING
 from celltrial.edc.actions.safety import OUTCOMES, window_flags
@@ -306,6 +306,7 @@ def home(request: HttpRequest, staff: Staff) -> HttpResponse:
         _ctx(
             staff,
             rows=rows,
+            due_week=worklist.visits_due(staff, now),
             overdue=overdue,
             clocks=clocks,
             log=log,
@@ -847,6 +848,7 @@ def pharmacy(request: HttpRequest, staff: Staff) -> HttpResponse:
             lots=lots,
             arms=protocol.arms,
             people=people,
+            to_prepare=worklist.infusions_due(staff, timezone.now()),
             slots=slots.order_by("sequence"),
             taken=slots.filter(taken_by__isnull=False).count(),
             errors=errors,

@@ -1,0 +1,153 @@
+"""Issue 17: after ``make demo`` the trial is in progress up to today, and each role's home page
+shows real work: the coordinator a visit due this week, the pharmacist an infusion to prepare,
+the monitor an open query, the investigator an SAE whose 24 h clock runs.
+
+Both tests use the session's one demo run (``demo_today``, tests/conftest.py), logged in with
+the passwords it printed: Django's test client in a subprocess configured on the demo's
+database (as ``celltrial serve`` configures itself), and Playwright in Debian's Chromium
+against ``celltrial serve`` on that database. The screenshots of docs/edc.md ("The demo: a
+trial in progress") are written to tests/web/screenshots/demo-<role>.png.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from web_helpers import SHOTS, browser_only, text
+
+CLIENT = """
+import json, sys
+from celltrial.edc import setup
+setup(sys.argv[1])
+from django.test import Client
+passwords = json.loads(sys.argv[2])
+out = {}
+for user in ("coordinator", "investigator", "pharmacist", "monitor"):
+    c = Client(enforce_csrf_checks=True)
+    token = c.get("/login").cookies["csrftoken"].value
+    r = c.post("/login", {"username": user, "password": passwords[user],
+                          "csrfmiddlewaretoken": token})
+    assert r.status_code == 302, (user, r.status_code)
+    page = c.get("/", follow=True)
+    out[user] = {"status": page.status_code, "url": page.request["PATH_INFO"],
+                 "html": page.content.decode()}
+json.dump(out, sys.stdout)
+"""
+
+
+def _items(html: str, heading_id: str) -> list[str]:
+    """The texts of the list items in the card whose heading has ``heading_id``."""
+    card = html.split(f'id="{heading_id}"', 1)[1].split("</section>", 1)[0]
+    return [text(li.encode()).strip() for li in re.findall(r"<li[^>]*>(.*?)</li>", card, re.S)]
+
+
+def test_each_roles_home_page_shows_todays_work(demo_today: Any) -> None:
+    r = subprocess.run(
+        [sys.executable, "-c", CLIENT, str(demo_today.db), json.dumps(demo_today.passwords)],
+        capture_output=True,
+        text=True,
+        env=demo_today.env(),
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    pages = json.loads(r.stdout)
+    assert all(p["status"] == 200 for p in pages.values()), pages
+    coordinator = pages["coordinator"]["html"]
+    due = _items(coordinator, "due-h")
+    assert due, "no visit due this week"
+    assert all(re.search(r"\d{4}-\d\d-\d\d", d) for d in due)
+    # The SAE whose report is not filed yet: its clock counts down (hours left, not overdue).
+    clocks = _items(pages["investigator"]["html"], "sae-h")
+    assert any(re.search(r"\d+(\.\d)? h left", c) for c in clocks), clocks
+    assert pages["pharmacist"]["url"] == "/pharmacy"
+    prepare = _items(pages["pharmacist"]["html"], "prep-h")
+    assert prepare and all("administration #" in p for p in prepare), prepare
+    monitor = text(pages["monitor"]["html"].encode())
+    assert "please check the value against it" in monitor.lower()
+    # The blinded coordinator sees no arm on their home page.
+    assert "UC-MSC" not in text(coordinator.encode())
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served_demo(demo_today: Any) -> Iterator[str]:
+    """``celltrial serve`` on the demo's database (one worker); yields its base URL."""
+    port = _free_port()
+    cmd = [sys.executable, "-c", "from celltrial.cli import app; app()", "serve"]
+    cmd += ["--db", str(demo_today.db), "--port", str(port), "--workers", "1"]
+    proc = subprocess.Popen(cmd, env=demo_today.env(), stdout=subprocess.DEVNULL, stderr=None)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        end = time.monotonic() + 60
+        while True:  # polls until the server answers (no fixed sleep)
+            try:
+                with urllib.request.urlopen(f"{base}/login", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > end or proc.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@browser_only
+def test_demo_walk_through_in_chromium(served_demo: str, demo_today: Any, browser: Any) -> None:
+    """One browser, the four roles in turn, as a newcomer would after ``make demo``; the
+    screenshots are docs/edc.md's tour of the demo."""
+    SHOTS.mkdir(exist_ok=True)
+
+    def log_in(user: str) -> Any:
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = ctx.new_page()
+        page.goto(f"{served_demo}/login")
+        page.fill("#id_username", user)
+        page.fill("#id_password", demo_today.passwords[user])
+        page.get_by_role("button", name="Log in").click()
+        return page
+
+    page = log_in("coordinator")
+    due = page.locator("#due-h + ul li")
+    assert due.count() >= 1
+    page.screenshot(path=str(SHOTS / "demo-coordinator.png"), full_page=True)
+    # The first visit due: its participant's page, with the visit to record.
+    due.first.locator("a").click()
+    assert page.get_by_role("heading", level=1).inner_text().strip()
+    page.context.close()
+
+    page = log_in("investigator")
+    clock = page.locator("ul.clocks li").first
+    assert re.search(r"h left", clock.inner_text())
+    page.screenshot(path=str(SHOTS / "demo-investigator.png"), full_page=True)
+    page.context.close()
+
+    page = log_in("pharmacist")
+    assert page.url.endswith("/pharmacy")
+    prepare = page.locator("#prep-h + ul li")
+    assert prepare.count() >= 1
+    page.screenshot(path=str(SHOTS / "demo-pharmacist.png"), full_page=True)
+    prepare.first.locator("a").click()  # the dose page of that participant
+    assert "/pharmacy/p/" in page.url
+    page.context.close()
+
+    page = log_in("monitor")
+    assert "please check the value against it" in page.content().lower()
+    page.screenshot(path=str(SHOTS / "demo-monitor.png"), full_page=True)
+    page.context.close()
