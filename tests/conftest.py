@@ -28,8 +28,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 # ------------------------------------------------------------------------------------------
-# `celltrial demo`, run once for the whole session (the slowest fixture of the suite: one run
-# shared by tests/simulate/test_through_edc.py and tests/web/test_web_demo.py).
+# `celltrial demo`, run once for the whole session (the slowest fixture of the suite). Under
+# `make test`'s `--dist loadfile` each worker has its own session: keep the tests that use it
+# in one file (tests/web/test_web_demo.py), so that it runs once.
 # ------------------------------------------------------------------------------------------
 
 

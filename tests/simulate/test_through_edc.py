@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from seed_checklist import missing_from
 
 from celltrial.dataset import check_dataset, errors, read_dataset
 from celltrial.protocol import load_protocol
@@ -164,64 +163,6 @@ def test_arms_in_the_export_are_the_edcs_allocation_list(small_run):
         assert seq < first_free[(site, stratum)]
 
 
-@pytest.fixture
-def demo_run(demo_today: Any) -> tuple[Path, str]:
-    """The session's demo (tests/conftest.py): a trial in progress up to this hour."""
-    return demo_today.out, demo_today.stdout
-
-
-def test_demo_runs_end_to_end(demo_run):
-    out, stdout = demo_run
-    for name in ("edc.sqlite3", "report-blinded.html", "report-closed.html", "dataset/dm.csv"):
-        assert (out / name).exists(), name
-    assert "celltrial serve --db" in stdout and "audit trail intact" in stdout
-    assert "coordinator" in stdout and "pharmacist" in stdout  # the logins, once
-    dataset = read_dataset(out / "dataset")
-    assert errors([*dataset.problems, *check_dataset(dataset, load_protocol("lanzoni2021"))]) == []
-    r = _demo("--out", str(out), "--no-pdf")
-    assert r.returncode == 2 and "--force" in r.stderr
-
-
-def test_demo_report_holds_every_analysis_lanzoni_published(demo_run):
-    """docs/seeds.md's lanzoni2021 rows: each endpoint and section is in the closed report."""
-    out, _ = demo_run
-    html = (out / "report-closed.html").read_text(encoding="utf-8")
-    assert missing_from(html, "lanzoni2021") == []
-
-
-def test_demo_report_shows_the_lanzoni_effect(demo_run):
-    """Seed 7 (the demo's default, ``demo.SEED``): fewer deaths with UC-MSC than control in the
-    closed report's survival section (the scenario: 91 % vs 42 % day-31 survival)."""
-    out, _ = demo_run
-    html = (out / "report-closed.html").read_text(encoding="utf-8")
-    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
-    section = text[text.index("Survival at 31 days") :]
-    assert "UC-MSC Control (vehicle) Total" in section[:400]
-    events = re.search(r"Events (\d+) (\d+) (\d+)", section)
-    assert events is not None
-    ucmsc, control, total = (int(x) for x in events.groups())
-    assert ucmsc < control and ucmsc + control == total
-    assert control - ucmsc >= 3
-
-
-def test_demo_report_counts_completions_and_recoveries(demo_run):
-    """The closed report's CONSORT diagram counts completers, and time to recovery has events
-    (both were 0 before the EDC had completion and clinical-event forms)."""
-    out, stdout = demo_run
-    assert "not entered (" not in stdout  # every simulated event went into the EDC
-    html = (out / "report-closed.html").read_text(encoding="utf-8")
-    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
-    completed = [int(x) for x in re.findall(r"Completed \(n=(\d+)\)", text)]
-    assert len(completed) == 2 and all(n > 0 for n in completed), completed
-    section = text[text.index("Time to recovery Kaplan") :]
-    events = re.search(r"Events (\d+) (\d+) (\d+)", section)
-    assert events is not None
-    assert int(events.group(3)) > 0
-    dropouts = re.search(r"Censored before day 31 \(drop-out\) (\d+) (\d+) (\d+)", section)
-    # The trial is in progress: the only participants censored before day 31 are those still
-    # in follow-up today (nobody withdrew with seed 7); none who completed is a drop-out.
-    dataset = read_dataset(out / "dataset")
-    ended = dataset.table("DS").query("DSCAT == 'DISPOSITION EVENT'")["USUBJID"]
-    ongoing = int((~dataset.dm["USUBJID"].isin(ended)).sum())
-    assert ongoing > 0
-    assert dropouts is not None and int(dropouts.group(3)) <= ongoing
+# `celltrial demo` itself (the session's one run, a trial in progress), its reports and each
+# role's home page after it: tests/web/test_web_demo.py (one file, so that `--dist loadfile`
+# runs the demo once).

@@ -2,11 +2,15 @@
 shows real work: the coordinator a visit due this week, the pharmacist an infusion to prepare,
 the monitor an open query, the investigator an SAE whose 24 h clock runs.
 
-Both tests use the session's one demo run (``demo_today``, tests/conftest.py), logged in with
+The tests use the session's one demo run (``demo_today``, tests/conftest.py), logged in with
 the passwords it printed: Django's test client in a subprocess configured on the demo's
 database (as ``celltrial serve`` configures itself), and Playwright in Debian's Chromium
 against ``celltrial serve`` on that database. The screenshots of docs/edc.md ("The demo: a
 trial in progress") are written to tests/web/screenshots/demo-<role>.png.
+
+The demo's own output and reports are checked here too (moved from
+tests/simulate/test_through_edc.py): every test of the demo in one file, so that ``make
+test``'s ``--dist loadfile`` runs the demo once, in one worker.
 """
 
 from __future__ import annotations
@@ -19,10 +23,90 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from web_helpers import SHOTS, browser_only, text
+
+from celltrial.dataset import check_dataset, errors, read_dataset
+from celltrial.protocol import load_protocol
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "simulate"))
+from seed_checklist import missing_from
+
+
+@pytest.fixture
+def demo_run(demo_today: Any) -> tuple[Path, str]:
+    """The session's demo (tests/conftest.py): a trial in progress up to this hour."""
+    return demo_today.out, demo_today.stdout
+
+
+def test_demo_runs_end_to_end(demo_run, demo_today):
+    out, stdout = demo_run
+    for name in ("edc.sqlite3", "report-blinded.html", "report-closed.html", "dataset/dm.csv"):
+        assert (out / name).exists(), name
+    assert "celltrial serve --db" in stdout and "audit trail intact" in stdout
+    assert "coordinator" in stdout and "pharmacist" in stdout  # the logins, once
+    dataset = read_dataset(out / "dataset")
+    assert errors([*dataset.problems, *check_dataset(dataset, load_protocol("lanzoni2021"))]) == []
+    cmd = [sys.executable, "-c", "from celltrial.cli import app; app()", "demo"]
+    r = subprocess.run(
+        [*cmd, "--out", str(out), "--no-pdf"],
+        capture_output=True,
+        text=True,
+        env=demo_today.env(),
+        timeout=300,
+    )
+    assert r.returncode == 2 and "--force" in r.stderr
+
+
+def test_demo_report_holds_every_analysis_lanzoni_published(demo_run):
+    """docs/seeds.md's lanzoni2021 rows: each endpoint and section is in the closed report."""
+    out, _ = demo_run
+    html = (out / "report-closed.html").read_text(encoding="utf-8")
+    assert missing_from(html, "lanzoni2021") == []
+
+
+def test_demo_report_shows_the_lanzoni_effect(demo_run):
+    """Seed 7 (the demo's default, ``demo.SEED``): fewer deaths with UC-MSC than control in the
+    closed report's survival section (the scenario: 91 % vs 42 % day-31 survival)."""
+    out, _ = demo_run
+    html = (out / "report-closed.html").read_text(encoding="utf-8")
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    section = text[text.index("Survival at 31 days") :]
+    assert "UC-MSC Control (vehicle) Total" in section[:400]
+    events = re.search(r"Events (\d+) (\d+) (\d+)", section)
+    assert events is not None
+    ucmsc, control, total = (int(x) for x in events.groups())
+    assert ucmsc < control and ucmsc + control == total
+    assert control - ucmsc >= 3
+
+
+def test_demo_report_counts_completions_and_recoveries(demo_run):
+    """The closed report's CONSORT diagram counts completers, and time to recovery has events
+    (both were 0 before the EDC had completion and clinical-event forms)."""
+    out, stdout = demo_run
+    assert "not entered (" not in stdout  # every simulated event went into the EDC
+    html = (out / "report-closed.html").read_text(encoding="utf-8")
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    completed = [int(x) for x in re.findall(r"Completed \(n=(\d+)\)", text)]
+    assert len(completed) == 2 and all(n > 0 for n in completed), completed
+    section = text[text.index("Time to recovery Kaplan") :]
+    events = re.search(r"Events (\d+) (\d+) (\d+)", section)
+    assert events is not None
+    assert int(events.group(3)) > 0
+    dropouts = re.search(r"Censored before day 31 \(drop-out\) (\d+) (\d+) (\d+)", section)
+    # The trial is in progress: the only participants censored before day 31 are those still
+    # in follow-up today (nobody withdrew with seed 7); none who completed is a drop-out.
+    dataset = read_dataset(out / "dataset")
+    ended = dataset.table("DS").query("DSCAT == 'DISPOSITION EVENT'")["USUBJID"]
+    ongoing = int((~dataset.dm["USUBJID"].isin(ended)).sum())
+    assert ongoing > 0
+    assert dropouts is not None and int(dropouts.group(3)) <= ongoing
+
+
+# -- each role's home page ---------------------------------------------------------------------
 
 CLIENT = """
 import json, sys
