@@ -49,6 +49,11 @@ actions.record_medication(coordinator, first.code, medication="Paracetamol", ind
                           dose=500, dose_unit="mg", frequency="tid",
                           start_date=consent, end_date=consent + dt.timedelta(days=2),
                           missing={"route": "unknown"})
+# The infusion form's details (issue 17), set on the source's first infusion as data to export.
+from celltrial.edc.models import Infusion
+Infusion.objects.filter(pk=first.infusions.order_by("number").first().pk).update(
+    volume_ml=50.0, premedication="Paracetamol", interrupted=True, interruption="Chills",
+    reaction="Chills")
 onset = first.randomization.randomized_at + dt.timedelta(hours=2)
 actions.report_adverse_event(investigator, first.code, term="Rash", onset=onset, grade=1,
                              relatedness="possible", outcome="recovered",
@@ -151,6 +156,8 @@ def test_an_odm_export_imported_into_a_fresh_edc_gives_the_same_dataset(
     assert len(want.tables["DM"]) == 6 and len(want.tables["SL"]) > 6  # screen failures too
     assert len(want.tables["CM"]) == len(want.tables["MH"]) == 1
     assert want.tables["CM"]["CMMISS"].tolist() == ["CMROUTE=UNK"]
+    ex = want.tables["EX"]
+    assert ex[["EXVOLML", "EXPREMED", "EXINTRS", "EXREACT"]].notna().all(axis=1).sum() == 1
     ae = want.tables["AE"]
     assert ae[["AEENDTC", "AEACN", "AERELPR", "AEEXPFL"]].notna().all(axis=1).sum() == 1
     # Every record went through an action and its audit row.

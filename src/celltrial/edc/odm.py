@@ -138,6 +138,12 @@ _FIELDS: dict[str, dict[str, str]] = {
         "number": "EXNUM",
         "deviation": "EXDEVRS",
         "arm": "EXTRT",
+        "premedication": "EXPREMED",
+        "volume_ml": "EXVOLML",
+        "interrupted": "EXINTFL",
+        "interruption": "EXINTRS",
+        "reaction": "EXREACT",
+        "missing": "EXMISS",
     },
     "AE": {
         "term": "AETERM",
@@ -543,6 +549,17 @@ class _Importer:
         delivered = _number(rec.get("EXDOSE"), "EXDOSE")
         number = int(_number(rec.get("EXNUM") or rec.get("EXSEQ"), "EXNUM"))
         deviation = _str(rec.get("EXDEVRS"))
+        volume = _str(rec.get("EXVOLML"))
+        details = _read_all(  # the safety CRF's infusion details (issue 17)
+            {
+                "premedication": lambda: _str(rec.get("EXPREMED")),
+                "volume_ml": lambda: _number(volume, "EXVOLML") if volume else None,
+                "interrupted": lambda: _yn(rec.get("EXINTFL"), "EXINTFL") or False,
+                "interruption": lambda: _str(rec.get("EXINTRS")),
+                "reaction": lambda: _str(rec.get("EXREACT")),
+                "missing": lambda: _missing("EX", rec.get("EXMISS"), "EXMISS"),
+            }
+        )
         pharmacist = self.actor(Role.PHARMACIST)
 
         def infuse() -> None:
@@ -558,6 +575,7 @@ class _Importer:
                 delivered=delivered,
                 number=number,
                 deviation=deviation,
+                **details,
             )
 
         self.add(start, "infusion", code, "EX", key, infuse)
