@@ -9,7 +9,13 @@ request with its own idempotency key (a tenth are sent twice, as a client retryi
 are counted (zero lost, zero duplicated) and the audit chain is verified.
 
     python bench/edc_load.py                                   # SQLite (a WAL file)
+    python bench/edc_load.py --quick                           # 30 participants, 4 clients, 3 s
     scripts/with-postgres.sh python bench/edc_load.py          # PostgreSQL
+
+Besides throughput and latency it reports the **server's CPU seconds per write**, read from
+``/proc/<pid>/stat`` (user + system time) of the server process and all its descendants
+(gunicorn's master and workers) just before the clients start and just after they stop: on a
+machine busy with other work, throughput falls but the CPU a write costs stays comparable.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ SITES = ("site1", "site2", "site3")
 PER_SITE = 100
 
 
-def _setup(db: str) -> dict[str, list[str] | str]:
+def _setup(db: str, per_site: int = PER_SITE) -> dict[str, list[str] | str]:
     from celltrial.edc import setup
 
     setup(db)
@@ -56,7 +62,7 @@ def _setup(db: str) -> dict[str, list[str] | str]:
         protocol=p.id,
         protocol_version=p.version,
         sites=SITES,
-        per_stratum=PER_SITE,
+        per_stratum=max(per_site, 4),
     )
     actions.load_allocation_list(admin, sealed.canonical())
     tokens: dict[str, str] = {}
@@ -67,7 +73,7 @@ def _setup(db: str) -> dict[str, list[str] | str]:
         )
         tokens[site] = actions.token_for(staff)
         codes[site] = []
-        for i in range(PER_SITE):
+        for i in range(per_site):
             sev = "mild_moderate" if i % 2 else "moderate_severe"
             values = {"covid19": True, "ards_severity": sev, "age": 60, "weight": 75}
             person = actions.screen_participant(staff, site, values)
@@ -96,6 +102,31 @@ def _serve(db: str, port: int, threads: int, processes: int, server: str) -> Non
     from celltrial.edc.server_gunicorn import serve as gunicorn
 
     gunicorn("127.0.0.1", port, workers=processes, threads=threads, quiet=True)
+
+
+def _tree_cpu(root: int) -> float:
+    """User + system CPU seconds of process ``root`` and all its living descendants, from
+    ``/proc/<pid>/stat`` (fields 14 and 15, in clock ticks); 0 where /proc is missing."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    parent: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name (field 2) is in parentheses and may hold spaces: split after it.
+        rest = text[text.rindex(")") + 2 :].split()
+        pid = int(entry.name)
+        parent[pid] = int(rest[1])
+        times[pid] = (int(rest[11]) + int(rest[12])) / ticks
+    mine = {root}
+    grew = True
+    while grew:
+        more = {pid for pid, pp in parent.items() if pp in mine} - mine
+        grew = bool(more)
+        mine |= more
+    return sum(times.get(pid, 0.0) for pid in mine)
 
 
 def _wait(port: int, timeout: float = 60) -> None:
@@ -131,12 +162,20 @@ def main() -> None:
         default="gunicorn",
         help="gunicorn (as `celltrial serve`) or the former built-in server",
     )
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run: 10 participants per site, 4 clients, 3 s (numbers not comparable)",
+    )
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
         _serve(args.db, args.serve, args.threads, args.processes, args.server)
         return
+    per_site = PER_SITE
+    if args.quick:
+        per_site, args.clients, args.seconds = 10, 4, 3.0
     args.clients = max(1, min(args.clients, 64))
     args.seconds = max(1.0, min(args.seconds, 120.0))
 
@@ -148,7 +187,7 @@ def main() -> None:
         else "SQLite (WAL)"
     )
     t0 = time.perf_counter()
-    state = _setup(db)
+    state = _setup(db, per_site)
     tokens = json.loads(str(state["tokens"]))
     codes = json.loads(str(state["codes"]))
     print(
@@ -238,6 +277,7 @@ def main() -> None:
 
         threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
         cpu0 = time.process_time()
+        tree0 = _tree_cpu(server.pid)
         start = time.perf_counter()
         for t in threads:
             t.start()
@@ -245,6 +285,8 @@ def main() -> None:
             t.join()
         elapsed = time.perf_counter() - start
         client_cpu = time.process_time() - cpu0
+        # Before the server stops: its workers' time is counted while they live.
+        tree_cpu = _tree_cpu(server.pid) - tree0
         load = os.getloadavg()[0]
     finally:
         server.terminate()
@@ -265,6 +307,10 @@ def main() -> None:
         f"p95 {q[94] * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms"
     )
     n = len(latencies)
+    print(
+        f"server CPU per write (during the run, /proc): {tree_cpu / n * 1000:.2f} ms "
+        f"({tree_cpu:.2f} s over {n} requests)"
+    )
     print(
         f"CPU per request: clients {client_cpu / n * 1000:.2f} ms, server processes "
         f"{server_cpu / n * 1000:.2f} ms (start-up included); load average at the end {load:.1f} "
