@@ -115,7 +115,9 @@ def _serve(db: str, port: int) -> None:
     setup(db)
     from celltrial.edc.server_gunicorn import serve
 
-    serve("127.0.0.1", port, workers=2, threads=8, quiet=True)
+    # A long worker timeout: on a busy machine a worker may take more than 30 s to load Django,
+    # and gunicorn would kill it before it answers once.
+    serve("127.0.0.1", port, workers=2, threads=8, timeout=180, quiet=True)
 
 
 def _wait(port: int, server: subprocess.Popen[bytes], timeout: float = 300) -> None:
