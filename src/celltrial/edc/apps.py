@@ -11,15 +11,9 @@ class EdcConfig(AppConfig):
 
     def ready(self) -> None:
         """Every EDC row is checked before it is written (:func:`celltrial.edc.guard.check_values`)."""
-        from django.db.models.signals import post_init, post_save, pre_save
+        from django.db.models.signals import pre_save
 
-        from celltrial.edc.audit import audit_status, remember_status
         from celltrial.edc.guard import check_values
-        from celltrial.edc.models import Participant
-
-        # A participant's status changes get audit rows (``audit verify`` binds the column).
-        post_init.connect(remember_status, sender=Participant, dispatch_uid="edc-status-init")
-        post_save.connect(audit_status, sender=Participant, dispatch_uid="edc-status-save")
 
         for model in self.get_models():
             pre_save.connect(check_values, sender=model, dispatch_uid=f"edc-check-{model.__name__}")

@@ -112,44 +112,22 @@ def staging(actor: Staff | None = None) -> Iterator[bool]:
         _staged.actor = None
 
 
-#: The marker of a participant's status not known when it was loaded (a deferred column).
-_UNKNOWN = object()
-
-
-def remember_status(sender: Any, instance: models.Model, **kwargs: Any) -> None:
-    """``post_init`` receiver on Participant: keep the status as loaded, so that
-    :func:`audit_status` sees whether a save changes it."""
-    instance._audited_status = instance.__dict__.get("status", _UNKNOWN)  # type: ignore[attr-defined]
-
-
-def audit_status(
-    sender: Any,
-    instance: models.Model,
-    created: bool = False,
-    update_fields: Any = None,
-    **kwargs: Any,
-) -> None:
-    """``post_save`` receiver on Participant: inside an action, a participant created or whose
-    status changes gets an audit row ``participant_status`` (``{"status": …}``), so that
-    :func:`verify_data` binds the status column too (actions change it as a consequence of
-    consent, eligibility, enrolment, randomization, disposition, completion, without writing
-    the participant's whole row). Outside an action (fixtures, migrations) nothing is written."""
-    if getattr(_staged, "rows", None) is None:
-        return
-    if update_fields is not None and "status" not in update_fields:
-        return
-    status = instance.__dict__.get("status")
-    before = getattr(instance, "_audited_status", _UNKNOWN)
-    if not created and before == status:
+def write_status(actor: Staff | None, participant: models.Model, before: str | None) -> None:
+    """The audit row ``participant_status`` (``{"status": …}``) of a participant created
+    (``before`` None) or whose status an action changed from ``before``; nothing when it did not
+    change. Every action that sets ``Participant.status`` calls it in its transaction (consent,
+    eligibility, enrolment, randomization or assignment, disposition, completion), so that
+    :func:`verify_data` binds the status column too."""
+    status = participant.__dict__.get("status")
+    if before is not None and before == status:
         return
     write(
-        getattr(_staged, "actor", None),
+        actor if actor is not None else getattr(_staged, "actor", None),
         "participant_status",
-        instance,
-        old=None if created or before is _UNKNOWN else {"status": before},
+        participant,
+        old=None if before is None else {"status": before},
         new={"status": status},
     )
-    instance._audited_status = status  # type: ignore[attr-defined]
 
 
 def visits_digest(nonce: str, participant_id: int | str) -> str:

@@ -52,9 +52,11 @@ def _leave(
         enforce_milestones(p, field, ended=at, ended_as=WORDS[kind])
     d = Disposition.objects.create(participant=p, kind=kind, at=at, reason=reason, by=by)
     old = audit.snapshot(p, ["status"])
+    before = p.status
     p.status = status
     p.save(update_fields=["status"])
     audit.write(actor, name, d, old=old, new=audit.snapshot(d) | {"status": status})
+    audit.write_status(actor, p, before)
     return d
 
 

@@ -147,8 +147,10 @@ def place_on_calendar(
         kit_code=slot.kit_code,
         randomized_at=when,
     )
+    before = p.status
     p.status = P.RANDOMIZED
     p.save(update_fields=["status"])
+    audit.write_status(None, p, before)  # the action's actor (the caller's transaction)
     VisitRecord.objects.bulk_create(
         VisitRecord(
             participant=p,

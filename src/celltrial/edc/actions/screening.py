@@ -105,6 +105,7 @@ def screen_participant(
         missing=list(result.missing),
     )
     audit.write(actor, "screen_participant", record, old=None, new=audit.snapshot(record))
+    audit.write_status(actor, participant, None)
     return participant
 
 
@@ -125,6 +126,7 @@ def update_screening(
     record.values, record.eligible = parsed, result.eligible
     record.failed, record.missing = list(result.failed), list(result.missing)
     record.save()
+    before = p.status
     if result.eligible is False:
         p.status = P.INELIGIBLE
     elif p.status == P.INELIGIBLE:
@@ -135,6 +137,7 @@ def update_screening(
     audit.write(
         actor, "update_screening", record, old=old, new=audit.snapshot(record), reason=reason
     )
+    audit.write_status(actor, p, before)
     return p
 
 
@@ -158,6 +161,7 @@ def record_consent(
     if p.status == P.SCREENED:
         p.status = P.CONSENTED
         p.save(update_fields=["status"])
+        audit.write_status(actor, p, P.SCREENED)
     audit.write(actor, "record_consent", consent, old=None, new=audit.snapshot(consent))
     return consent
 
@@ -183,6 +187,7 @@ def enroll(
     p.enrolled_at = aware(at, "at", default_now=True)
     p.save(update_fields=["status", "enrolled_at"])
     audit.write(actor, "enroll", p, old=old, new=audit.snapshot(p, ["status", "enrolled_at"]))
+    audit.write_status(actor, p, P.CONSENTED)
     return p
 
 
