@@ -346,6 +346,12 @@ def _entries(trial: Any, p: Participant, r: dt.datetime) -> dict[str, Any]:
         "enroll": lambda: actions.enroll(c, p),
         "randomize_participant": lambda: actions.randomize_participant(c, p),
         "assign_participant": lambda: actions.assign_participant(c, p, arm="msc"),
+        "record_medication": lambda: actions.record_medication(
+            c, p, medication="Dexamethasone", start_date=r.date(), ongoing=True
+        ),
+        "record_medical_history": lambda: actions.record_medical_history(
+            c, p, term="Hypertension", start_date="2019-03-01", ongoing=True
+        ),
     }
 
 
