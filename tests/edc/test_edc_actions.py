@@ -387,7 +387,8 @@ def test_adverse_event_errors(trial):
 
 def test_withdraw_lost_death(trial):
     c = trial["coord1"]
-    p1, p2 = (randomized(trial) for _ in range(2))
+    p1 = randomized(trial)
+    p2 = randomized(trial, at=now() - dt.timedelta(days=4))  # lost after randomization
     p3 = randomized(trial, at=now() - dt.timedelta(days=1))
     with pytest.raises(ActionError) as exc:
         actions.withdraw(c, p1, reason="")

@@ -524,10 +524,14 @@ def test_export_rows_of_follow_up(trial, tmp_path):
         f = t[dom].rename(columns=lambda c: c.removeprefix(dom) if c != "USUBJID" else c)
         return f[cols].astype(object).where(f[cols].notna(), None).values.tolist()
 
+    # The screening form's PaO2/FiO2 comes first (screened "now", randomized back-dated: the
+    # values are dated at the randomization).
     assert findings("LB") == [
-        [p.code, 1, "IL6", "12", None, None, stamp(r + HOUR), "baseline", 2],
-        [p.code, 2, "IL6", None, "NOT DONE", "Transferred", stamp(r + 7 * DAY), "day7", 3],
-        [q.code, 1, "IL6", None, "NOT DONE", "In ICU", stamp(r2 + 6 * DAY + 12 * HOUR), "day7", 3],
+        [p.code, 1, "PAO2FIO2", "150", None, None, stamp(r), "screening", 1],
+        [p.code, 2, "IL6", "12", None, None, stamp(r + HOUR), "baseline", 2],
+        [p.code, 3, "IL6", None, "NOT DONE", "Transferred", stamp(r + 7 * DAY), "day7", 3],
+        [q.code, 1, "PAO2FIO2", "150", None, None, stamp(r2), "screening", 1],
+        [q.code, 2, "IL6", None, "NOT DONE", "In ICU", stamp(r2 + 6 * DAY + 12 * HOUR), "day7", 3],
     ]
     assert findings("QS") == [
         [p.code, 1, "WHOSCALE", None, "NOT DONE", "Transferred", stamp(r + 7 * DAY), "day7", 3],

@@ -57,7 +57,7 @@ def derive_adlb(
     f = findings(dataset, protocol)
     f = f[f["DOMAIN"].isin(domains)].reset_index(drop=True)
     f = assign_visits(f, protocol, anc)
-    f["ABLFL"] = times.marked(baseline_rows(f, protocol))
+    f["ABLFL"] = times.marked(baseline_rows(f, protocol, anc))
     base = f[f["ABLFL"] == "Y"].set_index(["USUBJID", "MEASURE"])["AVAL"]
     key = pd.MultiIndex.from_arrays([f["USUBJID"], f["MEASURE"]])
     f["BASE"] = base.reindex(key).to_numpy(dtype="float64")

@@ -176,7 +176,7 @@ def derive_adsl(dataset: Dataset, protocol: Protocol, *, checked: bool = True) -
     f = findings(dataset, protocol)
     if len(f):
         f = assign_visits(f, protocol, anc)
-        base = f[baseline_rows(f, protocol)]
+        base = f[baseline_rows(f, protocol, anc)]
         for m in protocol.measurements:
             rows = base[base["MEASURE"] == m.code].set_index("USUBJID")
             if not len(rows) and m.code not in set(f["MEASURE"].dropna()):

@@ -15,8 +15,9 @@ rule                   what it says
 ``event_after_rand``   no clinical event before randomization
 ``nothing_after_death`` nothing is dated after death; an AE reported late is fine when its
                        onset is before the death (the onset is what is checked)
-``nothing_after_end``  no dose, AE onset, clinical event, measurement or visit after the end
-                       of follow-up (completed, withdrawn, lost); a death still may be
+``nothing_after_end``  no randomization, dose, AE onset, clinical event, measurement or visit
+                       after the end of follow-up (completed, withdrawn, lost); a death
+                       still may be
 ``onset_before_aware`` an AE's onset is not after the time the site became aware of it
 ``history_before_consent`` a condition of the medical history started on or before consent
 ``end_not_before_start`` an AE, a medication or a condition does not end before it starts
@@ -298,9 +299,12 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "nothing_after_end",
-        "no dose, adverse event onset, clinical event, measurement or visit after the end of "
-        "follow-up (completion, withdrawal, loss to follow-up); a later death is still recorded",
-        frozenset({"dose", "adverse_event", "clinical_event", "measurement", "visit"}),
+        "no randomization, dose, adverse event onset, clinical event, measurement or visit after "
+        "the end of follow-up (completion, withdrawal, loss to follow-up); a later death is "
+        "still recorded",
+        frozenset(
+            {"randomization", "dose", "adverse_event", "clinical_event", "measurement", "visit"}
+        ),
         "ended",
         "after",
     ),

@@ -170,13 +170,22 @@ def baseline_visit(protocol: Protocol, measure: str) -> str | None:
     return before[-1].id if before else None
 
 
-def baseline_rows(rows: pd.DataFrame, protocol: Protocol) -> pd.Series:
+def baseline_rows(
+    rows: pd.DataFrame, protocol: Protocol, anchor: pd.DataFrame | None = None
+) -> pd.Series:
     """True on the record that is each participant's baseline of each measurement.
 
     The baseline is the latest result with a value whose analysis visit is the measurement's
     baseline visit or an earlier visit of the schedule (so a value taken only at screening
-    serves when the baseline visit has none). ``rows`` needs ``AVISITN`` from
-    :func:`assign_visits`.
+    serves when the baseline visit has none). With ``anchor`` (:func:`anchors`), a result
+    outside every window that was collected at one of those visits and taken no later than the
+    first administration (``FADMDTM``) is a candidate too: a screening value taken a day
+    before a Day 0 whose window is the hours before the infusion is still the participant's
+    last value before treatment (CDISC ADaMIG 1.3 §3.3.3, "last non-missing value before
+    the first dose"). ``rows`` needs ``AVISITN`` from :func:`assign_visits`.
+
+    R equivalent: ``dplyr::slice_max(filter(rows, AVISITN <= limit), ADTM, by = c(USUBJID,
+    MEASURE))``.
     """
     order = {v.id: i + 1 for i, v in enumerate(protocol.schedule.visits)}
     limits = {
@@ -184,7 +193,15 @@ def baseline_rows(rows: pd.DataFrame, protocol: Protocol) -> pd.Series:
     }
     limit = rows["MEASURE"].map(lambda m: limits.get(m, 0) if m is not None else 0)
     has_value = rows["AVAL"].notna() | rows["AVALC"].notna()
-    cand = rows["MEASURE"].notna() & has_value & (rows["AVISITN"] <= limit)
+    in_visit = rows["AVISITN"] <= limit
+    if anchor is not None and len(rows):
+        collected = rows["VISIT"].map(lambda v: order.get(v, np.nan)).astype("float64")
+        fadm = pd.to_datetime(
+            rows["USUBJID"].map(anchor.set_index("USUBJID")["FADMDTM"]), utc=True
+        )
+        early = rows["AVISITN"].isna() & (collected <= limit) & (rows["ADTM"] <= fadm)
+        in_visit = in_visit | early.fillna(False).astype(bool)
+    cand = rows["MEASURE"].notna() & has_value & in_visit
     flag = pd.Series(False, index=rows.index)
     if cand.any():
         c = rows[cand].sort_values(["ADTM", "AVISITN"])

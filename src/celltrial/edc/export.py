@@ -438,7 +438,7 @@ def findings(src: _Source) -> dict[str, list[dict[str, Any]]]:
     from celltrial.dataset import schema
 
     catalogue = {m.code: (d, code) for (d, code), m in schema.catalogue(src.protocol).items()}
-    rows = _measured(src, catalogue) + _not_done(src, catalogue)
+    rows = _measured(src, catalogue) + _screened(src, catalogue) + _not_done(src, catalogue)
     out: dict[str, list[dict[str, Any]]] = {}
     fseq: dict[tuple[str, str], int] = {}
     for (code, *_), dom, row in sorted(rows, key=lambda r: r[0]):
@@ -480,6 +480,77 @@ def _measured(src: _Source, catalogue: dict[str, tuple[str, str]]) -> list[_Find
                 },
             )
         )
+    return rows
+
+
+def screening_visit(protocol: Protocol) -> str | None:
+    """The schedule's screening visit (the first of kind ``screening``), if it has one."""
+    return next((v.id for v in protocol.schedule.visits if v.kind == "screening"), None)
+
+
+def screening_time(p: Participant) -> dt.datetime | None:
+    """When the screening values were taken: the screening time, or the randomization when
+    the screening form was entered after a back-dated randomization (the values were taken
+    before it). None for a participant never screened."""
+    s = getattr(p, "screening", None)
+    if s is None:
+        return None
+    r = getattr(p, "randomization", None)
+    if r is not None and r.randomized_at < s.screened_at:
+        return r.randomized_at  # type: ignore[no-any-return]
+    return s.screened_at  # type: ignore[no-any-return]
+
+
+def _screened(src: _Source, catalogue: dict[str, tuple[str, str]]) -> list[_Finding]:
+    """The screening form's values as findings (issue 15: screening values are data): one row
+    per catalogue measurement on the form, at the screening visit, dated
+    :func:`screening_time`. A value the site also recorded as a measurement of the screening
+    visit is exported once, as that measurement."""
+    from celltrial.edc.actions._values import check_value
+
+    label = {m.code: m for m in src.protocol.measurements}
+    visit = screening_visit(src.protocol)
+    order = {v.id: n for n, v in enumerate(src.protocol.schedule.visits, start=1)}
+    recorded = (
+        set(
+            Measurement.objects.filter(participant__trial=src.trial, visit=visit).values_list(
+                "participant_id", "code"
+            )
+        )
+        if visit
+        else set()
+    )
+    rows: list[_Finding] = []
+    for p in src.randomized:
+        when = screening_time(p)
+        if when is None:
+            continue
+        for k, (code, raw) in enumerate(sorted(p.screening.values.items())):
+            if code not in catalogue or raw is None or (p.id, code) in recorded:
+                continue
+            m = label[code]
+            try:
+                text = check_value(m, raw).text
+            except Exception:  # noqa: BLE001 - a value the catalogue no longer accepts
+                text = str(raw)
+            dom, testcd = catalogue[code]
+            rows.append(
+                (
+                    (p.code, when, 0, -1 - k),
+                    dom,
+                    {
+                        "STUDYID": src.study,
+                        "USUBJID": p.code,
+                        f"{dom}TESTCD": testcd,
+                        f"{dom}TEST": m.label,
+                        f"{dom}ORRES": text,
+                        f"{dom}ORRESU": m.unit or None,
+                        f"{dom}DTC": _t(when),
+                        "VISIT": visit or "SCREENING",
+                        "VISITNUM": order.get(visit or ""),
+                    },
+                )
+            )
     return rows
 
 

@@ -30,6 +30,7 @@ from celltrial.edc.models import (
     Measurement,
     Participant,
     Randomization,
+    ScreeningRecord,
     VisitRecord,
 )
 from celltrial.edc.models.clinical import (
@@ -140,6 +141,12 @@ def occurrences(p: Participant) -> list[Occurrence]:
     r = Randomization.objects.filter(participant=p).values_list("randomized_at", flat=True).first()
     if r is not None:
         out.append(Occurrence("randomization", r, "the randomization"))
+    screened = (
+        ScreeningRecord.objects.filter(participant=p).values_list("screened_at", flat=True).first()
+    )
+    if screened is not None:  # the screening values are exported as findings (export.py)
+        at = r if r is not None and r < screened else screened
+        out.append(Occurrence("measurement", at, "the screening values"))
     for n, at in Infusion.objects.filter(participant=p).values_list("number", "started_at"):
         out.append(Occurrence("dose", at, f"infusion #{n}"))
     for pk, term, onset, end in AdverseEvent.objects.filter(participant=p).values_list(

@@ -19,6 +19,7 @@ from celltrial.edc.actions._base import (
     participant_for,
     site_for,
 )
+from celltrial.edc.actions._rules import enforce_milestones
 from celltrial.edc.actions._values import catalogue_entry, check_value
 from celltrial.edc.models import Consent, Participant, Role, ScreeningRecord, Site, Staff
 from celltrial.edc.roles import CLINICAL_WRITERS
@@ -155,6 +156,8 @@ def record_consent(
         raise ActionError("consented_on", f"{consented_on} is in the future")
     if p.status not in (P.SCREENED, P.CONSENTED, P.INELIGIBLE):
         raise Conflict("participant", f"{p.code} is {p.status}")
+    first = min((c.consented_on for c in p.consents.all()), default=consented_on)
+    enforce_milestones(p, "consented_on", consent=min(first, consented_on))
     consent = Consent.objects.create(
         participant=p, version=version.strip(), consented_on=consented_on
     )
