@@ -74,10 +74,22 @@ def sealed_list(per_stratum: int = 24) -> Any:
     )
 
 
-def make_trial(per_stratum: int = 24) -> TrialSetup:
+#: The test protocol with its visits anchored on the first administration (Day 0 tests).
+FIRST_DOSE_ANCHOR = (
+    "schedule:\n  anchor: randomization",
+    "schedule:\n  anchor: first_administration",
+)
+
+
+def make_trial(per_stratum: int = 24, *, replace: tuple[str, str] | None = None) -> TrialSetup:
+    """The test trial; ``replace`` (old, new) edits the protocol's text first."""
     from celltrial.edc import actions
 
-    admin = actions.create_trial(PROTOCOL_FILE.read_text(), sites=SITES, admin_username="admin")
+    text = PROTOCOL_FILE.read_text()
+    if replace is not None:
+        assert replace[0] in text, replace[0]
+        text = text.replace(*replace)
+    admin = actions.create_trial(text, sites=SITES, admin_username="admin")
     people = {
         "inv1": ("investigator", ["site1"]),
         "coord1": ("coordinator", ["site1"]),

@@ -61,9 +61,10 @@ def test_screening_values_are_baseline_measurements(trial, clients, tmp_path):
     """Issue 15: weight and PaO2/FiO2 typed on the screening form (API) reach the export as
     findings of the screening visit and are the participants' baselines in ADSL; a value the
     site also recorded as a screening measurement is exported once."""
+    from edc_helpers import ELIGIBLE, PROTOCOL_FILE
+
     from celltrial.dataset import derive_adsl, read_dataset
     from celltrial.protocol import load_protocol
-    from edc_helpers import ELIGIBLE, PROTOCOL_FILE
 
     coord = clients["coord1"]
     body = {"site": "site1", "values": {**ELIGIBLE, "weight": 81.5, "pao2_fio2": 140}}
@@ -82,7 +83,7 @@ def test_screening_values_are_baseline_measurements(trial, clients, tmp_path):
     twice = randomized(trial, weight=60)  # weight also entered as a screening measurement
     actions.record_measurement(trial["coord1"], twice, "weight", 60, visit="screening")
 
-    files, problems = export_dataset(tmp_path)
+    _, problems = export_dataset(tmp_path)
     assert [x for x in problems if getattr(x, "level", "error") == "error"] == []
     ds = read_dataset(tmp_path)
     vs = ds.tables["VS"]

@@ -196,9 +196,7 @@ def baseline_rows(
     in_visit = rows["AVISITN"] <= limit
     if anchor is not None and len(rows):
         collected = rows["VISIT"].map(lambda v: order.get(v, np.nan)).astype("float64")
-        fadm = pd.to_datetime(
-            rows["USUBJID"].map(anchor.set_index("USUBJID")["FADMDTM"]), utc=True
-        )
+        fadm = pd.to_datetime(rows["USUBJID"].map(anchor.set_index("USUBJID")["FADMDTM"]), utc=True)
         early = rows["AVISITN"].isna() & (collected <= limit) & (rows["ADTM"] <= fadm)
         in_visit = in_visit | early.fillna(False).astype(bool)
     cand = rows["MEASURE"].notna() & has_value & in_visit

@@ -506,6 +506,7 @@ def _screened(src: _Source, catalogue: dict[str, tuple[str, str]]) -> list[_Find
     per catalogue measurement on the form, at the screening visit, dated
     :func:`screening_time`. A value the site also recorded as a measurement of the screening
     visit is exported once, as that measurement."""
+    from celltrial.edc.actions._base import ActionError
     from celltrial.edc.actions._values import check_value
 
     label = {m.code: m for m in src.protocol.measurements}
@@ -531,7 +532,7 @@ def _screened(src: _Source, catalogue: dict[str, tuple[str, str]]) -> list[_Find
             m = label[code]
             try:
                 text = check_value(m, raw).text
-            except Exception:  # noqa: BLE001 - a value the catalogue no longer accepts
+            except ActionError:  # a value the catalogue (a later version) no longer reads
                 text = str(raw)
             dom, testcd = catalogue[code]
             rows.append(

@@ -157,6 +157,7 @@ def calendar(
     *,
     weight_kg: float | None = None,
     arms: list[str] | None = None,
+    first_given: datetime | None = None,
 ) -> Calendar:
     """Every administration and visit for one participant.
 
@@ -170,6 +171,10 @@ def calendar(
     arms : list of str, optional
         Arm ids to list administrations for (default: every arm, as a blinded
         calendar would show the same times for all).
+    first_given : datetime, optional
+        When the first administration was actually given: the visits the schedule anchors on
+        the first administration are then placed from it (the analysis anchors them the same
+        way, :func:`celltrial.dataset.anchors`); without it, from the planned one.
     """
     randomized = _check_time(randomized)
     if weight_kg is not None and (not math.isfinite(weight_kg) or not 1 <= weight_kg <= 500):
@@ -214,8 +219,9 @@ def calendar(
                 )
             )
     visits: list[ScheduledVisit] = []
+    fadm = _check_time(first_given) if first_given is not None else first
     for v in protocol.schedule.visits:
-        origin = randomized if protocol.schedule.anchor_of(v) == "randomization" else first
+        origin = randomized if protocol.schedule.anchor_of(v) == "randomization" else fadm
         nominal = _after(origin, v.at)
         visits.append(
             ScheduledVisit(

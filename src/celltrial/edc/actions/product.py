@@ -308,6 +308,10 @@ def record_infusion(
         deviation=deviation,
         **details,
     )
+    if n == 1:
+        from celltrial.edc.actions.randomization import reanchor_visits
+
+        reanchor_visits(actor, p, start)  # Day 0 and the visits after it count from this infusion
     audit.write(
         actor,
         "record_infusion",

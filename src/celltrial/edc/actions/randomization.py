@@ -26,7 +26,8 @@ from celltrial.edc.models import (
     Unblinding,
     VisitRecord,
 )
-from celltrial.protocol import Calendar, CalendarError, calendar
+from celltrial.protocol import Calendar, CalendarError, Protocol, calendar
+from celltrial.protocol.calendar import ScheduledVisit
 
 P = Participant.Status
 
@@ -151,16 +152,66 @@ def place_on_calendar(
     p.status = P.RANDOMIZED
     p.save(update_fields=["status"])
     audit.write_status(None, p, before)  # the action's actor (the caller's transaction)
+    protocol = p.trial.active_protocol().protocol
     VisitRecord.objects.bulk_create(
         VisitRecord(
-            participant=p,
-            visit=v.visit,
-            label=v.label,
-            nominal=v.nominal,
-            earliest=v.earliest,
-            latest=v.latest,
+            participant=p, visit=v.visit, label=v.label, **_window(protocol, cal, v, given=False)
         )
         for v in cal.visits
     )
     audit.write_visit_schedule(None, p)  # the generated visits, bound for ``audit verify``
     return r
+
+
+def _window(
+    protocol: Protocol, cal: Calendar, v: ScheduledVisit, *, given: bool
+) -> dict[str, dt.datetime]:
+    """A visit's nominal time and window. A visit the schedule anchors on the first
+    administration, while that is not given yet (``given`` False), stays open until the first
+    administration's window has closed: it is placed from the planned first administration,
+    and its window is widened by the hours the first administration may still take (issue 15:
+    Day 0 is not overdue the moment a participant is randomized)."""
+    out = {"nominal": v.nominal, "earliest": v.earliest, "latest": v.latest}
+    spec = next(x for x in protocol.schedule.visits if x.id == v.visit)
+    if given or protocol.schedule.anchor_of(spec) == "randomization" or not cal.administrations:
+        return out
+    slack = max(a.latest for a in cal.administrations if a.number == 1) - cal.first_administration
+    if slack > dt.timedelta(0):
+        out["latest"] = v.latest + slack
+    return out
+
+
+def reanchor_visits(actor: Staff, p: Participant, first_given: dt.datetime | None) -> None:
+    """Place ``p``'s visits that the schedule anchors on the first administration from
+    ``first_given`` (the first infusion's start; None when there is none, e.g. it was marked
+    entered in error): their nominal time and window move, and a visit already done is
+    re-judged in or out of its window (an audit row each). Called when the first infusion is recorded or corrected.
+    """
+    r = Randomization.objects.select_related("slot").filter(participant=p).first()
+    if r is None:
+        return
+    protocol = p.trial.active_protocol().protocol
+    try:
+        cal = calendar(
+            protocol,
+            r.randomized_at,
+            weight_kg=p.weight_kg,
+            arms=[r.slot.arm],
+            first_given=first_given,
+        )
+    except CalendarError:
+        cal = calendar(protocol, r.randomized_at, arms=[r.slot.arm], first_given=first_given)
+    planned = {v.visit: v for v in cal.visits}
+    for row in VisitRecord.objects.filter(participant=p):
+        v = planned.get(row.visit)
+        if v is None:
+            continue
+        w = _window(protocol, cal, v, given=first_given is not None)
+        if (row.nominal, row.earliest, row.latest) == (w["nominal"], w["earliest"], w["latest"]):
+            continue
+        old = audit.snapshot(row)
+        row.nominal, row.earliest, row.latest = w["nominal"], w["earliest"], w["latest"]
+        if row.done_at is not None:
+            row.in_window = row.earliest <= row.done_at <= row.latest
+        row.save(update_fields=["nominal", "earliest", "latest", "in_window"])
+        audit.write(actor, "reanchor_visit", row, old=old, new=audit.snapshot(row))
