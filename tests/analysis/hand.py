@@ -54,10 +54,11 @@ MISSING = {
 
 # Safety population as treated: L-010 (randomized control) received UC-MSC; L-008 no dose.
 SAFETY_N = {"ucmsc": 9, "control": 6}
-# Infusion-associated (6 h): L-003 hypotension 2 h after infusion 2, L-015 chills 3 h after
-# infusion 1. Cardiac arrest or death (24 h): L-012 cardiac arrest 8 h and death 10 h after
-# infusion 2.
-INFUSION_SAFETY = {"ucmsc": 2, "control": 1}
+# Infusion-associated (6 h): L-003 hypotension 2 h after infusion 2 (the window's term for a
+# vasopressor increase); L-015 chills 3 h after infusion 1 is inside the window but not one of
+# its named events (issue 15: listed, not counted). Cardiac arrest or death (24 h): L-012
+# cardiac arrest 8 h and death 10 h after infusion 2.
+INFUSION_SAFETY = {"ucmsc": 1, "control": 1}
 
 
 def arrays(data: dict[str, tuple[list[float], list[int]]]) -> tuple[np.ndarray, ...]:

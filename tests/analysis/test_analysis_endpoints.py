@@ -162,11 +162,11 @@ def test_infusion_safety(result: TrialAnalysis) -> None:
     assert isinstance(r, SafetyCountResult) and r.population == "safety"
     got = {a.arm: (a.events, a.n) for a in r.arms}
     assert got == {a: (INFUSION_SAFETY[a], SAFETY_N[a]) for a in SAFETY_N}
-    table = [[2, 9 - 2], [1, 6 - 1]]
+    table = [[1, 9 - 1], [1, 6 - 1]]
     assert r.fisher is not None
     assert r.p_value == pytest.approx(fisher_exact(table).p_value, rel=EXACT)
     windows = {(w.window, w.arm): (w.participants, w.events) for w in r.windows}
-    assert windows[("infusion_associated", "ucmsc")] == (2, 2)
+    assert windows[("infusion_associated", "ucmsc")] == (1, 1)  # hypotension; chills not counted
     assert windows[("infusion_associated", "control")] == (0, 0)
     assert windows[("cardiac_arrest_death", "ucmsc")] == (0, 0)
     assert windows[("cardiac_arrest_death", "control")] == (1, 2)  # cardiac arrest + death

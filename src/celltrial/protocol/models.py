@@ -501,11 +501,46 @@ class Schedule(Model):
 
 
 class SafetyWindow(Model):
+    """A window after each administration in which the protocol's named events are counted.
+
+    ``events`` names them, as short terms (``cardiac arrest``, ``death``) or as the
+    protocol's sentences; ``terms`` gives the adverse-event terms that stand for sentences
+    (``arrhythmia``, ``infusion-related reaction``). :meth:`counts` says whether an adverse
+    event is one of them; a window that names no event counts every adverse event in it.
+    """
+
     id: Slug
     label: str
     after: Literal["administration"] = "administration"
     duration: Hours = Field(gt=0)
     events: list[str] = Field(default_factory=list)
+    terms: list[str] = Field(default_factory=list)
+
+    def named_terms(self) -> list[str] | None:
+        """The adverse-event terms this window counts (lower case), None when it counts every
+        adverse event (no events named). ``terms`` when given, else the ``events`` that are
+        short terms (four words at most); death is counted from the death record, not an
+        adverse event's term."""
+        if self.terms:
+            return [t.strip().lower() for t in self.terms]
+        if not self.events:
+            return None
+        return [e.lower() for e in self.events if len(e.split()) <= 4 and e.lower() != "death"]
+
+    def counts(self, *names: str | None) -> bool:
+        """True when an adverse event with these terms (reported, decoded) is one of the
+        window's named events: a term equal to a named term or containing it as a phrase
+        (``new ventricular tachycardia`` is ``ventricular tachycardia``), case-insensitive."""
+        import re
+
+        wanted = self.named_terms()
+        if wanted is None:
+            return True
+        for name in names:
+            text = (name or "").strip().lower()
+            if text and any(re.search(rf"(?<!\w){re.escape(t)}(?!\w)", text) for t in wanted):
+                return True
+        return False
 
 
 class Safety(Model):

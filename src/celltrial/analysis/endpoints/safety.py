@@ -15,19 +15,11 @@ from celltrial.dataset import times, window_flag
 from celltrial.protocol import Endpoint
 
 
-def _term_list(events: list[str]) -> list[str] | None:
-    """A window's events as AE terms to match, when they are short terms (``cardiac arrest``,
-    ``death``); None when the window lists none or describes them in sentences, in which case
-    every AE with onset inside the window counts."""
-    if not events or any(len(e.split()) > 4 for e in events):
-        return None
-    return [e.lower() for e in events if e.lower() != "death"]
-
-
 def window_events(trial: Trial, window_ids: list[str]) -> pd.DataFrame:
-    """Events inside each safety window: AEs with onset inside it (ADAE's ``WIN_`` flag; only
-    the listed terms when the window lists short event terms), and deaths inside it when the
-    window lists death among its events. Columns USUBJID, WINDOW, WHAT, HOURS."""
+    """Events inside each safety window: AEs with onset inside it (ADAE's ``WIN_`` flag) that
+    are one of the window's named events (:meth:`celltrial.protocol.models.SafetyWindow.counts`:
+    other AEs in the window are not counted), and deaths inside it when the window lists death
+    among its events. Columns USUBJID, WINDOW, WHAT, HOURS."""
     adae, adsl, ex = trial.adae, trial.adsl, trial.ex
     parts: list[pd.DataFrame] = []
     for w in trial.protocol.safety.windows:
@@ -36,10 +28,8 @@ def window_events(trial: Trial, window_ids: list[str]) -> pd.DataFrame:
         flag = window_flag(w.id)
         if flag in adae:
             hit = adae[adae[flag] == "Y"]
-            terms = _term_list(w.events)
-            if terms is not None:
-                name = hit["AEDECOD"].fillna(hit["AETERM"]).fillna("").str.lower()
-                hit = hit[name.map(lambda n, terms=terms: any(t in n or n in t for t in terms))]
+            named = [w.counts(a, b) for a, b in zip(hit["AETERM"], hit["AEDECOD"], strict=True)]
+            hit = hit[np.asarray(named, dtype=bool)] if len(hit) else hit
             parts.append(
                 pd.DataFrame(
                     {

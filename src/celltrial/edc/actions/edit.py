@@ -309,7 +309,7 @@ def edit_record(
         record.serious = bool(record.serious_criteria) or record.grade == 5
         within = actor.trial.active_protocol().protocol.safety.sae_report_within
         record.sae_due_at = record.aware_at + dt.timedelta(hours=within) if record.serious else None
-        record.windows = window_flags(p, record.onset)
+        record.windows = window_flags(p, record.onset, terms=(record.term, record.decoded_term))
     elif isinstance(record, ClinicalEvent):
         # The rules of record_clinical_event (followup.py), on the merged record.
         if "term" in values:

@@ -141,13 +141,25 @@ def onset_problems(
     return []
 
 
-def window_flags(p: Participant, onset: dt.datetime, protocol: Protocol | None = None) -> list[str]:
-    """Ids of the protocol's safety windows (after an administration) that contain ``onset``."""
+def window_flags(
+    p: Participant,
+    onset: dt.datetime,
+    protocol: Protocol | None = None,
+    *,
+    terms: tuple[str | None, ...] = (),
+) -> list[str]:
+    """Ids of the protocol's safety windows (after an administration) that contain ``onset``
+    and whose named events include the adverse event's ``terms`` (reported, decoded;
+    :meth:`celltrial.protocol.models.SafetyWindow.counts`): a grade-1 chills six hours after an
+    infusion is not "cardiac arrest or death within 24 h" (issue 15). Without ``terms`` the
+    time alone decides."""
     if protocol is None:
         protocol = p.trial.active_protocol().protocol
     flags: list[str] = []
     starts = list(Infusion.objects.filter(participant=p).values_list("started_at", flat=True))
     for w in protocol.safety.windows:
+        if terms and not w.counts(*terms):
+            continue
         if any(s <= onset <= s + dt.timedelta(hours=w.duration) for s in starts):
             flags.append(w.id)
     return flags
@@ -209,8 +221,10 @@ def report_adverse_event(
     problems += onset_problems(start, aware_time)
     problems += end_problems(start, end)
     protocol = p.trial.active_protocol().protocol
-    flags = window_flags(p, start, protocol)
-    if infusion_associated is not None and not flags:
+    in_window = window_flags(p, start, protocol)  # by time: where the question is asked
+    # Stored: the windows whose named events this AE is (issue 15).
+    flags = window_flags(p, start, protocol, terms=(term, decoded_term))
+    if infusion_associated is not None and not in_window:
         problems.append(
             Problem(
                 "infusion_associated",
