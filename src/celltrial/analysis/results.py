@@ -127,6 +127,9 @@ class ArmSurvival(Result):
     median: float
     median_ci: Interval
     km: KaplanMeierResult
+    #: Censored before the horizon because still in follow-up (a trial in progress): not
+    #: drop-outs; ``censored_early`` counts only those who left the study.
+    ongoing: int = 0
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

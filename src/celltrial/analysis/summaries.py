@@ -41,6 +41,11 @@ class ConsortArm(Result):
     completed: int
     analysed: int
     excluded: Counts
+    #: Still in follow-up (no end-of-study disposition yet: a trial in progress).
+    ongoing: int = 0
+    #: Deaths (DTHFL), by arm as randomized: the same participants as the safety table's
+    #: deaths plus any who died before being dosed (not in the safety population).
+    deaths: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +63,11 @@ class Consort(Result):
 
 
 def consort(trial: Trial) -> Consort:
-    """The CONSORT flow: screened, eligible, randomized, treated, followed, analysed."""
+    """The CONSORT flow: screened, eligible, randomized, treated, followed, analysed.
+
+    Every allocated participant is in one follow-up box: lost to follow-up, discontinued
+    (death included), completed, or ongoing — still in follow-up while the trial runs (ADSL
+    ``EOSSTT`` = ONGOING), so a live flow adds up (issue 15)."""
     dataset, protocol, adsl, arms = trial.dataset, trial.protocol, trial.adsl, trial.arms.arms
     sl = dataset.table("SL")
     crit = {c.id: c.text for c in protocol.population.eligibility or []}
@@ -103,6 +112,8 @@ def consort(trial: Trial) -> Consort:
             completed=int((rows["EOSSTT"] == "COMPLETED").sum()),
             analysed=len(rows) - len(out),
             excluded=_counted([f"not in the {primary.population} population"] * len(out)),
+            ongoing=int((rows["EOSSTT"] == "ONGOING").sum()),
+            deaths=int((rows["DTHFL"] == "Y").sum()),
         )
 
     cols = tuple(column(adsl[adsl["ARMCD"] == a.id], a.id, a.label) for a in arms)

@@ -272,6 +272,8 @@ def consort_plot(c: Consort, columns: Sequence[ConsortArm], *, assigned: str = "
         follow = f"Lost to follow-up (n={col.lost_to_follow_up})"
         follow += f"\nDiscontinued (n={col.discontinued})" + _reasons(col.discontinued_reasons)
         follow += f"\nCompleted (n={col.completed})"
+        if col.ongoing:
+            follow += f"\nStill in follow-up, ongoing (n={col.ongoing})"
         _box(ax, x, ys["follow"], w, 15, follow)
         anal = f"Analysed (n={col.analysed})"
         if col.excluded:

@@ -127,9 +127,20 @@ class _View:
             ("Participants with any AE", lambda x: _pct(x.any_ae, x.n)),
             ("Participants with a grade ≥ 3 AE", lambda x: _pct(x.grade3, x.n)),
             ("Participants with a serious AE", lambda x: _pct(x.any_sae, x.n)),
-            ("Deaths", lambda x: _pct(x.deaths, x.n)),
+            ("Deaths (safety population)", lambda x: _pct(x.deaths, x.n)),
         ]
-        return [{"label": lab, "cells": self.rows(s, f)} for lab, f in spec]
+        out = [{"label": lab, "cells": self.rows(s, f)} for lab, f in spec]
+        c = (*self.a.consort.arms, self.a.consort.pooled)
+        if self.a.consort.pooled.deaths != self.a.safety.pooled.deaths:
+            # Deaths of participants never dosed are in CONSORT (as randomized), not in the
+            # safety population (as treated): both counts are shown, so they can be reconciled.
+            out.append(
+                {
+                    "label": "Deaths, all randomized (as randomized, as in CONSORT)",
+                    "cells": self.rows(c, lambda x: _pct(x.deaths, x.allocated)),
+                }
+            )
+        return out
 
     def terms(self) -> list[dict[str, Any]]:
         out = []
@@ -200,7 +211,7 @@ class _View:
                 {"label": "n", "cells": self.rows(items, lambda x: str(x.n))},
                 {"label": "Events", "cells": self.rows(items, lambda x: str(x.events))},
                 {
-                    "label": f"Censored before day {d} (drop-out)",
+                    "label": f"Censored before day {d} (left the study)",
                     "cells": self.rows(items, lambda x: str(x.censored_early)),
                 },
                 {
@@ -214,6 +225,14 @@ class _View:
                     "cells": self.rows(items, lambda x: f"{_num(x.median)} ({_ci(x.median_ci)})"),
                 },
             ]
+            if any(a.ongoing for a in items):
+                rows.insert(
+                    3,
+                    {
+                        "label": f"Censored before day {d} (still in follow-up)",
+                        "cells": self.rows(items, lambda x: str(x.ongoing)),
+                    },
+                )
             if any(a.competing for a in items):
                 rows.append(
                     {

@@ -42,12 +42,19 @@ def _at(km: KaplanMeierResult, t: float) -> tuple[float, tuple[float, float]]:
 
 
 def _survival(
-    arm: str, label: str, t: np.ndarray, evtype: np.ndarray, horizon: float
+    arm: str,
+    label: str,
+    t: np.ndarray,
+    evtype: np.ndarray,
+    horizon: float,
+    ongoing: np.ndarray | None = None,
 ) -> ArmSurvival:
     km = kaplan_meier(t, (evtype == 1).astype(float))
     s, s_ci = _at(km, horizon)
     med = km.median
-    early = int(np.sum((evtype == 0) & (t < horizon)))
+    cens = (evtype == 0) & (t < horizon)
+    live = cens & ongoing if ongoing is not None else np.zeros_like(cens)
+    early = int(np.sum(cens & ~live))
     return ArmSurvival(
         arm=arm,
         label=label,
@@ -60,6 +67,7 @@ def _survival(
         median=med.estimate,
         median_ci=med.ci,
         km=km,
+        ongoing=int(np.sum(live)),
     )
 
 
@@ -123,12 +131,16 @@ def time_to_event(ep: Endpoint, trial: Trial) -> TimeToEventResult:
         ev_l.append(int(rows.at[uid, "EVTYPE"]))
         g_l.append(str(arm))
     t, evtype, g = np.array(t_l, dtype=float), np.array(ev_l, dtype=int), np.array(g_l)
+    status = trial.adsl.drop_duplicates("USUBJID").set_index("USUBJID")["EOSSTT"]
+    kept = [u for u in pop["USUBJID"] if u in rows.index and not pd.isna(rows.at[u, "AVAL"])]
+    live = np.array([status.get(u) == "ONGOING" for u in kept], dtype=bool)
     notes: list[str] = []
     order = [a for a in trial.arms.order(g_l) if np.any(g == a)]
     per_arm = tuple(
-        _survival(a, labels.get(a, a), t[g == a], evtype[g == a], horizon) for a in order
+        _survival(a, labels.get(a, a), t[g == a], evtype[g == a], horizon, live[g == a])
+        for a in order
     )
-    pooled = _survival(POOLED, POOLED_LABEL, t, evtype, horizon)
+    pooled = _survival(POOLED, POOLED_LABEL, t, evtype, horizon, live)
     event = (evtype == 1).astype(float)
     methods = ["Kaplan–Meier (log-transformed CI, Greenwood variance)"]
     lr = None
