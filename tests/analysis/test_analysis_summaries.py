@@ -174,3 +174,33 @@ def test_competing_risks_and_binary(small: object, lanzoni: Protocol) -> None:
     (rd,) = b.effects
     assert rd.estimate == pytest.approx(risk_difference([[4, 3], [1, 5]]).estimate)
     assert rd.ci == pytest.approx(risk_difference([[4, 3], [1, 5]]).ci)
+
+
+def test_live_trial_keeps_participants_in_follow_up(lanzoni: Protocol) -> None:
+    """Issue 15: with a trial still running (no end-of-study disposition yet for some), CONSORT
+    puts them in an "ongoing" box of their own (every allocated participant is accounted
+    for), the KM tables do not call them drop-outs, and the report says so."""
+    from celltrial.dataset import read_dataset
+    from celltrial.report import render_html
+
+    full = read_dataset(SMALL)
+    tables = {k: v.copy() for k, v in full.tables.items()}
+    ds = tables["DS"]
+    still = ["L-001", "L-002"]  # both completed in the hand-built dataset; now still followed
+    tables["DS"] = ds[~(ds["USUBJID"].isin(still) & (ds["DSDECOD"] == "COMPLETED"))]
+    live = analyze(make_dataset(tables), lanzoni)
+    done = analyze(full, lanzoni)
+    for col in (*live.consort.arms, live.consort.pooled):
+        accounted = col.lost_to_follow_up + col.discontinued + col.completed + col.ongoing
+        assert accounted == col.allocated, col
+    assert live.consort.pooled.ongoing == 2 and done.consort.pooled.ongoing == 0
+    assert live.consort.pooled.completed == done.consort.pooled.completed - 2
+    # deaths: CONSORT (as randomized) and the safety table (as treated) both shown
+    assert live.consort.pooled.deaths == int((full.dm["DTHFL"] == "Y").sum())
+    surv = next(e for e in live.endpoints if e.endpoint == "survival_d31")
+    before = next(e for e in done.endpoints if e.endpoint == "survival_d31")
+    assert surv.pooled.censored_early + surv.pooled.ongoing >= before.pooled.censored_early
+    assert surv.pooled.censored_early == before.pooled.censored_early
+    html = render_html(live, closed=True)
+    assert "Still in follow-up, ongoing (n=" in html
+    assert "(drop-out)" not in html

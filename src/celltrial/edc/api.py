@@ -303,7 +303,10 @@ def sae_clocks(request: HttpRequest) -> list[dict[str, Any]]:
     s = _staff(request)
     _require(s, READERS, "SAE clocks")
     rows = AdverseEvent.objects.filter(
-        participant__in=_participants(s), serious=True, sae_reported_at__isnull=True
+        participant__in=_participants(s),
+        serious=True,
+        sae_reported_at__isnull=True,
+        entered_in_error=False,
     ).select_related("participant")
     return [serialize.adverse_event(a) for a in rows.order_by("sae_due_at")]
 
@@ -354,7 +357,7 @@ def safety_summary(request: HttpRequest) -> dict[str, Any]:
         deaths=Count("id", filter=Q(status=Participant.Status.DEAD), distinct=True),
     ):
         arms[row["randomization__slot__arm"]] = {"randomized": row["n"], "deaths": row["deaths"]}
-    aes = AdverseEvent.objects.filter(participant__trial_id=s.trial_id)
+    aes = AdverseEvent.objects.filter(participant__trial_id=s.trial_id, entered_in_error=False)
     for row in aes.values("participant__randomization__slot__arm").annotate(
         events=Count("id"),
         serious=Count("id", filter=Q(serious=True)),
@@ -423,6 +426,7 @@ class MeasurementIn(Schema):
     visit: str = ""
     unit: str | None = None
     confirmed: bool = False
+    confirm_duplicate: bool = False
 
 
 class AdverseEventIn(Schema):
@@ -441,6 +445,7 @@ class AdverseEventIn(Schema):
     action_taken: str = ""
     infusion_associated: bool | None = None
     missing: dict[str, str] = Field(default_factory=dict)
+    confirm_duplicate: bool = False
 
 
 class InfusionIn(Schema):
@@ -631,6 +636,7 @@ def measurement(request: HttpRequest, code: str, body: MeasurementIn) -> dict[st
         visit=body.visit,
         unit=body.unit,
         confirmed=body.confirmed,
+        confirm_duplicate=body.confirm_duplicate,
         idempotency_key=_key(request),
     )
     return serialize.measurement(m)
@@ -724,6 +730,31 @@ def edit(request: HttpRequest, table: str, record_id: int, body: EditIn) -> dict
     s = _staff(request)
     r = actions.edit_record(
         s, table, record_id, body.changes, reason=body.reason, idempotency_key=_key(request)
+    )
+    if isinstance(r, Measurement):
+        return serialize.measurement(r)
+    if isinstance(r, AdverseEvent):
+        return serialize.adverse_event(r)
+    return {"table": table, "id": r.pk, "complete": getattr(r, "complete", None)}
+
+
+class InErrorIn(Schema):
+    reason: str = ""
+
+
+@api.post(
+    "/records/{table}/{record_id}/entered-in-error",
+    tags=["edit"],
+    response=answers(MeasurementOut | AdverseEventOut | EditedOut),
+    exclude_unset=True,
+)
+def entered_in_error(
+    request: HttpRequest, table: str, record_id: int, body: InErrorIn
+) -> dict[str, Any]:
+    """Mark a record entered in error (kept and audited, left out of the dataset)."""
+    s = _staff(request)
+    r = actions.mark_entered_in_error(
+        s, table, record_id, reason=body.reason, idempotency_key=_key(request)
     )
     if isinstance(r, Measurement):
         return serialize.measurement(r)

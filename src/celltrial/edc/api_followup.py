@@ -67,6 +67,7 @@ def clinical_event(staff: Staff, e: ClinicalEvent) -> dict[str, Any]:
         "occurred": e.occurred,
         "recorded_at": serialize._t(e.recorded_at),
         "complete": e.complete,
+        "entered_in_error": e.entered_in_error,
     }
 
 
@@ -80,6 +81,7 @@ def deviation(d: Deviation) -> dict[str, Any]:
         "occurred_at": serialize._t(d.occurred_at),
         "recorded_at": serialize._t(d.recorded_at),
         "complete": d.complete,
+        "entered_in_error": d.entered_in_error,
     }
 
 

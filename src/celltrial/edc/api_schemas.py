@@ -164,6 +164,7 @@ class MeasurementOut(Out):
     out_of_range: bool | None
     confirmed: bool
     complete: bool
+    entered_in_error: bool = False
 
 
 class AdverseEventOut(Out):
@@ -189,6 +190,7 @@ class AdverseEventOut(Out):
     action_taken: str | None
     infusion_associated: bool | None
     missing: dict[str, str]
+    entered_in_error: bool = False
 
 
 class InfusionOut(Out):
@@ -379,6 +381,7 @@ class ClinicalEventOut(Out):
     occurred: bool | None
     recorded_at: str | None
     complete: bool
+    entered_in_error: bool = False
 
 
 class MedicationOut(Out):
@@ -428,6 +431,7 @@ class DeviationOut(Out):
     occurred_at: str | None
     recorded_at: str | None
     complete: bool
+    entered_in_error: bool = False
 
 
 # -------------------------------------------------------------------------- monitoring

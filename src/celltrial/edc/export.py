@@ -274,7 +274,9 @@ def adverse_events(src: _Source) -> list[dict[str, Any]]:
     seq: dict[str, int] = {}
     for a in (
         AdverseEvent.objects.filter(
-            participant__trial=src.trial, participant__randomization__isnull=False
+            participant__trial=src.trial,
+            participant__randomization__isnull=False,
+            entered_in_error=False,
         )
         .select_related("participant")
         .order_by("participant__code", "onset", "id")
@@ -380,7 +382,9 @@ def clinical_events(src: _Source) -> list[dict[str, Any]]:
     seq: dict[str, int] = {}
     for e in (
         ClinicalEvent.objects.filter(
-            participant__trial=src.trial, participant__randomization__isnull=False
+            participant__trial=src.trial,
+            participant__randomization__isnull=False,
+            entered_in_error=False,
         )
         .select_related("participant")
         .order_by("participant__code", "occurred_at", "id")
@@ -407,7 +411,9 @@ def deviations(src: _Source) -> list[dict[str, Any]]:
     seq: dict[str, int] = {}
     for d in (
         Deviation.objects.filter(
-            participant__trial=src.trial, participant__randomization__isnull=False
+            participant__trial=src.trial,
+            participant__randomization__isnull=False,
+            entered_in_error=False,
         )
         .select_related("participant")
         .order_by("participant__code", F("occurred_at").asc(nulls_last=True), "id")
@@ -455,7 +461,9 @@ def _measured(src: _Source, catalogue: dict[str, tuple[str, str]]) -> list[_Find
     rows: list[_Finding] = []
     for m in (
         Measurement.objects.filter(
-            participant__trial=src.trial, participant__randomization__isnull=False
+            participant__trial=src.trial,
+            participant__randomization__isnull=False,
+            entered_in_error=False,
         )
         .select_related("participant")
         .order_by("participant__code", "measured_at", "id")
@@ -514,9 +522,9 @@ def _screened(src: _Source, catalogue: dict[str, tuple[str, str]]) -> list[_Find
     order = {v.id: n for n, v in enumerate(src.protocol.schedule.visits, start=1)}
     recorded = (
         set(
-            Measurement.objects.filter(participant__trial=src.trial, visit=visit).values_list(
-                "participant_id", "code"
-            )
+            Measurement.objects.filter(
+                participant__trial=src.trial, visit=visit, entered_in_error=False
+            ).values_list("participant_id", "code")
         )
         if visit
         else set()

@@ -92,6 +92,7 @@ def measurement(m: Measurement) -> dict[str, Any]:
         "out_of_range": m.out_of_range,
         "confirmed": m.confirmed,
         "complete": m.complete,
+        "entered_in_error": m.entered_in_error,
     }
 
 
@@ -119,6 +120,7 @@ def adverse_event(ae: AdverseEvent) -> dict[str, Any]:
         "action_taken": ae.action_taken,
         "infusion_associated": ae.infusion_associated,
         "missing": ae.missing,
+        "entered_in_error": ae.entered_in_error,
     }
 
 

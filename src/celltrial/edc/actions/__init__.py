@@ -25,7 +25,7 @@ from celltrial.edc.actions.crf import (
     set_site_time_zone,
 )
 from celltrial.edc.actions.disposition import mark_lost_to_follow_up, record_death, withdraw
-from celltrial.edc.actions.edit import edit_record
+from celltrial.edc.actions.edit import edit_record, mark_entered_in_error
 from celltrial.edc.actions.followup import (
     complete_study,
     record_clinical_event,
@@ -95,6 +95,7 @@ __all__ = [
     "load_allocation_list",
     "load_protocol_version",
     "lock_record",
+    "mark_entered_in_error",
     "mark_lost_to_follow_up",
     "open_query",
     "randomize_participant",

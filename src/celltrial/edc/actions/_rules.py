@@ -149,9 +149,9 @@ def occurrences(p: Participant) -> list[Occurrence]:
         out.append(Occurrence("measurement", at, "the screening values"))
     for n, at in Infusion.objects.filter(participant=p).values_list("number", "started_at"):
         out.append(Occurrence("dose", at, f"infusion #{n}"))
-    for pk, term, onset, end in AdverseEvent.objects.filter(participant=p).values_list(
-        "pk", "term", "onset", "end_at"
-    ):
+    for pk, term, onset, end in AdverseEvent.objects.filter(
+        participant=p, entered_in_error=False
+    ).values_list("pk", "term", "onset", "end_at"):
         out.append(
             Occurrence("adverse_event", onset, f"adverse event {term!r} (id {pk}), onset", end=end)
         )
@@ -166,18 +166,20 @@ def occurrences(p: Participant) -> list[Occurrence]:
                 out.append(Occurrence(kind, _midnight(start), f"{kind} {what!r} (id {pk}), start"))
             if stop is not None and kind == "medication":  # a condition may end after consent
                 out.append(Occurrence(kind, _midnight(stop), f"{kind} {what!r} (id {pk}), end"))
-    for pk, code, at in ClinicalEvent.objects.filter(participant=p).values_list(
-        "pk", "event", "occurred_at"
-    ):
+    for pk, code, at in ClinicalEvent.objects.filter(
+        participant=p, entered_in_error=False
+    ).values_list("pk", "event", "occurred_at"):
         out.append(Occurrence("clinical_event", at, f"clinical event {code} (id {pk})"))
-    for pk, code, at in Measurement.objects.filter(participant=p).values_list(
-        "pk", "code", "measured_at"
-    ):
+    for pk, code, at in Measurement.objects.filter(
+        participant=p, entered_in_error=False
+    ).values_list("pk", "code", "measured_at"):
         out.append(Occurrence("measurement", at, f"measurement {code} (id {pk})"))
     for visit, done in VisitRecord.objects.filter(participant=p).values_list("visit", "done_at"):
         if done is not None:
             out.append(Occurrence("visit", done, f"visit {visit}"))
-    for pk, when in Deviation.objects.filter(participant=p).values_list("pk", "occurred_at"):
+    for pk, when in Deviation.objects.filter(participant=p, entered_in_error=False).values_list(
+        "pk", "occurred_at"
+    ):
         if when is not None:
             out.append(Occurrence("deviation", when, f"deviation (id {pk})"))
     for kind, at in Disposition.objects.filter(participant=p).values_list("kind", "at"):

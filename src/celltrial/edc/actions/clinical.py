@@ -101,8 +101,11 @@ def record_measurement(
     visit: str = "",
     unit: str | None = None,
     confirmed: bool = False,
+    confirm_duplicate: bool = False,
 ) -> Measurement:
-    """One value of the catalogue: unit must match, out-of-range values need ``confirmed``."""
+    """One value of the catalogue: unit must match, out-of-range values need ``confirmed``;
+    a second value of the same measurement at the same visit is a likely duplicate and needs
+    ``confirm_duplicate`` (issue 15)."""
     p = participant_for(actor, participant)
     if p.status in CLOSED:
         raise Conflict("participant", f"{p.code} is {p.status}; measurements start at consent")
@@ -119,6 +122,21 @@ def record_measurement(
         },
     )
     check_visit_taken_place(p, fields["visit"])
+    if fields["visit"] and not confirm_duplicate:
+        twin = (
+            Measurement.objects.filter(
+                participant=p, code=fields["code"], visit=fields["visit"], entered_in_error=False
+            )
+            .order_by("id")
+            .first()
+        )
+        if twin is not None:
+            raise ActionError(
+                "confirm_duplicate",
+                f"{twin.code} is recorded already at visit {twin.visit} ({twin.value} at "
+                f"{twin.measured_at:%Y-%m-%d %H:%M} UTC, id {twin.pk}): a likely duplicate; "
+                "confirm to record a second value, or correct the first one",
+            )
     row = insert(Measurement(participant=p, **fields))
     audit.write(actor, "record_measurement", row, old=None, new=audit.snapshot(row))
     return row

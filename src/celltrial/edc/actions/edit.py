@@ -236,6 +236,8 @@ def edit_record(
     if record is None:
         raise NotFound("record_id", f"no {table} {record_id}")
     p = participant_for(actor, record.participant)
+    if getattr(record, "entered_in_error", False):
+        raise ActionError("record_id", f"{table} {record_id} is marked entered in error")
     check_unlocked(table, record)  # a locked record (or participant): 409 naming the lock
     signed_visits = record_visits(record)
     if not isinstance(changes, Mapping):
@@ -354,5 +356,61 @@ def edit_record(
         actor,
         signed_visits | record_visits(record),
         reason=f"{table} {record.pk} changed by {actor.username}: {reason.strip() or '(no reason)'}",
+    )
+    return cast(models.Model, record)
+
+
+#: Records that can be marked "entered in error" (table -> model).
+IN_ERROR: dict[str, type[models.Model]] = {
+    "measurement": Measurement,
+    "adverse_event": AdverseEvent,
+    "clinical_event": ClinicalEvent,
+    "deviation": Deviation,
+}
+
+
+@action("mark_entered_in_error", [Role.INVESTIGATOR, Role.COORDINATOR, Role.DATA_MANAGER])
+def mark_entered_in_error(
+    actor: Staff, table: str, record_id: int, *, reason: str = ""
+) -> models.Model:
+    """Mark a record "entered in error" (a duplicate, the wrong participant): it stays in the
+    database and the audit trail (old and new values, the reason) and leaves the dataset, the
+    rules' checks and the counts. Nothing is deleted; the mark is final (a record entered in
+    error is entered again, correctly)."""
+    if table not in IN_ERROR:
+        raise ActionError(
+            "table",
+            f"{table!r} cannot be marked entered in error; these can: {', '.join(IN_ERROR)}",
+        )
+    record: Any = (
+        IN_ERROR[table]
+        ._default_manager.select_related("participant")
+        .filter(pk=record_id, participant__trial_id=actor.trial_id)
+        .first()
+    )
+    if record is None:
+        raise NotFound("record_id", f"no {table} {record_id}")
+    participant_for(actor, record.participant)
+    check_unlocked(table, record)
+    if not reason.strip():
+        raise ActionError("reason", "say why the record was entered in error")
+    if record.entered_in_error:
+        raise ActionError("record_id", f"{table} {record_id} is marked entered in error already")
+    signed_visits = record_visits(record)
+    old = audit.snapshot(record)
+    record.entered_in_error = True
+    record.save(update_fields=["entered_in_error"])
+    audit.write(
+        actor,
+        "mark_entered_in_error",
+        record,
+        old=old,
+        new=audit.snapshot(record),
+        reason=reason.strip(),
+    )
+    invalidate_signatures(
+        actor,
+        signed_visits,
+        reason=f"{table} {record.pk} marked entered in error by {actor.username}: {reason.strip()}",
     )
     return cast(models.Model, record)

@@ -131,7 +131,9 @@ def event_time(p: Participant, occurred_at: dt.datetime, field: str = "occurred_
 def event_twin(p: Participant, code: str, when: dt.datetime, *, exclude: int | None = None) -> None:
     """A Conflict when the same event at the same time is recorded already for ``p`` (other
     than the row ``exclude``, the one being edited)."""
-    twins = ClinicalEvent.objects.filter(participant=p, event=code, occurred_at=when)
+    twins = ClinicalEvent.objects.filter(
+        participant=p, event=code, occurred_at=when, entered_in_error=False
+    )
     if exclude is not None:
         twins = twins.exclude(pk=exclude)
     twin = twins.first()
@@ -366,7 +368,7 @@ def record_visit_not_done(
         raise Conflict("visit", f"visit {visit} of {p.code} was done at {_iso(row.done_at)}")
     if row.not_done:
         raise Conflict("visit", f"visit {visit} of {p.code} is marked not done already")
-    n = Measurement.objects.filter(participant=p, visit=visit).count()
+    n = Measurement.objects.filter(participant=p, visit=visit, entered_in_error=False).count()
     if n:
         raise Conflict(
             "visit",

@@ -185,6 +185,7 @@ def report_adverse_event(
     action_taken: str = "",
     infusion_associated: bool | None = None,
     missing: Mapping[str, str] | None = None,
+    confirm_duplicate: bool = False,
 ) -> AdverseEvent:
     """An adverse event. Flags: inside which safety windows; an SAE gets a report-due time.
 
@@ -241,6 +242,17 @@ def report_adverse_event(
             Occurrence("adverse_event", start, f"adverse event {term.strip()!r}", end=end),
             "end_at",
         )
+    if not confirm_duplicate:
+        twin = AdverseEvent.objects.filter(
+            participant=p, term__iexact=term.strip(), onset=start, entered_in_error=False
+        ).first()
+        if twin is not None:
+            raise ActionError(
+                "confirm_duplicate",
+                f"{twin.term!r} with onset {start:%Y-%m-%d %H:%M} UTC is recorded already "
+                f"(id {twin.pk}): a likely duplicate; confirm to record it again, or correct "
+                "the first one",
+            )
     serious = bool(serious_criteria) or grade == 5
     within = protocol.safety.sae_report_within
     ae = insert(

@@ -40,6 +40,8 @@ class Measurement(models.Model):
     out_of_range = models.BooleanField(default=False)
     confirmed = models.BooleanField(default=False)
     complete = models.BooleanField(default=True)
+    #: Marked "entered in error" (with a reason, audited): kept, left out of the dataset.
+    entered_in_error = models.BooleanField(default=False)
 
     class Meta:
         indexes = [models.Index(fields=["participant", "code"])]  # noqa: RUF012
@@ -78,6 +80,9 @@ class AdverseEvent(models.Model):
     infusion_associated = models.BooleanField(null=True)
     #: Missing-data codes (:data:`celltrial.edc.labels.MISSING`) by field left blank.
     missing = models.JSONField(default=dict)
+
+    #: Marked "entered in error" (with a reason, audited): kept, left out of the dataset.
+    entered_in_error = models.BooleanField(default=False)
 
 
 class ConcomitantMedication(models.Model):
@@ -136,6 +141,8 @@ class ClinicalEvent(models.Model):
     occurred = models.BooleanField(default=True)
     recorded_at = models.DateTimeField()
     complete = models.BooleanField(default=True)
+    #: Marked "entered in error" (with a reason, audited): kept, left out of the dataset.
+    entered_in_error = models.BooleanField(default=False)
 
 
 class Deviation(models.Model):
@@ -153,3 +160,5 @@ class Deviation(models.Model):
     occurred_at = models.DateTimeField(null=True)
     recorded_at = models.DateTimeField()
     complete = models.BooleanField(default=True)
+    #: Marked "entered in error" (with a reason, audited): kept, left out of the dataset.
+    entered_in_error = models.BooleanField(default=False)

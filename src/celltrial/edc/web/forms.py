@@ -22,6 +22,9 @@ class Field:
     error: str = ""
     confirmed: bool = False
     needs_confirm: bool = False
+    #: A value of this measurement is recorded already at the visit (a likely duplicate).
+    maybe_duplicate: bool = False
+    duplicate_ok: bool = False
 
 
 def _describe(c: Any) -> str:

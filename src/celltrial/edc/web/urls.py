@@ -29,6 +29,11 @@ urlpatterns = [
     path("p/<str:code>/history", views_crf.history, name="history"),
     path("p/<str:code>/ae/<int:ae_id>/sae-report", views.sae_report, name="sae_report"),
     path("p/<str:code>/edit/<str:table>/<int:record_id>", views.edit, name="edit"),
+    path(
+        "p/<str:code>/in-error/<str:table>/<int:record_id>",
+        views.entered_in_error,
+        name="entered_in_error",
+    ),
     path("pharmacy", views.pharmacy, name="pharmacy"),
     path("pharmacy/p/<str:code>", views.dose, name="dose"),
     path("dsmb", views.dsmb, name="dsmb"),

@@ -292,7 +292,10 @@ def home(request: HttpRequest, staff: Staff) -> HttpResponse:
     if staff.role in READERS:
         for ae in (
             AdverseEvent.objects.filter(
-                participant__in=_participants(staff), serious=True, sae_reported_at__isnull=True
+                participant__in=_participants(staff),
+                serious=True,
+                sae_reported_at__isnull=True,
+                entered_in_error=False,
             )
             .select_related("participant")
             .order_by("sae_due_at")
@@ -516,6 +519,7 @@ def measure(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
         for f in fields:
             f.value = request.POST.get(f.name, "").strip()
             f.confirmed = request.POST.get(f"{f.name}__confirmed") == "on"
+            f.duplicate_ok = request.POST.get(f"{f.name}__duplicate") == "on"
             if f.value == "":
                 continue
             try:
@@ -526,6 +530,7 @@ def measure(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
                     f.value,
                     visit=visit,
                     confirmed=f.confirmed,
+                    confirm_duplicate=f.duplicate_ok,
                     measured_at=measured_at,
                 )
             except ActionError as exc:
@@ -536,6 +541,7 @@ def measure(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
                     break
                 f.error = "; ".join(x.message for x in exc.problems)
                 f.needs_confirm = "plausible range" in f.error
+                f.maybe_duplicate = any(x.field == "confirm_duplicate" for x in exc.problems)
             else:
                 saved.append(f.label)
                 f.value = ""
@@ -732,40 +738,76 @@ AE_FIELDS = {
     "serious_criteria",
     "infusion_associated",
 }
-EDIT_FIELDS = {"measurement": ["value", "confirmed"], "adverse_event": ["term", "grade", "outcome"]}
+EDIT_FIELDS = {
+    "measurement": ["value", "confirmed"],
+    "adverse_event": ["term", "grade", "outcome"],
+    "clinical_event": ["term", "occurred_at", "occurred"],
+    "deviation": ["description", "occurred_at"],
+    "death": ["died_at", "cause"],
+    "consent": ["version", "consented_on"],
+}
+#: How the generic edit form shows a field (the kinds of :data:`actions.edit.KINDS`).
+WIDGETS = {"time": "datetime-local", "date": "date", "bool": "checkbox"}
+
+
+def _record(p: Participant, table: str, record_id: int) -> Any:
+    """The participant's record of ``table`` (404 when there is none)."""
+    from celltrial.edc.actions.edit import EDITABLE
+
+    model = EDITABLE.get(table)
+    record = (
+        model._default_manager.filter(pk=record_id, participant=p).first()
+        if model is not None and table in EDIT_FIELDS
+        else None
+    )
+    if record is None:
+        raise actions.NotFound("record", f"no {table} {record_id} of {p.code}")
+    return record
+
+
+def _shown(value: Any) -> Any:
+    """A stored value as the form shows it (times in the page's time zone, to the minute)."""
+    if isinstance(value, dt.datetime):
+        return local_input(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
 
 
 @staff_page({Role.INVESTIGATOR, Role.COORDINATOR, Role.DATA_MANAGER})
 def edit(request: HttpRequest, staff: Staff, code: str, table: str, record_id: int) -> HttpResponse:
+    """Correct a record (every record type the EDC lets change): the same rules as on entry,
+    a reason once the form is complete, an audit row (:func:`actions.edit_record`)."""
+    from celltrial.edc.actions.edit import KINDS
+
     p = _participant(staff, code)
-    if table == "measurement":
-        record: Any = p.measurements.filter(id=record_id).first()
-    elif table == "adverse_event":
-        record = p.adverse_events.filter(id=record_id).first()
-    else:
-        record = None
-    if record is None:
-        raise actions.NotFound("record", f"no {table} {record_id} of {p.code}")
+    record = _record(p, table, record_id)
+    if getattr(record, "entered_in_error", False):
+        raise actions.NotFound("record", f"{table} {record_id} is marked entered in error")
     errors: dict[str, str] = {}
     names = EDIT_FIELDS[table]
-    values = {n: getattr(record, n) for n in names}
+    kinds = {n: KINDS[table][n][0] for n in names}
+    values = {n: _shown(getattr(record, n)) for n in names}
     reason = ""
     if request.method == "POST":
         reason = request.POST.get("reason", "")
         changes: dict[str, Any] = {}
         for n in names:
-            if n == "confirmed":
-                new: Any = request.POST.get(n) == "on"
+            raw = request.POST.get(n, "")
+            if n == "confirmed" or kinds[n] == "bool":
+                new: Any = raw == "on"
             elif n == "grade":
                 try:
-                    new = int(request.POST.get(n, ""))
+                    new = int(raw)
                 except ValueError:
-                    new = request.POST.get(n, "")
+                    new = raw
+            elif kinds[n] == "time":
+                new = _utc(raw) or raw.strip()
             else:
-                new = request.POST.get(n, "").strip()
-            if new != getattr(record, n):
-                changes[n] = new
-            values[n] = new
+                new = raw.strip()
+            if _shown(new) != _shown(getattr(record, n)):
+                changes[n] = new.isoformat() if isinstance(new, dt.datetime) else new
+            values[n] = _shown(new)
         if not changes:
             errors["form"] = "Nothing changed."
         else:
@@ -776,6 +818,17 @@ def edit(request: HttpRequest, staff: Staff, code: str, table: str, record_id: i
             else:
                 request.session["notice"] = f"{table.replace('_', ' ').capitalize()} changed."
                 return redirect("participant", code=p.code)
+    fields = [
+        {
+            "name": n,
+            "label": n.replace("_", " ").capitalize(),
+            "widget": WIDGETS.get(kinds[n], "text"),
+            "zone": timezone.get_current_timezone_name(),
+            "value": values[n],
+            "error": errors.get(n, ""),
+        }
+        for n in names
+    ]
     return render(
         request,
         "edc/edit.html",
@@ -785,11 +838,46 @@ def edit(request: HttpRequest, staff: Staff, code: str, table: str, record_id: i
             table=table,
             record=record,
             values=values,
+            fields=fields,
             errors=errors,
             reason=reason,
             grades=CTCAE.items(),
             outcomes=OUTCOMES,
         ),
+    )
+
+
+@staff_page({Role.INVESTIGATOR, Role.COORDINATOR, Role.DATA_MANAGER})
+def entered_in_error(
+    request: HttpRequest, staff: Staff, code: str, table: str, record_id: int
+) -> HttpResponse:
+    """Mark a record "entered in error", with a reason (:func:`actions.mark_entered_in_error`):
+    it stays in the audit trail and leaves the dataset."""
+    from celltrial.edc.actions.edit import IN_ERROR
+
+    p = _participant(staff, code)
+    if table not in IN_ERROR:
+        raise actions.NotFound("record", f"a {table} cannot be marked entered in error")
+    record = IN_ERROR[table]._default_manager.filter(pk=record_id, participant=p).first()
+    if record is None:
+        raise actions.NotFound("record", f"no {table} {record_id} of {p.code}")
+    errors: dict[str, str] = {}
+    reason = ""
+    if request.method == "POST":
+        reason = request.POST.get("reason", "")
+        try:
+            actions.mark_entered_in_error(staff, table, record_id, reason=reason)
+        except ActionError as exc:
+            errors = _errors(exc)
+        else:
+            request.session["notice"] = (
+                f"{table.replace('_', ' ').capitalize()} {record_id} marked entered in error."
+            )
+            return redirect("participant", code=p.code)
+    return render(
+        request,
+        "edc/in_error.html",
+        _ctx(staff, p=p, table=table, record=record, errors=errors, reason=reason),
     )
 
 
