@@ -21,6 +21,7 @@ import pytest
 import test_edc_accounts
 import test_edc_admin
 import test_edc_api
+import test_edc_corrections
 import test_edc_followup
 import test_edc_monitoring
 import test_edc_safety_crf
@@ -38,6 +39,7 @@ FLOW_MODULES = [
     test_edc_admin,
     test_edc_safety_crf,
     test_edc_accounts,
+    test_edc_corrections,
 ]
 #: (method, path template) -> the statuses answered and checked, across the flows.
 SEEN: dict[tuple[str, str], set[int]] = {}
