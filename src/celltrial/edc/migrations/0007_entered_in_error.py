@@ -5,30 +5,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('edc', '0006_staff_names_passwords'),
+        ("edc", "0006_staff_names_passwords"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='adverseevent',
-            name='entered_in_error',
+            model_name="adverseevent",
+            name="entered_in_error",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='clinicalevent',
-            name='entered_in_error',
+            model_name="clinicalevent",
+            name="entered_in_error",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='deviation',
-            name='entered_in_error',
+            model_name="deviation",
+            name="entered_in_error",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='measurement',
-            name='entered_in_error',
+            model_name="measurement",
+            name="entered_in_error",
             field=models.BooleanField(default=False),
         ),
     ]
