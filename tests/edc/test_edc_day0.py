@@ -51,3 +51,6 @@ def test_day0_waits_for_the_first_infusion_and_counts_from_it(dosed_trial):
     r2 = api.call("post", f"/participants/{p.code}/visits/baseline?at={at}")
     assert r2.status_code == 200, r2.content
     assert r2.json()["in_window"] is True and _visit(p, "baseline").in_window is True
+    from celltrial.edc import audit
+
+    assert audit.verify_data() == []  # the moved schedule is bound by a new audit row

@@ -202,6 +202,7 @@ def reanchor_visits(actor: Staff, p: Participant, first_given: dt.datetime | Non
     except CalendarError:
         cal = calendar(protocol, r.randomized_at, arms=[r.slot.arm], first_given=first_given)
     planned = {v.visit: v for v in cal.visits}
+    moved = False
     for row in VisitRecord.objects.filter(participant=p):
         v = planned.get(row.visit)
         if v is None:
@@ -215,3 +216,6 @@ def reanchor_visits(actor: Staff, p: Participant, first_given: dt.datetime | Non
             row.in_window = row.earliest <= row.done_at <= row.latest
         row.save(update_fields=["nominal", "earliest", "latest", "in_window"])
         audit.write(actor, "reanchor_visit", row, old=old, new=audit.snapshot(row))
+        moved = True
+    if moved:
+        audit.write_visit_schedule(actor, p)  # the moved schedule, bound for `audit verify`

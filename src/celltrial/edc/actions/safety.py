@@ -165,6 +165,15 @@ def window_flags(
     return flags
 
 
+def _encodable(text: str) -> bool:
+    """True when ``text`` can be stored (no lone surrogates): only then is it looked up."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 @action("report_adverse_event", CLINICAL_WRITERS)
 def report_adverse_event(
     actor: Staff,
@@ -242,7 +251,7 @@ def report_adverse_event(
             Occurrence("adverse_event", start, f"adverse event {term.strip()!r}", end=end),
             "end_at",
         )
-    if not confirm_duplicate:
+    if not confirm_duplicate and _encodable(term):  # bad text: refused on insert, by field
         twin = AdverseEvent.objects.filter(
             participant=p, term__iexact=term.strip(), onset=start, entered_in_error=False
         ).first()
