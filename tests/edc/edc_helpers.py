@@ -45,6 +45,8 @@ MSC_RELEASE = {
     "sterility": "negative",
     "endotoxin": 1.2,
     "mycoplasma": "negative",
+    "identity": 98.5,
+    "purity": 0.6,
 }
 
 

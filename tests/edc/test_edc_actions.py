@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from edc_helpers import ELIGIBLE, MSC_RELEASE, arm_of, fields, randomized, released_lot
+from edc_helpers import ELIGIBLE, MSC_RELEASE, arm_of, fields, message, randomized, released_lot
 
 from celltrial.edc import actions
 from celltrial.edc.actions import ActionError, Conflict, Forbidden, NotFound
@@ -181,13 +181,22 @@ def test_release_lot_against_protocol_criteria(trial):
         "results.sterility",
         "results.endotoxin",
         "results.mycoplasma",
+        "results.identity",
+        "results.purity",
     }
     with pytest.raises(ActionError) as exc:
         actions.release_lot(ph, lot, {**MSC_RELEASE, "viability": "high"})
     assert fields(exc) == {"results.viability"}
-    failed = actions.release_lot(ph, lot, {**MSC_RELEASE, "sterility": "positive"})
-    assert failed.status == "rejected"
+    # A result outside its limit: refused naming the criterion, the lot rejected with its
+    # results kept (written after the refusal's rollback).
+    with pytest.raises(ActionError) as exc:
+        actions.release_lot(ph, lot, {**MSC_RELEASE, "sterility": "positive"})
+    assert fields(exc) == {"results.sterility"}
+    assert "fails the release limit = negative" in message(exc)
+    failed = Lot.objects.get(pk=lot.pk)
+    assert failed.status == "rejected" and failed.released_at is None
     assert not failed.results.get(criterion="sterility").passed
+    assert failed.results.get(criterion="viability").limit == "≥ 70"
     with pytest.raises(Conflict):
         actions.release_lot(ph, lot, MSC_RELEASE)
     ok = released_lot(trial, "msc", "L2")

@@ -3,7 +3,7 @@ declares its responses, and every JSON answer the API gives in the EDC tests' fl
 the schema published for its path, method and status.
 
 The flows are the existing API tests (``test_edc_api``, ``…_followup``, ``…_monitoring``,
-``…_admin``), run again here with Django's test ``Client.request`` wrapped so that each
+``…_admin``, ``…_sdv``), run again here with Django's test ``Client.request`` wrapped so that each
 ``/api/`` answer is checked against the document (a small validator of the JSON-schema subset pydantic writes: ``$ref``,
 ``type``, ``properties``, ``required``, ``additionalProperties``, ``items``, ``anyOf``,
 ``enum``). A final test asserts that the flows reached every operation with a 2xx answer.
@@ -25,6 +25,7 @@ import test_edc_corrections
 import test_edc_followup
 import test_edc_monitoring
 import test_edc_safety_crf
+import test_edc_sdv
 from django.test import Client
 
 # The flows' own module fixtures, made available to them here.
@@ -40,6 +41,7 @@ FLOW_MODULES = [
     test_edc_safety_crf,
     test_edc_accounts,
     test_edc_corrections,
+    test_edc_sdv,
 ]
 #: (method, path template) -> the statuses answered and checked, across the flows.
 SEEN: dict[tuple[str, str], set[int]] = {}

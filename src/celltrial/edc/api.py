@@ -319,6 +319,18 @@ def lots(request: HttpRequest) -> list[dict[str, Any]]:
     return [serialize.lot(x) for x in rows.order_by("number")]
 
 
+@api.get("/lots/{number}", tags=["pharmacy"], response=answers(LotOut), exclude_unset=True)
+def lot_chain(request: HttpRequest, number: str) -> dict[str, Any]:
+    """One lot, its release results against their limits and the infusions given from it (the
+    pharmacist only: the chain from lot to participant names the participants' arm)."""
+    s = _staff(request)
+    _require(s, frozenset({Role.PHARMACIST}), "a lot's chain to its infusions")
+    x = Lot.objects.filter(trial_id=s.trial_id, number=number).select_related("site").first()
+    if x is None:
+        raise actions.NotFound("lot", f"no lot {number!r} in this trial")
+    return serialize.lot(x, chain=True)
+
+
 @api.get(
     "/allocation", tags=["pharmacy"], response=answers(list[AllocationRowOut]), exclude_unset=True
 )

@@ -22,13 +22,22 @@ from celltrial.edc import actions, serialize  # noqa: E402
 from celltrial.edc.actions import monitoring  # noqa: E402
 from celltrial.edc.api import _key, _participant, _participants, _require, _staff  # noqa: E402
 from celltrial.edc.api_schemas import (  # noqa: E402
+    CasebookOut,
     LockOut,
     QueryOut,
     RecordAuditOut,
     SignatureOut,
+    VerificationOut,
     answers,
 )
-from celltrial.edc.models import FormLock, Query, Role, Signature, Staff  # noqa: E402
+from celltrial.edc.models import (  # noqa: E402
+    FormLock,
+    Query,
+    Role,
+    Signature,
+    SourceVerification,
+    Staff,
+)
 from celltrial.edc.roles import AUDIT_READERS  # noqa: E402
 
 #: Who may read queries, locks and signatures: site staff who answer and sign, and monitoring.
@@ -61,6 +70,17 @@ class LockIn(Schema):
 
 
 class UnlockIn(Schema):
+    reason: str
+
+
+class VerifyIn(Schema):
+    table: str
+    record_id: str
+
+
+class UnverifyIn(Schema):
+    table: str
+    record_id: str
     reason: str
 
 
@@ -227,7 +247,93 @@ def record_audit(request: HttpRequest, table: str, record_id: str) -> dict[str, 
     }
 
 
+def verification_json(v: SourceVerification) -> dict[str, Any]:
+    return {
+        "id": v.pk,
+        "participant": v.participant.code,
+        "table": v.table,
+        "record_id": v.record_id,
+        "verified_by": _who(v.verified_by),
+        "verified_at": serialize._t(v.verified_at),
+        "undone_by": _who(v.undone_by),
+        "undone_at": serialize._t(v.undone_at),
+        "undone_reason": v.undone_reason,
+        "active": v.undone_at is None,
+    }
+
+
+@router.get(
+    "/participants/{code}/forms", tags=TAGS, response=answers(CasebookOut), exclude_unset=True
+)
+def forms(request: HttpRequest, code: str) -> dict[str, Any]:
+    """The status of each form of a participant's casebook (empty, in progress, complete,
+    queried, verified, locked, signed) and its source-data verification, computed by
+    :mod:`celltrial.edc.status`. Infusions are listed for every reader (their status holds no
+    arm); the forms of a blinded reader hold no dose or lot."""
+    s = _staff(request)
+    _require(s, MONITORING_READERS, "form statuses")
+    p = _participant(s, code)
+    return casebook_json(p)
+
+
+def casebook_json(p: Any) -> dict[str, Any]:
+    from celltrial.edc.status import casebook
+
+    book = casebook(p)
+    states = [book.visit(v) for v in p.visits.order_by("nominal", "id")]
+    for table, rows in (
+        ("screening", [p.screening] if hasattr(p, "screening") else []),
+        ("consent", p.consents.order_by("id")),
+        ("measurement", p.measurements.order_by("measured_at", "id")),
+        ("adverse_event", p.adverse_events.order_by("onset", "id")),
+        ("infusion", p.infusions.order_by("number")),
+        ("clinical_event", p.clinical_events.order_by("occurred_at", "id")),
+        ("deviation", p.deviations.order_by("recorded_at", "id")),
+    ):
+        states += [book.record(table, r) for r in rows]
+    return {"participant": p.code, "locked": book.locked, "forms": [x.as_dict() for x in states]}
+
+
+@router.get(
+    "/verifications", tags=TAGS, response=answers(list[VerificationOut]), exclude_unset=True
+)
+def verifications(
+    request: HttpRequest, participant: str | None = None, active: bool | None = None
+) -> list[dict[str, Any]]:
+    """Source-data verifications at the caller's sites (``active=true``: those in force)."""
+    s = _staff(request)
+    _require(s, MONITORING_READERS, "source-data verifications")
+    qs = SourceVerification.objects.filter(participant__in=_participants(s)).select_related(
+        "participant", "verified_by__user", "undone_by__user"
+    )
+    if participant:
+        qs = qs.filter(participant=_participant(s, participant))
+    if active is not None:
+        qs = qs.filter(undone_at__isnull=active)
+    return [verification_json(v) for v in qs.order_by("id")]
+
+
 # ---------------------------------------------------------------------------------- writes
+
+
+@router.post("/verifications", tags=TAGS, response=answers(VerificationOut), exclude_unset=True)
+def verify(request: HttpRequest, body: VerifyIn) -> dict[str, Any]:
+    """The monitor records the source-data verification of one form."""
+    s = _staff(request)
+    v = actions.verify_record(s, body.table, body.record_id, idempotency_key=_key(request))
+    return verification_json(v)
+
+
+@router.post(
+    "/verifications/withdraw", tags=TAGS, response=answers(VerificationOut), exclude_unset=True
+)
+def unverify(request: HttpRequest, body: UnverifyIn) -> dict[str, Any]:
+    """The monitor withdraws the verification in force on a form, saying why."""
+    s = _staff(request)
+    v = actions.unverify_record(
+        s, body.table, body.record_id, reason=body.reason, idempotency_key=_key(request)
+    )
+    return verification_json(v)
 
 
 @router.post("/queries", tags=TAGS, response=answers(QueryOut), exclude_unset=True)
@@ -291,4 +397,11 @@ def sign(request: HttpRequest, body: SignIn) -> dict[str, Any]:
     return signature_json(x)
 
 
-__all__ = ["lock_json", "query_json", "router", "signature_json"]
+__all__ = [
+    "casebook_json",
+    "lock_json",
+    "query_json",
+    "router",
+    "signature_json",
+    "verification_json",
+]

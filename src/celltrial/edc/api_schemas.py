@@ -223,6 +223,19 @@ class ReleaseResultOut(Out):
     criterion: str
     value: Any
     passed: bool | None
+    label: str | None = None
+    unit: str | None = None
+    limit: str | None = None
+
+
+class LotInfusionOut(Out):
+    """One infusion given from a lot: the chain from lot to participant."""
+
+    participant: str
+    number: int
+    started_at: str | None
+    delivered: float
+    unit: str
 
 
 class LotOut(Out):
@@ -236,6 +249,7 @@ class LotOut(Out):
     expires_at: str | None
     released_at: str | None
     results: list[ReleaseResultOut]
+    infusions: list[LotInfusionOut] | None = None
 
 
 class AllocationRowOut(Out):
@@ -487,3 +501,35 @@ class RecordAuditOut(Out):
     record_id: str
     participant: str
     entries: list[AuditEntryOut]
+
+
+class FormStateOut(Out):
+    """One form's status (``docs/edc.md``, "Form status and source-data verification")."""
+
+    table: str
+    record_id: str
+    status: str
+    label: str
+    detail: str
+    sdv: bool
+    sdv_by: str | None
+    sdv_at: str | None
+
+
+class CasebookOut(Out):
+    participant: str
+    locked: bool
+    forms: list[FormStateOut]
+
+
+class VerificationOut(Out):
+    id: int
+    participant: str
+    table: str
+    record_id: str
+    verified_by: str | None
+    verified_at: str | None
+    undone_by: str | None
+    undone_at: str | None
+    undone_reason: str
+    active: bool

@@ -156,8 +156,10 @@ def infusion(staff: Staff, i: Infusion) -> dict[str, Any]:
     return out
 
 
-def lot(x: Lot) -> dict[str, Any]:
-    return {
+def lot(x: Lot, *, chain: bool = False) -> dict[str, Any]:
+    """A lot, its release results against their limits; with ``chain``, the infusions given
+    from it (unblinded roles only read lots)."""
+    out = {
         "number": x.number,
         "arm": x.arm,
         "product": x.product,
@@ -166,10 +168,29 @@ def lot(x: Lot) -> dict[str, Any]:
         "expires_at": _t(x.expires_at),
         "released_at": _t(x.released_at),
         "results": [
-            {"criterion": r.criterion, "value": r.value, "passed": r.passed}
+            {
+                "criterion": r.criterion,
+                "value": r.value,
+                "passed": r.passed,
+                "label": r.label,
+                "unit": r.unit,
+                "limit": r.limit,
+            }
             for r in x.results.order_by("id")
         ],
     }
+    if chain:
+        out["infusions"] = [
+            {
+                "participant": i.participant.code,
+                "number": i.number,
+                "started_at": _t(i.started_at),
+                "delivered": i.delivered,
+                "unit": i.unit,
+            }
+            for i in x.infusions.select_related("participant").order_by("started_at", "id")
+        ]
+    return out
 
 
 REDACTED = "(unblinded content: not shown to a blinded role)"

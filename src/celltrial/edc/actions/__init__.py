@@ -50,6 +50,7 @@ from celltrial.edc.actions.screening import (
     screening_log,
     update_screening,
 )
+from celltrial.edc.actions.sdv import unverify_record, verify_record
 from celltrial.edc.actions.setup import (
     add_site,
     add_staff,
@@ -122,6 +123,8 @@ __all__ = [
     "token_for",
     "unblind",
     "unlock_record",
+    "unverify_record",
     "update_screening",
+    "verify_record",
     "withdraw",
 ]

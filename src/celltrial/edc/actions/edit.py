@@ -44,6 +44,7 @@ from celltrial.edc.actions.monitoring import (
     record_visits,
 )
 from celltrial.edc.actions.safety import check_ae, end_problems, onset_problems, window_flags
+from celltrial.edc.actions.sdv import undo_verifications
 from celltrial.edc.models import (
     AdverseEvent,
     Consent,
@@ -351,11 +352,14 @@ def edit_record(
     )
     if isinstance(record, Death):
         _follow_death(actor, record, reason.strip())
-    # A change to a record of a signed visit invalidates the signature (same transaction).
+    # A change to a verified form undoes its SDV, and a change to a record of a signed visit
+    # invalidates the signature (same transaction, each with its audit row).
+    why = f"{table} {record.pk} changed by {actor.username}: {reason.strip() or '(no reason)'}"
+    undo_verifications(actor, table, record, reason=why)
     invalidate_signatures(
         actor,
         signed_visits | record_visits(record),
-        reason=f"{table} {record.pk} changed by {actor.username}: {reason.strip() or '(no reason)'}",
+        reason=why,
     )
     return cast(models.Model, record)
 

@@ -7,6 +7,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from django.db import connection
+
 from celltrial.dataset.rules import Occurrence
 from celltrial.edc import audit
 from celltrial.edc.actions._base import (
@@ -23,6 +25,7 @@ from celltrial.edc.actions._base import (
 from celltrial.edc.actions._rules import enforce
 from celltrial.edc.models import Infusion, Lot, Participant, ReleaseResult, Role, Site, Staff
 from celltrial.protocol import CalendarError, calendar
+from celltrial.protocol.models import ReleaseCriterion
 from celltrial.protocol.units import format_count
 
 PHARMACY = [Role.PHARMACIST]
@@ -80,19 +83,38 @@ def _parse_result(raw: Any) -> Any:
         return text
 
 
+def limit_text(c: ReleaseCriterion) -> str:
+    """The criterion's limit as the pages show it: ``≥ 70``, ``= negative``, a cell count
+    as ``≥ 1 × 10^8``."""
+    op = c.operator
+    bound = getattr(c, op) if op not in ("between", "in") else None
+    if isinstance(bound, (int, float)) and not isinstance(bound, bool) and abs(bound) >= 1e5:
+        symbol = {"lt": "<", "le": "≤", "gt": ">", "ge": "≥", "eq": "=", "ne": "≠"}[op]
+        return f"{symbol} {format_count(float(bound))}"
+    return c.describe()
+
+
 @action("release_lot", PHARMACY)
 def release_lot(actor: Staff, lot: Lot | str, results: Mapping[str, Any]) -> Lot:
-    """Record release results; the lot is released when every protocol criterion holds.
+    """Record each release criterion's result against the protocol's limit; release the lot
+    when every one holds.
 
-    A result missing or not comparable is an error naming it; a failed criterion rejects the
-    lot (recorded, never infused). A protocol that gives no criteria (``release: unknown``)
-    releases on the pharmacist's record alone, and the audit row says so.
+    A result missing, not a criterion of the product or not comparable is an
+    :class:`ActionError` naming it (``results.<criterion>``), and nothing is written. A result
+    outside its limit is an :class:`ActionError` (422) naming each failed criterion with its
+    value and limit: the lot **cannot be released**. The results are still recorded and the
+    lot is rejected (never infused), in a transaction of its own after the refusal (an
+    out-of-specification result is kept, as GMP requires). A protocol that gives no criteria
+    (``release: unknown``) releases on the pharmacist's record alone, and the audit row says
+    so.
     """
     the_lot = lot_for(actor, lot, lock=True)
     if the_lot.status != Lot.Status.QUARANTINE:
         raise Conflict("lot", f"lot {the_lot.number} is {the_lot.status} already")
     protocol = actor.trial.active_protocol().protocol
     criteria = protocol.arm(the_lot.arm).product.release or []
+    if not isinstance(results, Mapping):
+        raise ActionError("results", f"an object of criterion: result, got {results!r}")
     known = {c.id for c in criteria}
     problems = [
         Problem(
@@ -103,14 +125,14 @@ def release_lot(actor: Staff, lot: Lot | str, results: Mapping[str, Any]) -> Lot
         if k not in known
     ]
     problems += [
-        Problem(f"results.{c.id}", f"required: {c.label} {c.describe()}")
+        Problem(f"results.{c.id}", f"required: {c.label} {limit_text(c)}")
         for c in criteria
-        if results.get(c.id) is None
+        if results.get(c.id) is None or str(results.get(c.id)).strip() == ""
     ]
     if problems:
         raise ActionError(problems=problems)
-    failed: list[str] = []
-    old = audit.snapshot(the_lot)
+    rows: list[ReleaseResult] = []
+    failed: list[Problem] = []
     for c in criteria:
         value = _parse_result(results[c.id])
         try:
@@ -119,18 +141,58 @@ def release_lot(actor: Staff, lot: Lot | str, results: Mapping[str, Any]) -> Lot
             raise ActionError(
                 f"results.{c.id}", f"{value!r} cannot be compared: {c.label} must be {c.describe()}"
             ) from None
-        if not ok:
-            failed.append(c.id)
-        ReleaseResult.objects.create(
-            lot=the_lot, criterion=c.id, value=str(results[c.id]), passed=ok
+        unit = c.unit or ""
+        shown = f"{str(results[c.id]).strip()}{' ' + unit if unit else ''}"
+        rows.append(
+            ReleaseResult(
+                criterion=c.id,
+                value=str(results[c.id]).strip()[:100],
+                passed=ok,
+                label=c.label,
+                unit=unit,
+                limit=limit_text(c),
+            )
         )
+        if not ok:
+            failed.append(
+                Problem(
+                    f"results.{c.id}",
+                    f"{c.label} {shown} fails the release limit {limit_text(c)}"
+                    f"{' ' + unit if unit else ''}: lot {the_lot.number} cannot be released "
+                    "(it is rejected, with its results)",
+                )
+            )
+    if failed:
+        exc = ActionError(problems=failed)
+
+        def reject() -> None:
+            _record_release(actor, the_lot.pk, rows, results, True)
+
+        exc.after_rollback = reject
+        raise exc
+    return _record_release(actor, the_lot.pk, rows, results, False)
+
+
+def _record_release(
+    actor: Staff, lot_id: int, rows: list[ReleaseResult], results: Mapping[str, Any], failed: bool
+) -> Lot:
+    """Write the results and release (or reject) the lot, with the audit row."""
+    qs = Lot.objects.filter(pk=lot_id)
+    the_lot = (qs.select_for_update() if connection.features.has_select_for_update else qs).get()
+    if the_lot.status != Lot.Status.QUARANTINE:  # another release got there first
+        raise Conflict("lot", f"lot {the_lot.number} is {the_lot.status} already")
+    old = audit.snapshot(the_lot)
+    for row in rows:
+        row.lot = the_lot
+        row.save(force_insert=True)
     the_lot.status = Lot.Status.REJECTED if failed else Lot.Status.RELEASED
     the_lot.released_at = None if failed else now()
     the_lot.save(update_fields=["status", "released_at"])
     new = audit.snapshot(the_lot) | {
         "results": {k: str(v) for k, v in results.items()},
-        "failed": failed,
-        "criteria": "protocol" if criteria else "none in protocol (release: unknown)",
+        "limits": {r.criterion: r.limit for r in rows},
+        "failed": [r.criterion for r in rows if not r.passed],
+        "criteria": "protocol" if rows else "none in protocol (release: unknown)",
     }
     audit.write(actor, "release_lot", the_lot, old=old, new=new, blinded_safe=False)
     return the_lot

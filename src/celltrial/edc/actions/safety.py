@@ -20,6 +20,7 @@ from celltrial.edc.actions._base import (
     participant_for,
 )
 from celltrial.edc.actions._rules import enforce
+from celltrial.edc.actions.sdv import undo_verifications
 from celltrial.edc.models import AdverseEvent, Infusion, Participant, Staff
 from celltrial.edc.roles import CLINICAL_WRITERS
 from celltrial.protocol import Protocol
@@ -310,4 +311,7 @@ def report_sae(actor: Staff, adverse_event: int, *, at: dt.datetime | None = Non
     ae.sae_reported_at = aware(at, "at", default_now=True)
     ae.save(update_fields=["sae_reported_at"])
     audit.write(actor, "report_sae", ae, old=old, new=audit.snapshot(ae))
+    undo_verifications(
+        actor, "adverse_event", ae, reason=f"SAE report recorded by {actor.username}"
+    )
     return ae

@@ -10,7 +10,7 @@ from celltrial.edc.models.clinical import (
     MedicalHistory,
     VisitRecord,
 )
-from celltrial.edc.models.monitoring import FormLock, Query, Signature
+from celltrial.edc.models.monitoring import FormLock, Query, Signature, SourceVerification
 from celltrial.edc.models.participants import (
     AllocationSlot,
     Consent,
@@ -60,6 +60,7 @@ __all__ = [
     "ScreeningRecord",
     "Signature",
     "Site",
+    "SourceVerification",
     "Staff",
     "Trial",
     "Unblinding",

@@ -1,4 +1,4 @@
-"""Monitoring: data queries, form locks and investigator signatures."""
+"""Monitoring: data queries, form locks, source-data verification and investigator signatures."""
 
 from __future__ import annotations
 
@@ -65,3 +65,26 @@ class Signature(models.Model):
     meaning = models.TextField()
     invalidated_at = models.DateTimeField(null=True)
     invalidated_reason = models.TextField(blank=True)
+
+
+class SourceVerification(models.Model):
+    """A monitor's source-data verification (SDV) of one record: its values were checked
+    against the source documents by ``verified_by`` at ``verified_at``.
+
+    Undone (``undone_at`` set, with the reason) when the monitor withdraws it or when the
+    record's data change afterwards (``edit_record``, an SAE report): the change is then
+    verified again. At most one verification is in force per record."""
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="verifications"
+    )
+    table = models.CharField(max_length=60)
+    record_id = models.CharField(max_length=40)
+    verified_by = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="+")
+    verified_at = models.DateTimeField()
+    undone_by = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="+", null=True)
+    undone_at = models.DateTimeField(null=True)
+    undone_reason = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["participant", "table", "record_id"])]  # noqa: RUF012

@@ -29,10 +29,17 @@ class Lot(models.Model):
 
 
 class ReleaseResult(models.Model):
+    """One release test of a lot: the result against the protocol's limit at the time."""
+
     lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="results")
     criterion = models.CharField(max_length=40)
     value = models.CharField(max_length=100)
     passed = models.BooleanField()
+    #: The criterion's label, unit and limit as the protocol stated them when the result was
+    #: recorded ("Viability", "%", "≥ 70"): the record stands if the protocol changes later.
+    label = models.CharField(max_length=200, blank=True, default="", db_default="")
+    unit = models.CharField(max_length=40, blank=True, default="", db_default="")
+    limit = models.CharField(max_length=200, blank=True, default="", db_default="")
 
 
 class Infusion(models.Model):

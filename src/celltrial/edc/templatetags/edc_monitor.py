@@ -114,6 +114,53 @@ def visit_links(context: template.Context, visit: Any) -> dict[str, Any]:
     }
 
 
+def _book(context: template.Context) -> Any:
+    """The page's :class:`~celltrial.edc.status.Casebook` (the view's ``book``, or read once)."""
+    book = context.get("book")
+    if book is None:
+        from celltrial.edc.status import casebook
+
+        render_context: Any = context.render_context
+        book = render_context.get("edc_book")
+        if book is None:
+            book = render_context["edc_book"] = casebook(context["p"])
+    return book
+
+
+@register.simple_tag(takes_context=True)
+def form_state(context: template.Context, table: str, record: Any) -> Any:
+    """``{% form_state "measurement" m as st %}``: the form's
+    :class:`~celltrial.edc.status.FormState` (``st.status``, ``st.label``, ``st.text``)."""
+    book = _book(context)
+    return book.visit(record) if table == "visit" else book.record(table, record)
+
+
+@register.inclusion_tag("edc/_status_icon.html")
+def status_icon(state: Any) -> dict[str, Any]:
+    """``{% status_icon st %}``: the status as an icon with its label (the accessible name and
+    tooltip say what it rests on: who verified, signed or locked it, and when)."""
+    return {"st": state}
+
+
+@register.inclusion_tag("edc/_status_legend.html")
+def status_legend() -> dict[str, Any]:
+    """The icons' key, once a page."""
+    from celltrial.edc.status import FormStatus
+
+    return {"statuses": [{"status": str(s), "label": s.label, "text": s.label} for s in FormStatus]}
+
+
+@register.filter
+def as_count(value: Any) -> str:
+    """A count the way the protocol writes it: ``1.4 × 10^8`` (small numbers as they are)."""
+    from celltrial.protocol.units import format_count
+
+    try:
+        return format_count(float(value))
+    except (TypeError, ValueError):
+        return str(value)
+
+
 @register.inclusion_tag("edc/_queries_summary.html", takes_context=True)
 def queries_summary(context: template.Context) -> dict[str, Any]:
     """The dashboard's line on queries: how many wait for the site, how many for monitoring."""

@@ -44,6 +44,8 @@ urlpatterns = [
     path("queries/<int:query_id>", views_monitor.query, name="query"),
     path("p/<str:code>/record/<str:table>/<int:record_id>", views_monitor.record, name="record"),
     path("p/<str:code>/visit/<str:visit>/sign", views_monitor.sign, name="sign_visit"),
+    path("export", views_monitor.export_page, name="export"),
+    path("export/download", views_monitor.export_download, name="export_download"),
     # Administration (admin only): the admin's home, sites, users and roles, the protocol.
     path("manage", views_admin.manage, name="manage"),
     path("manage/sites", views_admin.sites, name="manage_sites"),

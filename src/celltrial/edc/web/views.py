@@ -20,11 +20,12 @@ from django.views.decorators.http import require_POST
 
 from celltrial.edc import actions, labels, worklist
 from celltrial.edc.actions import ActionError
-from celltrial.edc.actions.product import INFUSION_MAY_BE_MISSING
+from celltrial.edc.actions.product import INFUSION_MAY_BE_MISSING, limit_text
 from celltrial.edc.actions.safety import OUTCOMES, window_flags
 from celltrial.edc.models import (
     AdverseEvent,
     AllocationSlot,
+    Infusion,
     Lot,
     Participant,
     Role,
@@ -32,12 +33,14 @@ from celltrial.edc.models import (
     Staff,
 )
 from celltrial.edc.roles import (
+    AUDIT_READERS,
     CLINICAL_WRITERS,
     READERS,
     UNBLINDED_ROLES,
     sees_arm,
     site_ids,
 )
+from celltrial.edc.status import casebook
 from celltrial.edc.throttle import LOGIN, LOGIN_FAILURES, LOGIN_SECONDS
 from celltrial.edc.web import forms
 
@@ -411,12 +414,22 @@ def participant(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
     aes = list(p.adverse_events.order_by("onset"))
     windows = {w.id: w.label for w in protocol.safety.windows}
     event_labels = {e.code: e.label or e.code for e in protocol.events}
+    book = casebook(p)  # every form's status, and whether the casebook is locked
+    frozen = book.locked
+    clinical = staff.role in CLINICAL_WRITERS
     return render(
         request,
         "edc/participant.html",
         _ctx(
             staff,
             p=p,
+            book=book,
+            frozen=frozen,
+            frozen_state=book.record("participant", p) if frozen else None,
+            # A locked casebook shows no entry or edit buttons (the server refuses them too).
+            may_enter=clinical and not frozen,
+            editor=(clinical or staff.role == Role.DATA_MANAGER) and not frozen,
+            audit_reader=staff.role in AUDIT_READERS,
             screening=s,
             failed=failed,
             missing=missing,
@@ -890,6 +903,8 @@ def entered_in_error(
 def pharmacy(request: HttpRequest, staff: Staff) -> HttpResponse:
     protocol = staff.trial.active_protocol().protocol
     errors: dict[str, str] = {}
+    typed: dict[str, str] = {}  # the results typed, shown again with their errors
+    failed_lot = ""
     if request.method == "POST":
         try:
             if request.POST.get("do") == "register":
@@ -902,11 +917,9 @@ def pharmacy(request: HttpRequest, staff: Staff) -> HttpResponse:
                 lot_obj = Lot.objects.filter(trial_id=staff.trial_id, number=number).first()
                 arm = protocol.arm(lot_obj.arm) if lot_obj is not None else None
                 crit = arm.product.release or [] if arm is not None else []
-                results = {
-                    c.id: request.POST.get(f"{number}__{c.id}", "").strip()
-                    for c in crit
-                    if request.POST.get(f"{number}__{c.id}", "").strip()
-                }
+                typed = {c.id: request.POST.get(f"{number}__{c.id}", "").strip() for c in crit}
+                failed_lot = number
+                results = {k: v for k, v in typed.items() if v}
                 lot = actions.release_lot(staff, number, results)
                 request.session["notice"] = f"Lot {lot.number}: {lot.status}."
         except ActionError as exc:
@@ -914,16 +927,43 @@ def pharmacy(request: HttpRequest, staff: Staff) -> HttpResponse:
         else:
             return redirect("pharmacy")
     lots = []
+    given: dict[int, list[Any]] = {}  # lot id -> its infusions: the chain lot -> participant
+    for i in (
+        Infusion.objects.filter(lot__trial_id=staff.trial_id)
+        .select_related("participant")
+        .order_by("started_at", "id")
+    ):
+        given.setdefault(i.lot_id, []).append(i)
     for lot in Lot.objects.filter(trial_id=staff.trial_id).order_by("number"):
         arm = protocol.arm(lot.arm)
+        mine = lot.number == failed_lot
         lots.append(
             {
                 "lot": lot,
                 "arm_label": arm.label,
                 "results": list(lot.results.order_by("id")),
-                "criteria": list(arm.product.release or []),
+                "criteria": [
+                    {
+                        "c": c,
+                        "limit": limit_text(c),
+                        "value": typed.get(c.id, "") if mine else "",
+                        "error": errors.get(f"results.{c.id}", "") if mine else "",
+                    }
+                    for c in arm.product.release or []
+                ],
+                "infusions": given.get(lot.pk, []),
+                # A refused release of this lot: each criterion's error (by its id), and the
+                # others (the lot's state, the role).
+                "errors": [
+                    (k.removeprefix("results."), v)
+                    for k, v in errors.items()
+                    if mine and k.startswith("results.")
+                ],
+                "other": [v for k, v in errors.items() if mine and not k.startswith("results.")],
             }
         )
+    if failed_lot:  # said beside the lot's results or fields, not above the page
+        errors = {}
     people = [p for p in _participants(staff).order_by("code") if hasattr(p, "randomization")]
     slots = AllocationSlot.objects.filter(trial_id=staff.trial_id).select_related(
         "taken_by__participant"

@@ -22,16 +22,20 @@ from django.shortcuts import redirect, render
 from celltrial.edc import actions, serialize
 from celltrial.edc.actions import ActionError
 from celltrial.edc.actions import monitoring as mon
+from celltrial.edc.actions.sdv import VERIFIERS
+from celltrial.edc.download import EXPORTERS, FORMATS, dataset_zip
 from celltrial.edc.models import (
     FormLock,
     Measurement,
     Query,
     Role,
     Signature,
+    SourceVerification,
     Staff,
     VisitRecord,
 )
-from celltrial.edc.roles import AUDIT_READERS
+from celltrial.edc.roles import AUDIT_READERS, sees_arm
+from celltrial.edc.status import casebook
 from celltrial.edc.web.views import _ctx, _errors, _participant, _participants, _sites, staff_page
 
 #: Who opens the monitoring pages: site staff (answer, sign) and monitoring (open, close, lock).
@@ -357,6 +361,14 @@ def _record_page(
     in_force = mon.active_lock(
         ref.participant.pk, "" if ref.table == "participant" else ref.table, ref.record_id
     )
+    state = casebook(ref.participant).record(ref.table, ref.record)
+    verifications = (
+        SourceVerification.objects.filter(
+            participant_id=ref.participant.pk, table=ref.table, record_id=ref.record_id
+        )
+        .select_related("verified_by__user", "undone_by__user")
+        .order_by("-id")
+    )
     return render(
         request,
         "edc/audit_record.html",
@@ -374,6 +386,9 @@ def _record_page(
             entries=[_changes(e, names) for e in entries],
             may_query=staff.role in mon.QUERY_OPENERS,
             may_lock=staff.role in mon.LOCKERS,
+            state=state,
+            verifications=list(verifications),
+            may_verify=staff.role in VERIFIERS and ref.table != "participant",
             errors=errors,
             data=data,
             notice=request.session.pop("notice", ""),
@@ -383,7 +398,13 @@ def _record_page(
 
 #: The inputs of each form of the record page (an error on another field is shown at the top
 #: of that form).
-FORM_INPUTS = {"query": ("text", "field"), "lock": ("reason",), "unlock": ("reason",)}
+FORM_INPUTS = {
+    "query": ("text", "field"),
+    "lock": ("reason",),
+    "unlock": ("reason",),
+    "verify": (),
+    "unverify": ("reason",),
+}
 
 
 def _form_errors(do: str, exc: ActionError) -> dict[str, str]:
@@ -404,7 +425,14 @@ def record(
     if ref.participant.pk != p.pk:
         raise actions.NotFound("record_id", f"{ref.table} {record_id} is not a record of {p.code}")
     errors: dict[str, str] = {}
-    data = {"field": "", "text": "", "lock_reason": "", "unlock_reason": "", "lock_id": ""}
+    data = {
+        "field": "",
+        "text": "",
+        "lock_reason": "",
+        "unlock_reason": "",
+        "lock_id": "",
+        "unverify_reason": "",
+    }
     if request.method == "POST":
         do = request.POST.get("do", "")
         data = {k: request.POST.get(k, "") for k in data}
@@ -427,6 +455,14 @@ def record(
             elif do == "unlock":
                 actions.unlock_record(staff, data["lock_id"], reason=data["unlock_reason"])
                 request.session["notice"] = f"Lock #{data['lock_id']} lifted."
+            elif do == "verify":
+                actions.verify_record(staff, ref.table, ref.record_id)
+                request.session["notice"] = "Source data verified."
+            elif do == "unverify":
+                actions.unverify_record(
+                    staff, ref.table, ref.record_id, reason=data["unverify_reason"]
+                )
+                request.session["notice"] = "Source-data verification withdrawn."
             else:
                 errors["form"] = "Unknown request."
         except ActionError as exc:
@@ -481,4 +517,26 @@ def sign(request: HttpRequest, staff: Staff, code: str, visit: str) -> HttpRespo
     )
 
 
-__all__ = ["describe", "queries", "query", "record", "sign"]
+# ------------------------------------------------------------------------------------------
+# Downloading the dataset (data manager, DSMB): the blinded CSV for a blinded role
+# ------------------------------------------------------------------------------------------
+
+
+@staff_page(EXPORTERS)
+def export_page(request: HttpRequest, staff: Staff) -> HttpResponse:
+    full = sees_arm(staff)
+    formats = [(k, v) for k, v in FORMATS.items() if full or k == "csv"]
+    return render(request, "edc/export.html", _ctx(staff, full=full, formats=formats))
+
+
+@staff_page(EXPORTERS)
+def export_download(request: HttpRequest, staff: Staff) -> HttpResponse:
+    """The zip (:func:`celltrial.edc.download.dataset_zip`); the role and the format are
+    checked there, on the server, whatever the page offered."""
+    name, data = dataset_zip(staff, request.GET.get("format", "csv"))
+    response = HttpResponse(data, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+__all__ = ["describe", "export_download", "export_page", "queries", "query", "record", "sign"]
