@@ -81,6 +81,7 @@ def test_status_icons_and_sdv_on_the_pages(site: dict[str, Any]) -> None:
     assert post(mon, url, {"do": "verify"}).status_code == 302
     page = text(mon.get(url).content)
     assert "SDV done by mon1" in page and "Withdraw verification" in page
+    assert "verify record" in page  # in the record's audit trail
     html = mon.get(f"/p/{p.code}").content.decode()
     assert 'data-status="verified"' in html and "Source-verified: SDV by mon1" in html
     # Withdrawing needs a reason, shown next to its box.

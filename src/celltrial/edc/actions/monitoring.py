@@ -65,6 +65,7 @@ from celltrial.edc.models import (
     Role,
     ScreeningRecord,
     Signature,
+    SourceVerification,
     Staff,
     VisitRecord,
 )
@@ -636,8 +637,9 @@ def sign_visit(
 
 
 def record_audit(staff: Staff, table: str, record_id: int | str) -> tuple[RecordRef, list[Any]]:
-    """A record and its audit trail: the record's own rows, and those of the queries and locks
-    about it (and of its signatures, for a visit), in the order they were written.
+    """A record and its audit trail: the record's own rows, and those of the queries, locks
+    and source-data verifications about it (and of its signatures, for a visit), in the order
+    they were written.
 
     The caller checks that ``staff`` may read the audit trail; rows are returned as stored
     (redact with :func:`celltrial.edc.serialize.audit_entry`)."""
@@ -652,6 +654,10 @@ def record_audit(staff: Staff, table: str, record_id: int | str) -> tuple[Record
     scope = Q(table=ref.model_name, record_id=ref.record_id)
     scope |= Q(table="query", record_id__in=[str(i) for i in queries.values_list("pk", flat=True)])
     scope |= Q(table="formlock", record_id__in=[str(i) for i in locks.values_list("pk", flat=True)])
+    sdv = SourceVerification.objects.filter(
+        participant_id=pid, table=ref.table, record_id=ref.record_id
+    ).values_list("pk", flat=True)
+    scope |= Q(table="sourceverification", record_id__in=[str(i) for i in sdv])
     if ref.table == "visit":
         sigs = Signature.objects.filter(visit_id=ref.record.pk).values_list("pk", flat=True)
         scope |= Q(table="signature", record_id__in=[str(i) for i in sigs])
