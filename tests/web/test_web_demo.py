@@ -96,14 +96,17 @@ def test_demo_report_counts_completions_and_recoveries(demo_run):
     events = re.search(r"Events (\d+) (\d+) (\d+)", section)
     assert events is not None
     assert int(events.group(3)) > 0
-    dropouts = re.search(r"Censored before day 31 \(drop-out\) (\d+) (\d+) (\d+)", section)
-    # The trial is in progress: the only participants censored before day 31 are those still
-    # in follow-up today (nobody withdrew with seed 7); none who completed is a drop-out.
+    left = re.search(r"Censored before day 31 \(left the study\) (\d+) (\d+) (\d+)", section)
+    still = re.search(r"Censored before day 31 \(still in follow-up\) (\d+) (\d+) (\d+)", section)
+    # The trial is in progress: the participants censored before day 31 are those still in
+    # follow-up today, on their own row; nobody withdrew with seed 7, and none who completed
+    # is counted as having left the study.
     dataset = read_dataset(out / "dataset")
     ended = dataset.table("DS").query("DSCAT == 'DISPOSITION EVENT'")["USUBJID"]
     ongoing = int((~dataset.dm["USUBJID"].isin(ended)).sum())
     assert ongoing > 0
-    assert dropouts is not None and int(dropouts.group(3)) <= ongoing
+    assert left is not None and int(left.group(3)) == 0
+    assert still is not None and 0 < int(still.group(3)) <= ongoing
 
 
 # -- each role's home page ---------------------------------------------------------------------

@@ -518,7 +518,12 @@ def _screened(src: _Source, catalogue: dict[str, tuple[str, str]]) -> list[_Find
     from celltrial.edc.actions._values import check_value
 
     label = {m.code: m for m in src.protocol.measurements}
-    visit = screening_visit(src.protocol)
+    # A schedule without a screening visit takes its pre-treatment values at the baseline
+    # visit: the screening form's values are exported there (not at a visit the schedule
+    # does not have, which the dataset would refuse).
+    visit = screening_visit(src.protocol) or next(
+        (v.id for v in src.protocol.schedule.visits if v.kind == "baseline"), None
+    )
     order = {v.id: n for n, v in enumerate(src.protocol.schedule.visits, start=1)}
     recorded = (
         set(
@@ -555,7 +560,7 @@ def _screened(src: _Source, catalogue: dict[str, tuple[str, str]]) -> list[_Find
                         f"{dom}ORRES": text,
                         f"{dom}ORRESU": m.unit or None,
                         f"{dom}DTC": _t(when),
-                        "VISIT": visit or "SCREENING",
+                        "VISIT": visit or "UNSCHEDULED",
                         "VISITNUM": order.get(visit or ""),
                     },
                 )
