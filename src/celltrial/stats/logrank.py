@@ -63,6 +63,22 @@ def _packed_keys(
     return keys, gbits
 
 
+def _time_order_sums(rows: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Each row's sum, added in time order (a cumulative sum's last entry): the same order as
+    the column sums of the former (times x groups) arrays, so the same numbers."""
+    if rows.shape[1] == 0:
+        return np.zeros(rows.shape[0])
+    return np.array([np.cumsum(r)[-1] for r in rows])
+
+
+def _variance(cf: NDArray[np.float64], frac: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``diag(sum_t cf) - cf' frac`` with the (times x groups) layout of the former code (the
+    same products and sums)."""
+    cfm = np.ascontiguousarray(cf.T)
+    out: NDArray[np.float64] = np.diag(_time_order_sums(cf)) - cfm.T @ np.ascontiguousarray(frac.T)
+    return out
+
+
 def _stratum_terms(
     t: NDArray[np.float64],
     e: NDArray[np.bool_],
@@ -136,10 +152,10 @@ def _stratum_terms(
         # d = 1 at every event time: w d = 1 and w^2 d (n - d) / (n - 1) = 1 where n > 1 (only
         # the last time can have n = 1, and it contributes 0)
         np.subtract(1.0, rest_d, out=deaths[k - 1])
-        observed = deaths.sum(axis=1)
-        expected = frac.sum(axis=1)
-        cf = frac[:, : m - 1] if n[-1] <= 1 else frac
-        return observed, expected, np.diag(cf.sum(axis=1)) - cf @ frac[:, : cf.shape[1]].T
+        cf = frac.copy()
+        if m and n[-1] <= 1:
+            cf[:, -1] = 0.0
+        return deaths.sum(axis=1), _time_order_sums(frac), _variance(cf, frac)
     d = np.ones(m) if d_all is None else d_all[hit].astype(np.float64)
     np.subtract(d, rest_d, out=deaths[k - 1])
     nm1 = np.where(n > 1, n - 1, 1.0)
@@ -150,12 +166,11 @@ def _stratum_terms(
     else:
         s_left = np.concatenate(([1.0], np.cumprod(1.0 - d / n)[:-1]))
         w = s_left**rho * (1.0 - s_left) ** gamma
-        observed = (w * deaths).sum(axis=1)
+        observed = _time_order_sums(w * deaths)
         wd = w * d
         c = np.where(n > 1, w**2 * d * (n - d) / nm1, 0.0)
-    expected = (wd * frac).sum(axis=1)
-    cf = c * frac
-    variance = np.diag(cf.sum(axis=1)) - cf @ frac.T
+    expected = _time_order_sums(wd * frac)
+    variance = _variance(c * frac, frac)
     return observed, expected, variance
 
 
