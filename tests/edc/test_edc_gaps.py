@@ -371,6 +371,9 @@ def test_participant_lock_refuses_new_data_naming_the_lock(
     lock = actions.lock_record(dm, p, reason="database lock")
     before = _counts()
     entries = _entries(trial, p, r)
+    entries["mark_entered_in_error"] = lambda: actions.mark_entered_in_error(
+        trial["coord1"], "measurement", records["measurement"].pk, reason="duplicate"
+    )
     for name, enter in entries.items():
         with pytest.raises(Conflict) as exc:
             enter()

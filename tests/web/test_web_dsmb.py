@@ -254,7 +254,10 @@ def test_writes_during_every_try_end_in_one_transaction(
         out = real(trial)
         reads.append(len(out["LB"]))
         if len(reads) <= views_dsmb.TRIES:  # a write lands during each optimistic try
-            actions.record_measurement(t["coord1"], p, "il6", 50 + len(reads), visit="day7")
+            # a second value at the same visit: confirmed as one (the duplicate warning, issue 15)
+            actions.record_measurement(
+                t["coord1"], p, "il6", 50 + len(reads), visit="day7", confirm_duplicate=True
+            )
         return out
 
     monkeypatch.setattr(celltrial.edc.export, "tables", tables_then_a_write)

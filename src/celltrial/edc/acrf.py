@@ -104,6 +104,7 @@ FORMS: tuple[Form, ...] = (
             "visit": ("VISIT", "VISITNUM"),
             "unit": ("--ORRESU",),
             "confirmed": (),
+            "confirm_duplicate": (),  # the answer to the duplicate warning, not data
         },
     ),
     Form(
@@ -119,6 +120,7 @@ FORMS: tuple[Form, ...] = (
         {
             "term": ("AE.AETERM",),
             "decoded_term": ("AE.AEDECOD",),
+            "confirm_duplicate": (),  # the answer to the duplicate warning, not data
             "onset": ("AE.AESTDTC",),
             "grade": ("AE.AETOXGR",),
             "serious_criteria": (
