@@ -33,7 +33,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 log = logging.getLogger("celltrial.edc")
 
 
-def _bad_text(value: str) -> str | None:
+def bad_text(value: str) -> str | None:
+    """Why ``value`` cannot be stored as text (a NUL, which PostgreSQL refuses even in a query,
+    or a lone surrogate); None when it can."""
     if "\x00" in value:
         return "contains a NUL character"
     try:
@@ -46,7 +48,7 @@ def _bad_text(value: str) -> str | None:
 def _bad_value(value: Any) -> str | None:
     """Why ``value`` (text, number, or JSON of them) cannot be stored, or None."""
     if isinstance(value, str):
-        return _bad_text(value)
+        return bad_text(value)
     if isinstance(value, float) and not math.isfinite(value):
         return "must be a finite number (not NaN or infinity)"
     if isinstance(value, dict):
@@ -100,15 +102,15 @@ class RequestGuard:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         rid = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex[:16]
-        if _bad_text(rid):
+        if bad_text(rid):
             rid = uuid.uuid4().hex[:16]
         request.request_id = rid  # type: ignore[attr-defined]
-        why = _bad_text(request.path)
+        why = bad_text(request.path)
         response = _bad_request(request, "path", why) if why else None
         if response is None:
             query = request.META.get("QUERY_STRING", "")
             for key, value in parse_qsl(query, keep_blank_values=True):
-                why = _bad_text(key) or _bad_text(value)
+                why = bad_text(key) or bad_text(value)
                 if why:
                     response = _bad_request(request, _safe(key) or "query", why)
                     break

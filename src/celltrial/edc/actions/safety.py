@@ -21,6 +21,7 @@ from celltrial.edc.actions._base import (
 )
 from celltrial.edc.actions._rules import enforce
 from celltrial.edc.actions.sdv import undo_verifications
+from celltrial.edc.guard import bad_text
 from celltrial.edc.models import AdverseEvent, Infusion, Participant, Staff
 from celltrial.edc.roles import CLINICAL_WRITERS
 from celltrial.protocol import Protocol
@@ -166,15 +167,6 @@ def window_flags(
     return flags
 
 
-def _encodable(text: str) -> bool:
-    """True when ``text`` can be stored (no lone surrogates): only then is it looked up."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 @action("report_adverse_event", CLINICAL_WRITERS)
 def report_adverse_event(
     actor: Staff,
@@ -252,7 +244,8 @@ def report_adverse_event(
             Occurrence("adverse_event", start, f"adverse event {term.strip()!r}", end=end),
             "end_at",
         )
-    if not confirm_duplicate and _encodable(term):  # bad text: refused on insert, by field
+    # Bad text (NUL, lone surrogate) is not looked up: refused on insert, naming the field.
+    if not confirm_duplicate and bad_text(term) is None:
         twin = AdverseEvent.objects.filter(
             participant=p, term__iexact=term.strip(), onset=start, entered_in_error=False
         ).first()
