@@ -482,7 +482,9 @@ def test_api_tokens_in_the_browser(server: str, browser: Any, api_now: None) -> 
     token = admin.get_by_label("New API token", exact=True)
     raw = token.input_value()
     assert raw.startswith("ct_") and token.get_attribute("readonly") is not None
-    assert admin.evaluate("document.activeElement.id") == "new-token"  # ready to copy
+    from playwright.sync_api import expect  # retries: autofocus lands after parsing
+
+    expect(token).to_be_focused()  # ready to copy
     assert admin.evaluate("document.documentElement.scrollWidth") <= 820
     admin.screenshot(path=str(SHOTS / "admin-api-token.png"), full_page=True)
     assert api_me_status(base, raw) == 200

@@ -672,7 +672,11 @@ def test_withdrawal_and_death_in_the_browser(server: dict[str, Any], browser: An
     assert "final" in page.locator("#err_withdraw_confirm").inner_text()
     box = page.get_by_label(f"I confirm that {a} withdraws from the trial", exact=False)
     assert box.get_attribute("aria-invalid") == "true"
-    assert box.evaluate("el => el === document.activeElement")  # focus moved to the error
+    # Focus moved to the error: the page's script runs as the page is parsed, so wait for it
+    # (Playwright's expect retries until its timeout) rather than racing the parser.
+    from playwright.sync_api import expect
+
+    expect(box).to_be_focused()
     assert page.get_by_label("Reason for withdrawal").input_value().startswith("Family withdrew")
     page.screenshot(path=str(SHOTS / "leave-form.png"), full_page=True)
     box.check()
