@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+UV_VERSION ?= 0.13.9
 
 .PHONY: all venv test demo lint typecheck importlint pytest reference lock clean bench system-deps fuzz
 
@@ -15,8 +16,13 @@ $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { \
 	  echo "installing python3-venv"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@# uv installs the pinned lock about 4x faster than pip (CI's fresh clone builds the venv
+	@# every run); pip is the fallback when uv cannot be fetched or fails.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION) \
+	  && $(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock \
+	  || { echo "uv unavailable: installing with pip"; \
+	       $(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip \
+	       && $(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock; }
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
