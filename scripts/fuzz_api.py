@@ -3,19 +3,26 @@
 A trial on lanzoni2021's protocol is set up in a fresh database (SQLite, or PostgreSQL when
 ``DATABASE_URL`` says so: ``scripts/with-postgres.sh python scripts/fuzz_api.py``) with one
 person per role at two sites and participants in every state a site meets (screened,
-enrolled, randomized and infused, with a visit, an adverse event and an open query). The API
+enrolled, randomized with its visits, an adverse event and an open query). The API
 is served as in production (``celltrial serve``: gunicorn, on loopback), and schemathesis
 (https://schemathesis.readthedocs.io) generates requests for every operation of
 ``/api/openapi.json`` — valid and invalid bodies, paths, queries and headers — once per role
 and once without a token. The check is the one that matters for a trial's server: no answer
-is a 5xx (``not_a_server_error``). Bounded and reproducible: ``--examples`` cases per
-operation (default 10), a fixed ``--seed``.
+is a 5xx (``not_a_server_error``). Path and query parameters take the trial's real values
+(participant codes, visits, record ids, query numbers, spare accounts) half of the time, so
+that the actions behind them are reached, not only their 404s. Each role's run gets a fresh
+token (another role's run may have revoked the last one). Bounded and reproducible:
+``--examples`` cases per operation (default 5), a fixed ``--seed``, ``--request-timeout``
+per request and ``--role-timeout`` per role.
 
     make fuzz                                        # SQLite and PostgreSQL
-    python scripts/fuzz_api.py --examples 10         # SQLite, quicker
+    python scripts/fuzz_api.py --examples 5          # SQLite only
 
-Exit status 0 when no role met a server error; otherwise the schemathesis output of the
-failing role says which operation and request.
+Each role's line gives its test cases, server errors (distinct 5xx failures, each with the
+operation that answered it), fuzz errors (timeouts, schemathesis' own errors) and duration; a
+summary follows. Exit status 0 only when every role ran to its end with no server error and
+no fuzz error; the schemathesis output above the summary shows each failing request (as a
+``curl`` command) and the server's log its traceback, with the request id.
 """
 
 from __future__ import annotations
@@ -23,7 +30,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import http.client
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -76,9 +85,13 @@ def _setup(db: str) -> dict[str, str]:
             continue
         role, sites = spec
         if role in ("pharmacist", "dsmb"):  # unblinded roles: the operator's bootstrap
-            staff[name] = actions.add_staff_as_operator(admin.trial, name, role, sites)
+            staff[name] = actions.add_staff_as_operator(
+                admin.trial, name, role, sites, full_name=f"Fuzz {name.title()}"
+            )
         else:
-            staff[name] = actions.add_staff(admin, name, role, sites)
+            staff[name] = actions.add_staff(
+                admin, name, role, sites, full_name=f"Fuzz {name.title()}"
+            )
     coord = staff["coordinator"]
     values = {"covid19": True, "ards_severity": "mild_moderate", "age": 60, "weight": 75}
     actions.screen_participant(coord, "site1", values)  # screened only
@@ -100,7 +113,79 @@ def _setup(db: str) -> dict[str, str]:
             outcome="recovering",
         )
         actions.open_query(staff["monitor"], "adverse_event", ae.pk, "Please check the grade")
-    return {name: actions.token_for(s) for name, s in staff.items()}
+    # Accounts only for the fuzzer to act on (deactivate, approve, list tokens): the roles'
+    # own accounts are never among the usernames it is given.
+    actions.add_staff(admin, "spare_monitor", "monitor", ["site1"], full_name="Spare Monitor")
+    actions.add_staff(admin, "spare_dsmb", "dsmb", [], full_name="Spare Dsmb")  # awaits approval
+    actions.token_for(
+        actions.add_staff(admin, "spare_coord", "coordinator", ["site2"], full_name="Spare Coord")
+    )
+    return {name: s.pk for name, s in staff.items()}
+
+
+def _token(staff_pk: int) -> str:
+    """A fresh bearer token for one role's run: a token another role's run revoked (the admin
+    may revoke any blinded person's tokens) must not turn this run into 401s."""
+    from celltrial.edc import actions
+    from celltrial.edc.models import Staff
+
+    return actions.token_for(Staff.objects.get(pk=staff_pk), label="fuzz")
+
+
+def _config(path: Path) -> None:
+    """A schemathesis configuration giving each path and query parameter the trial's real
+    values half of the time (the other half generated): random participant codes or record
+    ids would all be 404s, and the actions behind them never fuzzed."""
+    from celltrial.edc.actions.monitoring import record_tables
+    from celltrial.edc.models import (
+        AdverseEvent,
+        ApiToken,
+        FormLock,
+        Participant,
+        Query,
+        Site,
+        Staff,
+        VisitRecord,
+    )
+
+    codes = sorted(Participant.objects.values_list("code", flat=True))
+    records = [
+        *AdverseEvent.objects.values_list("pk", flat=True),
+        *VisitRecord.objects.values_list("pk", flat=True),
+        *Participant.objects.values_list("pk", flat=True),
+    ]
+    numbers = [
+        *Query.objects.values_list("pk", flat=True),
+        *FormLock.objects.values_list("pk", flat=True),
+        *ApiToken.objects.filter(staff__user__username__startswith="spare_").values_list(
+            "pk", flat=True
+        ),
+    ]
+    visits = sorted(set(VisitRecord.objects.values_list("visit", flat=True))) or ["day7"]
+    values: dict[str, list[object]] = {
+        "code": codes,
+        "participant": codes,
+        "ae_id": list(AdverseEvent.objects.values_list("pk", flat=True)),
+        "record_id": sorted(set(records)),
+        "number": sorted(set(numbers)),
+        "table": sorted(record_tables()),
+        "username": sorted(
+            Staff.objects.filter(user__username__startswith="spare_").values_list(
+                "user__username", flat=True
+            )
+        ),
+        "visit": visits,
+        "site": sorted(Site.objects.values_list("code", flat=True)),
+        "status": ["screened", "enrolled", "randomized", "open", "answered", "closed"],
+    }
+    lines = ["[dictionaries]"]
+    for name, vals in values.items():
+        # Ids as numbers: a number also fits a parameter declared as text, not the reverse.
+        lines.append(f"{name} = {{ values = {json.dumps(vals)} }}")
+    lines.append("[parameters]")
+    for name in values:
+        lines.append(f'"{name}" = {{ dictionary = "{name}", probability = 0.5 }}')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def _free_port() -> int:
@@ -141,9 +226,18 @@ def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--examples", type=int, default=10, help="cases per operation and role")
+    ap.add_argument("--examples", type=int, default=5, help="cases per operation and role")
     ap.add_argument("--seed", type=int, default=20261207)
     ap.add_argument("--roles", help="comma-separated subset of roles (and 'anonymous')")
+    ap.add_argument(
+        "--request-timeout", type=float, default=60, help="seconds per request (default 60)"
+    )
+    ap.add_argument(
+        "--role-timeout",
+        type=float,
+        default=3600,
+        help="seconds for one role's run before it is stopped and counted unfinished",
+    )
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -157,6 +251,7 @@ def main() -> int:
     tmp = tempfile.mkdtemp(prefix="celltrial-fuzz-")
     db = str(Path(tmp) / "edc.sqlite3")
     tokens = _setup(db)
+    _config(Path(tmp) / "schemathesis.toml")
     wanted = [*tokens, "anonymous"]
     if args.roles:
         wanted = [r.strip() for r in args.roles.split(",") if r.strip()]
@@ -165,10 +260,9 @@ def main() -> int:
             ap.error(f"--roles: unknown role(s) {', '.join(unknown)}")
 
     port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(port), "--db", db], env=os.environ.copy()
-    )
-    failed: list[str] = []
+    server = _start_server(port, db)
+    results: list[RoleResult] = []
+    started = time.monotonic()
     try:
         _wait(port, server)
         # The schema is fetched once, here: schemathesis reads it from the file (its own
@@ -178,43 +272,167 @@ def main() -> int:
         schema = str(Path(tmp) / "openapi.json")
         Path(schema).write_bytes(conn.getresponse().read())
         for role in wanted:
+            if server.poll() is not None:  # a dead server would make every case an error
+                print(f"== the server stopped (status {server.returncode}); restarting it")
+                server = _start_server(port, db)
+                _wait(port, server)
             print(f"== {backend}: fuzzing every operation as {role}", flush=True)
-            cmd = [
-                sys.executable,
-                "-c",
-                "import sys; from schemathesis.cli import schemathesis; sys.exit(schemathesis())",
-                "run",
+            result = _fuzz_role(
+                role,
+                None if role == "anonymous" else _token(tokens[role]),
                 schema,
-                "--url",
-                f"http://127.0.0.1:{port}",
-                "--checks",
-                "not_a_server_error",
-                "--max-examples",
-                str(args.examples),
-                "--seed",
-                str(args.seed),
-                "--workers",
-                "1",  # one thread: Hypothesis' lambda descriptions are not thread-safe
-                "--phases",
-                "examples,coverage,fuzzing",
-                "--suppress-health-check",
-                "all",
-                "--request-timeout",
-                "30",
-                "--no-color",
-            ]
-            if role != "anonymous":
-                cmd += ["--header", f"Authorization: Bearer {tokens[role]}"]
-            if subprocess.run(cmd, env=os.environ.copy(), cwd=tmp).returncode != 0:
-                failed.append(role)
+                port,
+                Path(tmp),
+                args,
+                backend=backend,
+            )
+            results.append(result)
+            print(f"== {backend}: {result.line()}", flush=True)
     finally:
         server.terminate()
-        server.wait(timeout=30)
-    if failed:
-        print(f"server errors (or fuzz errors) as: {', '.join(failed)}", file=sys.stderr)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    return _summary(backend, results, wanted, time.monotonic() - started)
+
+
+class RoleResult:
+    """What schemathesis reported for one role (from its JSON run report)."""
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+        self.cases = 0  # test cases generated (each one request, or more when shrinking)
+        self.server_errors = 0  # distinct 5xx failures (schemathesis groups equal ones)
+        self.fuzz_errors = 0  # errors of the fuzzer or the network (timeouts), not answers
+        self.finished = False  # schemathesis ran to its end (not killed, not crashed)
+        self.seconds = 0.0
+        self.operations: list[str] = []  # the operations that answered a 5xx
+        self.error_titles: list[str] = []
+
+    def ok(self) -> bool:
+        return self.finished and self.server_errors == 0 and self.fuzz_errors == 0
+
+    def line(self) -> str:
+        state = "" if self.finished else "  DID NOT FINISH"
+        return (
+            f"{self.role:<13} {self.cases:>6} cases  {self.server_errors:>3} server errors  "
+            f"{self.fuzz_errors:>3} fuzz errors  {self.seconds:>7.0f} s{state}"
+        )
+
+
+def _fuzz_role(
+    role: str,
+    token: str | None,
+    schema: str,
+    port: int,
+    tmp: Path,
+    args: argparse.Namespace,
+    *,
+    backend: str,
+) -> RoleResult:
+    """One schemathesis run as ``role`` (``token`` None: anonymous), bounded in time."""
+    result = RoleResult(role)
+    report = tmp / f"report-{role}.json"
+    report.unlink(missing_ok=True)
+    cmd = [
+        sys.executable,
+        "-c",
+        "import sys; from schemathesis.cli import schemathesis; sys.exit(schemathesis())",
+        "--config-file",
+        str(tmp / "schemathesis.toml"),
+        "run",
+        schema,
+        "--url",
+        f"http://127.0.0.1:{port}",
+        "--checks",
+        "not_a_server_error",
+        "--max-examples",
+        str(args.examples),
+        "--seed",
+        str(args.seed),
+        "--workers",
+        "1",  # one thread: Hypothesis' lambda descriptions are not thread-safe
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--suppress-health-check",
+        "all",
+        "--continue-on-failure",
+        # A busy shared machine can take seconds per answer: a long timeout, and one retry of
+        # a request that got no answer at all (a network failure, not a status).
+        "--request-timeout",
+        str(args.request_timeout),
+        "--request-retries",
+        "1",
+        "--report",
+        "json",
+        "--report-json-path",
+        str(report),
+        "--no-color",
+    ]
+    if token is not None:
+        cmd += ["--header", f"Authorization: Bearer {token}"]
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, env=os.environ.copy(), cwd=tmp, start_new_session=True)
+    try:
+        proc.wait(timeout=args.role_timeout)
+    except subprocess.TimeoutExpired:
+        print(f"== {backend}: {role} ran past {args.role_timeout} s; stopped", flush=True)
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    result.seconds = time.monotonic() - t0
+    try:
+        doc = json.loads(report.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        result.fuzz_errors = 1
+        result.error_titles = [f"no report from schemathesis (exit status {proc.returncode})"]
+        return result
+    result.finished = bool(doc.get("complete")) and proc.returncode is not None
+    result.cases = int(doc["test_cases"]["generated"])
+    for group in doc.get("failures", []):
+        if group["type"] == "ServerError":
+            result.server_errors += int(group["count"])
+            result.operations += group["operations"]
+        else:  # only not_a_server_error is checked: anything else is unexpected
+            result.fuzz_errors += int(group["count"])
+            result.error_titles.append(group["title"])
+    for group in doc.get("errors", []):
+        result.fuzz_errors += int(group["count"])
+        result.error_titles.append(group["title"])
+    return result
+
+
+def _summary(backend: str, results: list[RoleResult], wanted: list[str], seconds: float) -> int:
+    print(f"\n== {backend}: summary (whole run {seconds:.0f} s)")
+    for r in results:
+        print(f"   {r.line()}")
+        for op in sorted(set(r.operations)):
+            print(f"       5xx: {op}")
+        for title in r.error_titles:
+            print(f"       fuzz error: {title}")
+    missing = [role for role in wanted if role not in {r.role for r in results}]
+    total = sum(r.cases for r in results)
+    errors = sum(r.server_errors for r in results)
+    if errors or missing or not all(r.ok() for r in results):
+        bad = [r.role for r in results if not r.ok()] + missing
+        print(
+            f"== {backend}: FAILED: {errors} server errors in {total} cases; "
+            f"not clean: {', '.join(bad)}",
+            file=sys.stderr,
+        )
         return 1
-    print(f"{backend}: no server error for {', '.join(wanted)}")
+    print(f"== {backend}: no server error in {total} cases as {', '.join(wanted)}")
     return 0
+
+
+def _start_server(port: int, db: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(port), "--db", db], env=os.environ.copy()
+    )
 
 
 if __name__ == "__main__":
