@@ -166,7 +166,8 @@ def _config(path: Path) -> None:
         "code": codes,
         "participant": codes,
         "ae_id": list(AdverseEvent.objects.values_list("pk", flat=True)),
-        "record_id": sorted(set(records)),
+        "path.record_id": sorted(set(records)),
+        "query.record_id": [str(r) for r in sorted(set(records))],  # text in the query
         "number": sorted(set(numbers)),
         "table": sorted(record_tables()),
         "username": sorted(
@@ -181,10 +182,10 @@ def _config(path: Path) -> None:
     lines = ["[dictionaries]"]
     for name, vals in values.items():
         # Ids as numbers: a number also fits a parameter declared as text, not the reverse.
-        lines.append(f"{name} = {{ values = {json.dumps(vals)} }}")
-    lines.append("[parameters]")
+        lines.append(f"{name.replace('.', '_')} = {{ values = {json.dumps(vals)} }}")
+    lines.append("[parameters]")  # a bare name: the parameter wherever it is (path, query)
     for name in values:
-        lines.append(f'"{name}" = {{ dictionary = "{name}", probability = 0.5 }}')
+        lines.append(f'"{name}" = {{ dictionary = "{name.replace(".", "_")}", probability = 0.5 }}')
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
