@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 SITES = ("site1", "site2")
@@ -52,8 +53,8 @@ ROLES = {
 }
 
 
-def _setup(db: str) -> dict[str, str]:
-    """The trial, one token per role (the role's name → its bearer token)."""
+def _setup(db: str) -> dict[str, int]:
+    """The trial; each role's name → the primary key of its person (see :func:`_token`)."""
     from celltrial.edc import setup
 
     setup(db)
@@ -132,6 +133,16 @@ def _token(staff_pk: int) -> str:
     return actions.token_for(Staff.objects.get(pk=staff_pk), label="fuzz")
 
 
+#: Body fields that name a record → the dictionary of its real values.
+BODY_FIELDS = {
+    "table": "table",
+    "record_id": "query_record_id",
+    "participant": "participant",
+    "visit": "visit",
+    "site": "site",
+}
+
+
 def _config(path: Path) -> None:
     """A schemathesis configuration giving each path and query parameter the trial's real
     values half of the time (the other half generated): random participant codes or record
@@ -162,7 +173,7 @@ def _config(path: Path) -> None:
         ),
     ]
     visits = sorted(set(VisitRecord.objects.values_list("visit", flat=True))) or ["day7"]
-    values: dict[str, list[object]] = {
+    values: dict[str, Sequence[object]] = {
         "code": codes,
         "participant": codes,
         "ae_id": list(AdverseEvent.objects.values_list("pk", flat=True)),
@@ -186,6 +197,9 @@ def _config(path: Path) -> None:
     lines.append("[parameters]")  # a bare name: the parameter wherever it is (path, query)
     for name in values:
         lines.append(f'"{name}" = {{ dictionary = "{name.replace(".", "_")}", probability = 0.5 }}')
+    # The same in the bodies that name a record (queries, locks, verifications, signatures).
+    for field, name in BODY_FIELDS.items():
+        lines.append(f'"body.{field}" = {{ dictionary = "{name}", probability = 0.5 }}')
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -260,6 +274,8 @@ def main() -> int:
         if unknown:
             ap.error(f"--roles: unknown role(s) {', '.join(unknown)}")
 
+    # Stopped (SIGTERM, a CI timeout): unwind through ``finally`` so the server stops too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     port = _free_port()
     server = _start_server(port, db)
     results: list[RoleResult] = []
@@ -379,12 +395,10 @@ def _fuzz_role(
         proc.wait(timeout=args.role_timeout)
     except subprocess.TimeoutExpired:
         print(f"== {backend}: {role} ran past {args.role_timeout} s; stopped", flush=True)
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        _stop(proc)
+    except BaseException:  # interrupted: schemathesis runs in its own session, stop it too
+        _stop(proc)
+        raise
     result.seconds = time.monotonic() - t0
     try:
         doc = json.loads(report.read_text(encoding="utf-8"))
@@ -405,6 +419,16 @@ def _fuzz_role(
         result.fuzz_errors += int(group["count"])
         result.error_titles.append(group["title"])
     return result
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a schemathesis run and its children (its own process group)."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def _summary(backend: str, results: list[RoleResult], wanted: list[str], seconds: float) -> int:
