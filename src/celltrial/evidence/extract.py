@@ -337,14 +337,42 @@ _ARM_COMPARED = re.compile(
     rf"(?:controls?|{_PEOPLE})\b",
     re.IGNORECASE,
 )
+# "We compared 44 patients who received MSCs with 44 matched historical controls"
+_COMPARED_ARMS = re.compile(
+    rf"\b(?:compared|matched)\s+(?:the\s+)?({_NUM})\s+(?:[\w-]+\s+){{0,3}}?{_PEOPLE}\b[^.;]{{0,160}}?"
+    rf"\b(?:with|to)\s+(?:the\s+)?({_NUM})\s+(?:[\w-]+\s+){{0,3}}?(?:controls?|{_PEOPLE})\b",
+    re.IGNORECASE,
+)
 _RESPECTIVELY = re.compile(
     rf"(?<![\w.%\-−/])({_COUNT})\s+(?:\(\d+(?:\.\d+)?\s*%\)\s+)?and\s+({_COUNT})\s+"
     rf"(?:{_PEOPLE}\s*)?(?:\(\d+(?:\.\d+)?\s*%\)\s*)?,?\s+respectively",
     re.IGNORECASE,
 )
+# a word naming an arm or a group ("MSC", "placebo"), not a unit, time or article
+_LABEL = (
+    r"(?!(?:of|the|and|or|in|to|with|days?|weeks?|months?|years?|h|hours?|mg|mL|kg|times|"
+    r"doses?|points?|cells|vs|versus)\b)[A-Za-z][\w-]*"
+)
 _ARM_PAREN = re.compile(
     rf"\((?:[\w-]+\s+(?:group|arm),\s+)?({_NUM})\s+{_PEOPLE}\)", re.IGNORECASE
 )  # "(33 infants)", "(cell group, 33 infants)"
+# "(2 × 10^9 particles twice daily for 5 days; 27 patients)": the arm's size after its
+# treatment, last in the parentheses
+_ARM_PAREN_LAST = re.compile(rf";\s*({_NUM})\s+{_PEOPLE}\)", re.IGNORECASE)
+# "67 MSC and 68 placebo patients were analysed", "40 patients in the MSC group and 38 in
+# the placebo group were randomized"
+_ARM_AND_LABELS = re.compile(
+    rf"(?<![\w.\-/])({_NUM})\s+{_LABEL}\s+(?:{_LABEL}\s+)?(?:{_PEOPLE}\s+)?and\s+({_NUM})\s+"
+    rf"(?:{_LABEL}\s+){{1,2}}?{_PEOPLE}\s+|"
+    rf"(?<![\w.\-/])({_NUM})\s+(?:{_PEOPLE}\s+)?in\s+the\s+[\w-]+\s+(?:group|arm)\s+and\s+"
+    rf"({_NUM})\s+(?:{_PEOPLE}\s+)?in\s+the\s+[\w-]+\s+(?:group|arm)\s+",
+    re.IGNORECASE,
+)
+_ARM_AND_LABELS_VERB = re.compile(
+    r"(?:were\s+|was\s+)?(?:analy[sz]ed|randomi[sz]ed|enrolled|included|evaluable|evaluated|"
+    r"treated|allocated|assigned)\b",
+    re.IGNORECASE,
+)
 _ARM_RECEIVED = re.compile(
     rf"(?<![\w.\-/])({_NUM})\s+(?:(?:[\w-]+\s+){{0,2}}?{_PEOPLE}\s+"
     r"(?:with\s+(?:[\w-]+\s+){0,5}?)?)?"
@@ -373,16 +401,46 @@ _ARM_WITH = re.compile(
     rf"(?:{_PEOPLE}\s+)?with\s+(?:[\w-]+\s+){{0,3}}?and\s+(\d+)\s+(?:{_PEOPLE}\s+)?with\b",
     re.IGNORECASE,
 )
-# "in one MSC patient and two controls": a count per arm, in the arms' order
+# "in one MSC patient and two controls", "in 8 MSC and 7 placebo patients", "in all 44 MSC
+# recipients and in 41 controls", "in six patients after MSCs and in five after placebo":
+# a count per arm, in the arms' order
 _AND_COUNTS = re.compile(
-    rf"\b(?:(?:in|by)\s+)?({_COUNT})\s+(?:[\w-]+\s+){{0,2}}?(?:{_PEOPLE}|controls?)\s+"
-    rf"(?:\w+\s+){{0,3}}?and\s+(?:(?:in|by)\s+)?({_COUNT})\s+(?:of\s+the\s+)?(?:[\w-]+\s+){{0,2}}?"
-    rf"(?:{_PEOPLE}|controls?)\b",
+    rf"\b(?:(?:in|by)\s+)?(?:all\s+)?({_COUNT})\s+(?:(?:[\w-]+\s+){{0,2}}?(?:{_PEOPLE}|controls?)\s+"
+    rf"(?:\w+\s+){{0,3}}?|{_LABEL}\s+(?:{_LABEL}\s+)?)and\s+(?:(?:in|by)\s+)?(?:all\s+)?"
+    rf"({_COUNT})\s+(?:(?:of\s+the\s+)?(?:[\w-]+\s+){{0,2}}?(?:{_PEOPLE}|controls?)\b|"
+    r"(?:after|with|on|receiving|given)\s+[\w-]+)",
     re.IGNORECASE,
 )
+# "Falls were reported by 10, 8 and 6 patients", "in 8 and 7 patients": one count per arm
+_LIST_COUNTS = re.compile(
+    rf"\b(?:in|by|among|for)\s+((?:{_COUNT}\s*,\s*)*{_COUNT}\s*,?\s+and\s+{_COUNT})\s+"
+    rf"(?:[\w-]+\s+){{0,2}}?{_PEOPLE}\b(?!\s*(?:,\s*)?respectively)",
+    re.IGNORECASE,
+)
+# "… in nine and four patients; endoscopic remission in three and one.": an elliptical pair
+_ELLIPTIC_PAIR = re.compile(
+    rf"\bin\s+({_COUNT})\s+and\s+(?:in\s+)?({_COUNT})(?=\s*(?:[.;)]|,\s|$))",
+    re.IGNORECASE,
+)
+# "in two children" with no arm named: a count of a single-group (or crossover) study
+_BARE_COUNT = re.compile(
+    rf"\b(?:in|by|among)\s+({_COUNT})\s+(?:[\w-]+\s+)?{_PEOPLE}\b"
+    r"(?!\s*(?:\(|\[|of\b|in\s+(?:the|each|both|every)\b|per\b|after\b|with\b|on\b|"
+    r"receiving\b|given\b|treated\b|and\b|vs\b|versus\b|compared\b|who\b|,?\s*respectively))",
+    re.IGNORECASE,
+)
+# "in two patients on MSCs", "three patients receiving placebo": a count in one named arm
+_ON_ARM_COUNT = re.compile(
+    rf"(?<![\w.\-−/:])({_COUNT})\s+(?:[\w-]+\s+)?{_PEOPLE}\s+(?:on|receiving|given|taking|"
+    r"treated\s+with|who\s+received)\s+(?:the\s+)?(?:[\w-]+\s+)?(?:[\w-]*MSCs?|cells|placebo|"
+    r"saline|sham|controls?|standard|usual|vehicle|active)\b",
+    re.IGNORECASE,
+)
+_GENDER = re.compile(r"\b(?:men|women|males?|females?|boys|girls)\b", re.IGNORECASE)
 _EVENT_VERB = re.compile(
     r"\b(?:occurred|died|developed|had|experienced|required|underwent|needed|was\s+performed|"
-    r"were\s+performed|reported|suffered|reached|achieved|attained)\b",
+    r"were\s+performed|reported|suffered|reached|achieved|attained|seen|observed|noted|"
+    r"recorded|documented|responded|relapsed)\b",
     re.IGNORECASE,
 )
 _COHORT_OF = re.compile(
@@ -518,11 +576,15 @@ _COUNT_ADMIN = re.compile(
 _SINGLE = re.compile(
     r"\b(?:a\s+|one\s+)?single(?:[\s-]+[\w-]+){0,4}?[\s-]+"
     r"(?:dose|infusion|injection|administration|application|transplantation)\b|"
-    r"(?:\b(?:as|in|received|receive|given|with)|[,;(])\s+(?:only\s+)?one\s+(?:[\w-]+\s+){0,2}?"
-    r"(?:dose|infusion|injection|administration)(?![\w-])|"
+    r"(?:\b(?:as|in|received|receive|given|with|to)\s+|[,;]\s+|\(\s*)(?:only\s+)?one\s+"
+    r"(?:[\w-]+\s+){0,2}?(?:dose|infusion|injection|administration|session)(?![\w-])|"
     r"\b(?:infused|injected|given|administered|transplanted|infusion|injection)\s+once\b"
     r"(?!\s+(?:daily|weekly|monthly|a\s+(?:day|week|month)|every|per|each))",
     re.IGNORECASE,
+)
+# "weekly on four occasions", "on three separate occasions": that many administrations
+_OCCASIONS = re.compile(
+    rf"\bon\s+({_NUM})\s+(?:separate\s+|different\s+|consecutive\s+)?occasions\b", re.IGNORECASE
 )
 _TIMES = re.compile(
     rf"\b(?:infused|injected|given|administered|applied|transplanted|treated|received|dosed)"
@@ -811,8 +873,62 @@ def items_in(sentence: str) -> list[Item]:
     if _EVENT_VERB.search(sentence):
         for m in _AND_COUNTS.finditer(sentence):
             x, y = word_number(m.group(1)), word_number(m.group(2))
-            if x is not None and y is not None and not overlaps(m.start(), m.end()):
-                add("comparison", m, {"counts": [x, y]})
+            if (
+                x is None
+                or y is None
+                or overlaps(m.start(), m.end())
+                or _GENDER.search(m.group(0))  # "in 8 men and 7 women": not the arms
+                or _ARM_AND_LABELS_VERB.match(sentence[m.end() :].lstrip())  # arm sizes
+                or _MEASURE_BEFORE.search(sentence[: m.start()])
+            ):
+                continue
+            add("comparison", m, {"counts": [x, y]})
+            used.append((m.start(), m.end()))
+        for m in _LIST_COUNTS.finditer(sentence):
+            counts = [word_number(w) for w in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", m.group(1))]
+            if (
+                None in counts
+                or overlaps(m.start(), m.end())
+                or _GENDER.search(m.group(0))
+                or _MEASURE_BEFORE.search(sentence[: m.start()])
+            ):
+                continue
+            add("comparison", m, {"counts": counts}, 1)
+            used.append((m.start(), m.end()))
+        for m in _BARE_COUNT.finditer(sentence):
+            count = word_number(m.group(1))
+            if (
+                count is not None
+                and m.group(1).lower() != "no"
+                and not overlaps(m.start(), m.end())
+                and not _GENDER.search(m.group(0))
+                and not _MEASURE_BEFORE.search(sentence[: m.start()])
+            ):
+                add("bare_count", m, {"events": count}, 1)
+        for m in _ON_ARM_COUNT.finditer(sentence):
+            count = word_number(m.group(1))
+            if (
+                count is not None
+                and not overlaps(m.start(), m.end())
+                and not _GENDER.search(m.group(0))
+                and not re.search(r"\b(?:of|total|all)\s+$", sentence[: m.start()], re.I)
+                and not _ARM_AND_LABELS_VERB.match(sentence[m.end() :].lstrip())
+            ):
+                add("group_count", m, {"events": count})
+    earlier = any(i.kind in ("comparison", "count") for i in found)
+    for m in _ELLIPTIC_PAIR.finditer(sentence):
+        x, y = word_number(m.group(1)), word_number(m.group(2))
+        if (
+            x is None
+            or y is None
+            or overlaps(m.start(), m.end())
+            or not (earlier or _EVENT_VERB.search(sentence))
+            or re.search(r"(?:days?|weeks?|months?|years?|grades?|phases?|aged?)\s*$",
+                         sentence[: m.start()], re.I)
+        ):
+            continue
+        add("comparison", m, {"counts": [x, y]})
+        used.append((m.start(), m.end()))
     for m in _RESPECTIVELY.finditer(sentence):
         x, y = word_number(m.group(1)), word_number(m.group(2))
         if _MEASURE_BEFORE.search(sentence[: m.start()]):
@@ -867,6 +983,33 @@ def items_in(sentence: str) -> list[Item]:
         n = word_number(m.group(1))
         if n is not None:
             add("arm_size", m, {"n": n, "label": None, "each_group": False})
+    if re.search(r"randomi[sz]|assigned|allocated", sentence, re.I):
+        for m in _ARM_PAREN_LAST.finditer(sentence):
+            opening = sentence.rfind("(", 0, m.start())
+            inside = sentence[opening + 1 : m.start()] if opening >= 0 else ""
+            n = word_number(m.group(1))
+            if (
+                n is not None
+                and opening >= 0
+                and ")" not in inside
+                and not _GENDER.search(m.group(0))
+                and not _EVENT_VERB.search(inside)
+                and "%" not in inside
+            ):
+                add("arm_size", m, {"n": n, "label": None, "each_group": False}, 1)
+    for m in _COMPARED_ARMS.finditer(sentence):
+        if not _GENDER.search(m.group(0)):
+            for g in (1, 2):
+                n = word_number(m.group(g))
+                if n:
+                    add("arm_size", m, {"n": n, "label": None, "each_group": False}, g)
+    for m in _ARM_AND_LABELS.finditer(sentence):
+        if _GENDER.search(m.group(0)) or not _ARM_AND_LABELS_VERB.match(sentence[m.end() :]):
+            continue
+        for g in (1, 2, 3, 4):
+            n = word_number(m.group(g) or "")
+            if n:
+                add("arm_size", m, {"n": n, "label": None, "each_group": False}, g)
     for m in _ARM_EACH.finditer(sentence):
         n = word_number(m.group(1))
         if n is None:
@@ -1027,6 +1170,13 @@ def items_in(sentence: str) -> list[Item]:
     for m in _VOLUME.finditer(sentence):
         if _NOT_VOLUME.search(sentence[m.start() : m.end() + 40]):
             continue
+        if re.search(  # "10 million cells in 1 mL": the cells' vehicle, not a dose of its own
+            r"(?:cells?|MSCs?|SCs?|PCs?)\s+(?:(?:re)?suspended\s+|diluted\s+)?in\s+"
+            r"(?:a\s+(?:total\s+)?volume\s+of\s+)?$",
+            sentence[: m.start()],
+            re.IGNORECASE,
+        ):
+            continue
         add("dose", m, {"amount": float(m.group(1)), "unit": "mL", "of": m.group(2)})
 
     # schedules
@@ -1090,6 +1240,11 @@ def items_in(sentence: str) -> list[Item]:
             break
     for m in _SINGLE.finditer(sentence):
         add("schedule", m, {"count": 1})
+    if _ADMIN_CUE.search(sentence):
+        for m in _OCCASIONS.finditer(sentence):
+            count = word_number(m.group(1))
+            if count is not None and not _assessment(sentence, m.start()):
+                add("schedule", m, {"count": count})
     for m in _TIMES.finditer(sentence):
         word = (m.group(1) or m.group(3) or "").lower()
         count = 2 if word == "twice" else 3 if word == "thrice" else word_number(m.group(2) or "")
@@ -1499,31 +1654,51 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
                         {"events": k, "n": arms[0], "derived": f"every arm has n = {arms[0]}"},
                     )
                 )
-    # "two vs eight patients" in a two-arm trial
-    if len(arms) == 2:
-        for comp in [i for i in out if i.kind == "comparison" and "counts" in i.values]:
-            x, y = (int(v) for v in comp.values["counts"])
-            if (
-                x <= arms[0]
-                and y <= arms[1]
-                and not (
-                    (comp.sentence, x, arms[0]) in explicit
-                    or (comp.sentence, y, arms[1]) in explicit
-                )
-            ):
-                for k, n in ((x, arms[0]), (y, arms[1])):
-                    out.append(
-                        _derived(
-                            comp,
-                            "count",
-                            {
-                                "events": k,
-                                "n": n,
-                                "derived": "counts given to the two arms in the order the text "
-                                "introduced them",
-                            },
-                        )
+    # a crossover: every participant had both treatments, so a count "after MSCs" (or with
+    # no arm named) is out of everyone enrolled
+    crossover = re.search(r"cross-?over", text, re.IGNORECASE) is not None
+    enrolled_totals = sorted(
+        {int(i.values["n"]) for i in out if i.kind == "total_n" and i.values.get("enrolment")}
+    )
+    everyone = (
+        enrolled_totals[0]
+        if crossover and len(enrolled_totals) == 1
+        else (arms[0] if len(arms) == 1 else None)
+    )
+    # "two vs eight patients" in a two-arm trial; "by 10, 8 and 6 patients" with three arms
+    # (or arms all of one size)
+    for comp in [i for i in out if i.kind == "comparison" and "counts" in i.values]:
+        counts = [int(v) for v in comp.values["counts"]]
+        if crossover and everyone is not None and re.search(r"\bafter\b", comp.text, re.I):
+            pairs = [(k, everyone) for k in counts]
+            how = f"a crossover: out of all {everyone} participants"
+        elif len(counts) == len(arms) >= 2:
+            pairs = list(zip(counts, arms, strict=True))
+            how = "counts given to the arms in the order the text introduced them"
+        elif len(arms) >= 2 and len(set(arms)) == 1:
+            pairs = [(k, arms[0]) for k in counts]
+            how = f"every arm has n = {arms[0]}"
+        else:
+            continue
+        if any(k > n for k, n in pairs) or any(
+            (comp.sentence, k, n) in explicit for k, n in pairs
+        ):
+            continue
+        for k, n in pairs:
+            out.append(_derived(comp, "count", {"events": k, "n": n, "derived": how}))
+    # "in two children" in a single-group study (or a crossover): out of everyone
+    if everyone is not None:
+        for item in [i for i in out if i.kind == "bare_count"]:
+            k = int(item.values["events"])
+            # "analysed in 20 patients" of 20 restates the sample; not an event count
+            if k < everyone and (item.sentence, k, everyone) not in explicit:
+                out.append(
+                    _derived(
+                        item,
+                        "count",
+                        {"events": k, "n": everyone, "derived": f"out of all {everyone}"},
                     )
+                )
     return out
 
 
