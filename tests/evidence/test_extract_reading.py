@@ -470,7 +470,7 @@ def test_arms_said_equally_in_parentheses_or_after_a_clause(tmp_path: Path) -> N
     )
     assert {(3, 21), (0, 20)} <= _counts(_one(tmp_path, "t.txt", text))
     s = "Effusion was reported by three patients in the high-dose cohort."
-    assert {"events": 3} in _values(items_in(s), "group_count")
+    assert [v["events"] for v in _values(items_in(s), "group_count")] == [3]
 
 
 # ------------------------------------------------------------------------------------------
@@ -546,3 +546,68 @@ def test_schedules_to_one_injection_one_session_and_occasions() -> None:
     # a vehicle's volume is not a dose
     s = "Patients received a single injection of MSCs (10 million cells in 1 mL)."
     assert _values(items_in(s), "dose") == [{"amount": 1e7, "unit": "cells"}]
+
+
+# ------------------------------------------------------------------------------------------
+# the eleventh held-out set's misses at its first look, as general patterns (each failed before)
+# ------------------------------------------------------------------------------------------
+def test_the_treated_of_the_enrolled_are_a_single_arm(tmp_path: Path) -> None:
+    text = (
+        "Title\n\nAbstract\nAfter conditioning with fludarabine and cyclophosphamide for three "
+        "days, patients received a single infusion of CAR T cells. Of 111 patients enrolled, 101 "
+        "received the infusion. 55 patients (54%) had a complete response. Three patients died "
+        "of adverse events.\n"
+    )
+    p = _one(tmp_path, "t.txt", text)
+    assert {v["n"] for v in _values(p, "arm_size")} == {101}
+    assert _counts(p) == {(55, 101), (3, 101)}
+    assert not any("for" in v for v in _values(p, "schedule"))  # the conditioning's days
+
+
+def test_a_group_named_by_its_arm(tmp_path: Path) -> None:
+    text = (
+        "Title\n\nAbstract\n50 patients were randomly assigned to immediate islet transplantation "
+        "(n = 26) or to insulin therapy (n = 24). Two patients in the islet group had bleeding. "
+        "Three patients in the insulin group and one in the islet group died.\n"
+    )
+    assert _counts(_one(tmp_path, "t.txt", text)) == {(2, 26), (3, 24), (1, 26)}
+
+
+def test_within_patient_designs_and_subjects_of_sentences(tmp_path: Path) -> None:
+    text = (
+        "Title\n\nAbstract\nThirty patients with two burn areas each were enrolled; in each patient "
+        "one area was randomized to sprayed cells and the other to a graft (a within-patient "
+        "design). Two patients had a superficial infection. Visual acuity improved in 11 patients "
+        "(p = 0.002).\n"
+    )
+    p = _one(tmp_path, "t.txt", text)
+    assert {v["n"] for v in _values(p, "arm_size")} == {30}
+    assert _counts(p) == {(2, 30), (11, 30)}
+
+
+def test_subgroup_columns_of_a_single_arm_study(tmp_path: Path) -> None:
+    text = (
+        "Title\n\nFifty-five children received remestemcel-L.\n\n"
+        "| Response | All (n = 55) | Grade III (n = 19) | Grade IV (n = 36) |\n|---|---|---|---|\n"
+        "| Overall response | 38 (69.1) | 15 (78.9) | 23 (63.9) |\n"
+    )
+    p = _one(tmp_path, "t.txt", text)
+    assert {v["n"] for v in _values(p, "arm_size")} == {55}
+    assert _counts(p) == {(38, 55), (15, 19), (23, 36)}
+
+
+def test_rates_and_estimates_that_are_not_schedules_or_counts(tmp_path: Path) -> None:
+    s = "Patients received CD34+ cells; weekly angina frequency was lower (6.8 vs 10.9; P = 0.02)."
+    assert _values(items_in(s), "schedule") == []
+    text = (
+        "Title\n\nAbstract\n200 patients were randomized to UC-MSCs (n = 108) or care (n = 92). "
+        "The overall survival rate at 5 years was 80.6% vs 69.6% (p = 0.09).\n"
+    )
+    assert _counts(_one(tmp_path, "t.txt", text)) == set()
+
+
+def test_one_time_and_cd34_doses_per_kg() -> None:
+    s = "Patients were randomized to a one-time transendocardial injection of 150 million cells."
+    assert {"count": 1} in _values(items_in(s), "schedule")
+    s = "HSCT with infusion of a median of 5.2 x 10(6) CD34+ cells/kg (n = 55)."
+    assert _values(items_in(s), "dose") == [{"amount": 5.2e6, "unit": "cells/kg"}]

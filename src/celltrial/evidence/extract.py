@@ -283,11 +283,11 @@ _VS_COUNTS = re.compile(
 )
 _PEOPLE = (
     r"(?:patients?|subjects?|participants?|children|infants?|neonates?|adults?|individuals?|"
-    r"volunteers?|recipients?|cases|men|women|persons?|people)"
+    r"volunteers?|recipients?|cases|men|women|persons?|people|eyes)"
 )
 _GROUP_COUNT = re.compile(
-    rf"(?<![\w.\-−/:])({_COUNT})\s+(?:{_PEOPLE}\s+)?(?:[a-z-]+\s+){{0,3}}?in\s+(?:the|each|both)\s+"
-    r"(?:[\w-]+\s+){0,2}?(?:groups?|arms?|cohorts?)\b(?!\s*\(\s*[nN]\s*=)",
+    rf"(?<![\w.\-−/:])({_COUNT})\s+(?:{_PEOPLE}\s*,?\s+(?:all\s+)?)?(?:[a-z-]+\s+){{0,3}}?in\s+"
+    r"(?:the|each|both)\s+((?:[\w-]+\s+){0,2}?)(?:groups?|arms?|cohorts?)\b(?!\s*\(\s*[nN]\s*=)",
     re.IGNORECASE,
 )
 # "ventilator-free days were 19 vs 16", "ICU stay: 12 versus 9", "the score fell in the MSC
@@ -302,7 +302,9 @@ _MEASURE_BEFORE = re.compile(
 # survival "at 2 years" is a Kaplan-Meier estimate, not a count over the arm
 _N_YEAR_SURVIVAL = re.compile(
     r"(?:\d+|one|two|three|five|ten)-years?\s+(?:overall\s+|event-free\s+|disease-free\s+|"
-    r"relapse-free\s+|progression-free\s+)?survival|cumulative\s+incidence|Kaplan",
+    r"relapse-free\s+|progression-free\s+)?survival|cumulative\s+incidence|Kaplan|"
+    r"survival\s+(?:rates?\s+|probability\s+)?(?:at|after)\s+(?:\d+|one|two|three|four|five|ten)\s+"
+    r"years",
     re.IGNORECASE,
 )
 _LONG_TERM = re.compile(
@@ -414,7 +416,7 @@ _AND_COUNTS = re.compile(
 # "Falls were reported by 10, 8 and 6 patients", "in 8 and 7 patients": one count per arm
 _LIST_COUNTS = re.compile(
     rf"\b(?:in|by|among|for)\s+((?:{_COUNT}\s*,\s*)*{_COUNT}\s*,?\s+and\s+{_COUNT})\s+"
-    rf"(?:[\w-]+\s+){{0,2}}?{_PEOPLE}\b(?!\s*(?:,\s*)?respectively)",
+    rf"(?:[\w-]+\s+){{0,2}}?{_PEOPLE}\b",
     re.IGNORECASE,
 )
 # "… in nine and four patients; endoscopic remission in three and one.": an elliptical pair
@@ -425,8 +427,15 @@ _ELLIPTIC_PAIR = re.compile(
 # "in two children" with no arm named: a count of a single-group (or crossover) study
 _BARE_COUNT = re.compile(
     rf"\b(?:in|by|among)\s+({_COUNT})\s+(?:[\w-]+\s+)?{_PEOPLE}\b"
-    r"(?!\s*(?:\(|\[|of\b|in\s+(?:the|each|both|every)\b|per\b|after\b|with\b|on\b|"
+    r"(?!\s*(?:[(\[]\s*(?:\d|[nN]\s*=)|of\b|in\s+(?:the|each|both|every)\b|per\b|after\b|"
+    r"with\b|on\b|"
     r"receiving\b|given\b|treated\b|and\b|vs\b|versus\b|compared\b|who\b|,?\s*respectively))",
+    re.IGNORECASE,
+)
+_BARE_SUBJECT = re.compile(
+    rf"(?:^|[.;:]\s+|,\s+(?:and\s+|but\s+)?|\b(?:and|but|while)\s+)({_COUNT})\s+(?:[\w-]+\s+)?{_PEOPLE}"
+    r"\s+(?:[a-z]+ly\s+|later\s+|also\s+)?(?:had|developed|died|experienced|required|needed|"
+    r"reported|suffered|underwent|showed|relapsed)\b",
     re.IGNORECASE,
 )
 # "in two patients on MSCs", "three patients receiving placebo": a count in one named arm
@@ -434,6 +443,10 @@ _ON_ARM_COUNT = re.compile(
     rf"(?<![\w.\-−/:])({_COUNT})\s+(?:[\w-]+\s+)?{_PEOPLE}\s+(?:on|receiving|given|taking|"
     r"treated\s+with|who\s+received)\s+(?:the\s+)?(?:[\w-]+\s+)?(?:[\w-]*MSCs?|cells|placebo|"
     r"saline|sham|controls?|standard|usual|vehicle|active)\b",
+    re.IGNORECASE,
+)
+_OUTCOME_VERB = re.compile(
+    r"\b(?:improved|worsened|resolved|healed|recovered|remained|progressed|normali[sz]ed)\b",
     re.IGNORECASE,
 )
 _GENDER = re.compile(r"\b(?:men|women|males?|females?|boys|girls)\b", re.IGNORECASE)
@@ -454,6 +467,13 @@ _ARM_EACH = re.compile(
 )
 _TOTAL_N = re.compile(
     rf"(?<![\w-])({_NUM})\s+(?:[\w-]+\s+){{0,4}}?{_PEOPLE}\b",
+    re.IGNORECASE,
+)
+_TREATED_OF = re.compile(
+    rf"\bOf\s+(?:the\s+|all\s+)?({_NUM})\s+(?:[\w-]+\s+)?(?:{_PEOPLE}\s+)?(?:who\s+were\s+|were\s+)?"
+    r"(?:enrolled|recruited|screened|included|registered|consented|underwent\s+leukapheresis)\s*,\s*"
+    rf"({_NUM})\s+(?:{_PEOPLE}\s+)?(?:received|were\s+(?:treated|infused|dosed|transplanted)|"
+    r"underwent\s+(?:infusion|transplant\w*|injection))\b",
     re.IGNORECASE,
 )
 _ENROLMENT = re.compile(
@@ -493,7 +513,7 @@ _MILLION = re.compile(
     re.IGNORECASE,
 )
 _PER_KG = re.compile(
-    r"^\s*(?:[\w'’-]+\s+){0,4}?[\w'’-]*\s*(?:/\s*kg|per\s+(?:kg|kilogram)|/\s*kilogram)\b",
+    r"^\s*(?:[\w'’+-]+\s+){0,4}?[\w'’-]*\s*(?:/\s*kg|per\s+(?:kg|kilogram)|/\s*kilogram)\b",
     re.IGNORECASE,
 )
 _CELLS_AFTER = re.compile(
@@ -566,6 +586,20 @@ _EVERY_WORD = re.compile(
     r"once\s+a\s+(day|week|month)|(monthly)|per\s+(day)(?=\s+for\b))\b",
     re.IGNORECASE,
 )
+# "weekly angina frequency": "weekly" describing a measured quantity, not a dosing rhythm
+_RATE_ADJECTIVE = re.compile(
+    r"\s+(?!(?:\w+\s+){0,2}?(?:doses?|infusions?|injections?|administrations?|applications?|"
+    r"sessions?|treatments?|intervals?|transplant\w*|cycles?|courses?)\b)(?:[a-z][\w-]*\s+){0,2}?"
+    r"(?:frequency|episodes?|attacks?|rates?|counts?|scores?|requirements?|doses\s+of\s+insulin|"
+    r"use|consumption|number|average|mean|levels?)\b",
+    re.IGNORECASE,
+)
+# chemotherapy conditioning before cells: its schedule is not the cells'
+_CONDITIONING = re.compile(
+    r"condition\w*|lymphodeplet\w*|myeloablat\w*|fludarabine|cyclophosphamide|busulfan|"
+    r"chemotherapy|chemoradiotherapy|melphalan",
+    re.IGNORECASE,
+)
 _ADMIN_NOUN = r"(?:doses|infusions|injections|administrations|applications|transplantations|cycles)"
 _COUNT_ADMIN = re.compile(
     rf"(?<![:\d.])\b({_NUM})\s+(?:(?:cycles|courses)\s+of\s+)?"
@@ -577,7 +611,9 @@ _SINGLE = re.compile(
     r"\b(?:a\s+|one\s+)?single(?:[\s-]+[\w-]+){0,4}?[\s-]+"
     r"(?:dose|infusion|injection|administration|application|transplantation)\b|"
     r"(?:\b(?:as|in|received|receive|given|with|to)\s+|[,;]\s+|\(\s*)(?:only\s+)?one\s+"
-    r"(?:[\w-]+\s+){0,2}?(?:dose|infusion|injection|administration|session)(?![\w-])|"
+    r"(?:[\w-]+\s+){0,2}?(?:dose|infusion|injection|administration|session|procedure|transplant)"
+    r"(?![\w-])|\bone[- ]time\s+(?:[\w-]+\s+){0,2}?(?:dose|infusion|injection|administration|"
+    r"treatment|transplant\w*|procedure|application)\b|"
     r"\b(?:infused|injected|given|administered|transplanted|infusion|injection)\s+once\b"
     r"(?!\s+(?:daily|weekly|monthly|a\s+(?:day|week|month)|every|per|each))",
     re.IGNORECASE,
@@ -859,7 +895,7 @@ def items_in(sentence: str) -> list[Item]:
             or _MEASURE_BEFORE.search(sentence[: m.start()])
         ):  # "by day 7 in the MSC group", "within 3 days in the treated group"
             continue
-        add("group_count", m, {"events": count})
+        add("group_count", m, {"events": count, "group": m.group(2).strip()})
     for m in _VS_COUNTS.finditer(sentence):
         if overlaps(m.start(), m.end()):
             continue
@@ -895,12 +931,23 @@ def items_in(sentence: str) -> list[Item]:
                 continue
             add("comparison", m, {"counts": counts}, 1)
             used.append((m.start(), m.end()))
+    if _EVENT_VERB.search(sentence) or _OUTCOME_VERB.search(sentence):
         for m in _BARE_COUNT.finditer(sentence):
             count = word_number(m.group(1))
             if (
                 count is not None
                 and m.group(1).lower() != "no"
                 and not overlaps(m.start(), m.end())
+                and not _GENDER.search(m.group(0))
+                and not _MEASURE_BEFORE.search(sentence[: m.start()])
+            ):
+                add("bare_count", m, {"events": count}, 1)
+        for m in _BARE_SUBJECT.finditer(sentence):
+            count = word_number(m.group(1))
+            if (
+                count is not None
+                and m.group(1).lower() not in ("no", "none")
+                and not overlaps(m.start(1), m.end())
                 and not _GENDER.search(m.group(0))
                 and not _MEASURE_BEFORE.search(sentence[: m.start()])
             ):
@@ -923,8 +970,11 @@ def items_in(sentence: str) -> list[Item]:
             or y is None
             or overlaps(m.start(), m.end())
             or not (earlier or _EVENT_VERB.search(sentence))
-            or re.search(r"(?:days?|weeks?|months?|years?|grades?|phases?|aged?)\s*$",
-                         sentence[: m.start()], re.I)
+            or re.search(
+                r"(?:days?|weeks?|months?|years?|grades?|phases?|aged?)\s*$",
+                sentence[: m.start()],
+                re.I,
+            )
         ):
             continue
         add("comparison", m, {"counts": [x, y]})
@@ -1086,6 +1136,15 @@ def items_in(sentence: str) -> list[Item]:
             )
         ):
             add("total_n", m, {"n": total, "enrolment": bool(_ENROLMENT.search(sentence))})
+    for m in _TREATED_OF.finditer(sentence):
+        treated = word_number(m.group(2))
+        if treated:
+            found[:] = [
+                i
+                for i in found
+                if not (i.kind == "total_n" and i.values["n"] == word_number(m.group(1)))
+            ]
+            add("total_n", m, {"n": treated, "enrolment": True, "treated": True}, 2)
     for m in _RATIO.finditer(sentence):
         a, b = next((m.group(i), m.group(i + 1)) for i in (1, 3, 5) if m.group(i))
         add("ratio", m, {"ratio": f"{a}:{b}"})
@@ -1214,6 +1273,8 @@ def items_in(sentence: str) -> list[Item]:
         hours = {"daily": 24, "day": 24, "weekly": 168, "week": 168, "twice": 84}.get(
             word, 12 if word.startswith("twice") else 720
         )
+        if _RATE_ADJECTIVE.match(sentence[m.end() :]):
+            continue  # "weekly angina frequency", "daily insulin requirement": a measure
         if _ADMIN_CUE.search(sentence) and not _assessment(sentence, m.start()):
             add("schedule", m, {"every_hours": hours})
     for m in _COUNT_ADMIN.finditer(sentence):
@@ -1260,6 +1321,8 @@ def items_in(sentence: str) -> list[Item]:
             continue
         if not _ADMIN_CUE.search(sentence) or _assessment(sentence, m.start()):
             continue
+        if _CONDITIONING.search(sentence[max(0, m.start() - 80) : m.start()]):
+            continue  # "conditioning with fludarabine … for three days": not the cells
         unit = m.group(2).lower().rstrip("s") + "s"
         add("schedule", m, {"for": span, "unit": unit})
     # "105 received MSCs, 53 with standard-dose and 52 with low-dose tacrolimus": the 105 is
@@ -1481,7 +1544,7 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
     ]
     if any(i.kind == "schedule" and "count" in i.values and i not in second for i in items):
         items = [i for i in items if i not in second]
-    out = list(items)
+    out = _subgroup_columns(list(items), text)
     arms = _arms(out)
     totals = [int(i.values["n"]) for i in out if i.kind == "total_n"]
     if not arms:
@@ -1507,7 +1570,7 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
                     )
         elif enrolled and (
             not re.search(r"(?<!non-)(?<!non)(?<!not )randomi[sz]|allocated", text, re.IGNORECASE)
-            or re.search(r"cross-?over", text, re.IGNORECASE)
+            or _CROSSOVER.search(text)
         ):
             arms = [int(enrolled[0].values["n"])]
             out.append(
@@ -1654,9 +1717,17 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
                         {"events": k, "n": arms[0], "derived": f"every arm has n = {arms[0]}"},
                     )
                 )
-    # a crossover: every participant had both treatments, so a count "after MSCs" (or with
-    # no arm named) is out of everyone enrolled
-    crossover = re.search(r"cross-?over", text, re.IGNORECASE) is not None
+    # "two patients in the islet group": the arm whose size the text gave after "islet"
+    elif len(arms) >= 2:
+        for item in [i for i in out if i.kind == "group_count"]:
+            k = int(item.values["events"])
+            named = _arm_named(str(item.values.get("group") or ""), out)
+            if named is not None and k < named and (item.sentence, k, named) not in explicit:
+                how = f"the arm named {item.values['group']!r}"
+                out.append(_derived(item, "count", {"events": k, "n": named, "derived": how}))
+    # a crossover (or a within-patient comparison): every participant had both treatments, so
+    # a count "after MSCs" (or with no arm named) is out of everyone enrolled
+    crossover = _CROSSOVER.search(text) is not None
     enrolled_totals = sorted(
         {int(i.values["n"]) for i in out if i.kind == "total_n" and i.values.get("enrolment")}
     )
@@ -1680,9 +1751,7 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
             how = f"every arm has n = {arms[0]}"
         else:
             continue
-        if any(k > n for k, n in pairs) or any(
-            (comp.sentence, k, n) in explicit for k, n in pairs
-        ):
+        if any(k > n for k, n in pairs) or any((comp.sentence, k, n) in explicit for k, n in pairs):
             continue
         for k, n in pairs:
             out.append(_derived(comp, "count", {"events": k, "n": n, "derived": how}))
@@ -1700,6 +1769,64 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
                     )
                 )
     return out
+
+
+_CROSSOVER = re.compile(
+    r"cross-?over|within-(?:patient|participant|subject)|intra-?individual|split-(?:body|face|mouth)|"
+    r"served\s+as\s+(?:his|her|their)\s+own\s+controls?",
+    re.IGNORECASE,
+)
+_GENERIC_GROUP = {"each", "both", "two", "three", "same", "treatment", "study", "treated", "other"}
+
+
+def _arm_named(group: str, items: list[Item]) -> int | None:
+    """The size of the arm a group's words name: in the sentence that introduced the arms, the
+    arm size given nearest after those words ("to immediate islet transplantation (n = 26)"
+    for "the islet group"). None when the words do not occur there."""
+    words = [w for w in group.lower().split() if w not in _GENERIC_GROUP and len(w) >= 3]
+    if not words:
+        return None
+    by_sentence: dict[str, list[Item]] = {}
+    for item in items:
+        if item.kind == "arm_size" and "derived" not in item.values:
+            by_sentence.setdefault(item.sentence, []).append(item)
+    for sentence, group_items in by_sentence.items():
+        if len(group_items) < 2:
+            continue
+        best: tuple[int, int] | None = None  # (distance, n)
+        for m in re.finditer(rf"(?<![\w])(?:\w+-)?{re.escape(words[0])}", sentence, re.I):
+            ends = [i.start + len(i.text) for i in group_items]
+            after = [
+                (e - m.end(), int(i.values["n"]))
+                for e, i in zip(ends, group_items, strict=True)
+                if e > m.end()
+            ]
+            if after and (best is None or min(after)[0] < best[0]):
+                best = min(after)
+        return best[1] if best else None
+    return None
+
+
+def _subgroup_columns(items: list[Item], text: str) -> list[Item]:
+    """In a study that is not randomized, a table's columns "All (n = 55) | Grade III (n = 19)
+    | Grade IV (n = 36)" are one arm and its subgroups: a column whose n is the sum of the
+    others' makes the others subgroups, not arms."""
+    if re.search(r"(?<!non-)(?<!non)(?<!not )randomi[sz]", text, re.IGNORECASE):
+        return items
+    by_header: dict[str, list[Item]] = {}
+    for item in items:
+        if item.kind == "arm_size" and " | " in item.sentence and "derived" not in item.values:
+            by_header.setdefault(item.sentence, []).append(item)
+    subgroups: set[int] = set()
+    for columns in by_header.values():
+        if len(columns) < 3:
+            continue
+        for total in columns:
+            rest = [c for c in columns if c is not total]
+            if int(total.values["n"]) == sum(int(c.values["n"]) for c in rest):
+                subgroups.update(id(c) for c in rest)
+                break
+    return [_derived(i, "subgroup", i.values) if id(i) in subgroups else i for i in items]
 
 
 def _unique_fits(pair: list[tuple[str, int, int, int, str]], denominators: set[int]) -> bool:
