@@ -61,13 +61,15 @@ _WORDS = {
 }
 _TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
 _UNITS = "one|two|three|four|five|six|seven|eight|nine"
-_NUMBER_WORD = (
+_BELOW_100 = (
     rf"(?:(?:{_TENS})[- ](?:{_UNITS})\b|"
     + "|".join(
         rf"{w}\b" for w in sorted((w for w in _WORDS if _WORDS[w] > 0), key=len, reverse=True)
     )
     + r")"
 )
+# "one hundred and eleven", "two hundred", "a hundred": hundreds in words
+_NUMBER_WORD = rf"(?:(?:a|{_UNITS})\s+hundred(?:\s+(?:and\s+)?{_BELOW_100})?\b|{_BELOW_100})"
 _NUM = rf"(?:\d+|{_NUMBER_WORD})"  # a whole number in digits or words
 _COUNT = rf"(?:\d+|{_NUMBER_WORD}|none\b|no\b|zero\b)"  # a count: "none of the 40" is 0
 _DEC = r"[−–-]?\s?\d+(?:\.\d+)?"
@@ -80,6 +82,11 @@ def word_number(text: str) -> int | None:
         return int(t)
     if t in ("no", "none"):
         return 0
+    hundreds = re.fullmatch(r"(a|\w+) hundred(?: (?:and )?(.+))?", t)
+    if hundreds:
+        h = 1 if hundreds.group(1) == "a" else _WORDS.get(hundreds.group(1))
+        rest = word_number(hundreds.group(2)) if hundreds.group(2) else 0
+        return None if h is None or h >= 10 or rest is None or rest >= 100 else 100 * h + rest
     for sep in ("-", " "):
         if sep in t:
             tens, _, unit = t.partition(sep)
@@ -177,6 +184,40 @@ _ESTIMATE = re.compile(
     rf"[(\[]?\s*(?P<low>{_DEC})\s*%?\s*(?:,|to|–|—|-|;)\s*(?P<high>{_DEC})",
     re.IGNORECASE,
 )
+
+
+_MEASURE_WORD = re.compile(rf"(?:{_MEASURE_RE})\b", re.IGNORECASE)
+_VALUE_BEFORE_CI = re.compile(
+    rf"(?:^|[;,(]\s*)(?P<label>(?:[A-Za-z][\w-]*\s+){{0,4}}?)(?P<value>{_DEC})\s*"
+    r"(?P<unit>percentage\s+points?|[a-zA-Zµμ/]+(?:/[a-zA-Z]+)?)?\s*[,;]?\s*[(\[]?\s*$"
+)
+
+
+def _shared_measure(
+    sentence: str, ci_start: int, estimates: list[tuple[int, int]]
+) -> tuple[str, float, str, int] | None:
+    """A value and CI with their measure named once before, for a list of estimates:
+    "(difference vs placebo, low dose 0.01 pmol/mL, 95% CI −0.09 to 0.11; high dose −0.03
+    pmol/mL, 95% CI −0.13 to 0.07)" gives two differences. The measure word must not have
+    begun an estimate of its own; None when there is no such word within 150 characters."""
+    m = _VALUE_BEFORE_CI.search(sentence[:ci_start])
+    if not m or re.search(
+        r"\b(?:median|mean|average|rate|survival|age|aged)\b", m.group("label"), re.I
+    ):
+        return None
+    start = m.start("value")
+    words = [
+        w
+        for w in _MEASURE_WORD.finditer(sentence, max(0, start - 150), start)
+        if not any(s <= w.start() < e for s, e in estimates)
+    ]
+    if not words:
+        return None
+    unit = (m.group("unit") or "").strip()
+    measure = _measure(words[-1])
+    if measure == "difference" and unit.lower().startswith("percentage point"):
+        measure = "RD"
+    return measure, _float(m.group("value")), unit, start
 
 
 def _measure(match: re.Match[str]) -> str:
@@ -286,7 +327,7 @@ _PEOPLE = (
     r"volunteers?|recipients?|cases|men|women|persons?|people|eyes)"
 )
 _GROUP_COUNT = re.compile(
-    rf"(?<![\w.\-−/:])({_COUNT})\s+(?:{_PEOPLE}\s*,?\s+(?:all\s+)?)?(?:[a-z-]+\s+){{0,3}}?in\s+"
+    rf"(?<![\w.\-−/:])({_COUNT})\s+(?:{_PEOPLE}(?:\s*,\s*all)?\s+)?(?:[a-z-]+\s+){{0,3}}?in\s+"
     r"(?:the|each|both)\s+((?:[\w-]+\s+){0,2}?)(?:groups?|arms?|cohorts?)\b(?!\s*\(\s*[nN]\s*=)",
     re.IGNORECASE,
 )
@@ -424,6 +465,19 @@ _ELLIPTIC_PAIR = re.compile(
     rf"\bin\s+({_COUNT})\s+and\s+(?:in\s+)?({_COUNT})(?=\s*(?:[.;)]|,\s|$))",
     re.IGNORECASE,
 )
+# "Deaths: one, two and two.": one count per arm after a colon
+_COLON_LIST = re.compile(
+    r"(?:^|[.;]\s+)(?P<label>[A-Za-z][\w-]*(?:\s+[\w-]+){0,3}?)\s*:\s+"
+    rf"(?P<list>(?:{_COUNT}\s*,\s*)*{_COUNT}\s*,?\s+and\s+{_COUNT})(?=\s*(?:[.;]|$))",
+    re.IGNORECASE,
+)
+# "Of six patients evaluated for efficacy, four showed improvement … and five in …"
+_OF_N_K = re.compile(
+    rf"\bOf\s+(?:the\s+|these\s+|all\s+)?({_NUM})\s+(?:[\w-]+\s+){{0,6}}?[\w-]+\s*,\s*"
+    rf"({_COUNT})\s+(?!{_PEOPLE}\s+(?:were|was)\b|(?:[\w-]+\s+)?(?:and|or)\b|"
+    r"(?:were|was|received|underwent|completed|entered|had\s+data|are|remained\s+in\s+the)\b|"
+    r"\(|%|of\b)",
+)
 # "in two children" with no arm named: a count of a single-group (or crossover) study
 _BARE_COUNT = re.compile(
     rf"\b(?:in|by|among)\s+({_COUNT})\s+(?:[\w-]+\s+)?{_PEOPLE}\b"
@@ -439,14 +493,19 @@ _BARE_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 # "in two patients on MSCs", "three patients receiving placebo": a count in one named arm
+# "two participants given high-dose Tregs", "in two participants with CAP-1002" (a product
+# named with capitals and digits: only counted when the arms were introduced by that name)
+_PRODUCT = r"(?-i:(?!(?:Day|Week|Month|Year|Visit)\b)[A-Z][\w+-]*)"
 _ON_ARM_COUNT = re.compile(
-    rf"(?<![\w.\-−/:])({_COUNT})\s+(?:[\w-]+\s+)?{_PEOPLE}\s+(?:on|receiving|given|taking|"
-    r"treated\s+with|who\s+received)\s+(?:the\s+)?(?:[\w-]+\s+)?(?:[\w-]*MSCs?|cells|placebo|"
-    r"saline|sham|controls?|standard|usual|vehicle|active)\b",
+    rf"(?<![\w.\-−/:])({_COUNT})\s+(?:[\w-]+\s+)?{_PEOPLE}\s+(?:(?:on|receiving|given|taking|"
+    r"treated\s+with|who\s+received)\s+(?:the\s+)?((?:[\w-]+\s+)?(?:[\w-]*MSCs?|cells|placebo|"
+    rf"saline|sham|controls?|standard|usual|vehicle|active|{_PRODUCT}))\b|with\s+"
+    r"((?-i:[A-Z][A-Za-z]*[-\d][\w-]*|[A-Z]{2,}[\w-]*)))",
     re.IGNORECASE,
 )
 _OUTCOME_VERB = re.compile(
-    r"\b(?:improved|worsened|resolved|healed|recovered|remained|progressed|normali[sz]ed)\b",
+    r"\b(?:improved|worsened|resolved|healed|recovered|remained|progressed|normali[sz]ed|"
+    r"flared|recurred|appeared|emerged)\b",
     re.IGNORECASE,
 )
 _GENDER = re.compile(r"\b(?:men|women|males?|females?|boys|girls)\b", re.IGNORECASE)
@@ -489,8 +548,8 @@ _EQUAL_RATIO = re.compile(
 )
 _RATIO = re.compile(
     r"(?:randomi[sz]ed|randomly\s+(?:assigned|allocated)|allocated|assigned)\s*"
-    r"(?:\(\s*)?(?:in\s+an?\s+|at\s+an?\s+)?(\d)\s*:\s*(\d)\b|\b(\d)\s*:\s*(\d)\s+ratio|"
-    r"\bratio\s+of\s+(\d)\s*:\s*(\d)",
+    r"(?:\(\s*)?(?:in\s+an?\s+|at\s+an?\s+)?(\d)\s*:\s*(\d)((?:\s*:\s*\d)*)\b|"
+    r"\b(\d)\s*:\s*(\d)((?:\s*:\s*\d)*)\s+ratio|\bratio\s+of\s+(\d)\s*:\s*(\d)((?:\s*:\s*\d)*)",
     re.IGNORECASE,
 )
 
@@ -530,6 +589,12 @@ _NOT_DOSE_AFTER = re.compile(
 _PER_AREA = re.compile(
     r"^\s*(?:[\w'’-]+\s+){0,3}?(?:[\w'’-]*\s*)?(?:/\s*cm\s*(?:2|²|\^2)|per\s+(?:cm\s*(?:2|²|\^2)|"
     r"square\s+centimet(?:er|re)))(?![\w³])",
+    re.IGNORECASE,
+)
+# "2 × 10^7 cells/m²": a dose per body surface area (T cells, NK cells)
+_PER_BSA = re.compile(
+    r"^\s*(?:[\w'’+-]+\s+){0,3}?(?:[\w'’+-]*\s*)?(?:/\s*m\s*(?:2|²|\^2)|per\s+(?:m\s*(?:2|²|\^2)|"
+    r"square\s+met(?:er|re)))(?![\w³])",
     re.IGNORECASE,
 )
 _PER_OTHER = re.compile(
@@ -597,7 +662,8 @@ _RATE_ADJECTIVE = re.compile(
 # chemotherapy conditioning before cells: its schedule is not the cells'
 _CONDITIONING = re.compile(
     r"condition\w*|lymphodeplet\w*|myeloablat\w*|fludarabine|cyclophosphamide|busulfan|"
-    r"chemotherapy|chemoradiotherapy|melphalan",
+    r"chemotherapy|chemoradiotherapy|melphalan|immunosuppress\w*|tacrolimus|ciclosporin|"
+    r"cyclosporin\w*|mycophenolate|sirolimus",
     re.IGNORECASE,
 )
 _ADMIN_NOUN = r"(?:doses|infusions|injections|administrations|applications|transplantations|cycles)"
@@ -635,6 +701,7 @@ _FOR = re.compile(
 )
 _FOLLOW = re.compile(
     r"(?:follow\w*(?:[\s-]+up)?|observed|monitored|hospitali[sz]ed|stayed|lasted|persisted|"
+    r"slowed|improved|reduced|delayed|prevented|maintained|sustained|preserved|stabili[sz]ed|"
     r"assessed|evaluated|survived|alive|admitted|ventilated)\b[^,;.]{0,40}$",
     re.IGNORECASE,
 )
@@ -669,6 +736,8 @@ def _injection_sites(sentence: str, m: re.Match[str], count: int) -> bool:
         return False
     if re.search(r"daily|weekly|monthly|yearly|apart|every|interval", sentence[m.start() :], re.I):
         return False  # "four monthly injections": administrations over time
+    if count >= 10:
+        return True  # "about 30 injections in and around the scar": one procedure's sites
     before = sentence[: m.start()]
     after = sentence[m.end() :]
     return bool(
@@ -713,7 +782,8 @@ _ADMIN_WORD = re.compile(
 )
 _ASSESS_WORD = re.compile(
     r"assess\w*|measur\w*|evaluat\w*|collect\w*|follow\w*|visits?|sampl\w*|tested|"
-    r"biops\w*|taken|obtained|recorded|monitor\w*|examin\w*|scann\w*|performed|outcomes?",
+    r"biops\w*|taken|obtained|recorded|monitor\w*|examin\w*|scann\w*|performed|outcomes?|"
+    r"graded|scored|rated|reviewed|imaged|checked",
     re.IGNORECASE,
 )
 
@@ -775,6 +845,8 @@ def _dose_unit(after: str) -> str | None:
         return None if re.match(r"\s*/", rest) else "particles"
     if _PER_AREA.match(after):
         return "cells/cm2"
+    if _PER_BSA.match(after):
+        return "cells/m2"
     if _PER_OTHER.match(after):
         return None  # cells per cm, per mm³...: not a dose we can key
     if _NOT_DOSE_AFTER.match(after):
@@ -790,7 +862,7 @@ def items_in(sentence: str) -> list[Item]:
     found: list[Item] = []
     used: list[tuple[int, int]] = []  # spans already read as part of a count
 
-    def add(kind: str, m: re.Match[str], values: dict[str, Any], group: int = 0) -> None:
+    def add(kind: str, m: re.Match[str], values: dict[str, Any], group: int | str = 0) -> None:
         found.append(Item(kind, m.group(group).strip(), values, sentence, m.start(group)))
 
     def overlaps(a: int, b: int) -> bool:
@@ -819,6 +891,15 @@ def items_in(sentence: str) -> list[Item]:
         ci_unit = "%" if m.group(3) else ""
         low, high = _float(m.group(2)), _float(m.group(4))
         add("ci", m, {"level": _level(m.group(1)), "low": low, "high": high, "unit": ci_unit})
+        if not any(s <= m.start() < e for s, e in estimates):
+            shared = _shared_measure(sentence, m.start(), estimates)
+            if shared is not None:
+                measure, value, unit, start = shared
+                values = {"measure": measure, "value": value, "low": low, "high": high}
+                values["level"] = _level(m.group(1))
+                if unit:
+                    values["unit"] = unit
+                found.append(Item("estimate", sentence[start : m.end()], values, sentence, start))
     if not estimates:
         for m in re.finditer(r"\bdifference of\s+([−–-]?\d+(?:\.\d+)?)\s*(%?)", sentence, re.I):
             add("estimate", m, {"difference": _float(m.group(1)), "unit": m.group(2)})
@@ -961,7 +1042,45 @@ def items_in(sentence: str) -> list[Item]:
                 and not re.search(r"\b(?:of|total|all)\s+$", sentence[: m.start()], re.I)
                 and not _ARM_AND_LABELS_VERB.match(sentence[m.end() :].lstrip())
             ):
-                add("group_count", m, {"events": count})
+                if m.group(3):  # "with CAP-1002": only the arm introduced by that name
+                    add("group_count", m, {"events": count, "group": m.group(3), "named": True})
+                else:
+                    add("group_count", m, {"events": count, "group": m.group(2)})
+    for m in _COLON_LIST.finditer(sentence):
+        if re.search(
+            r"\b(?:days?|weeks?|months?|years?|doses?|ages?|times?|visits?|scores?|levels?|grades?|"
+            r"phases?|cohorts?)\b",
+            m.group("label"),
+            re.I,
+        ) or overlaps(m.start("list"), m.end("list")):
+            continue
+        parts = re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", m.group("list"))
+        counts = [word_number(w) for w in parts]
+        if None not in counts:
+            add("comparison", m, {"counts": counts}, "list")
+            used.append((m.start("list"), m.end("list")))
+    for m in _OF_N_K.finditer(sentence):
+        n, k = word_number(m.group(1)), word_number(m.group(2))
+        if n is None or k is None or k > n or overlaps(m.start(2), m.end(2)):
+            continue
+        how = f"{k} of the {n} the sentence begins with"
+        add("count", m, {"events": k, "n": n, "derived": how}, 2)
+        more = re.search(
+            rf"\band\s+({_COUNT})\s+(?:in|on|at|for|by|with)\b",
+            sentence[m.end() : m.end() + 120],
+            re.I,
+        )
+        k2 = word_number(more.group(1)) if more else None
+        if more and k2 is not None and k2 <= n:
+            found.append(
+                Item(
+                    "count",
+                    more.group(1),
+                    {"events": k2, "n": n, "derived": how},
+                    sentence,
+                    m.end() + more.start(1),
+                )
+            )
     earlier = any(i.kind in ("comparison", "count") for i in found)
     for m in _ELLIPTIC_PAIR.finditer(sentence):
         x, y = word_number(m.group(1)), word_number(m.group(2))
@@ -1064,15 +1183,20 @@ def items_in(sentence: str) -> list[Item]:
         n = word_number(m.group(1))
         if n is None:
             continue
-        if re.search(
-            r"\b(?:in|occurred|had|developed|died|experienced|reported|required)\s+$",
-            sentence[: m.start()],
-            re.I,
-        ) or re.match(
-            r"\s*(?:withdrew|died|had|developed|experienced|required|discontinued|dropped|"
-            r"were\s+(?:excluded|lost|withdrawn)|was\s+(?:excluded|lost|withdrawn))\b",
-            sentence[m.end() :],
-            re.I,
+        if (
+            n == 1
+            or re.search(
+                rf"\b(?:in|occurred|had|developed|died|experienced|reported|required)\s+$|"
+                rf"{_PEOPLE}\s*,\s*$",
+                sentence[: m.start()],
+                re.I,
+            )
+            or re.match(
+                r"\s*(?:withdrew|died|had|developed|experienced|required|discontinued|dropped|"
+                r"were\s+(?:excluded|lost|withdrawn)|was\s+(?:excluded|lost|withdrawn))\b",
+                sentence[m.end() :],
+                re.I,
+            )
         ):  # "pneumothorax occurred in one infant per group": a count in every arm
             add("arm_count", m, {"events": n})
         else:
@@ -1121,7 +1245,7 @@ def items_in(sentence: str) -> list[Item]:
             and total >= 4
             and not any(
                 word_number(w) is not None or w.lower() in ("vs", "versus", "and", "or")
-                for w in m.group(0).split()[1:-1]
+                for w in m.group(0)[len(m.group(1)) :].split()[:-1]
             )
             and not overlaps(m.start(), m.end())
             and not re.search(r"\(\s*\d+(?:\.\d+)?\s*%", sentence[m.end() : m.end() + 8])
@@ -1146,8 +1270,11 @@ def items_in(sentence: str) -> list[Item]:
             ]
             add("total_n", m, {"n": treated, "enrolment": True, "treated": True}, 2)
     for m in _RATIO.finditer(sentence):
-        a, b = next((m.group(i), m.group(i + 1)) for i in (1, 3, 5) if m.group(i))
-        add("ratio", m, {"ratio": f"{a}:{b}"})
+        a, b, rest = next(
+            (m.group(i), m.group(i + 1), m.group(i + 2)) for i in (1, 4, 7) if m.group(i)
+        )
+        parts = [a, b, *re.findall(r"\d", rest or "")]  # "1:1:1" to three arms
+        add("ratio", m, {"ratio": ":".join(parts)})
     for m in _EQUAL_RATIO.finditer(sentence):
         arms = re.split(r"[.;(]", sentence[m.end() :], maxsplit=1)[0]
         if "," not in arms and len(re.findall(r"\b(?:or|and|versus|vs)\b", arms)) == 1:
@@ -1189,10 +1316,8 @@ def items_in(sentence: str) -> list[Item]:
         add("dose", m, {"amount": 10.0**exponent, "unit": unit})
     for m in _MILLION.finditer(sentence):
         words = m.group(1).lower().split()
-        base = word_number(words[0]) if not words[0][0].isdigit() else None
-        mantissa = float(words[0]) if words[0][0].isdigit() else float(base or 0)
-        if len(words) == 2:  # "one hundred"
-            mantissa *= 100
+        # "150", "two hundred", "one hundred and fifty"
+        mantissa = float(words[0]) if words[0][0].isdigit() else float(word_number(m.group(1)) or 0)
         if mantissa == 0:
             continue
         scale = 1e6 if m.group(3).lower() == "million" else 1e9
@@ -1256,6 +1381,8 @@ def items_in(sentence: str) -> list[Item]:
     for m in _APART.finditer(sentence):
         n = 2 if m.group(3) else word_number(m.group(1))
         unit = (m.group(4) or m.group(2)).lower()
+        if re.search(r"\balternat\w*|cross-?over|cross(?:ed)?\s+over", sentence, re.I):
+            continue  # "the alternate infusion 6 months later": a crossover's second period
         if n is not None and not _assessment(sentence, m.start()):
             add("schedule", m, {"every_hours": n * _UNIT_HOURS[unit]})
     for m in _SECOND_DOSE.finditer(sentence):
@@ -1402,9 +1529,13 @@ def table_items(table: Table) -> list[Item]:
         if m and j > 0:
             col_n[j] = int(m.group(1))
             label = cell[: m.start()].strip(" (,[") or None
+            # "Day 28 (n = 54)": the patients assessed at a visit, not an arm
+            visit = re.match(
+                r"\s*(?:day|week|month|year|visit|baseline|follow-up|wk|mo|d)\b", cell, re.I
+            )
             found.append(
                 Item(
-                    "arm_size",
+                    "subgroup" if visit else "arm_size",
                     cell,
                     {"n": col_n[j], "label": label, "each_group": False},
                     header_text,
@@ -1550,11 +1681,11 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
     if not arms:
         ratio = next((i for i in out if i.kind == "ratio"), None)
         enrolled = [i for i in out if i.kind == "total_n" and i.values.get("enrolment")]
-        if ratio is not None and enrolled:
-            a, b = (int(x) for x in ratio.values["ratio"].split(":"))
+        if ratio is not None and enrolled and not _CROSSOVER.search(text):
+            parts = [int(x) for x in ratio.values["ratio"].split(":")]
             total = int(enrolled[0].values["n"])
-            if total % (a + b) == 0:
-                arms = [total * a // (a + b), total * b // (a + b)]
+            if total % sum(parts) == 0:
+                arms = [total * x // sum(parts) for x in parts]
                 for n in sorted(set(arms)):
                     out.append(
                         _derived(
@@ -1568,9 +1699,15 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
                             },
                         )
                     )
-        elif enrolled and (
-            not re.search(r"(?<!non-)(?<!non)(?<!not )randomi[sz]|allocated", text, re.IGNORECASE)
-            or _CROSSOVER.search(text)
+        if (
+            not arms
+            and enrolled
+            and (
+                not re.search(
+                    r"(?<!non-)(?<!non)(?<!not )randomi[sz]|allocated", text, re.IGNORECASE
+                )
+                or _CROSSOVER.search(text)
+            )
         ):
             arms = [int(enrolled[0].values["n"])]
             out.append(
@@ -1707,7 +1844,7 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
                 )
     # "two patients in the control group": every arm of the same size
     if len(arms) >= 2 and len(set(arms)) == 1:
-        for item in [i for i in out if i.kind == "group_count"]:
+        for item in [i for i in out if i.kind == "group_count" and not i.values.get("named")]:
             k = int(item.values["events"])
             if k < arms[0] and (item.sentence, k, arms[0]) not in explicit:
                 out.append(
@@ -1721,7 +1858,9 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
     elif len(arms) >= 2:
         for item in [i for i in out if i.kind == "group_count"]:
             k = int(item.values["events"])
-            named = _arm_named(str(item.values.get("group") or ""), out)
+            named = _arm_named(
+                str(item.values.get("group") or ""), out, strict=bool(item.values.get("named"))
+            )
             if named is not None and k < named and (item.sentence, k, named) not in explicit:
                 how = f"the arm named {item.values['group']!r}"
                 out.append(_derived(item, "count", {"events": k, "n": named, "derived": how}))
@@ -1779,10 +1918,12 @@ _CROSSOVER = re.compile(
 _GENERIC_GROUP = {"each", "both", "two", "three", "same", "treatment", "study", "treated", "other"}
 
 
-def _arm_named(group: str, items: list[Item]) -> int | None:
-    """The size of the arm a group's words name: in the sentence that introduced the arms, the
-    arm size given nearest after those words ("to immediate islet transplantation (n = 26)"
-    for "the islet group"). None when the words do not occur there."""
+def _arm_named(group: str, items: list[Item], strict: bool = False) -> int | None:
+    """The size of the arm a group's words name, in the sentence that introduced the arms:
+    the arm size given nearest after those words ("to immediate islet transplantation
+    (n = 26)" for "the islet group"), or, where the text puts the number first ("8 received
+    CAP-1002 and 12 placebo"), nearest before them. ``strict``: the words must be the arm's
+    own label, inside its phrase or right after its number. None when nothing fits."""
     words = [w for w in group.lower().split() if w not in _GENERIC_GROUP and len(w) >= 3]
     if not words:
         return None
@@ -1790,19 +1931,25 @@ def _arm_named(group: str, items: list[Item]) -> int | None:
     for item in items:
         if item.kind == "arm_size" and "derived" not in item.values:
             by_sentence.setdefault(item.sentence, []).append(item)
-    for sentence, group_items in by_sentence.items():
-        if len(group_items) < 2:
+    for sentence, arm_items in by_sentence.items():
+        if len(arm_items) < 2:
             continue
+        number_first = all(re.match(rf"\s*{_NUM}", i.text, re.I) for i in arm_items)
         best: tuple[int, int] | None = None  # (distance, n)
         for m in re.finditer(rf"(?<![\w])(?:\w+-)?{re.escape(words[0])}", sentence, re.I):
-            ends = [i.start + len(i.text) for i in group_items]
-            after = [
-                (e - m.end(), int(i.values["n"]))
-                for e, i in zip(ends, group_items, strict=True)
-                if e > m.end()
-            ]
-            if after and (best is None or min(after)[0] < best[0]):
-                best = min(after)
+            for i in arm_items:
+                start, end = i.start, i.start + len(i.text)
+                if number_first:
+                    distance = m.start() - end if m.start() >= start else -1
+                else:
+                    distance = end - m.end()
+                own_label = start <= m.start() < end or (
+                    number_first and re.fullmatch(r"\s*(?:\w+\s+){0,2}", sentence[end : m.start()])
+                )  # "8 received CAP-1002"
+                if distance < 0 or (strict and not own_label):
+                    continue
+                if best is None or distance < best[0]:
+                    best = (distance, int(i.values["n"]))
         return best[1] if best else None
     return None
 
