@@ -681,3 +681,54 @@ def test_what_is_not_the_cells_schedule() -> None:
     ):
         found = _values(items_in(s), "schedule")
         assert not any("for" in v or "every_hours" in v or v.get("count", 1) > 2 for v in found), s
+
+
+# ------------------------------------------------------------------------------------------
+# the thirteenth held-out set's misses at its first look, as general patterns (each failed
+# before)
+# ------------------------------------------------------------------------------------------
+def test_a_second_header_line_of_arm_sizes() -> None:
+    text = "Outcome\tMSC\tSMT\tP\n\t(n = 25)\t(n = 25)\t\nSurvival\t19 (76)\t13 (52)\t0.07\n"
+    _, tables = split_tables(text)
+    assert tables == [
+        [
+            ["Outcome", "MSC (n = 25)", "SMT (n = 25)", "P"],
+            ["Survival", "19 (76)", "13 (52)", "0.07"],
+        ]
+    ]
+
+
+def test_a_concurrent_control_group_and_labels_before_sizes(tmp_path: Path) -> None:
+    text = (
+        "Title\n\nAbstract\nTwenty-three infants received autologous cord blood cells. They were "
+        "compared with 82 concurrent cooled infants who did not receive cells. No patient died, "
+        "compared with three of eleven controls.\n"
+    )
+    assert {v["n"] for v in _values(_one(tmp_path, "t.txt", text), "arm_size")} == {23, 82}
+    s = "Results 118 patients were analysed (MSC 59, placebo 59)."
+    assert [v["n"] for v in _values(items_in(s), "arm_size")] == [59, 59]
+    assert _values(items_in("Patients were randomized (mean age 54, SD 12)."), "arm_size") == []
+    assert _values(items_in("In the 23-24-week subgroup (n = 13), MSC-treated"), "arm_size") == []
+
+
+def test_single_arm_counts_in_parentheses_and_elliptic(tmp_path: Path) -> None:
+    text = (
+        "Title\n\nAbstract\nThirty patients underwent autologous chondrocyte implantation. "
+        "Adverse events were graft hypertrophy (n = 7) and arthrofibrosis (n = 2). EDSS improved "
+        "in 8 patients (26.7%) and was stable in 10. Among those with effusion (n = 12), pain "
+        "was worse.\n"
+    )
+    assert _counts(_one(tmp_path, "t.txt", text)) == {(7, 30), (2, 30), (8, 30), (10, 30)}
+
+
+def test_e_notation_single_procedure_long_survival_and_changes(tmp_path: Path) -> None:
+    s = "Patients received three infusions of UC-MSCs (1.0E+06 cells/kg)."
+    assert {"amount": 1e6, "unit": "cells/kg"} in _values(items_in(s), "dose")
+    s = "Cells were delivered in a single procedure of about 15 injections."
+    assert _values(items_in(s), "schedule") == [{"count": 1}]
+    text = (
+        "Title\n\nAbstract\nForty patients were randomized to MSCs (n = 20) or care (n = 20). "
+        "Proteinuria fell by 62% vs 35% (P = 0.03). The 4-year amputation-free survival was "
+        "85.0%.\n"
+    )
+    assert _counts(_one(tmp_path, "t.txt", text)) == set()

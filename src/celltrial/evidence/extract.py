@@ -342,8 +342,8 @@ _MEASURE_BEFORE = re.compile(
 )
 # survival "at 2 years" is a Kaplan-Meier estimate, not a count over the arm
 _N_YEAR_SURVIVAL = re.compile(
-    r"(?:\d+|one|two|three|five|ten)-years?\s+(?:overall\s+|event-free\s+|disease-free\s+|"
-    r"relapse-free\s+|progression-free\s+)?survival|cumulative\s+incidence|Kaplan|"
+    r"(?:\d+|one|two|three|four|five|ten)-years?\s+(?:[\w-]+\s+){0,2}?survival|"
+    r"cumulative\s+incidence|Kaplan|"
     r"survival\s+(?:rates?\s+|probability\s+)?(?:at|after)\s+(?:\d+|one|two|three|four|five|ten)\s+"
     r"years",
     re.IGNORECASE,
@@ -411,6 +411,12 @@ _ARM_AND_LABELS = re.compile(
     rf"({_NUM})\s+(?:{_PEOPLE}\s+)?in\s+the\s+[\w-]+\s+(?:group|arm)\s+",
     re.IGNORECASE,
 )
+# "118 patients were analysed (MSC 59, placebo 59)": label then size, in parentheses
+_ARM_LABEL_FIRST = re.compile(
+    rf"\(\s*(?:[A-Za-z][\w+-]*\s+){{1,2}}?({_NUM})\s*[,;]\s*(?:[A-Za-z][\w+-]*\s+){{1,2}}?({_NUM})"
+    rf"(?:\s*[,;]\s*(?:[A-Za-z][\w+-]*\s+){{1,2}}?({_NUM}))?\s*\)",
+    re.IGNORECASE,
+)
 _ARM_AND_LABELS_VERB = re.compile(
     r"(?:were\s+|was\s+)?(?:analy[sz]ed|randomi[sz]ed|enrolled|included|evaluable|evaluated|"
     r"treated|allocated|assigned)\b",
@@ -474,7 +480,7 @@ _COLON_LIST = re.compile(
 # "Of six patients evaluated for efficacy, four showed improvement … and five in …"
 _OF_N_K = re.compile(
     rf"\bOf\s+(?:the\s+|these\s+|all\s+)?({_NUM})\s+(?:[\w-]+\s+){{0,6}}?[\w-]+\s*,\s*"
-    rf"({_COUNT})\s+(?!{_PEOPLE}\s+(?:were|was)\b|(?:[\w-]+\s+)?(?:and|or)\b|"
+    rf"({_COUNT})\s+(?!{_PEOPLE}\s+(?:were|was)\b|(?:[\w-]+\s+)?(?:and|or)\s+{_NUM}|"
     r"(?:were|was|received|underwent|completed|entered|had\s+data|are|remained\s+in\s+the)\b|"
     r"\(|%|of\b)",
 )
@@ -675,7 +681,7 @@ _COUNT_ADMIN = re.compile(
 )
 _SINGLE = re.compile(
     r"\b(?:a\s+|one\s+)?single(?:[\s-]+[\w-]+){0,4}?[\s-]+"
-    r"(?:dose|infusion|injection|administration|application|transplantation)\b|"
+    r"(?:dose|infusion|injection|administration|application|transplantation|procedure|session)\b|"
     r"(?:\b(?:as|in|received|receive|given|with|to)\s+|[,;]\s+|\(\s*)(?:only\s+)?one\s+"
     r"(?:[\w-]+\s+){0,2}?(?:dose|infusion|injection|administration|session|procedure|transplant)"
     r"(?![\w-])|\bone[- ]time\s+(?:[\w-]+\s+){0,2}?(?:dose|infusion|injection|administration|"
@@ -1082,6 +1088,21 @@ def items_in(sentence: str) -> list[Item]:
                 )
             )
     earlier = any(i.kind in ("comparison", "count") for i in found)
+    if earlier:
+        for m in re.finditer(
+            rf"\band\s+(?:was\s+|were\s+)?(?:[a-z]+\s+){{0,3}}?in\s+({_COUNT})(?=\s*(?:[.;)]|,\s|$))",
+            sentence,
+            re.I,
+        ):
+            k = word_number(m.group(1))
+            if (
+                k is not None
+                and not overlaps(m.start(1), m.end(1))
+                and not re.search(
+                    r"(?:days?|weeks?|months?|years?)\s+$", sentence[: m.start(1)], re.I
+                )
+            ):
+                add("bare_count", m, {"events": k}, 1)
     for m in _ELLIPTIC_PAIR.finditer(sentence):
         x, y = word_number(m.group(1)), word_number(m.group(2))
         if (
@@ -1113,8 +1134,14 @@ def items_in(sentence: str) -> list[Item]:
         after = sentence[m.end() :]
         if re.match(r"\s*(?:CI|CrI|confidence|credible)", after):
             continue
+        pair = re.search(
+            r"(\d+(?:\.\d+)?)\s*%\s+(?:[a-z-]+\s+){0,3}?(?:vs\.?|versus|and|or)\s+(?:[a-z-]+\s+){0,3}?$",
+            sentence[: m.start()],
+            re.I,
+        )  # "fell by 62% vs 35%": the 35% is a change as its partner is
         rate = not (
-            ("." not in m.group(1) and _LONG_TERM.search(sentence))
+            (pair and _PERCENT_NOT_RATE_BEFORE.search(sentence[: pair.start()]))
+            or ("." not in m.group(1) and _LONG_TERM.search(sentence))
             or _N_YEAR_SURVIVAL.search(sentence)
             or _PERCENT_NOT_RATE_BEFORE.search(sentence[: m.start()])
             or _PERCENT_NOT_RATE_AFTER.match(after)
@@ -1129,6 +1156,21 @@ def items_in(sentence: str) -> list[Item]:
         if re.search(r"\b(?:total|overall|all|enrolled)\W{0,3}$", sentence[: m.start(2)], re.I):
             continue
         if not allocation:  # "transient fever (n = 3)": a count, not an arm
+            lead = sentence[: m.start(2)]
+            if not (
+                re.search(r"\d\s*\(?\s*$|\b(?:total|all)\W*$", lead)
+                or re.search(  # "Among children without disability (n = 56)": a subset
+                    rf"\b(?:among|in|of|for|with)\s+(?:[\w-]+\s+){{0,5}}?[\w-]+\s*\(?\s*[nN]\s*=\s*$|"
+                    rf"{_PEOPLE}\b[^()]*\(?\s*[nN]\s*=\s*$",
+                    lead[-80:],
+                    re.I,
+                )
+            ):  # "graft hypertrophy (n = 7)": that many patients had it
+                add("bare_count", m, {"events": int(m.group(2))}, 2)
+            continue
+        if re.search(  # "in the 23- to 24-week subgroup (n = 13)": not an arm
+            r"\b(?:subgroups?|subsets?|strat(?:um|a)|subpopulations?)\b", m.group(1), re.I
+        ):
             continue
         label = " ".join(
             w
@@ -1166,6 +1208,18 @@ def items_in(sentence: str) -> list[Item]:
                 and "%" not in inside
             ):
                 add("arm_size", m, {"n": n, "label": None, "each_group": False}, 1)
+    if re.search(r"analy[sz]ed|randomi[sz]ed|enrolled|included|allocated|assigned", sentence, re.I):
+        for m in _ARM_LABEL_FIRST.finditer(sentence):
+            if _GENDER.search(m.group(0)) or re.search(
+                r"\b(?:aged?|mean|median|range|IQR|SD|years?|days?|weeks?|months?|n)\b",
+                m.group(0),
+                re.I,
+            ):
+                continue
+            for g in (1, 2, 3):
+                n = word_number(m.group(g) or "")
+                if n:
+                    add("arm_size", m, {"n": n, "label": None, "each_group": False}, g)
     for m in _COMPARED_ARMS.finditer(sentence):
         if not _GENDER.search(m.group(0)):
             for g in (1, 2):
@@ -1207,7 +1261,19 @@ def items_in(sentence: str) -> list[Item]:
         for m in _ARM_AND_A.finditer(sentence)
         if word_number(m.group(1) or m.group(2) or m.group(3) or m.group(4) or "")
     ]
-    received += [(m, 1) for m in _ARM_COMPARED.finditer(sentence) if word_number(m.group(1))]
+    compared = [(m, 1) for m in _ARM_COMPARED.finditer(sentence) if word_number(m.group(1))]
+    received += compared
+    if not received[len(compared) :] and len(compared) == 1:
+        m = compared[0][0]
+        if " of " not in m.group(0) and re.search(
+            r"concurrent|matched|historical|untreated|controls?\b|did\s+not\s+receive|"
+            r"no\s+cells",
+            sentence[m.start() : m.end() + 60],
+            re.I,
+        ):
+            n = word_number(m.group(1))
+            add("arm_size", m, {"n": n, "label": None, "each_group": False, "control": True}, 1)
+            received = []
     for m in _ARM_WITH.finditer(sentence):
         for g in (1, 2):
             n = word_number(m.group(g))
@@ -1306,6 +1372,10 @@ def items_in(sentence: str) -> list[Item]:
             found.append(
                 Item("dose", m.group(0), {"amount": amount_x, "unit": unit}, sentence, m.start())
             )
+    for m in re.finditer(r"(?<![\w.])(\d+(?:\.\d+)?)\s*[eE]\s*\+?\s*(\d{1,2})\b", sentence):
+        unit = _dose_unit(sentence[m.end() : m.end() + 120])  # "1.0E+06 cells/kg"
+        if unit is not None and int(m.group(2)) >= 3:
+            add("dose", m, {"amount": float(m.group(1)) * 10.0 ** int(m.group(2)), "unit": unit})
     for m in _BARE_POWER.finditer(sentence):
         if overlaps_dose(m.start(), m.end()):
             continue
@@ -1678,6 +1748,27 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
     out = _subgroup_columns(list(items), text)
     arms = _arms(out)
     totals = [int(i.values["n"]) for i in out if i.kind == "total_n"]
+    # "Twenty-three infants received cells. They were compared with 82 concurrent infants":
+    # the enrolled are the treated arm beside that control group
+    sizes = [i for i in out if i.kind == "arm_size"]
+    if sizes and all(i.values.get("control") for i in sizes):
+        control = int(sizes[0].values["n"])
+        enrolled_other = [
+            i
+            for i in out
+            if i.kind == "total_n" and i.values.get("enrolment") and int(i.values["n"]) != control
+        ]
+        if enrolled_other:
+            n = int(enrolled_other[0].values["n"])
+            how = "the enrolled, beside the control group they were compared with"
+            out.append(
+                _derived(
+                    enrolled_other[0],
+                    "arm_size",
+                    {"n": n, "label": None, "each_group": False, "derived": how},
+                )
+            )
+            arms = [n, control]
     if not arms:
         ratio = next((i for i in out if i.kind == "ratio"), None)
         enrolled = [i for i in out if i.kind == "total_n" and i.values.get("enrolment")]

@@ -1,8 +1,9 @@
 """Tables as reviewers paste them: tab-, pipe- or space-aligned text, and HTML tables.
 
-A table is a list of rows of cell texts, the first row its header. :func:`split_tables` cuts
-the table blocks out of a text (two or more consecutive lines that split into three or more
-cells the same way) and returns the prose that is left, so that sentences are not read twice.
+A table is a list of rows of cell texts, the first row its header (a second header line of arm
+sizes only, "(n = 25)" under each arm, is joined to it). :func:`split_tables` cuts the table
+blocks out of a text (two or more consecutive lines that split into three or more cells the
+same way) and returns the prose that is left, so that sentences are not read twice.
 """
 
 from __future__ import annotations
@@ -12,6 +13,24 @@ import re
 Table = list[list[str]]
 
 _SEPARATOR = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
+
+
+_N_CELL = re.compile(r"\(?\s*[nN]\s*=\s*\d+\s*\)?")
+
+
+def _header_sizes(line: str, kind: str, width: int) -> list[str] | None:
+    """A second header line of arm sizes only ("\t(n = 25)\t(n = 25)\t"), split like the
+    header; None when ``line`` is not one."""
+    if kind == "tab" and "\t" in line:
+        cells = [c.strip() for c in line.strip("\n").split("\t")]
+    elif kind == "pipe" and line.count("|") >= 2:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    else:
+        return None
+    filled = [c for c in cells if c]
+    if len(filled) < 2 or len(cells) > width or not all(_N_CELL.fullmatch(c) for c in filled):
+        return None
+    return cells + [""] * (width - len(cells))
 
 
 def _cells(line: str) -> tuple[str, list[str]] | None:
@@ -46,8 +65,12 @@ def split_tables(text: str) -> tuple[str, list[Table]]:
             i += 1
             continue
         kind, header = first
-        rows = [header]
         j = i + 1
+        sizes = _header_sizes(lines[j], kind, len(header)) if j < len(lines) else None
+        if sizes is not None:  # "MSC | Placebo" over "(n = 25) | (n = 25)": one header
+            header = [f"{h} {n}".strip() for h, n in zip(header, sizes, strict=True)]
+            j += 1
+        rows = [header]
         while j < len(lines):
             if _SEPARATOR.match(lines[j]):
                 j += 1
