@@ -1265,11 +1265,17 @@ def items_in(sentence: str) -> list[Item]:
     received += compared
     if not received[len(compared) :] and len(compared) == 1:
         m = compared[0][0]
-        if " of " not in m.group(0) and re.search(
-            r"concurrent|matched|historical|untreated|controls?\b|did\s+not\s+receive|"
-            r"no\s+cells",
-            sentence[m.start() : m.end() + 60],
-            re.I,
+        if (
+            not re.search(r"\s(?:of|in|at|on|per|from)\s", m.group(0))
+            and not (
+                _EVENT_VERB.search(sentence)  # "required in one patient compared with four in …"
+            )
+            and re.search(
+                r"concurrent|matched|historical|untreated|controls?\b|did\s+not\s+receive|"
+                r"no\s+cells",
+                sentence[m.start() : m.end() + 60],
+                re.I,
+            )
         ):
             n = word_number(m.group(1))
             add("arm_size", m, {"n": n, "label": None, "each_group": False, "control": True}, 1)
