@@ -10,7 +10,10 @@ from pathlib import Path
 from celltrial.protocol import load_protocol
 
 SEEDS_MD = Path(__file__).resolve().parents[2] / "docs" / "seeds.md"
-_TOKEN = re.compile(r"`(endpoint|section):([^`]+)`")
+#: ``endpoint:ID`` (the endpoint's label), ``section:TITLE`` (a section's title) or
+#: ``text:WORDS`` (a row or test line the analysis writes only when it ran, e.g. the days to
+#: discharge of a time-to-event endpoint that lists the rank-sum test).
+_TOKEN = re.compile(r"`(endpoint|section|text):([^`]+)`")
 
 
 def checklist(pid: str) -> list[tuple[str, list[tuple[str, str]]]]:

@@ -332,6 +332,11 @@ def test_plan_of_the_seed_protocols() -> None:
         ("solid_change_d28", "wilcoxon"),
         ("solid_change_m12", "wilcoxon"),
         ("walk_6min_d28", "wilcoxon"),
+        ("symptoms_m3", "fisher_exact"),
+        ("symptoms_m6", "fisher_exact"),
+        ("symptoms_m9", "fisher_exact"),
+        ("symptoms_m12", "fisher_exact"),
+        ("tumour_markers_m12", "fisher_exact"),
     ]
     # Lanzoni's cytokines: the groups compared at day 6 (rank-sum); the day-0-to-6 changes are
     # within-arm analyses, with no between-arm test to simulate.

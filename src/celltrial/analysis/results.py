@@ -143,10 +143,18 @@ class TimeToEventResult(EndpointResult):
     cox: CoxResult | None = None
     cumulative_incidence: CumulativeIncidenceResult | None = None
     pooled_incidence: CumulativeIncidenceResult | None = None
+    #: ``wilcoxon_rank_sum`` listed: the days to the event of the participants who had it
+    #: (a length of stay), median (IQR) per arm and pooled, and the rank-sum test between arms.
+    times: tuple[ArmDistribution, ...] = ()
+    times_pooled: ArmDistribution | None = None
+    wilcoxon: RankTestResult | None = None
 
     @property
     def p_value(self) -> float:
-        return self.logrank.p_value if self.logrank is not None else math.nan
+        """The log-rank p, else (a length of stay) the rank-sum p; NaN when neither is listed."""
+        if self.logrank is not None:
+            return self.logrank.p_value
+        return self.wilcoxon.p_value if self.wilcoxon is not None else math.nan
 
 
 # --- binary ---------------------------------------------------------------------------------
@@ -230,6 +238,28 @@ class WithinArm(Result):
     exact: bool = False
 
 
+@dataclasses.dataclass(frozen=True)
+class ByOutcome(Result):
+    """The analysed values of the participants who died during the study against those of the
+    survivors, within one arm (or pooled): Welch's two-sample t-test (``survivors_vs_deaths``).
+
+    ``estimate`` is ``mean_died − mean_survived`` with its Welch t interval.
+    """
+
+    arm: str
+    label: str
+    n_survived: int
+    n_died: int
+    mean_survived: float
+    mean_died: float
+    estimate: float
+    ci: Interval
+    statistic: float
+    df: float
+    p_value: float
+    method: str
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ContinuousResult(EndpointResult):
     """Median (IQR) of the change (or value) per arm, Wilcoxon rank-sum, Hodges–Lehmann;
@@ -249,6 +279,9 @@ class ContinuousResult(EndpointResult):
     #: Percent change from baseline, 100 × (value − baseline) / baseline, per arm (``percent_change``).
     percent: tuple[ArmDistribution, ...] = ()
     percent_pooled: ArmDistribution | None = None
+    #: Participants who died during the study against the survivors, per arm and pooled
+    #: (``survivors_vs_deaths``).
+    by_survival: tuple[ByOutcome, ...] = ()
 
     @property
     def p_value(self) -> float:

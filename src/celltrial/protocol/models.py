@@ -588,6 +588,7 @@ AnalysisMethod = Literal[
     "wilcoxon_signed_rank",
     "paired_t_test",
     "percent_change",
+    "survivors_vs_deaths",
     "change_from_baseline",
     "mixed_model",
     "mmrm",
@@ -602,6 +603,7 @@ _METHODS_BY_TYPE: dict[str, set[str]] = {
         "cox_ph",
         "rmst",
         "cumulative_incidence",
+        "wilcoxon_rank_sum",
         "descriptive",
     },
     "binary": {
@@ -620,6 +622,7 @@ _METHODS_BY_TYPE: dict[str, set[str]] = {
         "wilcoxon_signed_rank",
         "paired_t_test",
         "percent_change",
+        "survivors_vs_deaths",
         "change_from_baseline",
         "mixed_model",
         "mmrm",

@@ -240,6 +240,26 @@ class _View:
                         "cells": self.rows(items, lambda x: str(x.competing)),
                     }
                 )
+            if e.times:
+                days = (*e.times, *((e.times_pooled,) if e.times_pooled else ()))
+                rows += [
+                    {
+                        "label": "Days to the event, participants with it (n)",
+                        "cells": self.rows(days, lambda x: str(x.n)),
+                    },
+                    {
+                        "label": "Days to the event, median (IQR)",
+                        "cells": self.rows(
+                            days, lambda x: f"{_num(x.median)} ({_num(x.q1)} to {_num(x.q3)})"
+                        ),
+                    },
+                ]
+            if self.closed and e.wilcoxon is not None:
+                w = e.wilcoxon
+                tests.append(
+                    f"Wilcoxon rank-sum test of the days to the event: W = {w.statistic:g}, "
+                    f"p = {_p(w.p_value)} ({'exact' if w.exact else 'normal approximation'})"
+                )
             if self.closed and e.logrank is not None:
                 lr = e.logrank
                 tests.append(
@@ -319,6 +339,21 @@ class _View:
                             ),
                         }
                     )
+            if e.by_survival:
+                rows += [
+                    {
+                        "label": "Survivors / died during the study (n)",
+                        "cells": self.rows(e.by_survival, lambda x: f"{x.n_survived} / {x.n_died}"),
+                    },
+                    {
+                        "label": f"Died vs survivors, {what.lower()}: difference in means "
+                        "(95% CI); Welch t-test p",
+                        "cells": self.rows(
+                            e.by_survival,
+                            lambda x: f"{_num(x.estimate)} ({_ci(x.ci)}); p = {_p(x.p_value)}",
+                        ),
+                    },
+                ]
             if self.closed and e.wilcoxon is not None:
                 w = e.wilcoxon
                 line = (

@@ -18,6 +18,7 @@ from celltrial.analysis.results import (
     POOLED,
     POOLED_LABEL,
     ArmDistribution,
+    ByOutcome,
     ContinuousResult,
     Effect,
     Missing,
@@ -112,6 +113,39 @@ def _within(
                 WithinArm(arm, label, "paired_t_test", int(d.size), t.statistic, t.p_value,
                           t.estimate, t.ci, "Paired t-test (one-sample t-test of the change)")
             )  # fmt: skip
+    return tuple(out)
+
+
+def _by_survival(
+    groups: list[tuple[str, str, np.ndarray]],
+    died: np.ndarray,
+    g: np.ndarray,
+    notes: list[str],
+    methods: list[str],
+) -> tuple[ByOutcome, ...]:
+    """Participants who died during the study against the survivors (``survivors_vs_deaths``),
+    within each arm and pooled: Welch's two-sample t-test of the analysed values.
+
+    ``t = (mean_died − mean_survived) / sqrt(s_d²/n_d + s_s²/n_s)``, Satterthwaite df; R:
+    ``t.test(v[died], v[!died])``. Death is ADSL ``DTHFL = "Y"`` (a death at any time in the
+    study), so the groups are defined by the outcome, not by the arm.
+    """
+    methods.append(
+        "participants who died during the study vs survivors: Welch two-sample t-test "
+        "(within each arm and pooled)"
+    )
+    out: list[ByOutcome] = []
+    for arm, label, v in groups:
+        d = died if arm == POOLED else died[g == arm]
+        x, y = v[d], v[~d]
+        what = f"survivors vs deaths ({label})"
+        t = attempt(notes, what, partial(t_test, x, y))
+        if t is None:
+            continue
+        out.append(
+            ByOutcome(arm, label, int(y.size), int(x.size), float(np.mean(y)), float(np.mean(x)),
+                      t.estimate, t.ci, t.statistic, t.df, t.p_value, t.method)
+        )  # fmt: skip
     return tuple(out)
 
 
@@ -218,6 +252,10 @@ def continuous(ep: Endpoint, trial: Trial) -> ContinuousResult:
         percent = tuple(_distribution(a.arm, a.label, pc[ok & (g == a.arm)]) for a in per)
         percent_pooled = _distribution(POOLED, POOLED_LABEL, pc[ok])
         methods.append("percent change from baseline, 100 × (value − baseline) / baseline")
+    by_survival: tuple[ByOutcome, ...] = ()
+    if "survivors_vs_deaths" in listed:
+        dead = np.array([bool(died.get(u, False)) for u in uids], dtype=bool)
+        by_survival = _by_survival(groups, dead, g, notes, methods)
     arm_of = dict(zip(pop["USUBJID"], pop[arm_col].astype(str), strict=True))
     return ContinuousResult(
         **base_fields(ep, "; ".join(methods), int(v.size), missing),
@@ -235,5 +273,6 @@ def continuous(ep: Endpoint, trial: Trial) -> ContinuousResult:
         within=within,
         percent=percent,
         percent_pooled=percent_pooled,
+        by_survival=by_survival,
         exploratory=tuple(exploratory),
     )

@@ -10,12 +10,14 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from celltrial.analysis.descriptive import mean_sd, quartiles
 from celltrial.analysis.endpoints._common import attempt, base_fields
 from celltrial.analysis.populations import population
 from celltrial.analysis.results import (
     NAN_CI,
     POOLED,
     POOLED_LABEL,
+    ArmDistribution,
     ArmSurvival,
     Effect,
     Missing,
@@ -27,10 +29,12 @@ from celltrial.stats import (
     CoxResult,
     KaplanMeierResult,
     NotEstimableWarning,
+    RankTestResult,
     cox_ph,
     cumulative_incidence,
     kaplan_meier,
     logrank,
+    wilcoxon_rank_sum,
 )
 
 
@@ -111,6 +115,48 @@ def _hazard_ratio(
     return eff, fit
 
 
+def _days(arm: str, label: str, v: np.ndarray) -> ArmDistribution:
+    med, q1, q3 = quartiles(v)
+    m, sd = mean_sd(v)
+    return ArmDistribution(arm, label, int(v.size), med, q1, q3, m, sd)
+
+
+def _length_of_stay(
+    t: np.ndarray,
+    evtype: np.ndarray,
+    g: np.ndarray,
+    order: list[str],
+    labels: dict[str, str],
+    pairs: list[tuple[str, str]],
+    notes: list[str],
+    methods: list[str],
+) -> tuple[tuple[ArmDistribution, ...], ArmDistribution, RankTestResult | None]:
+    """Days to the event of the participants who had it (``wilcoxon_rank_sum`` on a
+    time-to-event endpoint: a length of stay, as Meng 2020's admission to discharge).
+
+    Median (IQR, R type 7) per arm and pooled, and the Wilcoxon rank-sum test of the days
+    between the first comparison's arms (R: ``wilcox.test(t[trt], t[ref])``). The test
+    compares observed times only: participants without the event (censored, or a competing
+    event) are left out and counted in a note, since their stay is not known.
+    """
+    had = evtype == 1
+    methods.append("days to the event (participants with it), median (IQR); Wilcoxon rank-sum test")
+    if np.any(~had):
+        notes.append(
+            f"{int(np.sum(~had))} participant(s) without the event are left out of the days to "
+            "the event and its rank-sum test (their time is not known)"
+        )
+    per = tuple(_days(a, labels.get(a, a), t[had & (g == a)]) for a in order)
+    pooled = _days(POOLED, POOLED_LABEL, t[had])
+    wx = None
+    for trt, ref in pairs:
+        x, y = t[had & (g == trt)], t[had & (g == ref)]
+        if x.size and y.size:
+            wx = attempt(notes, "Wilcoxon rank-sum test", partial(wilcoxon_rank_sum, x, y))
+            break
+    return per, pooled, wx
+
+
 def time_to_event(ep: Endpoint, trial: Trial) -> TimeToEventResult:
     """Kaplan–Meier per arm (survival at the horizon, median), log-rank, Cox HR, CIF."""
     labels = trial.arms.labels
@@ -176,6 +222,13 @@ def time_to_event(ep: Endpoint, trial: Trial) -> TimeToEventResult:
             pooled_cif = attempt(
                 notes, "cumulative incidence", lambda: cumulative_incidence(t, evtype)
             )
+    times: tuple[ArmDistribution, ...] = ()
+    times_pooled: ArmDistribution | None = None
+    wx: RankTestResult | None = None
+    if "wilcoxon_rank_sum" in ep.analysis and t.size:
+        times, times_pooled, wx = _length_of_stay(
+            t, evtype, g, order, labels, list(trial.arms.comparisons), notes, methods
+        )
     return TimeToEventResult(
         **base_fields(ep, "; ".join(methods), int(t.size), missing),
         effects=tuple(effects),
@@ -187,4 +240,7 @@ def time_to_event(ep: Endpoint, trial: Trial) -> TimeToEventResult:
         cox=cox,
         cumulative_incidence=cif,
         pooled_incidence=pooled_cif,
+        times=times,
+        times_pooled=times_pooled,
+        wilcoxon=wx,
     )
