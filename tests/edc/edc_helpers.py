@@ -83,14 +83,20 @@ FIRST_DOSE_ANCHOR = (
 )
 
 
-def make_trial(per_stratum: int = 24, *, replace: tuple[str, str] | None = None) -> TrialSetup:
-    """The test trial; ``replace`` (old, new) edits the protocol's text first."""
+def make_trial(
+    per_stratum: int = 24,
+    *,
+    replace: tuple[str, str] | list[tuple[str, str]] | None = None,
+) -> TrialSetup:
+    """The test trial; ``replace`` (old, new), or a list of them, edits the protocol's text
+    first."""
     from celltrial.edc import actions
 
     text = PROTOCOL_FILE.read_text()
-    if replace is not None:
-        assert replace[0] in text, replace[0]
-        text = text.replace(*replace)
+    edits = [replace] if isinstance(replace, tuple) else (replace or [])
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new)
     admin = actions.create_trial(text, sites=SITES, admin_username="admin")
     people = {
         "inv1": ("investigator", ["site1"]),

@@ -587,7 +587,7 @@ def test_visit_not_done(trial: Any) -> None:
 
 def test_timeline_after_not_done_and_after_leaving(trial: Any) -> None:
     """A visit marked not done, and every visit once the participant has left, is neither due
-    (no "Visit done now") nor missing, on the timeline and on the dashboard."""
+    (no "Visit done" button) nor missing, on the timeline and on the dashboard."""
     from celltrial.edc import actions
 
     p = randomized(trial, at=now() - dt.timedelta(days=10))

@@ -130,7 +130,7 @@ def test_locked_casebook_hides_entry_buttons(site: dict[str, Any]) -> None:
             "Enter measurements",
             "Report an adverse event",
             "/edit/measurement/",
-            "Visit done now",
+            "Visit done</button>",
             "Record a clinical event",
             "Withdrawal, lost to follow-up",
         ):

@@ -503,8 +503,16 @@ def randomize(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
 @staff_page(CLINICAL_WRITERS)
 @require_POST
 def visit_done(request: HttpRequest, staff: Staff, code: str, visit: str) -> HttpResponse:
+    """Mark a visit done at the time typed (the site's zone; blank: now): a time in the
+    future or one that breaks an entry rule is refused, named on the participant page."""
+    typed = request.POST.get("at", "").strip()
+    at = _utc(typed)
+    if typed and at is None:
+        tz = timezone.get_current_timezone_name()
+        request.session["errors"] = {"at": f"when the visit took place: a date and time ({tz})"}
+        return _back(request, code)
     try:
-        actions.record_visit(staff, code, visit)
+        actions.record_visit(staff, code, visit, at=at)
     except ActionError as exc:
         return _back(request, code, exc)
     request.session["notice"] = f"Visit {visit} recorded."
@@ -719,7 +727,12 @@ def adverse_event(request: HttpRequest, staff: Staff, code: str) -> HttpResponse
             infusions=[local_input(t) for t in infusions],
             # refusals not about one field (a lock, consent missing): said above the form
             other_errors=split_errors(errors, AE_FIELDS)[1],
-            windows=[(w.id, w.label, w.duration) for w in protocol.safety.windows],
+            # each window's named terms (SafetyWindow.named_terms; None: every AE counts), so
+            # the page's flag says which windows would count the typed term (issue 15)
+            windows=[
+                (w.id, w.label, w.duration, w.named_terms() is None, w.named_terms() or [])
+                for w in protocol.safety.windows
+            ],
         ),
     )
 
