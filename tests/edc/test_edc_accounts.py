@@ -107,6 +107,46 @@ def test_first_password_must_be_changed_by_its_holder(trial: TrialSetup, api_now
     assert approved.initial_password and Staff.objects.get(pk=approved.pk).must_change_password
 
 
+def test_api_token_waits_for_the_password_change(
+    trial: TrialSetup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token of a person whose password someone else chose answers a clear 403 naming what to
+    do, on every call but "who am I" and the change itself, until the password is changed —
+    also through the token cache (the change shows on the next call)."""
+    from celltrial.edc import actions, api
+
+    monkeypatch.setattr(api, "AUTH_CACHE_SECONDS", 60.0)
+    api._AUTH_CACHE.clear()
+    x = actions.add_staff(
+        trial.admin, "coord4", "coordinator", ["site1"], password=PASSWORD, full_name="Cy Four"
+    )
+    token = _token(x)
+    for method, path, body in [
+        ("get", "/participants", None),
+        ("get", "/trial", None),
+        ("post", "/screenings", {"site": "site1", "values": ELIGIBLE}),
+    ]:
+        r = call(token, method, path, body)
+        assert r.status_code == 403, (path, r.content)
+        told = _detail(r)["password"]
+        assert "change it first" in told and "POST /api/me/password" in told, told
+        assert "/account/password" in told
+    me = call(token, "get", "/me")
+    assert me.status_code == 200 and me.json()["must_change_password"] is True
+    r = call(token, "post", "/me/password", {"old_password": PASSWORD, "new_password": NEW})
+    assert r.status_code == 200, r.content
+    r = call(token, "get", "/participants")
+    assert r.status_code == 200, r.content
+    # Someone else sets a password again (an approval): the cached token is refused again.
+    from celltrial.edc.models import Staff
+
+    Staff.objects.filter(pk=x.pk).update(must_change_password=True)
+    api._AUTH_CACHE.clear()
+    assert call(token, "get", "/participants").status_code == 403
+    # Everyone else's token is unaffected.
+    assert call(_token(trial["coord1"]), "get", "/participants").status_code == 200
+
+
 def test_wrong_passwords_anywhere_lock_the_account(trial: TrialSetup, api_now: None) -> None:
     """Log-in, password change and e-signature share one database counter: 5 wrong passwords
     within 15 minutes lock all three, the right password included."""
@@ -248,6 +288,79 @@ def test_access_list_cells_are_not_formulas(trial: TrialSetup) -> None:
     actions.add_staff(trial.admin, "eve", "monitor", ["site1"], full_name="=HYPERLINK(1)")
     text = actions.access_list_csv(trial.admin)
     assert "'=HYPERLINK(1)" in text and ",=HYPERLINK" not in text
+
+
+# ------------------------------------------------------------------- downloads are audited
+
+
+def _downloads() -> list[tuple[str, str, dict[str, Any]]]:
+    from celltrial.edc.models import AuditEntry
+
+    rows = AuditEntry.objects.filter(action__startswith="download_").order_by("seq")
+    return [(e.actor, e.action, json.loads(e.new)) for e in rows]
+
+
+def test_every_download_writes_an_audit_row(trial: TrialSetup, api_now: None) -> None:
+    """The dataset (blinded for the data manager, as exported for the DSMB) and the
+    user-access list through the API: each download one audit row (who, what, format,
+    blinded or not, size and SHA-256 of the very bytes served) in the same transaction; a
+    refused download writes none; the chain and the data still verify."""
+    import hashlib
+    import zipfile
+
+    from celltrial.edc.audit import verify_audit, verify_data
+
+    randomized(trial)
+    dm, dsmb = _token(trial["dm"]), _token(trial["dsmb"])
+    r = call(dm, "get", "/dataset?format=csv")
+    assert r.status_code == 200 and r["Content-Type"] == "application/zip", r.content[:300]
+    assert "-blinded-" in r["Content-Disposition"]
+    names = zipfile.ZipFile(io.BytesIO(r.content)).namelist()
+    assert {"dm.csv", "ae.csv", "ex.csv"} <= set(names), names
+    dm_sha = hashlib.sha256(r.content).hexdigest()
+    r = call(dsmb, "get", "/dataset?format=csv")
+    assert r.status_code == 200 and "-blinded-" not in r["Content-Disposition"]
+    dsmb_sha = hashlib.sha256(r.content).hexdigest()
+    r = call(_token(trial.admin), "get", "/access-list")
+    assert r.status_code == 200
+    access_sha = hashlib.sha256(r.content).hexdigest()
+    # Refused: no row (a blinded role asking for SDTM, a role that may not download).
+    assert call(dm, "get", "/dataset?format=sdtm-xpt").status_code == 403
+    assert call(dm, "get", "/dataset?format=sas").status_code == 422
+    assert call(_token(trial["mon1"]), "get", "/dataset").status_code == 403
+    assert call(_token(trial["mon1"]), "get", "/access-list").status_code == 403
+    rows = _downloads()
+    assert [(who, what) for who, what, _ in rows] == [
+        ("dm", "download_dataset"),
+        ("dsmb", "download_dataset"),
+        ("admin", "download_access_list"),
+    ]
+    (_, _, a), (_, _, b), (_, _, c) = rows
+    assert (a["format"], a["blinded"], a["via"], a["sha256"]) == ("csv", True, "api", dm_sha)
+    assert (b["format"], b["blinded"], b["sha256"]) == ("csv", False, dsmb_sha)
+    assert a["file"].endswith(".zip") and a["bytes"] > 0
+    assert (c["file"], c["sha256"]) == ("edctest2027-user-access.csv", access_sha)
+    from celltrial.edc.models import AuditEntry
+
+    row = AuditEntry.objects.get(action="download_dataset", actor="dm")
+    assert row.role == "data_manager" and row.at is not None and row.table == "trial"
+    assert verify_audit().ok and verify_data() == []
+
+
+def test_a_download_is_not_served_without_its_audit_row(
+    trial: TrialSetup, api_now: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same transaction: when the audit row cannot be written, the file is not served."""
+    from celltrial.edc import audit
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(audit, "seal", broken)
+    r = call(_token(trial["dm"]), "get", "/dataset?format=csv")
+    assert r.status_code == 500 and not r.content.startswith(b"PK"), r.content[:200]
+    monkeypatch.undo()
+    assert _downloads() == []
 
 
 # --------------------------------------------------------------------- emergency unblinding

@@ -104,6 +104,10 @@ def test_admin_pages_users_csv_and_dormant(web_trial: Any) -> None:
     assert r.status_code == 200 and r["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.content.decode())))
     assert {"coord1", "inv1", "pharm", "dsmb", "admin"} <= {x["username"] for x in rows}
+    from celltrial.edc.models import AuditEntry
+
+    row = AuditEntry.objects.get(action="download_access_list")  # the download is audited
+    assert row.actor == "admin" and '"via":"web"' in row.new
     for who in ("coord1", "inv1", "mon1", "dm", "pharm", "dsmb"):
         c = client_for(who)
         for path in ("/manage/access.csv", "/manage/allocation"):

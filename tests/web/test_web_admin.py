@@ -138,7 +138,7 @@ def test_users_page_adds_a_user_who_can_log_in(web_trial: Any) -> None:
     page = text(admin.get("/manage/staff/coord3").content)
     assert (
         "Cy Three (coord3) added as Study coordinator (site2)" in page
-        and "added coord3 (coordinator)" in page
+        and "added coord3 (Study coordinator)" in page
     )
     new = client_for("coord3", NEW_PASSWORD)
     # The admin chose that password: the person chooses their own before anything else.

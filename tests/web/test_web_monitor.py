@@ -285,7 +285,7 @@ def test_monitoring_in_the_browser(server: dict[str, Any], browser: Any) -> None
     )
     coord.screenshot(path=str(SHOTS / "monitor-query-answer.png"), full_page=True)
     coord.get_by_role("button", name="Send answer").click()
-    assert coord.locator("#query-status").inner_text() == "answered"
+    assert coord.locator("#query-status").inner_text() == "Answered"
 
     # The monitor reviews the answered query on the home page and closes it.
     mon.goto(f"{base}/")
@@ -294,7 +294,7 @@ def test_monitoring_in_the_browser(server: dict[str, Any], browser: Any) -> None
     mon.get_by_role("link", name="Review and close").click()
     mon.get_by_label("Closing note (optional)").fill("Source verified.")
     mon.get_by_role("button", name="Close query").click()
-    assert mon.locator("#query-status").inner_text() == "closed"
+    assert mon.locator("#query-status").inner_text() == "Closed"
 
     # The edit is in that record's audit trail: who, when, old → new, why.
     mon.get_by_role("link", name="record and audit trail").click()

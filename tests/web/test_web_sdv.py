@@ -183,6 +183,17 @@ def test_dataset_download_by_role(site: dict[str, Any]) -> None:
     assert f",{arm}," in files["dm.csv"] and "LOT-SECRET-7" in files["ex.csv"]
     files = _zip(dsmb.get("/export/download?format=sdtm-xpt"))
     assert {"sdtm/dm.xpt", "sdtm/define.xml", "adam/adsl.xpt"} <= set(files)
+    # Each download served is one audit row (who, format, blinded or not); refusals none.
+    import json
+
+    from celltrial.edc.audit import verify_audit
+    from celltrial.edc.models import AuditEntry
+
+    rows = AuditEntry.objects.filter(action="download_dataset").order_by("seq")
+    got = [(e.actor, json.loads(e.new)["format"], json.loads(e.new)["blinded"]) for e in rows]
+    assert got == [("dm", "csv", True), ("dsmb", "csv", False), ("dsmb", "sdtm-xpt", False)]
+    assert {json.loads(e.new)["via"] for e in rows} == {"web"}
+    assert verify_audit().ok
 
 
 def test_pharmacy_release_results_and_chain(site: dict[str, Any]) -> None:

@@ -109,6 +109,13 @@ def serve_command(
         highlight=False,
         soft_wrap=True,
     )
+    if admin.must_change_password:
+        ui.console.print(
+            f"the token answers only GET /api/me and POST /api/me/password until {admin.username} "
+            "changes the printed password (at the first log-in on the web, or with that call)",
+            highlight=False,
+            soft_wrap=True,
+        )
     if host not in ("127.0.0.1", "localhost", "::1"):
         ui.console.print("warning: listening beyond this machine; use HTTPS behind a proxy")
     try:

@@ -71,12 +71,38 @@ _AUTH_CACHE: dict[str, tuple[float, Staff]] = {}
 _AUTH_CACHE_MAX = 10_000
 
 
+#: What a token of a person who must change their password may still call: who am I, and the
+#: change itself (method, path below ``/api``).
+PASSWORD_CHANGE_CALLS = frozenset({("GET", "/me"), ("POST", "/me/password")})
+MUST_CHANGE_PASSWORD = (
+    "your password was set by someone else (an administrator or the set-up command): change "
+    'it first, with POST /api/me/password {"old_password", "new_password"} or on the web at '
+    "/account/password; until then this token may only call GET /api/me and POST "
+    "/api/me/password"
+)
+
+
+def _password_gate(request: HttpRequest, staff: Staff) -> Staff:
+    """``staff``, or a 403 naming what to do when their password must be changed first (as the
+    web pages send them to the password page): the API holds a token to the same rule."""
+    if staff.must_change_password:
+        tail = "/" + request.path.split("/api/", 1)[-1].strip("/")
+        if (request.method or "GET", tail) not in PASSWORD_CHANGE_CALLS:
+            raise Forbidden("password", MUST_CHANGE_PASSWORD)
+    return staff
+
+
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Staff | None:
         digest = hashlib.sha256(token.encode()).hexdigest()
         clock = time.monotonic()
         hit = _AUTH_CACHE.get(digest)
-        if hit is not None and clock - hit[0] < AUTH_CACHE_SECONDS:
+        # A person who had to change their password is asked again (they may just have).
+        if (
+            hit is not None
+            and clock - hit[0] < AUTH_CACHE_SECONDS
+            and not hit[1].must_change_password
+        ):
             return hit[1]
         found = (
             ApiToken.objects.select_related("staff__user", "staff__trial")
@@ -93,7 +119,7 @@ class BearerToken(HttpBearer):
             if len(_AUTH_CACHE) >= _AUTH_CACHE_MAX:
                 _AUTH_CACHE.clear()
             _AUTH_CACHE[digest] = (clock, staff)
-        return staff
+        return _password_gate(request, staff)
 
 
 class StrictJSON(Parser):

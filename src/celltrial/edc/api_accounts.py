@@ -26,6 +26,7 @@ from celltrial.edc import actions, serialize  # noqa: E402
 from celltrial.edc.actions import Forbidden  # noqa: E402
 from celltrial.edc.api import _key, _staff  # noqa: E402
 from celltrial.edc.api_schemas import Out, answers  # noqa: E402
+from celltrial.edc.download import download_access_list, download_dataset  # noqa: E402
 from celltrial.edc.models import Role, Staff, Unblinding  # noqa: E402
 from celltrial.edc.roles import site_ids  # noqa: E402
 
@@ -91,11 +92,12 @@ def change_password(request: HttpRequest, body: PasswordIn) -> dict[str, Any]:
 def access_list(request: HttpRequest) -> HttpResponse:
     """The user-access list as CSV (``text/csv``): one row per period in which a person held
     their role at a site (``*``: every site): username, full name, role, site, from, granted
-    by, to (blank while in force), ended by, why. Admin only (403 otherwise)."""
+    by, to (blank while in force), ended by, why. Admin only (403 otherwise). Audited
+    (``download_access_list``)."""
     s = _staff(request)
-    body = actions.access_list_csv(s)
+    name, body = download_access_list(s, via="api")
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{s.trial.code}-user-access.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 
@@ -112,6 +114,22 @@ def unblinding_notices(s: Staff) -> list[Unblinding]:
     if allowed is not None:
         rows = rows.filter(participant__site_id__in=allowed)
     return list(rows.order_by("-at", "-id"))
+
+
+@router.get("/dataset", tags=["exports"], response=answers(str))
+def dataset(request: HttpRequest, format: str = "csv") -> HttpResponse:
+    """The trial's dataset as one zip file (``application/zip``), as the web's **Dataset** page
+    gives it: ``format`` ``csv`` (the tables of ``celltrial edc export``; **blinded** for a
+    blinded role), ``sdtm-xpt`` or ``sdtm-json`` (SDTM and ADaM, roles that see arms only).
+    Data manager and DSMB only (403 naming ``role``); a CDISC format for a blinded role is a
+    403 naming ``format``, an unknown one a 422. Audited (``download_dataset``: file, format,
+    blinded, size, SHA-256) in the same transaction."""
+    s = _staff(request)
+    name, body = download_dataset(s, format, via="api")
+    response = HttpResponse(body, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store, private"
+    return response
 
 
 @router.get(

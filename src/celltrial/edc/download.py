@@ -10,10 +10,16 @@ Who gets what (``docs/edc.md``, "Downloading the dataset"):
   treatments, doses, lot numbers and dose deviations are replaced by ``BLINDED`` or left
   blank; a CDISC format is refused (403 naming ``format``), since SDTM's trial design and
   ADaM's treatment variables are by arm.
+
+Every download is an action (:func:`download_dataset`, :func:`download_access_list`): the file
+is made and its audit row written in one transaction (who, role and time in the row; the
+file's name, format, whether it was blinded, where it was asked for, its size and SHA-256 in
+the row's values), so ``audit verify`` covers downloads like any other write.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import tempfile
 import zipfile
@@ -22,9 +28,10 @@ from pathlib import Path
 import pandas as pd
 from django.utils import timezone
 
+from celltrial.edc import audit
 from celltrial.edc.actions import Forbidden
-from celltrial.edc.actions._base import ActionError
-from celltrial.edc.models import Role, Staff
+from celltrial.edc.actions._base import ActionError, action
+from celltrial.edc.models import Role, Staff, Trial
 from celltrial.edc.roles import sees_arm
 
 EXPORTERS = frozenset({Role.DATA_MANAGER, Role.DSMB})
@@ -108,6 +115,69 @@ def dataset_zip(staff: Staff, fmt: str = "csv") -> tuple[str, bytes]:
     return name, buffer.getvalue()
 
 
+#: Where a download was asked for (kept in its audit row).
+VIA = ("web", "api")
+
+
+def _audit_download(
+    actor: Staff, what: str, name: str, body: bytes, *, fmt: str, blinded: bool, via: str
+) -> None:
+    """The download's audit row, on the trial's record (its values name no trial column)."""
+    if via not in VIA:
+        raise ActionError("via", f"{via!r}: one of {', '.join(VIA)}")
+    audit.write(
+        actor,
+        f"download_{what}",
+        actor.trial,
+        old=None,
+        new={
+            "file": name,
+            "format": fmt,
+            "blinded": blinded,
+            "via": via,
+            "bytes": len(body),
+            "sha256": hashlib.sha256(body).hexdigest(),
+        },
+    )
+
+
+@action("download_dataset", EXPORTERS)
+def _download_dataset(actor: Staff, fmt: str, via: str, out: list[tuple[str, bytes]]) -> Trial:
+    full = check(actor, fmt)
+    name, body = dataset_zip(actor, fmt)
+    _audit_download(actor, "dataset", name, body, fmt=fmt, blinded=not full, via=via)
+    out.append((name, body))
+    return actor.trial
+
+
+def download_dataset(actor: Staff, fmt: str = "csv", *, via: str = "web") -> tuple[str, bytes]:
+    """:func:`dataset_zip`, audited: the zip is made and its audit row (``download_dataset``:
+    file, format, blinded or not, web or API, size, SHA-256) written in one transaction (an
+    action: the role is checked, and a failure to write the row serves no file)."""
+    out: list[tuple[str, bytes]] = []
+    _download_dataset(actor, fmt, via, out)
+    return out[0]
+
+
+@action("download_access_list", [Role.ADMIN])
+def _download_access_list(actor: Staff, via: str, out: list[tuple[str, bytes]]) -> Trial:
+    from celltrial.edc.actions import access_list_csv
+
+    body = access_list_csv(actor).encode("utf-8")
+    name = f"{actor.trial.code}-user-access.csv"
+    _audit_download(actor, "access_list", name, body, fmt="csv", blinded=True, via=via)
+    out.append((name, body))
+    return actor.trial
+
+
+def download_access_list(actor: Staff, *, via: str = "web") -> tuple[str, bytes]:
+    """The user-access list (:func:`celltrial.edc.actions.access_list_csv`) as a CSV file,
+    audited as ``download_access_list`` in the same transaction."""
+    out: list[tuple[str, bytes]] = []
+    _download_access_list(actor, via, out)
+    return out[0]
+
+
 def _write_csv(data: dict[str, pd.DataFrame], folder: Path) -> None:
     for code, frame in data.items():
         frame.to_csv(folder / f"{code.lower()}.csv", index=False, encoding="utf-8")
@@ -137,4 +207,12 @@ def _write_cdisc(staff: Staff, data: dict[str, pd.DataFrame], folder: Path, fmt:
     )
 
 
-__all__ = ["EXPORTERS", "FORMATS", "blind", "check", "dataset_zip"]
+__all__ = [
+    "EXPORTERS",
+    "FORMATS",
+    "blind",
+    "check",
+    "dataset_zip",
+    "download_access_list",
+    "download_dataset",
+]

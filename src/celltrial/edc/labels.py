@@ -120,6 +120,91 @@ FREQUENCY: Final[_V] = (
     Term("other", "Other", "OTHER"),
 )
 YES_NO: Final[_V] = (Term("true", "Yes", "Y"), Term("false", "No", "N"))
+#: A data query's state (``Query.status``).
+QUERY_STATUS: Final[_V] = (
+    Term("open", "Open"),
+    Term("answered", "Answered"),
+    Term("closed", "Closed"),
+)
+#: A product lot's state (``Lot.status``).
+LOT_STATUS: Final[_V] = (
+    Term("quarantine", "In quarantine (not released)"),
+    Term("released", "Released"),
+    Term("rejected", "Rejected"),
+)
+#: A participant's state (``Participant.status``).
+PARTICIPANT_STATUS: Final[_V] = (
+    Term("screened", "Screened"),
+    Term("ineligible", "Not eligible"),
+    Term("consented", "Consented"),
+    Term("enrolled", "Enrolled"),
+    Term("randomized", "Randomized"),
+    Term("completed", "Completed"),
+    Term("withdrawn", "Withdrawn"),
+    Term("lost_to_follow_up", "Lost to follow-up"),
+    Term("dead", "Dead"),
+)
+#: How a participant left the trial (``Disposition.kind``; CDISC DSDECOD).
+DISPOSITION: Final[_V] = (
+    Term("completed", "Completed the study", "COMPLETED"),
+    Term("withdrawn", "Withdrawn", "WITHDRAWAL BY SUBJECT"),
+    Term("lost_to_follow_up", "Lost to follow-up", "LOST TO FOLLOW-UP"),
+    Term("death", "Death", "DEATH"),
+)
+#: A protocol deviation's category (``Deviation.category``).
+DEVIATION_CATEGORY: Final[_V] = (
+    Term("major", "Major", "MAJOR"),
+    Term("minor", "Minor", "MINOR"),
+)
+#: A person's role in the trial (``Staff.role``).
+ROLE: Final[_V] = (
+    Term("investigator", "Investigator"),
+    Term("coordinator", "Study coordinator"),
+    Term("pharmacist", "Unblinded pharmacist"),
+    Term("monitor", "Monitor"),
+    Term("data_manager", "Data manager"),
+    Term("dsmb", "DSMB statistician"),
+    Term("admin", "Administrator"),
+    Term("system", "System"),
+)
+#: The kinds of record (a table name of queries, locks, the audit trail, the edit pages).
+RECORD: Final[_V] = (
+    Term("participant", "Participant"),
+    Term("screening", "Screening form"),
+    Term("consent", "Consent"),
+    Term("measurement", "Measurement"),
+    Term("adverse_event", "Adverse event"),
+    Term("medication", "Concomitant medication"),
+    Term("medical_history", "Medical history"),
+    Term("infusion", "Infusion"),
+    Term("visit", "Visit"),
+    Term("death", "Death"),
+    Term("disposition", "Disposition"),
+    Term("clinical_event", "Clinical event"),
+    Term("deviation", "Deviation"),
+    Term("lot", "Product lot"),
+    Term("staff", "Person"),
+    Term("site", "Site"),
+    Term("query", "Query"),
+    Term("randomization", "Randomization"),
+    # the audit trail names a record by its model
+    Term("trial", "Trial"),
+    Term("protocolversion", "Protocol version"),
+    Term("apitoken", "API token"),
+    Term("screeningrecord", "Screening form"),
+    Term("allocationslot", "Allocation list row"),
+    Term("unblinding", "Emergency unblinding"),
+    Term("visitrecord", "Visit"),
+    Term("adverseevent", "Adverse event"),
+    Term("concomitantmedication", "Concomitant medication"),
+    Term("medicalhistory", "Medical history"),
+    Term("clinicalevent", "Clinical event"),
+    Term("formlock", "Lock"),
+    Term("signature", "Signature"),
+    Term("sourceverification", "Source-data verification"),
+    Term("releaseresult", "Release result"),
+    Term("download", "Download"),
+)
 
 VOCABULARIES: Final[dict[str, _V]] = {
     "seriousness": SERIOUSNESS,
@@ -132,7 +217,57 @@ VOCABULARIES: Final[dict[str, _V]] = {
     "route": ROUTE,
     "frequency": FREQUENCY,
     "yes_no": YES_NO,
+    "query_status": QUERY_STATUS,
+    "lot_status": LOT_STATUS,
+    "participant_status": PARTICIPANT_STATUS,
+    "disposition": DISPOSITION,
+    "deviation_category": DEVIATION_CATEGORY,
+    "role": ROLE,
+    "record": RECORD,
 }
+
+#: The vocabulary of each coded field of a record (any table), for pages that show stored
+#: values field by field (a record's page, its audit trail).
+FIELD_VOCABULARIES: Final[dict[str, str]] = {
+    "relatedness": "relatedness",
+    "procedure_relatedness": "relatedness",
+    "outcome": "outcome",
+    "action_taken": "action_taken",
+    "serious_criteria": "seriousness",
+    "route": "route",
+    "frequency": "frequency",
+    "role": "role",
+    "category": "deviation_category",
+    "kind": "disposition",
+    "table": "record",
+}
+#: The vocabulary of ``status`` by record: the word is shared by participants, queries and lots.
+STATUS_VOCABULARIES: Final[dict[str, str]] = {
+    "participant": "participant_status",
+    "query": "query_status",
+    "lot": "lot_status",
+}
+
+
+def field_label(table: str, field: str, value: object) -> str | None:
+    """The label of a stored ``value`` of ``table``'s coded ``field`` (a list of codes joined
+    with commas, a missing-data dict as ``field: label``); None when the field is not coded.
+
+    >>> field_label("adverse_event", "relatedness", "possible")
+    'Possibly related'
+    >>> field_label("participant", "status", "lost_to_follow_up")
+    'Lost to follow-up'
+    >>> field_label("adverse_event", "missing", {"end_at": "unknown"})
+    'end_at: Unknown'
+    """
+    if field == "missing" and isinstance(value, dict):
+        return "; ".join(f"{k}: {label('missing', v)}" for k, v in sorted(value.items()))
+    name = STATUS_VOCABULARIES.get(table) if field == "status" else FIELD_VOCABULARIES.get(field)
+    if name is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return ", ".join(label(name, v) for v in value)
+    return label(name, value)
 
 
 def vocabulary(name: str) -> _V:

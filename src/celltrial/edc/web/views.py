@@ -934,7 +934,9 @@ def pharmacy(request: HttpRequest, staff: Staff) -> HttpResponse:
                 failed_lot = number
                 results = {k: v for k, v in typed.items() if v}
                 lot = actions.release_lot(staff, number, results)
-                request.session["notice"] = f"Lot {lot.number}: {lot.status}."
+                request.session["notice"] = (
+                    f"Lot {lot.number}: {labels.label('lot_status', lot.status).lower()}."
+                )
         except ActionError as exc:
             errors = _errors(exc)
         else:

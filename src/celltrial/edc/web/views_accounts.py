@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 
 from celltrial.edc import actions
 from celltrial.edc.actions import ActionError
+from celltrial.edc.download import download_access_list
 from celltrial.edc.models import AllocationSlot, Role, Site, Staff
 from celltrial.edc.web.views import _ctx, _errors, _participant, staff_page
 
@@ -105,9 +106,8 @@ def unblind(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
 
 @staff_page(ADMIN)
 def access_csv(request: HttpRequest, staff: Staff) -> HttpResponse:
-    body = actions.access_list_csv(staff)
+    name, body = download_access_list(staff, via="web")  # audited
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
-    name = f"{staff.trial.code}-user-access.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 

@@ -22,7 +22,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 
-from celltrial.edc import actions, api
+from celltrial.edc import actions, api, labels
 from celltrial.edc.actions import ActionError
 from celltrial.edc.actions.accounts import dormant_days
 from celltrial.edc.api_admin import staff_query, staff_row
@@ -62,6 +62,8 @@ ADMIN_ACTIONS = (
     "load_allocation_list",
     "change_password",
     "approve_access",
+    "download_dataset",
+    "download_access_list",
 )
 PASTED = "<pasted text>"
 
@@ -79,7 +81,7 @@ def describe(e: AuditEntry) -> str:
     words = {
         "create_trial": "created the trial",
         "add_site": f"added site {new.get('code', '')}",
-        "add_staff": f"added {who} ({new.get('role', '')})",
+        "add_staff": f"added {who} ({labels.label('role', new.get('role', ''))})",
         "deactivate_staff": f"deactivated {who}",
         "reactivate_staff": f"reactivated {who}",
         "issue_token": f"issued an API token to {new.get('staff', '')}{label}",
@@ -90,11 +92,19 @@ def describe(e: AuditEntry) -> str:
             f"({new.get('rows', '?')} rows, commitment {new.get('commitment', '')[:16]}…)"
         ),
         "change_password": f"{who} changed their password",
-        "approve_access": f"approved {who} ({new.get('role', '')})",
+        "approve_access": f"approved {who} ({labels.label('role', new.get('role', ''))})",
         "load_protocol_version": (
             f"loaded protocol version {version}"
             if new.get("active", True)
             else f"made protocol version {version} inactive"
+        ),
+        "download_dataset": (
+            f"downloaded the dataset ({new.get('format', '')}, "
+            f"{'blinded' if new.get('blinded') else 'unblinded'}, {new.get('via', '')}): "
+            f"{new.get('file', '')}"
+        ),
+        "download_access_list": (
+            f"downloaded the user-access list ({new.get('via', '')}): {new.get('file', '')}"
         ),
     }
     return words.get(e.action, e.action.replace("_", " "))

@@ -104,7 +104,9 @@ def leave(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
         if which not in LEAVE_FORMS:
             raise ActionError("form", f"one of {', '.join(LEAVE_FORMS)}, got {which!r}")
         if which == "death" and staff.role not in DEATH_WRITERS:
-            raise actions.Forbidden("role", f"a {staff.role} may not record a death")
+            raise actions.Forbidden(
+                "role", f"a {staff.get_role_display().lower()} may not record a death"
+            )
         spec = LEAVE_FORMS[which]
         values = {f: request.POST.get(f, "").strip() for f in spec["fields"]}
         data[which] = values

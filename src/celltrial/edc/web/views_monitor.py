@@ -19,11 +19,11 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from celltrial.edc import actions, serialize
+from celltrial.edc import actions, labels, serialize
 from celltrial.edc.actions import ActionError
 from celltrial.edc.actions import monitoring as mon
 from celltrial.edc.actions.sdv import VERIFIERS
-from celltrial.edc.download import EXPORTERS, FORMATS, dataset_zip
+from celltrial.edc.download import EXPORTERS, FORMATS, download_dataset
 from celltrial.edc.models import (
     FormLock,
     Measurement,
@@ -48,18 +48,7 @@ STATUS_FILTERS = {
     "closed": "closed",
     "all": "all",
 }
-TABLE_LABELS = {
-    "measurement": "Measurement",
-    "adverse_event": "Adverse event",
-    "consent": "Consent",
-    "death": "Death",
-    "participant": "Participant",
-    "screening": "Screening form",
-    "visit": "Visit",
-    "infusion": "Infusion",
-    "clinical_event": "Clinical event",
-    "deviation": "Deviation",
-}
+TABLE_LABELS = {t.code: t.label for t in labels.RECORD}
 
 
 def describe(table: str, record: Any) -> str:
@@ -68,7 +57,7 @@ def describe(table: str, record: Any) -> str:
         return f"{TABLE_LABELS.get(table, table)} (not found)"
     if table == "measurement":
         at = f" at {record.visit}" if record.visit else ""
-        return f"{record.code} = {record.value} {record.unit}".rstrip() + at
+        return f"{record.code} = {record.value} {labels.unit(record.unit)}".rstrip() + at
     if table == "adverse_event":
         return f"{record.term}, grade {record.grade}"
     if table == "visit":
@@ -78,11 +67,11 @@ def describe(table: str, record: Any) -> str:
     if table == "consent":
         return f"version {record.version} on {record.consented_on:%Y-%m-%d}"
     if table == "participant":
-        return f"{record.code} ({record.status})"
+        return f"{record.code} ({labels.label('participant_status', record.status)})"
     if table == "clinical_event":
         return str(record.event)
     if table == "deviation":
-        return f"{record.category}: {record.description[:60]}"
+        return f"{labels.label('deviation_category', record.category)}: {record.description[:60]}"
     return TABLE_LABELS.get(table, table).lower()
 
 
@@ -252,10 +241,13 @@ ISO_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}(?::\d{2})?)(?:\.\d+)?(
 QUIET_KEYS = frozenset({"id", "participant_id", "trial_id"})
 
 
-def _show(value: Any, names: dict[int, str] | None = None) -> str:
-    """A stored value as the page shows it: times in UTC without fractions, yes/no."""
-    if value is None or value == "":
+def _show(value: Any, names: dict[int, str] | None = None, table: str = "", field: str = "") -> str:
+    """A stored value as the page shows it: times in UTC without fractions, yes/no, the label
+    of a coded field (:func:`celltrial.edc.labels.field_label`)."""
+    if value is None or value == "" or value == {} or value == []:
         return "—"
+    if field and (text := labels.field_label(table, field, value)) is not None:
+        return text
     if isinstance(value, bool):
         return "yes" if value else "no"
     if hasattr(value, "isoformat") and hasattr(value, "hour"):
@@ -277,7 +269,7 @@ def _values(staff: Staff, ref: mon.RecordRef) -> list[tuple[str, str]]:
         value = getattr(record, field.attname)
         if name == "site":
             value = ref.participant.site.code
-        out.append((name, _show(value)))
+        out.append((name, _show(value, None, ref.table, name)))
     return out
 
 
@@ -320,8 +312,8 @@ def _changes(entry: dict[str, Any], names: dict[int, str]) -> dict[str, Any]:
                 changes.append(
                     (
                         label,
-                        _show(before, lookup) if old else "",
-                        _show(after, lookup) if key in new else "—",
+                        _show(before, lookup, entry["table"], key) if old else "",
+                        _show(after, lookup, entry["table"], key) if key in new else "—",
                     )
                 )
     return {
@@ -531,9 +523,9 @@ def export_page(request: HttpRequest, staff: Staff) -> HttpResponse:
 
 @staff_page(EXPORTERS)
 def export_download(request: HttpRequest, staff: Staff) -> HttpResponse:
-    """The zip (:func:`celltrial.edc.download.dataset_zip`); the role and the format are
-    checked there, on the server, whatever the page offered."""
-    name, data = dataset_zip(staff, request.GET.get("format", "csv"))
+    """The zip (:func:`celltrial.edc.download.download_dataset`, audited); the role and the
+    format are checked there, on the server, whatever the page offered."""
+    name, data = download_dataset(staff, request.GET.get("format", "csv"), via="web")
     response = HttpResponse(data, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
