@@ -104,12 +104,35 @@ def _float(text: str) -> float:
     return float(text.replace(" ", "").replace("−", "-").replace("–", "-").replace("—", "-"))
 
 
+_DECIMAL_COMMA = re.compile(
+    r"(?<![\d,.])(\d{1,3}),(\d{1,2})(?=\s*(?:%|[×xX]\s*10|mL|ml|mg|kg|points?)(?![\w]))|"
+    r"(?<![\d,.])(?<!days )(?<!day )(?<!weeks )(?<!week )(?<!months )(0),(\d+)\b(?!,\d)|"
+    r"(\b[Pp]\s*[=<>≤≥]\s*)(0|1),(\d+)"
+)
+
+
+def decimal_points(text: str) -> str:
+    """A decimal comma (European and Latin American journals) as a point, where it cannot be
+    a list ("days 0,3,6") or a thousands separator ("1,000"): before %, "× 10" or a unit
+    ("26,7%", "2,3 × 10^8"), after a leading zero ("0,68") and in a p-value."""
+
+    def point(m: re.Match[str]) -> str:
+        if m.group(1) is not None:
+            return f"{m.group(1)}.{m.group(2)}"
+        if m.group(3) is not None:
+            return f"{m.group(3)}.{m.group(4)}"
+        return f"{m.group(5)}{m.group(6)}.{m.group(7)}"
+
+    return _DECIMAL_COMMA.sub(point, text)
+
+
 def sentences(text: str) -> list[str]:
     """Split an abstract into sentences (keeps "P = .015", "vs." and "et al." intact).
 
-    The Lancet's decimal point ("0·45") is read as "0.45".
+    The Lancet's decimal point ("0·45") is read as "0.45", a decimal comma ("p = 0,68",
+    "26,7%", "2,3 × 10^8") as a point (:func:`decimal_points`).
     """
-    text = re.sub(r"(?<=\d)[·•](?=\d)", ".", " ".join(text.split()))
+    text = decimal_points(re.sub(r"(?<=\d)[·•](?=\d)", ".", " ".join(text.split())))
     parts = re.split(r"(?<=[.!?])\s+(?=[A-Z(])(?<!\bvs\.\s)(?<!\bal\.\s)(?<!\bFig\.\s)", text)
     out: list[str] = []
     for part in parts:
@@ -350,7 +373,7 @@ _N_YEAR_SURVIVAL = re.compile(
 )
 _LONG_TERM = re.compile(
     r"(?:surviv|free)\w*[^.;]{0,40}?\b(?:at|after|by)\s+(?:\d+|one|two|three|four|five|ten)"
-    r"\s+years?|(?:\d+|one|two|three|five|ten)[- ]years?\s+(?:overall\s+)?(?:survival|free)|"
+    r"\s+years?|(?:surviv|free)\w*[^.;]{0,40}?\b(?:at|after|by)\s+(?:[2-9]\d|1\d\d)\s+months|(?:\d+|one|two|three|five|ten)[- ]years?\s+(?:overall\s+)?(?:survival|free)|"
     r"Kaplan|estimated",
     re.IGNORECASE,
 )
@@ -457,7 +480,7 @@ _AND_COUNTS = re.compile(
     rf"\b(?:(?:in|by)\s+)?(?:all\s+)?({_COUNT})\s+(?:(?:[\w-]+\s+){{0,2}}?(?:{_PEOPLE}|controls?)\s+"
     rf"(?:\w+\s+){{0,3}}?|{_LABEL}\s+(?:{_LABEL}\s+)?)and\s+(?:(?:in|by)\s+)?(?:all\s+)?"
     rf"({_COUNT})\s+(?:(?:of\s+the\s+)?(?:[\w-]+\s+){{0,2}}?(?:{_PEOPLE}|controls?)\b|"
-    r"(?:after|with|on|receiving|given)\s+[\w-]+)",
+    r"of\s+the\s+(?:[\w-]+\s+){0,2}?(?:group|arm)\b|(?:after|with|on|receiving|given)\s+[\w-]+)",
     re.IGNORECASE,
 )
 # "Falls were reported by 10, 8 and 6 patients", "in 8 and 7 patients": one count per arm
@@ -473,8 +496,9 @@ _ELLIPTIC_PAIR = re.compile(
 )
 # "Deaths: one, two and two.": one count per arm after a colon
 _COLON_LIST = re.compile(
-    r"(?:^|[.;]\s+)(?P<label>[A-Za-z][\w-]*(?:\s+[\w-]+){0,3}?)\s*:\s+"
-    rf"(?P<list>(?:{_COUNT}\s*,\s*)*{_COUNT}\s*,?\s+and\s+{_COUNT})(?=\s*(?:[.;]|$))",
+    r"(?:^|[.;]\s+)(?P<label>[A-Za-z][^:;.]{0,100}?)\s*:\s+"
+    rf"(?P<list>(?:{_COUNT}\s*,\s*)*{_COUNT}\s*,?\s+and\s+{_COUNT})(?:\s+{_PEOPLE})?"
+    r"(?=\s*(?:[.;(]|$))",
     re.IGNORECASE,
 )
 # "Of six patients evaluated for efficacy, four showed improvement … and five in …"
@@ -543,7 +567,7 @@ _TREATED_OF = re.compile(
 )
 _ENROLMENT = re.compile(
     r"\b(?:enrolled|included|recruited|received|treated|underwent|randomi[sz]ed|allocated|"
-    r"assigned|participated|we report|were studied|took part)\b",
+    r"assigned|participated|we report|were studied|took part|applied|used|were\s+given)\b",
     re.IGNORECASE,
 )
 # "randomized equally to MSCs or rehabilitation", "in equal numbers": a 1:1 ratio
@@ -654,7 +678,8 @@ _EVERY_WORD = re.compile(
     r"\b(?:(?:once\s+)?(?<!twice )(daily)(?!\s+(?:living|life|activit))|"
     r"(twice)(?:\s+a|\s+per)?\s+week(?:ly)?|(twice\s+(?:daily|a\s+day))|"
     r"(?<!twice )(?:once\s+|at\s+)?(weekly)(?:\s+intervals?)?|every\s+(day|week|month)|"
-    r"once\s+a\s+(day|week|month)|(monthly)|per\s+(day)(?=\s+for\b))\b",
+    r"once\s+a\s+(day|week|month)|(monthly)|per\s+(day)(?=\s+for\b)|"
+    r"(three|four|five|six|thrice|[3-6])\s+times\s+(?:a\s+|per\s+)?(daily|day|weekly|week))\b",
     re.IGNORECASE,
 )
 # "weekly angina frequency": "weekly" describing a measured quantity, not a dosing rhythm
@@ -864,7 +889,7 @@ def _dose_unit(after: str) -> str | None:
 
 def items_in(sentence: str) -> list[Item]:
     """Every numeric item of one sentence, as the sentence states it (no document context)."""
-    sentence = re.sub(r"(?<=\d)[·•](?=\d)", ".", sentence)  # the Lancet's decimal point
+    sentence = decimal_points(re.sub(r"(?<=\d)[·•](?=\d)", ".", sentence))  # "0·45", "0,45"
     found: list[Item] = []
     used: list[tuple[int, int]] = []  # spans already read as part of a count
 
@@ -1053,9 +1078,9 @@ def items_in(sentence: str) -> list[Item]:
                 else:
                     add("group_count", m, {"events": count, "group": m.group(2)})
     for m in _COLON_LIST.finditer(sentence):
-        if re.search(
-            r"\b(?:days?|weeks?|months?|years?|doses?|ages?|times?|visits?|scores?|levels?|grades?|"
-            r"phases?|cohorts?)\b",
+        if re.match(  # "Days: 1, 3 and 5", "Doses: …": not counts
+            r"\s*(?:days?|weeks?|months?|years?|doses?|ages?|times?|time\s+points?|visits?|"
+            r"scores?|levels?|grades?|phases?|cohorts?|sessions?)\b",
             m.group("label"),
             re.I,
         ) or overlaps(m.start("list"), m.end("list")):
@@ -1087,6 +1112,26 @@ def items_in(sentence: str) -> list[Item]:
                     m.end() + more.start(1),
                 )
             )
+    # "In the cell group, headache occurred in 3 cases and fever in 2 cases.": that group's
+    lead_group = re.match(
+        r"\s*(?:In|Among)\s+the\s+((?:[\w-]+\s+){1,2}?)(?:group|arm)\s*,", sentence
+    )
+    if lead_group:
+        for m in re.finditer(
+            rf"\bin\s+({_COUNT})\s+{_PEOPLE}\b(?!\s*\()", sentence[lead_group.end() :]
+        ):
+            k = word_number(m.group(1))
+            if k is not None and m.group(1).lower() != "no":
+                start = lead_group.end() + m.start(1)
+                found.append(
+                    Item(
+                        "group_count",
+                        m.group(0),
+                        {"events": k, "group": lead_group.group(1).strip()},
+                        sentence,
+                        start,
+                    )
+                )
     earlier = any(i.kind in ("comparison", "count") for i in found)
     if earlier:
         for m in re.finditer(
@@ -1192,7 +1237,20 @@ def items_in(sentence: str) -> list[Item]:
             add("arm_size", m, {"n": n, "label": None, "each_group": bool(m.group(2))}, 0)
     for m in _ARM_PAREN.finditer(sentence):
         n = word_number(m.group(1))
-        if n is not None:
+        sample = re.search(rf"(?<![\w-])({_NUM})\s+{_PEOPLE}\s*$", sentence[: m.start()], re.I)
+        if sample:  # "Twenty patients (20 eyes)": the sample, counted in two units
+            total = word_number(sample.group(1))
+            found[:] = [i for i in found if not (i.kind == "total_n" and i.values["n"] == total)]
+            found.append(
+                Item(
+                    "total_n",
+                    sample.group(0),
+                    {"n": total, "enrolment": True},
+                    sentence,
+                    sample.start(),
+                )
+            )
+        elif n is not None:
             add("arm_size", m, {"n": n, "label": None, "each_group": False})
     if re.search(r"randomi[sz]|assigned|allocated", sentence, re.I):
         for m in _ARM_PAREN_LAST.finditer(sentence):
@@ -1476,6 +1534,9 @@ def items_in(sentence: str) -> list[Item]:
         hours = {"daily": 24, "day": 24, "weekly": 168, "week": 168, "twice": 84}.get(
             word, 12 if word.startswith("twice") else 720
         )
+        if m.group(9):  # "four times daily": every 6 hours
+            per = 3 if m.group(9).lower() == "thrice" else word_number(m.group(9)) or 1
+            hours = (24 if m.group(10).lower().startswith("da") else 168) // per
         if _RATE_ADJECTIVE.match(sentence[m.end() :]):
             continue  # "weekly angina frequency", "daily insulin requirement": a measure
         if _ADMIN_CUE.search(sentence) and not _assessment(sentence, m.start()):
@@ -1685,6 +1746,20 @@ def table_items(table: Table) -> list[Item]:
                 elif n is None:
                     candidates = _n_from_percent(events, pct)
                     values = {"events": events, "percent": pct, "n_candidates": candidates[:5]}
+            elif (
+                n is None
+                and (m := re.fullmatch(r"(\d+)\s*[(\[]\s*(\d{1,3}\.\d)\s*[)\]]", cell))
+                and float(m.group(2)) <= 100
+                and not _MEASURE_ROW.search(label)
+            ):  # "34 (85.0)" under "Any grade", no n in the column: n (%) if a known n fits
+                events, pct = int(m.group(1)), m.group(2)
+                candidates = _n_from_percent(events, pct)
+                values = {
+                    "events": events,
+                    "percent": pct,
+                    "n_candidates": candidates[:5],
+                    "known_n_only": True,
+                }
             elif (m := re.fullmatch(r"(\d+(?:\.\d+)?)\s*%", cell)) and n is not None:
                 k = round(float(m.group(1)) * n / 100)
                 if _rounds_to(k, n, m.group(1)):
@@ -1853,6 +1928,8 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
             events, pct = int(item.values["events"]), str(item.values["percent"])
             candidates = _n_from_percent(events, pct)
             among = sorted({n for n in candidates if n in denominators})
+            if item.values.get("known_n_only"):
+                candidates = []  # "34 (85.0)" may be a mean (SD): only a known n will do
             if len(candidates) == 1:
                 n, how = candidates[0], f"the only n with {events}/n = {pct}%"
             elif len(among) == 1:
@@ -2033,7 +2110,8 @@ def _arm_named(group: str, items: list[Item], strict: bool = False) -> int | Non
             continue
         number_first = all(re.match(rf"\s*{_NUM}", i.text, re.I) for i in arm_items)
         best: tuple[int, int] | None = None  # (distance, n)
-        for m in re.finditer(rf"(?<![\w])(?:\w+-)?{re.escape(words[0])}", sentence, re.I):
+        name = re.escape(words[0]).replace("\\-", "[-\\s]")  # "high-dose" is "high dose"
+        for m in re.finditer(rf"(?<![\w])(?:\w+-)?{name}", sentence, re.I):
             for i in arm_items:
                 start, end = i.start, i.start + len(i.text)
                 if number_first:
