@@ -243,6 +243,14 @@ def _shared_measure(
     return measure, _float(m.group("value")), unit, start
 
 
+_ESTIMATE_NO_CI = re.compile(
+    r"(?P<measure>(?-i:\ba?(?:HR|OR|RR|IRR)\b)|hazard\s+ratio|odds\s+ratio|risk\s+ratio|"
+    r"relative\s+risk)\s*(?:[:=,]|was|of)?\s*"
+    rf"(?P<value>{_DEC})\s*[(\[]\s*(?P<low>{_DEC})\s*(?:[-–—,;]|to)\s*(?P<high>{_DEC})\s*[)\]]",
+    re.IGNORECASE,
+)
+
+
 def _measure(match: re.Match[str]) -> str:
     for i, (_, name) in enumerate(_MEASURES):
         if match.group(f"m{i}"):
@@ -918,6 +926,17 @@ def items_in(sentence: str) -> list[Item]:
             values["measure"] = "RD"
         add("estimate", m, values)
         estimates.append((m.start(), m.end()))
+    # "aHR 0.47 [0.24-0.93]", "OR 2.1 (1.2 to 3.4)": an estimate with its interval, no "CI"
+    for m in _ESTIMATE_NO_CI.finditer(sentence):
+        if any(s <= m.start() < e for s, e in estimates):
+            continue
+        value, low, high = (_float(m.group(g)) for g in ("value", "low", "high"))
+        if low <= value <= high:
+            name = _measure(_MEASURE_WORD.match(m.group("measure")) or m)
+            values = {"measure": name, "value": value, "low": low, "high": high}
+            values["level"] = "not stated"
+            add("estimate", m, values)
+            estimates.append((m.start(), m.end()))
     for m in _CI.finditer(sentence):
         ci_unit = "%" if m.group(3) else ""
         low, high = _float(m.group(2)), _float(m.group(4))
@@ -947,6 +966,19 @@ def items_in(sentence: str) -> list[Item]:
             if overlaps(m.start(), m.end()):
                 continue
             if regex is _FRACTION and _NOT_FRACTION_BEFORE.search(sentence[: m.start()]):
+                continue
+            if (
+                regex is _FRACTION
+                and (
+                    (1900 <= int(m.group(2)) <= 2100 and int(m.group(1)) <= 12)  # "03/2018": a date
+                    or re.match(r"\s+of\b", sentence[m.end() :])  # "2/3 of patients": a proportion
+                    or re.search(
+                        r"\b(?:about|approximately|nearly|almost|roughly|over|some)\s+$",
+                        sentence[: m.start()],
+                        re.I,
+                    )
+                )
+            ):
                 continue
             events, n = word_number(m.group(1)), word_number(m.group(2))
             if events is None or n is None or n == 0 or events > n:
@@ -1008,6 +1040,11 @@ def items_in(sentence: str) -> list[Item]:
         ):  # "by day 7 in the MSC group", "within 3 days in the treated group"
             continue
         add("group_count", m, {"events": count, "group": m.group(2).strip()})
+    for m in re.finditer(  # "Serious adverse events: n = 2 vs n = 3"
+        r":\s*[nN]\s*=\s*(\d+)\s*(?:vs\.?|versus)\s*[nN]\s*=\s*(\d+)\b(?!\s*[(\[]\s*\d)", sentence
+    ):
+        add("comparison", m, {"counts": [int(m.group(1)), int(m.group(2))]})
+        used.append((m.start(), m.end()))
     for m in _VS_COUNTS.finditer(sentence):
         if overlaps(m.start(), m.end()):
             continue
@@ -1132,6 +1169,16 @@ def items_in(sentence: str) -> list[Item]:
                         start,
                     )
                 )
+    for m in re.finditer(
+        rf"\bAll\s+(?:the\s+|of\s+the\s+)?({_NUM})\s+(?:[\w-]+\s+)?{_PEOPLE}\b[^,;.]{{0,40}}?\s"
+        r"(?:reached|achieved|attained|responded|survived|had|developed|improved|recovered|healed|"
+        r"remained|showed)\b",
+        sentence,
+        re.I,
+    ):
+        k = word_number(m.group(1))
+        if k and not overlaps(m.start(), m.end()):
+            add("count", m, {"events": k, "n": k, "derived": f"all {k} of them"})
     earlier = any(i.kind in ("comparison", "count") for i in found)
     if earlier:
         for m in re.finditer(
@@ -1199,6 +1246,18 @@ def items_in(sentence: str) -> list[Item]:
     allocation = _ALLOCATION.search(sentence)
     for m in _ARM_N.finditer(sentence):
         if re.search(r"\b(?:total|overall|all|enrolled)\W{0,3}$", sentence[: m.start(2)], re.I):
+            continue
+        if re.match(r"\s*[(\[]\s*\d+(?:\.\d+)?\s*%", sentence[m.end() :]) or re.search(
+            r":\s*(?:[nN]\s*=\s*\d+\s*(?:\(\s*\d+(?:\.\d+)?\s*%\s*\))?\s*(?:vs\.?|versus|and|,)\s*)?"
+            r"[nN]\s*=\s*$",
+            sentence[: m.start(2)],
+        ):  # "Complete response: n = 9 (45%) vs n = 4 (20%)": counts, not arms
+            pct = re.match(r"\s*[(\[]\s*(\d+(?:\.\d+)?)\s*%", sentence[m.end() :])
+            k = int(m.group(2))
+            if pct:
+                values = {"events": k, "percent": pct.group(1)}
+                values["n_candidates"] = _n_from_percent(k, pct.group(1))[:5]
+                add("count", m, values, 0)
             continue
         if not allocation:  # "transient fever (n = 3)": a count, not an arm
             lead = sentence[: m.start(2)]
@@ -1655,7 +1714,12 @@ def table_items(table: Table) -> list[Item]:
             )
     col_n: dict[int, int] = {}
     p_col: int | None = None
+    estimate_cols: dict[int, str] = {}  # a column of estimates with CIs, by its measure
     for j, cell in enumerate(header):
+        measure_word = _MEASURE_WORD.search(cell)
+        if j > 0 and measure_word and re.search(r"\bCI\b|confidence", cell, re.I):
+            estimate_cols[j] = _measure(measure_word)
+            continue
         # "1 × 10^7 (n = 6)": a dose named in the header
         found.extend(
             Item("dose", i.text, i.values, header_text, j)
@@ -1710,6 +1774,20 @@ def table_items(table: Table) -> list[Item]:
             continue  # the arm sizes, read above
         for j, cell in enumerate(row[1:], start=1):
             cell = cell.strip()
+            if j in estimate_cols:  # "−16.7 (−37.5 to 4.2)" under "Risk difference (95% CI)"
+                m = re.fullmatch(
+                    rf"({_DEC})\s*[(\[]\s*({_DEC})\s*(?:to|,|;|–|—|-)\s*({_DEC})\s*[)\]]", cell
+                )
+                if m and _float(m.group(2)) <= _float(m.group(1)) <= _float(m.group(3)):
+                    estimate = {
+                        "measure": estimate_cols[j],
+                        "value": _float(m.group(1)),
+                        "low": _float(m.group(2)),
+                        "high": _float(m.group(3)),
+                        "row": label,
+                    }
+                    found.append(Item("estimate", cell, estimate, text, j))
+                continue
             if j == p_col:
                 m = re.fullmatch(r"([<>≤≥=]?)\s*(0?\.\d+|1(?:\.0+)?|0)\s*[*†‡]?", cell)
                 if m:
@@ -1826,7 +1904,7 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
     ]
     if any(i.kind == "schedule" and "count" in i.values and i not in second for i in items):
         items = [i for i in items if i not in second]
-    out = _subgroup_columns(list(items), text)
+    out = _subgroup_sizes(_subgroup_columns(list(items), text), text)
     arms = _arms(out)
     totals = [int(i.values["n"]) for i in out if i.kind == "total_n"]
     # "Twenty-three infants received cells. They were compared with 82 concurrent infants":
@@ -2127,6 +2205,51 @@ def _arm_named(group: str, items: list[Item], strict: bool = False) -> int | Non
                     best = (distance, int(i.values["n"]))
         return best[1] if best else None
     return None
+
+
+def _subgroup_sizes(items: list[Item], text: str) -> list[Item]:
+    """In a study that is not randomized, "Fifteen patients with lupus (n = 8), myositis
+    (n = 3) or systemic sclerosis (n = 4) received …": sizes that add up to the total stated in
+    the same sentence are its subgroups, and the total is the one arm."""
+    if re.search(r"(?<!non-)(?<!non)(?<!not )randomi[sz]", text, re.IGNORECASE):
+        return items
+    by_sentence: dict[str, list[Item]] = {}
+    for item in items:
+        if item.kind == "arm_size" and "derived" not in item.values:
+            by_sentence.setdefault(item.sentence, []).append(item)
+    out = list(items)
+    for sentence, sizes in by_sentence.items():
+        total = sum(int(i.values["n"]) for i in sizes)
+        totals = [
+            i
+            for i in items
+            if i.kind == "total_n" and i.sentence == sentence and int(i.values["n"]) == total
+        ]
+        verb = re.search(
+            r"\b(?:received|were\s+(?:treated|given|infused|randomi[sz]ed|divided|allocated|"
+            r"assigned)|underwent|were\s+enrolled)\b",
+            sentence,
+        )
+        if (
+            len(sizes) < 2
+            or not totals
+            or verb is None
+            or any(i.start > verb.start() for i in sizes)  # sizes of the subject, before its verb
+            or not re.match(
+                rf"\s*{_NUM}\s+(?:[\w-]+\s+)?{_PEOPLE}\s+with\b",
+                sentence[totals[0].start :],
+                re.IGNORECASE,
+            )  # "Fifteen patients with lupus (n = 8), …"
+        ):
+            continue
+        out = [_derived(i, "subgroup", i.values) if i in sizes else i for i in out]
+        out = [
+            _derived(i, "total_n", {**i.values, "enrolment": True})
+            if i.kind == "total_n" and i.sentence == sentence and int(i.values["n"]) == total
+            else i
+            for i in out
+        ]
+    return out
 
 
 def _subgroup_columns(items: list[Item], text: str) -> list[Item]:
