@@ -800,7 +800,14 @@ def _n_from_percent(events: int, percent: str, limit: int = 1000) -> list[int]:
     """Every n (events ≤ n ≤ limit) with events/n written as ``percent``."""
     if events == 0:
         return []
-    return [n for n in range(max(events, 1), limit + 1) if _rounds_to(events, n, percent)]
+    # 100·events/n lies within the rounding half-width of the percentage: only n between
+    # 100·events/(p + w) and 100·events/(p − w) can qualify (checked exactly below)
+    digits = len(percent.split(".")[1]) if "." in percent else 0
+    width = 0.5 * 10.0**-digits + 1e-9
+    low = max(events, 1, int(100 * events / (float(percent) + width)) - 1)
+    top = float(percent) - width
+    high = limit if top <= 0 else min(limit, int(100 * events / top) + 1)
+    return [n for n in range(low, high + 1) if _rounds_to(events, n, percent)]
 
 
 def _p_value(match: re.Match[str]) -> dict[str, Any]:
