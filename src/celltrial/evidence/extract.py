@@ -200,7 +200,8 @@ _MEASURE_RE = "|".join(f"(?P<m{i}>{p})" for i, (p, _) in enumerate(_MEASURES))
 _ESTIMATE = re.compile(
     rf"(?:{_MEASURE_RE})\b(?:\s*[(\[](?:[A-Z]{{1,4}}|[a-z]{{1,4}}\s?[A-Z]{{1,3}})[)\]])?"
     rf"(?P<between>(?:\s+(?:for|in|of|between|was|were|on|at|the|a|an|with|to|vs\.?|versus|"
-    rf"[\w-]+\s+vs\.?\s+[\w-]+|\([^()]{{1,30}}\)|[a-z][\w-]*)){{0,6}}?)"
+    rf"[\w-]+\s+vs\.?\s+[\w-]+|\([^()]{{1,30}}\)|\d+-[a-z][\w-]*|"
+    rf"(?:at|after|by|over)\s+\d+\s+(?:days?|weeks?|months?|years?)|[a-z][\w-]*)){{0,8}}?)"
     rf"\s*(?:[:=,]|was|of|were)?\s*(?P<value>{_DEC})\s*(?P<unit>%|percentage\s+points?|"
     rf"[a-zA-Zµμ/]+(?:/[a-zA-Z]+)?)?"
     rf"\s*[,;]?\s*[(\[]?\s*(?P<level>\d{{2}}(?:\.\d)?)\s*%\s*(?:CI|confidence\s+interval(?:\s*[\[(]CI[\])])?|CrI)\s*[:,]?\s*"
@@ -719,7 +720,8 @@ _SINGLE = re.compile(
     r"(?:[\w-]+\s+){0,2}?(?:dose|infusion|injection|administration|session|procedure|transplant)"
     r"(?![\w-])|\bone[- ]time\s+(?:[\w-]+\s+){0,2}?(?:dose|infusion|injection|administration|"
     r"treatment|transplant\w*|procedure|application)\b|"
-    r"\b(?:infused|injected|given|administered|transplanted|infusion|injection)\s+once\b"
+    r"\b(?:infused|injected|given|administered|transplanted|infusion|injection)"
+    r"(?:\s+[a-z]+ly)?\s+once\b"
     r"(?!\s+(?:daily|weekly|monthly|a\s+(?:day|week|month)|every|per|each))",
     re.IGNORECASE,
 )
@@ -731,7 +733,8 @@ _TIMES = re.compile(
     rf"\b(?:infused|injected|given|administered|applied|transplanted|treated|received|dosed)"
     rf"(?:\s+(?:[\w-]+|\((?:[^()]|\([^()]*\)){{0,40}}\))){{0,3}}?\s+"
     rf"(twice|thrice|({_NUM})\s+times)\b|\b(twice)\s*,?\s+({_NUM})[\s-]*"
-    rf"{_TIME_UNIT}\s+apart",
+    rf"{_TIME_UNIT}\s+apart|\b(thrice|{_NUM}\s+times)(?=\s*,?\s+(?:at\s+(?:{_NUM}[\s-]*)?"
+    rf"{_TIME_UNIT}[\s-]*intervals?|every\s+|(?:{_NUM})[\s-]*{_TIME_UNIT}\s+apart))",
     re.IGNORECASE,
 )
 _FOR = re.compile(
@@ -1514,7 +1517,21 @@ def items_in(sentence: str) -> list[Item]:
             continue
         exponent = int(m.group(1) or m.group(2).translate(_SUPERSCRIPT))
         add("dose", m, {"amount": 10.0**exponent, "unit": unit})
+    between_spans: list[tuple[int, int]] = []
+    for m in re.finditer(
+        r"\bbetween\s+(\d+(?:\.\d+)?)\s+and\s+(\d+(?:\.\d+)?)\s+(million|billion)\b", sentence, re.I
+    ):
+        scale = 1e6 if m.group(3).lower() == "million" else 1e9
+        unit = _dose_unit(sentence[m.end() : m.end() + 120])
+        if unit is not None and _CELLS_AFTER.match(
+            _after_amount(sentence[m.end() : m.end() + 100])
+        ):
+            low, high = float(m.group(1)) * scale, float(m.group(2)) * scale
+            add("dose", m, {"amount": low, "high": high, "unit": unit})
+            between_spans.append((m.start(), m.end()))
     for m in _MILLION.finditer(sentence):
+        if any(s <= m.start() < e for s, e in between_spans):
+            continue  # the end of "between 1 and 2 million"
         words = m.group(1).lower().split()
         # "150", "two hundred", "one hundred and fifty"
         mantissa = float(words[0]) if words[0][0].isdigit() else float(word_number(m.group(1)) or 0)
@@ -1639,6 +1656,9 @@ def items_in(sentence: str) -> list[Item]:
     for m in _TIMES.finditer(sentence):
         word = (m.group(1) or m.group(3) or "").lower()
         count = 2 if word == "twice" else 3 if word == "thrice" else word_number(m.group(2) or "")
+        if m.group(6):  # "three times at 4-week intervals"
+            said = m.group(6).lower()
+            count = 3 if said == "thrice" else word_number(re.sub(r"\s+times$", "", said))
         if count is not None:
             add("schedule", m, {"count": count})
     for m in _FOR.finditer(sentence):
