@@ -43,11 +43,13 @@ s = run_through_edc(p, load_scenario("lanzoni2021", p), n=8, sites=made.sites,
                     rng=np.random.default_rng(3))
 audit = verify_audit()
 export_dataset(out / "dataset")
+from celltrial.edc.models import Measurement
+typed_twice = Measurement.objects.filter(visit="screening").count()
 json.dump({
     "simulated": dict(s.simulated), "entered": dict(s.entered),
     "not_entered": [[n.kind, n.who, n.reason] for n in s.not_entered],
     "unaccounted": s.unaccounted(), "arms": s.arms, "actions": dict(s.actions),
-    "audit_ok": audit.ok, "audit": audit.message,
+    "audit_ok": audit.ok, "audit": audit.message, "screening_measurements": typed_twice,
 }, open(out / "summary.json", "w"))
 """
 
@@ -166,3 +168,20 @@ def test_arms_in_the_export_are_the_edcs_allocation_list(small_run):
 # `celltrial demo` itself (the session's one run, a trial in progress), its reports and each
 # role's home page after it: tests/web/test_web_demo.py (one file, so that `--dist loadfile`
 # runs the demo once).
+
+
+def test_screening_values_are_typed_once_on_the_screening_form(small_run):
+    """Issue 15: the screening visit's values (weight, SpO2, respiratory rate, PaO2/FiO2) go on
+    the screening form, as on the web, and are exported from it as that visit's findings; the
+    driver no longer types them again as measurements (which hid that the form's values never
+    reached the export)."""
+    out, s = small_run
+    assert s["screening_measurements"] == 0
+    dataset = read_dataset(out / "dataset")
+    vs, lb = dataset.table("VS"), dataset.table("LB")
+    vs = vs[vs["VISIT"] == "screening"]
+    lb = lb[lb["VISIT"] == "screening"]
+    for code in s["arms"]:  # every randomized participant has them, once each
+        tests = sorted(vs.loc[vs["USUBJID"] == code, "VSTESTCD"])
+        assert tests == ["OXYSAT", "RESP", "WEIGHT"], (code, tests)
+        assert list(lb.loc[lb["USUBJID"] == code, "LBTESTCD"]).count("PAO2FIO2") == 1, code

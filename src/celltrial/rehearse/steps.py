@@ -76,6 +76,11 @@ class Site:
         self.rng = rng
         self.candidates = {c.screening_id: c for c in candidates}
         self.code_of: dict[str, str] = {}  # screening id -> EDC participant code
+        #: What the screening form stored (participant code -> the values' codes): the EDC
+        #: exports them as the screening visit's findings, so they are not typed again as
+        #: measurements of that visit (no double entry, issue 15).
+        self.on_screening_form: dict[str, set[str]] = {}
+        self.screening_visits = {v.id for v in protocol.schedule.visits if v.kind == "screening"}
         self.fatal_term: dict[str, str] = {}  # participant code -> term of the fatal SAE
         self.lots: set[str] = set()
         #: Each randomized candidate's events after randomization, drawn by :meth:`plan` for
@@ -181,8 +186,9 @@ class Site:
     def screen(self, event: TrialEvent) -> None:
         """Screening (``screen_participant``) and the consent form filed with it."""
         c = self.candidates[event.screening_id]
-        values = dict(c.values)
+        values = {**self.screening_visit_values(c.screening_id), **c.values}
         coordinator = self.staff.coordinator
+        stored = values
         try:
             p = self.call(
                 "screen_participant",
@@ -208,8 +214,10 @@ class Site:
                 kept,
                 screened_at=c.screened_at,
             )
+            stored = kept
             self.summary.fixes["implausible screening value left blank"] += len(bad)
         self.code_of[c.screening_id] = p.code
+        self.on_screening_form[p.code] = set(stored)
         self.summary.entered["screening"] += 1
         # Consent was signed before the screening procedures; the form is filed with them.
         try:
@@ -224,6 +232,19 @@ class Site:
             self.summary.entered["consent"] += 1
         except actions.ActionError as exc:
             self.refuse(dataclasses.replace(event, kind="consent"), error_text(exc))
+
+    def screening_visit_values(self, screening_id: str) -> dict[str, Any]:
+        """The values the plan measures at the screening visit (SpO2, respiratory rate …
+        besides the eligibility values): typed on the screening form, as on the web, which
+        shows the screening visit's measurements. Empty when the participant's events are not
+        drawn yet (the EDC decides the arm) or the visit is missed."""
+        _, events = self.planned.get(screening_id, ("", []))
+        for e in events:
+            if e.kind == "measurement" and e.data.get("visit") in self.screening_visits:
+                if e.data.get("missed"):
+                    return {}
+                return {k: v for k, v in e.data["values"].items() if v is not None}
+        return {}
 
     def randomize(self, event: TrialEvent) -> None:
         """Enrol and randomize; then draw the participant's outcomes for the arm the EDC gave."""
@@ -361,8 +382,11 @@ class Site:
         except actions.Conflict:
             pass  # recorded already
         failed: list[str] = []
+        # The screening visit's values the screening form stored are data already (exported
+        # as that visit's findings): typed once, as a site would.
+        typed = self.on_screening_form.get(code, set()) if visit in self.screening_visits else set()
         for m, value in event.data["values"].items():
-            if value is None:
+            if value is None or m in typed:
                 continue
             if self._record_value(code, visit, m, value, event, failed):
                 self.summary.values_entered += 1
