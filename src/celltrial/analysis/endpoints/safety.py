@@ -28,8 +28,15 @@ def window_events(trial: Trial, window_ids: list[str]) -> pd.DataFrame:
         flag = window_flag(w.id)
         if flag in adae:
             hit = adae[adae[flag] == "Y"]
-            named = [w.counts(a, b) for a, b in zip(hit["AETERM"], hit["AEDECOD"], strict=True)]
-            hit = hit[np.asarray(named, dtype=bool)] if len(hit) else hit
+            # A boolean mask of the frame's length, also when no AE is in the window (a trial
+            # with no AE at all): indexing by an empty non-boolean list would select no
+            # *columns* and lose USUBJID (the KeyError of issue 15).
+            named = np.fromiter(
+                (w.counts(a, b) for a, b in zip(hit["AETERM"], hit["AEDECOD"], strict=True)),
+                dtype=bool,
+                count=len(hit),
+            )
+            hit = hit.loc[named]
             parts.append(
                 pd.DataFrame(
                     {
