@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from django.apps import apps
-from edc_helpers import As, fields, message, randomized, released_lot
+from edc_helpers import As, arm_of, fields, message, randomized, released_lot
 
 from celltrial.edc import actions, throttle
 from celltrial.edc.actions import ActionError, Conflict, monitoring
@@ -368,13 +368,36 @@ def test_participant_lock_refuses_new_data_naming_the_lock(
 ) -> None:
     dm, p, r = trial["dm"], records["p"], records["r"]
     released_lot(trial, "msc")
+    # Records of every kind that can be marked entered in error (issue 15): a visit, an
+    # infusion and a disposition besides the forms of ``records``.
+    arm = arm_of(p)
+    given = actions.record_infusion(
+        trial["pharm"],
+        p,
+        lot=released_lot(trial, arm, "LOT-EIE").number,
+        started_at=r + 2 * HOUR,
+        delivered=1.4e8 if arm == "msc" else 70.0,
+    )
+    visit = actions.record_visit(trial["coord1"], p, "baseline", at=r)
+    left = actions.withdraw(trial["coord1"], p, reason="moved", at=r + 20 * DAY)
     lock = actions.lock_record(dm, p, reason="database lock")
     before = _counts()
     entries = _entries(trial, p, r)
-    entries["mark_entered_in_error"] = lambda: actions.mark_entered_in_error(
-        trial["coord1"], "measurement", records["measurement"].pk, reason="duplicate"
-    )
-    for name, enter in entries.items():
+    in_error = {
+        "measurement": (trial["coord1"], records["measurement"].pk),
+        "infusion": (trial["pharm"], given.pk),
+        "visit": (trial["coord1"], visit.pk),
+        "disposition": (trial["coord1"], left.pk),
+    }
+    refused = {
+        f"mark_entered_in_error {table}": (
+            lambda who=who, table=table, pk=pk: actions.mark_entered_in_error(
+                who, table, pk, reason="duplicate"
+            )
+        )
+        for table, (who, pk) in in_error.items()
+    }
+    for name, enter in {**entries, **refused}.items():
         with pytest.raises(Conflict) as exc:
             enter()
         assert fields(exc) == {"lock"}, name
@@ -384,10 +407,11 @@ def test_participant_lock_refuses_new_data_naming_the_lock(
         assert "a data manager unlocks" in text
     assert _counts() == before  # nothing written
     # Every action that looks its participant up is either refused above or exempt.
-    assert set(entries) | base.FROZEN_EXEMPT == _participant_actions()
+    assert set(entries) | {"mark_entered_in_error"} | base.FROZEN_EXEMPT == (_participant_actions())
 
     # Unlocked, the same entries go through again (a few of them).
     actions.unlock_record(dm, lock.pk, reason="late lab result")
+    refused["mark_entered_in_error disposition"]()  # follow-up open again
     entries["record_measurement"]()
     entries["record_clinical_event"]()
     assert Measurement.objects.filter(participant=p).count() == 2

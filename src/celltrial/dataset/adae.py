@@ -91,7 +91,7 @@ def derive_adae(
             hrslast[i] = (t - given[k]) / np.timedelta64(1, "h")
             since = (t - given[before]) / np.timedelta64(1, "h")
             for w in windows:
-                if np.any(since <= w.duration):
+                if w.contains(since.tolist()):  # the protocol's one rule of "inside"
                     flags[w.id][i] = "Y"
     ae["ADMNUM"] = pd.Series(admnum, dtype="float64").astype("Int64")
     ae["HRSLAST"] = hrslast

@@ -114,10 +114,12 @@ class ConsentRow(Out):
 
 
 class DispositionOut(Out):
+    id: int
     kind: str
     at: str | None
     reason: str
     by: str
+    entered_in_error: bool
 
 
 class UnblindingRow(Out):
@@ -203,6 +205,7 @@ class InfusionOut(Out):
     stopped_at: str | None
     in_window: bool | None
     has_deviation: bool
+    entered_in_error: bool
     lot: str | None = None
     arm: str | None = None
     intended: float | None = None

@@ -150,7 +150,7 @@ class _Source:
             .order_by("code")
         )
         infusions = list(
-            Infusion.objects.filter(participant__trial=trial)
+            Infusion.objects.filter(participant__trial=trial, entered_in_error=False)
             .select_related("participant", "lot")
             .order_by("participant__code", "number")
         )
@@ -159,7 +159,9 @@ class _Source:
             given.setdefault(i.participant_id, []).append(i)
         deaths = {
             d.participant_id: d
-            for d in Disposition.objects.filter(participant__trial=trial, kind="death")
+            for d in Disposition.objects.filter(
+                participant__trial=trial, kind="death", entered_in_error=False
+            )
         }
         return cls(
             trial=trial,
@@ -223,7 +225,7 @@ def disposition(src: _Source) -> list[dict[str, Any]]:
             ("INFORMED CONSENT OBTAINED", "PROTOCOL MILESTONE", _t(_consented(p))),
             ("RANDOMIZED", "PROTOCOL MILESTONE", _t(p.randomization.randomized_at)),
         ]
-        for d in p.dispositions.order_by("at"):
+        for d in p.dispositions.filter(entered_in_error=False).order_by("at"):
             events.append((DSDECOD[d.kind], "DISPOSITION EVENT", _t(d.at)))
         for n, (term, cat, when) in enumerate(events, start=1):
             ds.append(
@@ -577,7 +579,9 @@ def _not_done(src: _Source, catalogue: dict[str, tuple[str, str]]) -> list[_Find
     order = {v.id: n for n, v in enumerate(src.protocol.schedule.visits, start=1)}
     scheduled = {v.id: v.measurements for v in src.protocol.schedule.visits}
     ended: dict[int, dt.datetime] = {}  # the first disposition: the end of follow-up
-    for d in Disposition.objects.filter(participant__trial=src.trial).order_by("at", "id"):
+    for d in Disposition.objects.filter(
+        participant__trial=src.trial, entered_in_error=False
+    ).order_by("at", "id"):
         ended.setdefault(d.participant_id, d.at)
     rows: list[_Finding] = []
     for v in (

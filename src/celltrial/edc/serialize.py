@@ -58,7 +58,14 @@ def participant(staff: Staff, p: Participant, *, detail: bool = False) -> dict[s
             for c in p.consents.order_by("id")
         ]
         out["dispositions"] = [
-            {"kind": d.kind, "at": _t(d.at), "reason": d.reason, "by": d.by}
+            {
+                "id": d.id,
+                "kind": d.kind,
+                "at": _t(d.at),
+                "reason": d.reason,
+                "by": d.by,
+                "entered_in_error": d.entered_in_error,
+            }
             for d in p.dispositions.order_by("id")
         ]
         out["unblindings"] = [
@@ -133,6 +140,7 @@ def infusion(staff: Staff, i: Infusion) -> dict[str, Any]:
         "stopped_at": _t(i.stopped_at),
         "in_window": i.in_window,
         "has_deviation": bool(i.deviation),
+        "entered_in_error": i.entered_in_error,
     }
     if sees_arm(staff):
         out |= {
@@ -188,7 +196,10 @@ def lot(x: Lot, *, chain: bool = False) -> dict[str, Any]:
                 "delivered": i.delivered,
                 "unit": i.unit,
             }
-            for i in x.infusions.select_related("participant").order_by("started_at", "id")
+            # an infusion entered in error was not given from this lot as recorded
+            for i in x.infusions.filter(entered_in_error=False)
+            .select_related("participant")
+            .order_by("started_at", "id")
         ]
     return out
 

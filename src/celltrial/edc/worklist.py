@@ -97,7 +97,7 @@ def infusions_due(
             cal = calendar(protocol, r.randomized_at, weight_kg=p.weight_kg, arms=[r.slot.arm])
         except CalendarError:
             continue  # no weight for a dose per kg: the dose page says so
-        given = {i.number for i in p.infusions.all()}
+        given = {i.number for i in p.infusions.all() if not i.entered_in_error}
         nxt = next((a for a in cal.administrations if a.number not in given), None)
         if nxt is not None and nxt.earliest <= now + ahead:
             out.append(DueInfusion(p, nxt, now))

@@ -10,7 +10,7 @@ Times are whole hours (written ``6h``, ``3d``, ``2w`` in YAML, see :mod:`.units`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
@@ -526,6 +526,15 @@ class SafetyWindow(Model):
         if not self.events:
             return None
         return [e.lower() for e in self.events if len(e.split()) <= 4 and e.lower() != "death"]
+
+    def contains(self, hours_since: Iterable[float]) -> bool:
+        """True when an event this many hours after an administration (one value per
+        administration) is inside the window: 0 ≤ hours ≤ ``duration`` after any of them.
+
+        The one statement of "inside a safety window": ADAE's ``WIN_`` flags
+        (:func:`celltrial.dataset.derive_adae`) and the EDC's AE flags
+        (:func:`celltrial.edc.actions.safety.window_flags`) both ask it."""
+        return any(0 <= h <= self.duration for h in hours_since)
 
     def counts(self, *names: str | None) -> bool:
         """True when an adverse event with these terms (reported, decoded) is one of the

@@ -75,16 +75,20 @@ def _milestones_statement() -> tuple[str, tuple[Any, ...], int]:
             ),
             m_death=Subquery(
                 Disposition.objects.filter(
-                    participant=OuterRef("pk"), kind=Disposition.Kind.DEATH
+                    participant=OuterRef("pk"), kind=Disposition.Kind.DEATH, entered_in_error=False
                 ).values("at")[:1]
             ),
             m_ended=Subquery(
-                Disposition.objects.filter(participant=OuterRef("pk"), kind__in=_END_KINDS)
+                Disposition.objects.filter(
+                    participant=OuterRef("pk"), kind__in=_END_KINDS, entered_in_error=False
+                )
                 .order_by("at", "id")
                 .values("at")[:1]
             ),
             m_ended_kind=Subquery(
-                Disposition.objects.filter(participant=OuterRef("pk"), kind__in=_END_KINDS)
+                Disposition.objects.filter(
+                    participant=OuterRef("pk"), kind__in=_END_KINDS, entered_in_error=False
+                )
                 .order_by("at", "id")
                 .values("kind")[:1]
             ),
@@ -147,7 +151,9 @@ def occurrences(p: Participant) -> list[Occurrence]:
     if screened is not None:  # the screening values are exported as findings (export.py)
         at = r if r is not None and r < screened else screened
         out.append(Occurrence("measurement", at, "the screening values"))
-    for n, at in Infusion.objects.filter(participant=p).values_list("number", "started_at"):
+    for n, at in Infusion.objects.filter(participant=p, entered_in_error=False).values_list(
+        "number", "started_at"
+    ):
         out.append(Occurrence("dose", at, f"infusion #{n}"))
     for pk, term, onset, end in AdverseEvent.objects.filter(
         participant=p, entered_in_error=False
@@ -182,7 +188,9 @@ def occurrences(p: Participant) -> list[Occurrence]:
     ):
         if when is not None:
             out.append(Occurrence("deviation", when, f"deviation (id {pk})"))
-    for kind, at in Disposition.objects.filter(participant=p).values_list("kind", "at"):
+    for kind, at in Disposition.objects.filter(participant=p, entered_in_error=False).values_list(
+        "kind", "at"
+    ):
         out.append(
             Occurrence(
                 "death" if kind == Disposition.Kind.DEATH else "disposition",

@@ -12,6 +12,7 @@ name the form's field as on entry (``value``, ``occurred_at`` …).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -21,6 +22,7 @@ from celltrial.dataset.rules import Occurrence
 from celltrial.edc import audit
 from celltrial.edc.actions._base import (
     ActionError,
+    Forbidden,
     NotFound,
     Problem,
     action,
@@ -43,16 +45,26 @@ from celltrial.edc.actions.monitoring import (
     invalidate_signatures,
     record_visits,
 )
-from celltrial.edc.actions.safety import check_ae, end_problems, onset_problems, window_flags
+from celltrial.edc.actions.safety import (
+    check_ae,
+    end_problems,
+    onset_problems,
+    refresh_windows,
+    window_flags,
+)
 from celltrial.edc.actions.sdv import undo_verifications
 from celltrial.edc.models import (
     AdverseEvent,
+    AuditEntry,
     Consent,
     Death,
     Disposition,
+    Infusion,
     Measurement,
+    Participant,
     Role,
     Staff,
+    VisitRecord,
 )
 from celltrial.edc.models.clinical import ClinicalEvent, Deviation
 
@@ -370,22 +382,99 @@ IN_ERROR: dict[str, type[models.Model]] = {
     "adverse_event": AdverseEvent,
     "clinical_event": ClinicalEvent,
     "deviation": Deviation,
+    "infusion": Infusion,
+    "visit": VisitRecord,
+    "disposition": Disposition,
 }
+#: Who may mark a table's records entered in error: an infusion holds the dose and the lot
+#: (the arm), so only the unblinded role that records it (the pharmacist); the others, the
+#: roles that correct clinical data.
+IN_ERROR_ROLES: dict[str, frozenset[str]] = {
+    "infusion": frozenset({Role.PHARMACIST}),
+}
+CLINICAL_CORRECTORS = frozenset({Role.INVESTIGATOR, Role.COORDINATOR, Role.DATA_MANAGER})
+#: The status a participant had under each disposition (its kind).
+_STATUS_OF: dict[str, str] = {
+    Disposition.Kind.COMPLETED: Participant.Status.COMPLETED,
+    Disposition.Kind.WITHDRAWN: Participant.Status.WITHDRAWN,
+    Disposition.Kind.LOST: Participant.Status.LOST,
+    Disposition.Kind.DEATH: Participant.Status.DEAD,
+}
+_LEAVING_ACTIONS = ("withdraw", "mark_lost_to_follow_up", "complete_study", "record_death")
 
 
-@action("mark_entered_in_error", [Role.INVESTIGATOR, Role.COORDINATOR, Role.DATA_MANAGER])
+def _status_before_leaving(d: Disposition) -> str:
+    """The status ``d``'s participant returns to once ``d`` is entered in error: that of a
+    disposition still standing (a death first), else the status before the participant's first
+    disposition, as its audit row recorded it (randomized when none says)."""
+    standing = list(
+        Disposition.objects.filter(participant_id=d.participant_id, entered_in_error=False)
+        .exclude(pk=d.pk)
+        .order_by("at", "id")
+    )
+    if standing:
+        kinds = [x.kind for x in standing]
+        return _STATUS_OF[Disposition.Kind.DEATH if "death" in kinds else kinds[0]]
+    first = Disposition.objects.filter(participant_id=d.participant_id).order_by("pk").first()
+    row = (
+        AuditEntry.objects.filter(
+            table="disposition",
+            record_id=str(first.pk if first is not None else d.pk),
+            action__in=_LEAVING_ACTIONS,
+        )
+        .order_by("seq")
+        .first()
+    )
+    if row is not None and row.old:
+        before = json.loads(row.old).get("status")
+        if isinstance(before, str) and before in Participant.Status.values:
+            return before
+    return Participant.Status.RANDOMIZED
+
+
+def in_error_refusal(actor: Staff, table: str) -> None:
+    """A 403 when ``actor``'s role may not mark ``table``'s records; decided before any record
+    is read, so the answer is the same whatever the record (and its arm)."""
+    allowed = IN_ERROR_ROLES.get(table, CLINICAL_CORRECTORS)
+    if actor.role not in allowed:
+        if table == "infusion":
+            raise Forbidden(
+                "role",
+                "an infusion is marked entered in error by the pharmacist (it holds the dose "
+                "and the lot, which blinded roles do not see)",
+            )
+        raise Forbidden(
+            "role",
+            f"a {actor.role} may not mark a {table.replace('_', ' ')} entered in error "
+            f"(allowed: {', '.join(sorted(allowed))})",
+        )
+
+
+@action(
+    "mark_entered_in_error",
+    [Role.INVESTIGATOR, Role.COORDINATOR, Role.DATA_MANAGER, Role.PHARMACIST],
+)
 def mark_entered_in_error(
     actor: Staff, table: str, record_id: int, *, reason: str = ""
 ) -> models.Model:
     """Mark a record "entered in error" (a duplicate, the wrong participant): it stays in the
     database and the audit trail (old and new values, the reason) and leaves the dataset, the
     rules' checks and the counts. Nothing is deleted; the mark is final (a record entered in
-    error is entered again, correctly)."""
+    error is entered again, correctly).
+
+    An infusion (pharmacist only): its number may be recorded again; when it was the first,
+    the visits anchored on the first administration move back to the plan; the adverse
+    events' safety-window flags are recomputed. A visit: what was recorded of it (done at, or
+    not done with its reason) is cleared, and the visit may be recorded again. A disposition
+    (completion, withdrawal, loss to follow-up): the participant's status returns to what it
+    was (a ``participant_status`` audit row). A death is corrected with :func:`edit_record`.
+    """
     if table not in IN_ERROR:
         raise ActionError(
             "table",
             f"{table!r} cannot be marked entered in error; these can: {', '.join(IN_ERROR)}",
         )
+    in_error_refusal(actor, table)
     record: Any = (
         IN_ERROR[table]
         ._default_manager.select_related("participant")
@@ -394,16 +483,32 @@ def mark_entered_in_error(
     )
     if record is None:
         raise NotFound("record_id", f"no {table} {record_id}")
-    participant_for(actor, record.participant)
+    participant_for(actor, record.participant, lock=True)
     check_unlocked(table, record)
     if not reason.strip():
         raise ActionError("reason", "say why the record was entered in error")
-    if record.entered_in_error:
+    if isinstance(record, VisitRecord):
+        if record.done_at is None and not record.not_done:
+            raise ActionError(
+                "record_id", f"visit {record.visit} has nothing recorded to mark entered in error"
+            )
+    elif record.entered_in_error:
         raise ActionError("record_id", f"{table} {record_id} is marked entered in error already")
+    if isinstance(record, Disposition) and record.kind == Disposition.Kind.DEATH:
+        raise ActionError(
+            "table",
+            "a death is corrected by editing it (time, cause: edit_record on the death), "
+            "not marked entered in error",
+        )
     signed_visits = record_visits(record)
     old = audit.snapshot(record)
-    record.entered_in_error = True
-    record.save(update_fields=["entered_in_error"])
+    if isinstance(record, VisitRecord):
+        record.done_at, record.in_window = None, None
+        record.not_done, record.not_done_reason = False, ""
+        record.save(update_fields=["done_at", "in_window", "not_done", "not_done_reason"])
+    else:
+        record.entered_in_error = True
+        record.save(update_fields=["entered_in_error"])
     audit.write(
         actor,
         "mark_entered_in_error",
@@ -411,10 +516,21 @@ def mark_entered_in_error(
         old=old,
         new=audit.snapshot(record),
         reason=reason.strip(),
+        blinded_safe=not isinstance(record, Infusion),
     )
-    invalidate_signatures(
-        actor,
-        signed_visits,
-        reason=f"{table} {record.pk} marked entered in error by {actor.username}: {reason.strip()}",
-    )
+    why = f"{table} {record.pk} marked entered in error by {actor.username}: {reason.strip()}"
+    p = record.participant
+    if isinstance(record, Infusion):
+        from celltrial.edc.actions.randomization import reanchor_visits
+
+        if record.number == 1:
+            first = p.infusions.filter(number=1, entered_in_error=False).first()
+            reanchor_visits(actor, p, first.started_at if first is not None else None)
+        refresh_windows(actor, p, reason=f"infusion #{record.number} entered in error")
+    elif isinstance(record, Disposition):
+        before = p.status
+        p.status = _status_before_leaving(record)
+        p.save(update_fields=["status"])
+        audit.write_status(actor, p, before)
+    invalidate_signatures(actor, signed_visits, reason=why)
     return cast(models.Model, record)

@@ -88,7 +88,7 @@ def _randomized_at(p: Participant, what: str) -> dt.datetime:
 
 def end_of_follow_up(p: Participant) -> Disposition | None:
     """The first disposition that ended the participant's follow-up (None while active)."""
-    return p.dispositions.order_by("at", "id").first()
+    return p.dispositions.filter(entered_in_error=False).order_by("at", "id").first()
 
 
 # The rules of the follow-up forms' fields, shared by the actions below and by

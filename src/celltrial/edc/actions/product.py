@@ -23,6 +23,7 @@ from celltrial.edc.actions._base import (
     site_for,
 )
 from celltrial.edc.actions._rules import enforce
+from celltrial.edc.actions.safety import refresh_windows
 from celltrial.edc.models import Infusion, Lot, Participant, ReleaseResult, Role, Site, Staff
 from celltrial.protocol import CalendarError, calendar
 from celltrial.protocol.models import ReleaseCriterion
@@ -310,7 +311,7 @@ def record_infusion(
         raise ActionError(
             "lot", f"lot {the_lot.number} expired at {the_lot.expires_at.isoformat()}"
         )
-    done = p.infusions.count()
+    done = p.infusions.filter(entered_in_error=False).count()
     n = number if number is not None else done + 1
     protocol = actor.trial.active_protocol().protocol
     try:
@@ -321,7 +322,7 @@ def record_infusion(
         raise ActionError(
             "number", f"the protocol plans {len(cal.administrations)} administration(s), not #{n}"
         )
-    if p.infusions.filter(number=n).exists():
+    if p.infusions.filter(number=n, entered_in_error=False).exists():
         raise Conflict("number", f"administration #{n} of {p.code} is recorded already")
     plan = cal.administrations[n - 1]
     # Where the protocol's dose is unknown the amount is still counted in something: cells for
@@ -374,6 +375,9 @@ def record_infusion(
         from celltrial.edc.actions.randomization import reanchor_visits
 
         reanchor_visits(actor, p, start)  # Day 0 and the visits after it count from this infusion
+    # The AEs' safety-window flags follow the infusion times (an AE entered before this infusion
+    # is flagged as if entered after it): recomputed here, in this transaction, audited.
+    refresh_windows(actor, p, reason=f"infusion #{n} recorded")
     audit.write(
         actor,
         "record_infusion",

@@ -158,13 +158,38 @@ def window_flags(
     if protocol is None:
         protocol = p.trial.active_protocol().protocol
     flags: list[str] = []
-    starts = list(Infusion.objects.filter(participant=p).values_list("started_at", flat=True))
+    starts = Infusion.objects.filter(participant=p, entered_in_error=False).values_list(
+        "started_at", flat=True
+    )
+    since = [(onset - s).total_seconds() / 3600 for s in starts]
     for w in protocol.safety.windows:
         if terms and not w.counts(*terms):
             continue
-        if any(s <= onset <= s + dt.timedelta(hours=w.duration) for s in starts):
+        if w.contains(since):  # the rule ADAE's WIN_ flags use (SafetyWindow.contains)
             flags.append(w.id)
     return flags
+
+
+def refresh_windows(actor: Staff, p: Participant, *, reason: str) -> list[AdverseEvent]:
+    """Recompute the safety-window flags of ``p``'s adverse events after its infusions
+    changed (one recorded, or one entered in error): an AE entered before the infusion is
+    flagged as if it had been entered after it. Called explicitly by the infusion actions, in
+    their transaction; each AE whose flags change gets an ``derive_windows`` audit row (old
+    and new flags, ``reason``). Returns the AEs changed."""
+    protocol = p.trial.active_protocol().protocol
+    changed: list[AdverseEvent] = []
+    for ae in AdverseEvent.objects.filter(participant=p, entered_in_error=False).order_by("pk"):
+        flags = window_flags(p, ae.onset, protocol, terms=(ae.term, ae.decoded_term))
+        if flags == ae.windows:
+            continue
+        old = audit.snapshot(ae, ["windows"])
+        ae.windows = flags
+        ae.save(update_fields=["windows"])
+        audit.write(
+            actor, "derive_windows", ae, old=old, new=audit.snapshot(ae, ["windows"]), reason=reason
+        )
+        changed.append(ae)
+    return changed
 
 
 @action("report_adverse_event", CLINICAL_WRITERS)

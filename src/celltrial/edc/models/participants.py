@@ -98,6 +98,9 @@ class Disposition(models.Model):
     at = models.DateTimeField()
     reason = models.TextField(blank=True)
     by = models.CharField(max_length=40, blank=True)  # participant, investigator, sponsor ...
+    #: Marked "entered in error" (with a reason, audited): kept, left out of the dataset, the
+    #: order rules and the counts; the participant's status returns to what it was.
+    entered_in_error = models.BooleanField(default=False)
 
 
 class Death(models.Model):

@@ -65,8 +65,15 @@ class Infusion(models.Model):
     interruption = models.TextField(blank=True)
     reaction = models.TextField(blank=True)
     missing = models.JSONField(default=dict)
+    #: Marked "entered in error" (with a reason, audited; unblinded roles only): kept, left out
+    #: of the dataset, the order rules and the counts; its number may be recorded again.
+    entered_in_error = models.BooleanField(default=False)
 
     class Meta:
         constraints = [  # noqa: RUF012
-            models.UniqueConstraint(fields=["participant", "number"], name="infusion_number_once")
+            models.UniqueConstraint(
+                fields=["participant", "number"],
+                condition=models.Q(entered_in_error=False),
+                name="infusion_number_once",
+            )
         ]

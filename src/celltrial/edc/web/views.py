@@ -365,7 +365,7 @@ def _timeline(staff: Staff, p: Participant) -> dict[str, Any]:
     if r is None:
         return out
     protocol = staff.trial.active_protocol().protocol
-    done = {i.number: i for i in p.infusions.all()}
+    done = {i.number: i for i in p.infusions.filter(entered_in_error=False)}
     following = p.status == Participant.Status.RANDOMIZED
     try:
         cal = calendar(protocol, r.randomized_at, weight_kg=p.weight_kg, arms=[r.slot.arm])
@@ -705,7 +705,11 @@ def adverse_event(request: HttpRequest, staff: Staff, code: str) -> HttpResponse
                     note += f" Serious: the SAE report is due by {due} ({tz})."
                 request.session["notice"] = note
                 return redirect("participant", code=p.code)
-    infusions = list(p.infusions.order_by("number").values_list("started_at", flat=True))
+    infusions = list(
+        p.infusions.filter(entered_in_error=False)
+        .order_by("number")
+        .values_list("started_at", flat=True)
+    )
     protocol = staff.trial.active_protocol().protocol
     return render(
         request,
@@ -873,17 +877,19 @@ def edit(request: HttpRequest, staff: Staff, code: str, table: str, record_id: i
     )
 
 
-@staff_page({Role.INVESTIGATOR, Role.COORDINATOR, Role.DATA_MANAGER})
+@staff_page({Role.INVESTIGATOR, Role.COORDINATOR, Role.DATA_MANAGER, Role.PHARMACIST})
 def entered_in_error(
     request: HttpRequest, staff: Staff, code: str, table: str, record_id: int
 ) -> HttpResponse:
     """Mark a record "entered in error", with a reason (:func:`actions.mark_entered_in_error`):
-    it stays in the audit trail and leaves the dataset."""
-    from celltrial.edc.actions.edit import IN_ERROR
+    it stays in the audit trail and leaves the dataset. An infusion: the pharmacist only (the
+    refusal is decided by role, before the record is read: the same for every arm)."""
+    from celltrial.edc.actions.edit import IN_ERROR, in_error_refusal
 
-    p = _participant(staff, code)
     if table not in IN_ERROR:
         raise actions.NotFound("record", f"a {table} cannot be marked entered in error")
+    in_error_refusal(staff, table)
+    p = _participant(staff, code)
     record = IN_ERROR[table]._default_manager.filter(pk=record_id, participant=p).first()
     if record is None:
         raise actions.NotFound("record", f"no {table} {record_id} of {p.code}")
@@ -944,7 +950,7 @@ def pharmacy(request: HttpRequest, staff: Staff) -> HttpResponse:
     lots = []
     given: dict[int, list[Any]] = {}  # lot id -> its infusions: the chain lot -> participant
     for i in (
-        Infusion.objects.filter(lot__trial_id=staff.trial_id)
+        Infusion.objects.filter(lot__trial_id=staff.trial_id, entered_in_error=False)
         .select_related("participant")
         .order_by("started_at", "id")
     ):
@@ -1078,7 +1084,7 @@ def dose(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
         cal_error = ""
     except CalendarError as exc:
         cal, cal_error = calendar(protocol, r.randomized_at, arms=[arm.id]), str(exc)
-    done = {i.number: i for i in p.infusions.select_related("lot")}
+    done = {i.number: i for i in p.infusions.filter(entered_in_error=False).select_related("lot")}
     plans = [{"a": a, "done": done.get(a.number)} for a in cal.administrations]
     lots = Lot.objects.filter(trial_id=staff.trial_id, arm=arm.id, status=Lot.Status.RELEASED)
     return render(

@@ -75,7 +75,8 @@ def _time(text: str, field: str, errors: dict[str, str], *, required: bool) -> d
 def _left(p: Participant) -> list[Any]:
     """The participant's dispositions (completed, withdrew, lost, died), oldest first; the
     first ended the follow-up (a death may follow a withdrawal or a loss to follow-up)."""
-    return list(p.dispositions.order_by("at", "id")) if p.status in LEFT else []
+    left = p.dispositions.filter(entered_in_error=False).order_by("at", "id")
+    return list(left) if p.status in LEFT else []
 
 
 def _done(request: HttpRequest, p: Participant, notice: str) -> HttpResponse:
