@@ -238,6 +238,21 @@ def test_disposition_entered_in_error_returns_the_status(trial, clients, tmp_pat
     assert "WITHDRAWAL BY SUBJECT" not in set(ds.loc[ds["USUBJID"] == p.code, "DSDECOD"])
     detail = clients["coord1"].call("get", f"/participants/{p.code}").json()
     assert [x["entered_in_error"] for x in detail["dispositions"]] == [True]
+    # The web: the same mark from the participant's page (a completion this time).
+    coord.user.set_password(PASSWORD)
+    coord.user.save()
+    web = Client()
+    assert web.post("/login", {"username": "coord1", "password": PASSWORD}).status_code == 302
+    v = actions.record_visit(coord, p, "baseline", at=r)
+    page = web.get(f"/p/{p.code}").content.decode()
+    assert f"/p/{p.code}/in-error/visit/{v.pk}" in page and "entered in error" in page
+    lost = actions.mark_lost_to_follow_up(coord, p, last_contact=r + 96 * HOUR)
+    assert f"/p/{p.code}/in-error/disposition/{lost.pk}" in web.get(f"/p/{p.code}").content.decode()
+    form = f"/p/{p.code}/in-error/disposition/{lost.pk}"
+    assert web.post(form, {"reason": ""}).status_code == 200  # the form again, asking why
+    assert web.post(form, {"reason": "reached by phone"}).status_code == 302
+    p.refresh_from_db()
+    assert p.status == Participant.Status.RANDOMIZED
     # A loss to follow-up then a death: the loss entered in error, the participant stays dead;
     # a death is corrected by editing it.
     q = randomized(trial, at=r)

@@ -429,6 +429,8 @@ def participant(request: HttpRequest, staff: Staff, code: str) -> HttpResponse:
             # A locked casebook shows no entry or edit buttons (the server refuses them too).
             may_enter=clinical and not frozen,
             editor=(clinical or staff.role == Role.DATA_MANAGER) and not frozen,
+            # an infusion is marked entered in error by the pharmacist only (issue 15)
+            pharmacy_editor=staff.role == Role.PHARMACIST and not frozen,
             audit_reader=staff.role in AUDIT_READERS,
             screening=s,
             failed=failed,
