@@ -732,3 +732,143 @@ def test_e_notation_single_procedure_long_survival_and_changes(tmp_path: Path) -
         "85.0%.\n"
     )
     assert _counts(_one(tmp_path, "t.txt", text)) == set()
+
+
+# ------------------------------------------------------------------------------------------
+# the fourteenth held-out set's misses at its first look, as general patterns (each failed
+# before)
+# ------------------------------------------------------------------------------------------
+def test_decimal_commas(tmp_path: Path) -> None:
+    text = (
+        "Title\n\nAbstract\nThirty patients were randomized to cells (mean of 2,3 × 10^8 cells; "
+        "n = 15) or placebo (n = 15). LVEF improved by 3,1% vs 2,7% (p = 0,68). Hospitalization "
+        "occurred in 3 (20%) vs 4 (26,7%) patients. Cells were given on days 0,3,6.\n"
+    )
+    p = _one(tmp_path, "t.txt", text)
+    assert [(pytest.approx(v["amount"]), v["unit"]) for v in _values(p, "dose")] == [
+        (2.3e8, "cells")
+    ]
+    assert [v["value"] for v in _values(p, "p_value")] == ["0.68"]
+    assert {(3, 15), (4, 15)} <= _counts(p)
+    assert {"days": [0, 3, 6]} in _values(p, "schedule")
+
+
+def test_table_cells_without_percent_signs_need_a_known_n(tmp_path: Path) -> None:
+    text = (
+        "Title\n\nForty patients received a single infusion of CAR T cells.\n\n"
+        "Event                        Any grade     Grade 3 or higher\n"
+        "Cytokine release syndrome    34 (85.0)     4 (10.0)\n"
+        "Age, years                   62 (8.5)      -\n"
+    )
+    assert _counts(_one(tmp_path, "t.txt", text)) == {(34, 40), (4, 40)}
+
+
+def test_figure_legends_of_web_pages_and_named_groups(tmp_path: Path) -> None:
+    page = (
+        "<!DOCTYPE html><html><head><title>T - PMC</title></head><body><main>"
+        "<h1>T</h1><section class='abstract'><h2>Abstract</h2><p>Of 91 randomized, 45 "
+        "received MSCs and 46 placebo.</p></section><div class='fig'><p>Figure 2. HbA1c over "
+        "48 weeks (log-rank P = 0.02).</p></div><section><h2>References</h2><p>Figure 1. "
+        "Other trial (P = 0.5).</p></section></main></body></html>"
+    )
+    p = _one(tmp_path, "t.html", page)
+    assert [v["value"] for v in _values(p, "p_value")] == ["0.02"]
+    text = (
+        "Title\n\nAbstract\nThirty-six patients were randomly divided into cell group (n=18) and "
+        "rehabilitation group (n=18). In the cell group, headache occurred in 3 cases and fever "
+        "in 2 cases. Three transplant recipients and none of the rehabilitation group died.\n"
+    )
+    assert _counts(_one(tmp_path, "t.txt", text)) == {(3, 18), (2, 18), (0, 18)}
+
+
+def test_four_times_daily_eyes_and_colon_lists(tmp_path: Path) -> None:
+    s = "Patients applied exosome eye drops four times daily for 14 days."
+    assert {"every_hours": 6} in _values(items_in(s), "schedule")
+    assert {"every_hours": 24} not in _values(items_in(s), "schedule")
+    text = (
+        "Title\n\nAbstract\nTwenty-eight patients (56 eyes) applied eye drops. Symptoms improved "
+        "in 24 of 28 patients.\n"
+    )
+    assert {v["n"] for v in _values(_one(tmp_path, "t.txt", text), "arm_size")} == {28}
+    text = (
+        "Title\n\nAbstract\nPatients were randomized to a low dose of 1 million cells/kg (twelve "
+        "patients), a high dose of 3 million cells/kg (eleven patients) or placebo (twelve "
+        "patients). Good outcome at 90 days: seven, eight and four patients (P = 0.21). One "
+        "patient in the high-dose group died. Days: 1, 3 and 5.\n"
+    )
+    assert _counts(_one(tmp_path, "t.txt", text)) == {(7, 12), (8, 11), (4, 12), (1, 11)}
+    text = (
+        "Title\n\nAbstract\nSeventy-five adults were randomized to transplantation (n = 36) or "
+        "cyclophosphamide (n = 39). Event-free survival at 54 months was 79% and 50% (P = 0.02).\n"
+    )
+    assert _counts(_one(tmp_path, "t.txt", text)) == set()
+
+
+# ------------------------------------------------------------------------------------------
+# the fifteenth held-out set's misses at its first look, as general patterns (each failed
+# before)
+# ------------------------------------------------------------------------------------------
+def test_dates_and_proportions_are_not_counts() -> None:
+    s = (
+        "Between 03/2018 and 12/2020, patients (Rutherford class 5/6) were randomized. Rest pain "
+        "resolved in about 2/3 of treated patients; ulcers healed in 22/48 (45.8%)."
+    )
+    assert [(v["events"], v["n"]) for v in _values(items_in(s), "count")] == [(22, 48)]
+
+
+def test_n_equals_k_results_are_counts_not_arms(tmp_path: Path) -> None:
+    text = (
+        "Title\n\nAbstract\nForty patients were randomized 1:1 to cells or placebo. Complete "
+        "response: n = 9 (45%) vs n = 4 (20%) (P = 0.18). Serious adverse events: n = 2 vs n = 3.\n"
+    )
+    p = _one(tmp_path, "t.txt", text)
+    assert {v["n"] for v in _values(p, "arm_size")} == {20}
+    assert _counts(p) == {(9, 20), (4, 20), (2, 20), (3, 20)}
+
+
+def test_subgroups_of_a_case_series(tmp_path: Path) -> None:
+    text = (
+        "Title\n\nAbstract\nFifteen patients with lupus (n = 8), myositis (n = 3) or systemic "
+        "sclerosis (n = 4) received one infusion of CD19 CAR T cells. All eight patients with "
+        "lupus reached remission. Cytokine release syndrome occurred in 10 patients.\n"
+    )
+    p = _one(tmp_path, "t.txt", text)
+    assert {v["n"] for v in _values(p, "arm_size")} == {15}
+    assert _counts(p) == {(8, 8), (10, 15)}
+
+
+def test_estimates_without_ci_words_and_in_a_table_column(tmp_path: Path) -> None:
+    s = "Events occurred in 12 vs 25 patients (aHR 0.47 [0.24-0.93]; P = 0.03)."
+    found = [
+        (v["measure"], v["value"], v["low"], v["high"]) for v in _values(items_in(s), "estimate")
+    ]
+    assert found == [("HR", 0.47, 0.24, 0.93)]
+    assert _values(items_in("OR 5 (10-20)"), "estimate") == []  # not an interval around 5
+    text = (
+        "Title\n\n60 patients were randomized, 30 per group.\n\n"
+        "Outcome\tMSC\tPlacebo\tRisk difference, % (95% CI)\n"
+        "Death at day 28\t4/30\t9/30\t-16.7 (-37.5 to 4.2)\n"
+        "Ventilator-free\t18/30\t12/30\t20.0 (-4.7 to 44.7)\n"
+    )
+    p = _one(tmp_path, "t.txt", text)
+    found = [(v["measure"], v["value"], v["low"]) for v in _values(p, "estimate")]
+    assert found == [("RD", -16.7, -37.5), ("RD", 20.0, -4.7)]
+
+
+# ------------------------------------------------------------------------------------------
+# the sixteenth held-out set's misses at its first look, as general patterns (each failed
+# before)
+# ------------------------------------------------------------------------------------------
+def test_between_ranges_times_at_intervals_once_and_long_estimate_phrases() -> None:
+    s = "Patients received MSCs, between 1 and 2 million cells/kg, on days 1 and 8."
+    assert _values(items_in(s), "dose") == [{"amount": 1e6, "high": 2e6, "unit": "cells/kg"}]
+    s = "UC-MSCs (1×10^6/kg, three times at 4-week intervals; n = 30) or standard therapy."
+    assert {"count": 3} in _values(items_in(s), "schedule")
+    assert _values(items_in("Patients were seen three times at baseline."), "schedule") == []
+    s = "Bone marrow cells (1.5 × 10^9 cells) injected intramuscularly once, or standard care."
+    assert {"count": 1} in _values(items_in(s), "schedule")
+    s = "The mean difference in 6-minute walk distance at 6 months was 31.2 m (95% CI, 2.4-60.0 m)."
+    found = [
+        (v["measure"], v["value"], v["low"], v["high"]) for v in _values(items_in(s), "estimate")
+    ]
+    assert found == [("MD", 31.2, 2.4, 60.0)]

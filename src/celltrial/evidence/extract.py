@@ -104,12 +104,35 @@ def _float(text: str) -> float:
     return float(text.replace(" ", "").replace("−", "-").replace("–", "-").replace("—", "-"))
 
 
+_DECIMAL_COMMA = re.compile(
+    r"(?<![\d,.])(\d{1,3}),(\d{1,2})(?=\s*(?:%|[×xX]\s*10|mL|ml|mg|kg|points?)(?![\w]))|"
+    r"(?<![\d,.])(?<!days )(?<!day )(?<!weeks )(?<!week )(?<!months )(0),(\d+)\b(?!,\d)|"
+    r"(\b[Pp]\s*[=<>≤≥]\s*)(0|1),(\d+)"
+)
+
+
+def decimal_points(text: str) -> str:
+    """A decimal comma (European and Latin American journals) as a point, where it cannot be
+    a list ("days 0,3,6") or a thousands separator ("1,000"): before %, "× 10" or a unit
+    ("26,7%", "2,3 × 10^8"), after a leading zero ("0,68") and in a p-value."""
+
+    def point(m: re.Match[str]) -> str:
+        if m.group(1) is not None:
+            return f"{m.group(1)}.{m.group(2)}"
+        if m.group(3) is not None:
+            return f"{m.group(3)}.{m.group(4)}"
+        return f"{m.group(5)}{m.group(6)}.{m.group(7)}"
+
+    return _DECIMAL_COMMA.sub(point, text)
+
+
 def sentences(text: str) -> list[str]:
     """Split an abstract into sentences (keeps "P = .015", "vs." and "et al." intact).
 
-    The Lancet's decimal point ("0·45") is read as "0.45".
+    The Lancet's decimal point ("0·45") is read as "0.45", a decimal comma ("p = 0,68",
+    "26,7%", "2,3 × 10^8") as a point (:func:`decimal_points`).
     """
-    text = re.sub(r"(?<=\d)[·•](?=\d)", ".", " ".join(text.split()))
+    text = decimal_points(re.sub(r"(?<=\d)[·•](?=\d)", ".", " ".join(text.split())))
     parts = re.split(r"(?<=[.!?])\s+(?=[A-Z(])(?<!\bvs\.\s)(?<!\bal\.\s)(?<!\bFig\.\s)", text)
     out: list[str] = []
     for part in parts:
@@ -177,7 +200,8 @@ _MEASURE_RE = "|".join(f"(?P<m{i}>{p})" for i, (p, _) in enumerate(_MEASURES))
 _ESTIMATE = re.compile(
     rf"(?:{_MEASURE_RE})\b(?:\s*[(\[](?:[A-Z]{{1,4}}|[a-z]{{1,4}}\s?[A-Z]{{1,3}})[)\]])?"
     rf"(?P<between>(?:\s+(?:for|in|of|between|was|were|on|at|the|a|an|with|to|vs\.?|versus|"
-    rf"[\w-]+\s+vs\.?\s+[\w-]+|\([^()]{{1,30}}\)|[a-z][\w-]*)){{0,6}}?)"
+    rf"[\w-]+\s+vs\.?\s+[\w-]+|\([^()]{{1,30}}\)|\d+-[a-z][\w-]*|"
+    rf"(?:at|after|by|over)\s+\d+\s+(?:days?|weeks?|months?|years?)|[a-z][\w-]*)){{0,8}}?)"
     rf"\s*(?:[:=,]|was|of|were)?\s*(?P<value>{_DEC})\s*(?P<unit>%|percentage\s+points?|"
     rf"[a-zA-Zµμ/]+(?:/[a-zA-Z]+)?)?"
     rf"\s*[,;]?\s*[(\[]?\s*(?P<level>\d{{2}}(?:\.\d)?)\s*%\s*(?:CI|confidence\s+interval(?:\s*[\[(]CI[\])])?|CrI)\s*[:,]?\s*"
@@ -218,6 +242,14 @@ def _shared_measure(
     if measure == "difference" and unit.lower().startswith("percentage point"):
         measure = "RD"
     return measure, _float(m.group("value")), unit, start
+
+
+_ESTIMATE_NO_CI = re.compile(
+    r"(?P<measure>(?-i:\ba?(?:HR|OR|RR|IRR)\b)|hazard\s+ratio|odds\s+ratio|risk\s+ratio|"
+    r"relative\s+risk)\s*(?:[:=,]|was|of)?\s*"
+    rf"(?P<value>{_DEC})\s*[(\[]\s*(?P<low>{_DEC})\s*(?:[-–—,;]|to)\s*(?P<high>{_DEC})\s*[)\]]",
+    re.IGNORECASE,
+)
 
 
 def _measure(match: re.Match[str]) -> str:
@@ -350,7 +382,7 @@ _N_YEAR_SURVIVAL = re.compile(
 )
 _LONG_TERM = re.compile(
     r"(?:surviv|free)\w*[^.;]{0,40}?\b(?:at|after|by)\s+(?:\d+|one|two|three|four|five|ten)"
-    r"\s+years?|(?:\d+|one|two|three|five|ten)[- ]years?\s+(?:overall\s+)?(?:survival|free)|"
+    r"\s+years?|(?:surviv|free)\w*[^.;]{0,40}?\b(?:at|after|by)\s+(?:[2-9]\d|1\d\d)\s+months|(?:\d+|one|two|three|five|ten)[- ]years?\s+(?:overall\s+)?(?:survival|free)|"
     r"Kaplan|estimated",
     re.IGNORECASE,
 )
@@ -457,7 +489,7 @@ _AND_COUNTS = re.compile(
     rf"\b(?:(?:in|by)\s+)?(?:all\s+)?({_COUNT})\s+(?:(?:[\w-]+\s+){{0,2}}?(?:{_PEOPLE}|controls?)\s+"
     rf"(?:\w+\s+){{0,3}}?|{_LABEL}\s+(?:{_LABEL}\s+)?)and\s+(?:(?:in|by)\s+)?(?:all\s+)?"
     rf"({_COUNT})\s+(?:(?:of\s+the\s+)?(?:[\w-]+\s+){{0,2}}?(?:{_PEOPLE}|controls?)\b|"
-    r"(?:after|with|on|receiving|given)\s+[\w-]+)",
+    r"of\s+the\s+(?:[\w-]+\s+){0,2}?(?:group|arm)\b|(?:after|with|on|receiving|given)\s+[\w-]+)",
     re.IGNORECASE,
 )
 # "Falls were reported by 10, 8 and 6 patients", "in 8 and 7 patients": one count per arm
@@ -473,8 +505,9 @@ _ELLIPTIC_PAIR = re.compile(
 )
 # "Deaths: one, two and two.": one count per arm after a colon
 _COLON_LIST = re.compile(
-    r"(?:^|[.;]\s+)(?P<label>[A-Za-z][\w-]*(?:\s+[\w-]+){0,3}?)\s*:\s+"
-    rf"(?P<list>(?:{_COUNT}\s*,\s*)*{_COUNT}\s*,?\s+and\s+{_COUNT})(?=\s*(?:[.;]|$))",
+    r"(?:^|[.;]\s+)(?P<label>[A-Za-z][^:;.]{0,100}?)\s*:\s+"
+    rf"(?P<list>(?:{_COUNT}\s*,\s*)*{_COUNT}\s*,?\s+and\s+{_COUNT})(?:\s+{_PEOPLE})?"
+    r"(?=\s*(?:[.;(]|$))",
     re.IGNORECASE,
 )
 # "Of six patients evaluated for efficacy, four showed improvement … and five in …"
@@ -543,7 +576,7 @@ _TREATED_OF = re.compile(
 )
 _ENROLMENT = re.compile(
     r"\b(?:enrolled|included|recruited|received|treated|underwent|randomi[sz]ed|allocated|"
-    r"assigned|participated|we report|were studied|took part)\b",
+    r"assigned|participated|we report|were studied|took part|applied|used|were\s+given)\b",
     re.IGNORECASE,
 )
 # "randomized equally to MSCs or rehabilitation", "in equal numbers": a 1:1 ratio
@@ -654,7 +687,8 @@ _EVERY_WORD = re.compile(
     r"\b(?:(?:once\s+)?(?<!twice )(daily)(?!\s+(?:living|life|activit))|"
     r"(twice)(?:\s+a|\s+per)?\s+week(?:ly)?|(twice\s+(?:daily|a\s+day))|"
     r"(?<!twice )(?:once\s+|at\s+)?(weekly)(?:\s+intervals?)?|every\s+(day|week|month)|"
-    r"once\s+a\s+(day|week|month)|(monthly)|per\s+(day)(?=\s+for\b))\b",
+    r"once\s+a\s+(day|week|month)|(monthly)|per\s+(day)(?=\s+for\b)|"
+    r"(three|four|five|six|thrice|[3-6])\s+times\s+(?:a\s+|per\s+)?(daily|day|weekly|week))\b",
     re.IGNORECASE,
 )
 # "weekly angina frequency": "weekly" describing a measured quantity, not a dosing rhythm
@@ -686,7 +720,8 @@ _SINGLE = re.compile(
     r"(?:[\w-]+\s+){0,2}?(?:dose|infusion|injection|administration|session|procedure|transplant)"
     r"(?![\w-])|\bone[- ]time\s+(?:[\w-]+\s+){0,2}?(?:dose|infusion|injection|administration|"
     r"treatment|transplant\w*|procedure|application)\b|"
-    r"\b(?:infused|injected|given|administered|transplanted|infusion|injection)\s+once\b"
+    r"\b(?:infused|injected|given|administered|transplanted|infusion|injection)"
+    r"(?:\s+[a-z]+ly)?\s+once\b"
     r"(?!\s+(?:daily|weekly|monthly|a\s+(?:day|week|month)|every|per|each))",
     re.IGNORECASE,
 )
@@ -698,7 +733,8 @@ _TIMES = re.compile(
     rf"\b(?:infused|injected|given|administered|applied|transplanted|treated|received|dosed)"
     rf"(?:\s+(?:[\w-]+|\((?:[^()]|\([^()]*\)){{0,40}}\))){{0,3}}?\s+"
     rf"(twice|thrice|({_NUM})\s+times)\b|\b(twice)\s*,?\s+({_NUM})[\s-]*"
-    rf"{_TIME_UNIT}\s+apart",
+    rf"{_TIME_UNIT}\s+apart|\b(thrice|{_NUM}\s+times)(?=\s*,?\s+(?:at\s+(?:{_NUM}[\s-]*)?"
+    rf"{_TIME_UNIT}[\s-]*intervals?|every\s+|(?:{_NUM})[\s-]*{_TIME_UNIT}\s+apart))",
     re.IGNORECASE,
 )
 _FOR = re.compile(
@@ -767,7 +803,14 @@ def _n_from_percent(events: int, percent: str, limit: int = 1000) -> list[int]:
     """Every n (events ≤ n ≤ limit) with events/n written as ``percent``."""
     if events == 0:
         return []
-    return [n for n in range(max(events, 1), limit + 1) if _rounds_to(events, n, percent)]
+    # 100·events/n lies within the rounding half-width of the percentage: only n between
+    # 100·events/(p + w) and 100·events/(p − w) can qualify (checked exactly below)
+    digits = len(percent.split(".")[1]) if "." in percent else 0
+    width = 0.5 * 10.0**-digits + 1e-9
+    low = max(events, 1, int(100 * events / (float(percent) + width)) - 1)
+    top = float(percent) - width
+    high = limit if top <= 0 else min(limit, int(100 * events / top) + 1)
+    return [n for n in range(low, high + 1) if _rounds_to(events, n, percent)]
 
 
 def _p_value(match: re.Match[str]) -> dict[str, Any]:
@@ -864,7 +907,7 @@ def _dose_unit(after: str) -> str | None:
 
 def items_in(sentence: str) -> list[Item]:
     """Every numeric item of one sentence, as the sentence states it (no document context)."""
-    sentence = re.sub(r"(?<=\d)[·•](?=\d)", ".", sentence)  # the Lancet's decimal point
+    sentence = decimal_points(re.sub(r"(?<=\d)[·•](?=\d)", ".", sentence))  # "0·45", "0,45"
     found: list[Item] = []
     used: list[tuple[int, int]] = []  # spans already read as part of a count
 
@@ -893,6 +936,17 @@ def items_in(sentence: str) -> list[Item]:
             values["measure"] = "RD"
         add("estimate", m, values)
         estimates.append((m.start(), m.end()))
+    # "aHR 0.47 [0.24-0.93]", "OR 2.1 (1.2 to 3.4)": an estimate with its interval, no "CI"
+    for m in _ESTIMATE_NO_CI.finditer(sentence):
+        if any(s <= m.start() < e for s, e in estimates):
+            continue
+        value, low, high = (_float(m.group(g)) for g in ("value", "low", "high"))
+        if low <= value <= high:
+            name = _measure(_MEASURE_WORD.match(m.group("measure")) or m)
+            values = {"measure": name, "value": value, "low": low, "high": high}
+            values["level"] = "not stated"
+            add("estimate", m, values)
+            estimates.append((m.start(), m.end()))
     for m in _CI.finditer(sentence):
         ci_unit = "%" if m.group(3) else ""
         low, high = _float(m.group(2)), _float(m.group(4))
@@ -922,6 +976,19 @@ def items_in(sentence: str) -> list[Item]:
             if overlaps(m.start(), m.end()):
                 continue
             if regex is _FRACTION and _NOT_FRACTION_BEFORE.search(sentence[: m.start()]):
+                continue
+            if (
+                regex is _FRACTION
+                and (
+                    (1900 <= int(m.group(2)) <= 2100 and int(m.group(1)) <= 12)  # "03/2018": a date
+                    or re.match(r"\s+of\b", sentence[m.end() :])  # "2/3 of patients": a proportion
+                    or re.search(
+                        r"\b(?:about|approximately|nearly|almost|roughly|over|some)\s+$",
+                        sentence[: m.start()],
+                        re.I,
+                    )
+                )
+            ):
                 continue
             events, n = word_number(m.group(1)), word_number(m.group(2))
             if events is None or n is None or n == 0 or events > n:
@@ -983,6 +1050,11 @@ def items_in(sentence: str) -> list[Item]:
         ):  # "by day 7 in the MSC group", "within 3 days in the treated group"
             continue
         add("group_count", m, {"events": count, "group": m.group(2).strip()})
+    for m in re.finditer(  # "Serious adverse events: n = 2 vs n = 3"
+        r":\s*[nN]\s*=\s*(\d+)\s*(?:vs\.?|versus)\s*[nN]\s*=\s*(\d+)\b(?!\s*[(\[]\s*\d)", sentence
+    ):
+        add("comparison", m, {"counts": [int(m.group(1)), int(m.group(2))]})
+        used.append((m.start(), m.end()))
     for m in _VS_COUNTS.finditer(sentence):
         if overlaps(m.start(), m.end()):
             continue
@@ -1053,9 +1125,9 @@ def items_in(sentence: str) -> list[Item]:
                 else:
                     add("group_count", m, {"events": count, "group": m.group(2)})
     for m in _COLON_LIST.finditer(sentence):
-        if re.search(
-            r"\b(?:days?|weeks?|months?|years?|doses?|ages?|times?|visits?|scores?|levels?|grades?|"
-            r"phases?|cohorts?)\b",
+        if re.match(  # "Days: 1, 3 and 5", "Doses: …": not counts
+            r"\s*(?:days?|weeks?|months?|years?|doses?|ages?|times?|time\s+points?|visits?|"
+            r"scores?|levels?|grades?|phases?|cohorts?|sessions?)\b",
             m.group("label"),
             re.I,
         ) or overlaps(m.start("list"), m.end("list")):
@@ -1087,6 +1159,36 @@ def items_in(sentence: str) -> list[Item]:
                     m.end() + more.start(1),
                 )
             )
+    # "In the cell group, headache occurred in 3 cases and fever in 2 cases.": that group's
+    lead_group = re.match(
+        r"\s*(?:In|Among)\s+the\s+((?:[\w-]+\s+){1,2}?)(?:group|arm)\s*,", sentence
+    )
+    if lead_group:
+        for m in re.finditer(
+            rf"\bin\s+({_COUNT})\s+{_PEOPLE}\b(?!\s*\()", sentence[lead_group.end() :]
+        ):
+            k = word_number(m.group(1))
+            if k is not None and m.group(1).lower() != "no":
+                start = lead_group.end() + m.start(1)
+                found.append(
+                    Item(
+                        "group_count",
+                        m.group(0),
+                        {"events": k, "group": lead_group.group(1).strip()},
+                        sentence,
+                        start,
+                    )
+                )
+    for m in re.finditer(
+        rf"\bAll\s+(?:the\s+|of\s+the\s+)?({_NUM})\s+(?:[\w-]+\s+)?{_PEOPLE}\b[^,;.]{{0,40}}?\s"
+        r"(?:reached|achieved|attained|responded|survived|had|developed|improved|recovered|healed|"
+        r"remained|showed)\b",
+        sentence,
+        re.I,
+    ):
+        k = word_number(m.group(1))
+        if k and not overlaps(m.start(), m.end()):
+            add("count", m, {"events": k, "n": k, "derived": f"all {k} of them"})
     earlier = any(i.kind in ("comparison", "count") for i in found)
     if earlier:
         for m in re.finditer(
@@ -1155,6 +1257,18 @@ def items_in(sentence: str) -> list[Item]:
     for m in _ARM_N.finditer(sentence):
         if re.search(r"\b(?:total|overall|all|enrolled)\W{0,3}$", sentence[: m.start(2)], re.I):
             continue
+        if re.match(r"\s*[(\[]\s*\d+(?:\.\d+)?\s*%", sentence[m.end() :]) or re.search(
+            r":\s*(?:[nN]\s*=\s*\d+\s*(?:\(\s*\d+(?:\.\d+)?\s*%\s*\))?\s*(?:vs\.?|versus|and|,)\s*)?"
+            r"[nN]\s*=\s*$",
+            sentence[: m.start(2)],
+        ):  # "Complete response: n = 9 (45%) vs n = 4 (20%)": counts, not arms
+            pct = re.match(r"\s*[(\[]\s*(\d+(?:\.\d+)?)\s*%", sentence[m.end() :])
+            k = int(m.group(2))
+            if pct:
+                values = {"events": k, "percent": pct.group(1)}
+                values["n_candidates"] = _n_from_percent(k, pct.group(1))[:5]
+                add("count", m, values, 0)
+            continue
         if not allocation:  # "transient fever (n = 3)": a count, not an arm
             lead = sentence[: m.start(2)]
             if not (
@@ -1192,7 +1306,20 @@ def items_in(sentence: str) -> list[Item]:
             add("arm_size", m, {"n": n, "label": None, "each_group": bool(m.group(2))}, 0)
     for m in _ARM_PAREN.finditer(sentence):
         n = word_number(m.group(1))
-        if n is not None:
+        sample = re.search(rf"(?<![\w-])({_NUM})\s+{_PEOPLE}\s*$", sentence[: m.start()], re.I)
+        if sample:  # "Twenty patients (20 eyes)": the sample, counted in two units
+            total = word_number(sample.group(1))
+            found[:] = [i for i in found if not (i.kind == "total_n" and i.values["n"] == total)]
+            found.append(
+                Item(
+                    "total_n",
+                    sample.group(0),
+                    {"n": total, "enrolment": True},
+                    sentence,
+                    sample.start(),
+                )
+            )
+        elif n is not None:
             add("arm_size", m, {"n": n, "label": None, "each_group": False})
     if re.search(r"randomi[sz]|assigned|allocated", sentence, re.I):
         for m in _ARM_PAREN_LAST.finditer(sentence):
@@ -1390,7 +1517,21 @@ def items_in(sentence: str) -> list[Item]:
             continue
         exponent = int(m.group(1) or m.group(2).translate(_SUPERSCRIPT))
         add("dose", m, {"amount": 10.0**exponent, "unit": unit})
+    between_spans: list[tuple[int, int]] = []
+    for m in re.finditer(
+        r"\bbetween\s+(\d+(?:\.\d+)?)\s+and\s+(\d+(?:\.\d+)?)\s+(million|billion)\b", sentence, re.I
+    ):
+        scale = 1e6 if m.group(3).lower() == "million" else 1e9
+        unit = _dose_unit(sentence[m.end() : m.end() + 120])
+        if unit is not None and _CELLS_AFTER.match(
+            _after_amount(sentence[m.end() : m.end() + 100])
+        ):
+            low, high = float(m.group(1)) * scale, float(m.group(2)) * scale
+            add("dose", m, {"amount": low, "high": high, "unit": unit})
+            between_spans.append((m.start(), m.end()))
     for m in _MILLION.finditer(sentence):
+        if any(s <= m.start() < e for s, e in between_spans):
+            continue  # the end of "between 1 and 2 million"
         words = m.group(1).lower().split()
         # "150", "two hundred", "one hundred and fifty"
         mantissa = float(words[0]) if words[0][0].isdigit() else float(word_number(m.group(1)) or 0)
@@ -1476,6 +1617,9 @@ def items_in(sentence: str) -> list[Item]:
         hours = {"daily": 24, "day": 24, "weekly": 168, "week": 168, "twice": 84}.get(
             word, 12 if word.startswith("twice") else 720
         )
+        if m.group(9):  # "four times daily": every 6 hours
+            per = 3 if m.group(9).lower() == "thrice" else word_number(m.group(9)) or 1
+            hours = (24 if m.group(10).lower().startswith("da") else 168) // per
         if _RATE_ADJECTIVE.match(sentence[m.end() :]):
             continue  # "weekly angina frequency", "daily insulin requirement": a measure
         if _ADMIN_CUE.search(sentence) and not _assessment(sentence, m.start()):
@@ -1512,6 +1656,9 @@ def items_in(sentence: str) -> list[Item]:
     for m in _TIMES.finditer(sentence):
         word = (m.group(1) or m.group(3) or "").lower()
         count = 2 if word == "twice" else 3 if word == "thrice" else word_number(m.group(2) or "")
+        if m.group(6):  # "three times at 4-week intervals"
+            said = m.group(6).lower()
+            count = 3 if said == "thrice" else word_number(re.sub(r"\s+times$", "", said))
         if count is not None:
             add("schedule", m, {"count": count})
     for m in _FOR.finditer(sentence):
@@ -1594,7 +1741,12 @@ def table_items(table: Table) -> list[Item]:
             )
     col_n: dict[int, int] = {}
     p_col: int | None = None
+    estimate_cols: dict[int, str] = {}  # a column of estimates with CIs, by its measure
     for j, cell in enumerate(header):
+        measure_word = _MEASURE_WORD.search(cell)
+        if j > 0 and measure_word and re.search(r"\bCI\b|confidence", cell, re.I):
+            estimate_cols[j] = _measure(measure_word)
+            continue
         # "1 × 10^7 (n = 6)": a dose named in the header
         found.extend(
             Item("dose", i.text, i.values, header_text, j)
@@ -1649,6 +1801,20 @@ def table_items(table: Table) -> list[Item]:
             continue  # the arm sizes, read above
         for j, cell in enumerate(row[1:], start=1):
             cell = cell.strip()
+            if j in estimate_cols:  # "−16.7 (−37.5 to 4.2)" under "Risk difference (95% CI)"
+                m = re.fullmatch(
+                    rf"({_DEC})\s*[(\[]\s*({_DEC})\s*(?:to|,|;|–|—|-)\s*({_DEC})\s*[)\]]", cell
+                )
+                if m and _float(m.group(2)) <= _float(m.group(1)) <= _float(m.group(3)):
+                    estimate = {
+                        "measure": estimate_cols[j],
+                        "value": _float(m.group(1)),
+                        "low": _float(m.group(2)),
+                        "high": _float(m.group(3)),
+                        "row": label,
+                    }
+                    found.append(Item("estimate", cell, estimate, text, j))
+                continue
             if j == p_col:
                 m = re.fullmatch(r"([<>≤≥=]?)\s*(0?\.\d+|1(?:\.0+)?|0)\s*[*†‡]?", cell)
                 if m:
@@ -1685,6 +1851,20 @@ def table_items(table: Table) -> list[Item]:
                 elif n is None:
                     candidates = _n_from_percent(events, pct)
                     values = {"events": events, "percent": pct, "n_candidates": candidates[:5]}
+            elif (
+                n is None
+                and (m := re.fullmatch(r"(\d+)\s*[(\[]\s*(\d{1,3}\.\d)\s*[)\]]", cell))
+                and float(m.group(2)) <= 100
+                and not _MEASURE_ROW.search(label)
+            ):  # "34 (85.0)" under "Any grade", no n in the column: n (%) if a known n fits
+                events, pct = int(m.group(1)), m.group(2)
+                candidates = _n_from_percent(events, pct)
+                values = {
+                    "events": events,
+                    "percent": pct,
+                    "n_candidates": candidates[:5],
+                    "known_n_only": True,
+                }
             elif (m := re.fullmatch(r"(\d+(?:\.\d+)?)\s*%", cell)) and n is not None:
                 k = round(float(m.group(1)) * n / 100)
                 if _rounds_to(k, n, m.group(1)):
@@ -1751,7 +1931,7 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
     ]
     if any(i.kind == "schedule" and "count" in i.values and i not in second for i in items):
         items = [i for i in items if i not in second]
-    out = _subgroup_columns(list(items), text)
+    out = _subgroup_sizes(_subgroup_columns(list(items), text), text)
     arms = _arms(out)
     totals = [int(i.values["n"]) for i in out if i.kind == "total_n"]
     # "Twenty-three infants received cells. They were compared with 82 concurrent infants":
@@ -1853,6 +2033,8 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
             events, pct = int(item.values["events"]), str(item.values["percent"])
             candidates = _n_from_percent(events, pct)
             among = sorted({n for n in candidates if n in denominators})
+            if item.values.get("known_n_only"):
+                candidates = []  # "34 (85.0)" may be a mean (SD): only a known n will do
             if len(candidates) == 1:
                 n, how = candidates[0], f"the only n with {events}/n = {pct}%"
             elif len(among) == 1:
@@ -2033,7 +2215,8 @@ def _arm_named(group: str, items: list[Item], strict: bool = False) -> int | Non
             continue
         number_first = all(re.match(rf"\s*{_NUM}", i.text, re.I) for i in arm_items)
         best: tuple[int, int] | None = None  # (distance, n)
-        for m in re.finditer(rf"(?<![\w])(?:\w+-)?{re.escape(words[0])}", sentence, re.I):
+        name = re.escape(words[0]).replace("\\-", "[-\\s]")  # "high-dose" is "high dose"
+        for m in re.finditer(rf"(?<![\w])(?:\w+-)?{name}", sentence, re.I):
             for i in arm_items:
                 start, end = i.start, i.start + len(i.text)
                 if number_first:
@@ -2049,6 +2232,51 @@ def _arm_named(group: str, items: list[Item], strict: bool = False) -> int | Non
                     best = (distance, int(i.values["n"]))
         return best[1] if best else None
     return None
+
+
+def _subgroup_sizes(items: list[Item], text: str) -> list[Item]:
+    """In a study that is not randomized, "Fifteen patients with lupus (n = 8), myositis
+    (n = 3) or systemic sclerosis (n = 4) received …": sizes that add up to the total stated in
+    the same sentence are its subgroups, and the total is the one arm."""
+    if re.search(r"(?<!non-)(?<!non)(?<!not )randomi[sz]", text, re.IGNORECASE):
+        return items
+    by_sentence: dict[str, list[Item]] = {}
+    for item in items:
+        if item.kind == "arm_size" and "derived" not in item.values:
+            by_sentence.setdefault(item.sentence, []).append(item)
+    out = list(items)
+    for sentence, sizes in by_sentence.items():
+        total = sum(int(i.values["n"]) for i in sizes)
+        totals = [
+            i
+            for i in items
+            if i.kind == "total_n" and i.sentence == sentence and int(i.values["n"]) == total
+        ]
+        verb = re.search(
+            r"\b(?:received|were\s+(?:treated|given|infused|randomi[sz]ed|divided|allocated|"
+            r"assigned)|underwent|were\s+enrolled)\b",
+            sentence,
+        )
+        if (
+            len(sizes) < 2
+            or not totals
+            or verb is None
+            or any(i.start > verb.start() for i in sizes)  # sizes of the subject, before its verb
+            or not re.match(
+                rf"\s*{_NUM}\s+(?:[\w-]+\s+)?{_PEOPLE}\s+with\b",
+                sentence[totals[0].start :],
+                re.IGNORECASE,
+            )  # "Fifteen patients with lupus (n = 8), …"
+        ):
+            continue
+        out = [_derived(i, "subgroup", i.values) if i in sizes else i for i in out]
+        out = [
+            _derived(i, "total_n", {**i.values, "enrolment": True})
+            if i.kind == "total_n" and i.sentence == sentence and int(i.values["n"]) == total
+            else i
+            for i in out
+        ]
+    return out
 
 
 def _subgroup_columns(items: list[Item], text: str) -> list[Item]:

@@ -366,6 +366,14 @@ def read_html(text: str, source: str) -> list[Bibliographic]:
     rec.tables = list(tables) if isinstance(tables, list) else []
     m = re.search(r"PMCID:\s*(PMC\d+)", body)
     rec.pmcid = m.group(1) if m else None
+    # figure legends carry numbers ("Figure 2. … (log-rank P = 0.02)"); a page's references and
+    # similar articles are not read
+    main = re.split(r"\n(?:References|Similar articles|Cited by)\s*\n", body)[0]
+    rec.legends = " ".join(
+        " ".join(line.split())
+        for line in main.split("\n")
+        if re.match(r"\s*(?:Figure|Fig\.?)\s*\d+[A-Za-z]?[.:]\s", line)
+    )
     _fill_ids(rec, body)
     return [rec]
 
