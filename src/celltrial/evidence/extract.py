@@ -184,7 +184,7 @@ _THRESHOLD = re.compile(
 )
 _RELATION = {"<=": "≤", ">=": "≥", "⩽": "≤", "⩾": "≥", "of": "=", "was": "=", ":": "="}
 _CI = re.compile(
-    r"(\d{2}(?:\.\d)?)\s*%\s*(?:CI|confidence interval(?:\s*[\[(]CI[\])])?|CrI|credible interval)\s*[:,]?\s*[(\[]?\s*"
+    r"(\d{2}(?:\.\d)?)\s*%\s*(?:CI|confidence interval(?:\s*[\[(]CI[\])])?|CrI|credible interval)\s*[:,=]?\s*[(\[]?\s*"
     r"([−–-]?\d+(?:\.\d+)?)\s*(%?)\s*(?:,|to|–|—|-|;)\s*([−–-]?\d+(?:\.\d+)?)\s*%?"
 )
 _MEASURES = (
@@ -204,7 +204,7 @@ _ESTIMATE = re.compile(
     rf"(?:at|after|by|over)\s+\d+\s+(?:days?|weeks?|months?|years?)|[a-z][\w-]*)){{0,8}}?)"
     rf"\s*(?:[:=,]|was|of|were)?\s*(?P<value>{_DEC})\s*(?P<unit>%|percentage\s+points?|"
     rf"[a-zA-Zµμ/]+(?:/[a-zA-Z]+)?)?"
-    rf"\s*[,;]?\s*[(\[]?\s*(?P<level>\d{{2}}(?:\.\d)?)\s*%\s*(?:CI|confidence\s+interval(?:\s*[\[(]CI[\])])?|CrI)\s*[:,]?\s*"
+    rf"\s*[,;]?\s*[(\[]?\s*(?P<level>\d{{2}}(?:\.\d)?)\s*%\s*(?:CI|confidence\s+interval(?:\s*[\[(]CI[\])])?|CrI)\s*[:,=]?\s*"
     rf"[(\[]?\s*(?P<low>{_DEC})\s*%?\s*(?:,|to|–|—|-|;)\s*(?P<high>{_DEC})",
     re.IGNORECASE,
 )
@@ -399,7 +399,7 @@ _VS_PERCENT = re.compile(
 
 _ARM_N = re.compile(
     r"((?:[\w-]+[\s,:;]+){0,4}?)\(?\b[nN]\s*=\s*(\d+)\)?"
-    r"(\s*(?:for\s+each\s+group|each|per\s+(?:arm|group|cohort)|in\s+each\s+(?:arm|group)))?"
+    r"(\s*(?:for\s+each\s+group|each|per\s+(?:arm|group|cohort)|in\s+each\s+(?:arm|group)|/\s*(?:arm|group)))?"
 )
 _ALLOCATION = re.compile(
     r"randomi[sz]|assign|allocat|receiv|group|\barms?\b|cohort|treat|enrol|\bvs\b|versus|"
@@ -487,9 +487,10 @@ _ARM_WITH = re.compile(
 # a count per arm, in the arms' order
 _AND_COUNTS = re.compile(
     rf"\b(?:(?:in|by)\s+)?(?:all\s+)?({_COUNT})\s+(?:(?:[\w-]+\s+){{0,2}}?(?:{_PEOPLE}|controls?)\s+"
-    rf"(?:\w+\s+){{0,3}}?|{_LABEL}\s+(?:{_LABEL}\s+)?)and\s+(?:(?:in|by)\s+)?(?:all\s+)?"
+    rf"(?:\w+\s+){{0,3}}?|{_LABEL}\s+(?:{_LABEL}\s+)?|during\s+(?:[\w-]+\s+){{1,2}})and\s+"
+    rf"(?:(?:in|by)\s+)?(?:all\s+)?"
     rf"({_COUNT})\s+(?:(?:of\s+the\s+)?(?:[\w-]+\s+){{0,2}}?(?:{_PEOPLE}|controls?)\b|"
-    r"of\s+the\s+(?:[\w-]+\s+){0,2}?(?:group|arm)\b|(?:after|with|on|receiving|given)\s+[\w-]+)",
+    r"of\s+the\s+(?:[\w-]+\s+){0,2}?(?:group|arm)\b|(?:after|with|on|receiving|given|during)\s+[\w-]+)",
     re.IGNORECASE,
 )
 # "Falls were reported by 10, 8 and 6 patients", "in 8 and 7 patients": one count per arm
@@ -600,7 +601,7 @@ _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 _POWER = re.compile(
     r"(?<![\w.:])(\d+(?:\.\d+)?)(?:\s*(?:[-–—]|to)\s*(\d+(?:\.\d+)?))?\s*"
     r"(?:(?:±|\+/-|\+-)\s*(\d+(?:\.\d+)?)\s*)?[×xX*]\s*10\s*"
-    r"(?:\^\s*(\d{1,2})|\(\s*(\d{1,2})\s*\)|([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})|(\d{1,2}))(?![\d.])"
+    r"(?:\^\s*(\d{1,2})|\(\s*(\d{1,2})\s*\)|([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2})|[eE]?(\d{1,2}))(?![\d.])"
 )
 _BARE_POWER = re.compile(
     r"(?<![\d.×xX*]\s)(?<![\d.×xX*])\b10\s*(?:\^\s*(\d{1,2})|([⁰¹²³⁴⁵⁶⁷⁸⁹]{1,2}))"
@@ -637,7 +638,8 @@ _PER_BSA = re.compile(
     re.IGNORECASE,
 )
 _PER_OTHER = re.compile(
-    r"^\s*(?:[\w'’-]+\s+){0,3}?(?:[\w'’-]*\s*)?(?:/\s*(?:cm|mm|µL|uL|mL|L)\b|per\s+(?:cm|mm|µL|mL))",
+    r"^\s*(?:[\w'’-]+\s+){0,3}?(?:[\w'’-]*\s*)?(?:/\s*(?:cm|mm|µL|uL|mL|L|cc|cm3|cm³)\b|"
+    r"per\s+(?:cm|mm|µL|mL|cc))",
     re.IGNORECASE,
 )
 _VOLUME = re.compile(
@@ -706,7 +708,10 @@ _CONDITIONING = re.compile(
     r"cyclosporin\w*|mycophenolate|sirolimus",
     re.IGNORECASE,
 )
-_ADMIN_NOUN = r"(?:doses|infusions|injections|administrations|applications|transplantations|cycles)"
+_ADMIN_NOUN = (
+    r"(?:doses|infusions|injections|administrations|applications|transplantations|cycles|"
+    r"vaccinations|immuni[sz]ations)"
+)
 _COUNT_ADMIN = re.compile(
     rf"(?<![:\d.])\b({_NUM})\s+(?:(?:cycles|courses)\s+of\s+)?"
     rf"(?:(?!{_PEOPLE}\b|of\b|to\b|and\b|or\b|groups?\b|arms?\b|{_NUMBER_WORD})"
@@ -1065,7 +1070,11 @@ def items_in(sentence: str) -> list[Item]:
             continue  # "vasopressor-free days were 19 vs 16"
         if x is not None and y is not None:
             add("comparison", m, {"counts": [x, y]})
-    if _EVENT_VERB.search(sentence):
+    if (
+        _EVENT_VERB.search(sentence)
+        or _OUTCOME_VERB.search(sentence)
+        or re.match(r"\s*[A-Z][\w -]{2,40}:\s+\d", sentence)
+    ):
         for m in _AND_COUNTS.finditer(sentence):
             x, y = word_number(m.group(1)), word_number(m.group(2))
             if (
@@ -1081,11 +1090,15 @@ def items_in(sentence: str) -> list[Item]:
             used.append((m.start(), m.end()))
         for m in _LIST_COUNTS.finditer(sentence):
             counts = [word_number(w) for w in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", m.group(1))]
+            lead = sentence[: m.start()]
             if (
                 None in counts
                 or overlaps(m.start(), m.end())
                 or _GENDER.search(m.group(0))
-                or _MEASURE_BEFORE.search(sentence[: m.start()])
+                or (  # "improved by 5 points or more in 6, 9 and 11 patients": responders
+                    _MEASURE_BEFORE.search(lead)
+                    and not re.search(r"or\s+more|at\s+least|≥|>=|or\s+less|≤", lead[-60:])
+                )
             ):
                 continue
             add("comparison", m, {"counts": counts}, 1)
@@ -1189,6 +1202,10 @@ def items_in(sentence: str) -> list[Item]:
         k = word_number(m.group(1))
         if k and not overlaps(m.start(), m.end()):
             add("count", m, {"events": k, "n": k, "derived": f"all {k} of them"})
+    for m in re.finditer(rf"\b({_COUNT})\s+([\w]+)-treated\s+{_PEOPLE}\b", sentence, re.I):
+        k = word_number(m.group(1))
+        if k is not None and not overlaps(m.start(), m.end()):
+            add("group_count", m, {"events": k, "group": m.group(2)})
     earlier = any(i.kind in ("comparison", "count") for i in found)
     if earlier:
         for m in re.finditer(
@@ -1347,6 +1364,14 @@ def items_in(sentence: str) -> list[Item]:
                 n = word_number(m.group(g) or "")
                 if n:
                     add("arm_size", m, {"n": n, "label": None, "each_group": False}, g)
+    for m in re.finditer(
+        rf"\b[\w-]+\s+(?:arm|group)\s*[,:]\s*({_NUM})\s+{_PEOPLE}\b(?!\s+(?:had|died|developed))",
+        sentence,
+        re.I,
+    ):  # "cell arm, 15 patients; sham arm, 15 patients"
+        n = word_number(m.group(1))
+        if n and not _GENDER.search(m.group(0)):
+            add("arm_size", m, {"n": n, "label": None, "each_group": False}, 1)
     for m in _COMPARED_ARMS.finditer(sentence):
         if not _GENDER.search(m.group(0)):
             for g in (1, 2):
@@ -1505,7 +1530,9 @@ def items_in(sentence: str) -> list[Item]:
             found.append(
                 Item("dose", m.group(0), {"amount": amount_x, "unit": unit}, sentence, m.start())
             )
-    for m in re.finditer(r"(?<![\w.])(\d+(?:\.\d+)?)\s*[eE]\s*\+?\s*(\d{1,2})\b", sentence):
+    for m in re.finditer(
+        r"(?<![\w.×xX*]\s)(?<![\w.×xX*])(\d+(?:\.\d+)?)\s*[eE]\s*\+?\s*(\d{1,2})\b", sentence
+    ):
         unit = _dose_unit(sentence[m.end() : m.end() + 120])  # "1.0E+06 cells/kg"
         if unit is not None and int(m.group(2)) >= 3:
             add("dose", m, {"amount": float(m.group(1)) * 10.0 ** int(m.group(2)), "unit": unit})
@@ -1705,9 +1732,65 @@ _N_ROW = re.compile(
 )
 
 
+def _arms_as_rows(table: Table) -> list[Item] | None:
+    """A table with one row per arm (or dose cohort) and a column "n": "MSC | 24 | 15 (62.5) |
+    1" gives the arm size 24 and counts 15/24, 1/24; a column "Dose (cells/kg)" gives doses.
+    None when the table has no such column."""
+    header, rows = table[0], table[1:]
+    j_n = next(
+        (j for j, c in enumerate(header) if j > 0 and re.fullmatch(r"\s*(?:n|N|No\.?)\s*", c)),
+        None,
+    )
+    if j_n is None or not rows:
+        return None
+    found: list[Item] = []
+    for row in rows:
+        if j_n >= len(row) or not re.fullmatch(r"\s*\d+\s*", row[j_n]):
+            return None
+    for row in rows:
+        text, n = " | ".join(row), int(row[j_n])
+        label = row[0].strip()
+        found.append(
+            Item(
+                "arm_size",
+                row[j_n].strip(),
+                {"n": n, "label": label or None, "each_group": False},
+                text,
+                j_n,
+            )
+        )
+        for j, cell in enumerate(row[1:], start=1):
+            if j == j_n or j >= len(header):
+                continue
+            cell, head = cell.strip(), header[j]
+            unit = re.search(r"\(([^()]*(?:cells|/kg)[^()]*)\)", head)
+            if re.search(r"\bdose\b", head, re.I) and unit:  # "Dose (cells/kg) | 1 × 10^6"
+                found.extend(
+                    Item("dose", i.text, i.values, text, j)
+                    for i in items_in(f"{cell} {unit.group(1)}")
+                    if i.kind == "dose"
+                )
+                continue
+            if _MEASURE_ROW.search(head) and not re.search(r"\bn\b|%", head):
+                continue
+            m = re.fullmatch(r"(\d+)\s*(?:[(\[]\s*(\d+(?:\.\d+)?)\s*%?\s*[)\]])?", cell)
+            if (
+                m
+                and int(m.group(1)) <= n
+                and (m.group(2) is None or _rounds_to(int(m.group(1)), n, m.group(2)))
+            ):
+                values = {"events": int(m.group(1)), "n": n, "row": label, "column": head}
+                found.append(Item("count", cell, values, text, j))
+    return found if found else None
+
+
 def table_items(table: Table) -> list[Item]:
     """Items of a table: arm sizes from its header ("MSC (n = 16)"), counts from its cells
-    ("4 (25.0%)", "6/18", "18 of 30", "25.0%" with the column's n), p-values from a P column."""
+    ("4 (25.0%)", "6/18", "18 of 30", "25.0%" with the column's n), p-values from a P column;
+    or, for a table with one row per arm and a column "n", from its rows."""
+    by_rows = _arms_as_rows(table)
+    if by_rows is not None:
+        return by_rows
     header, rows = table[0], table[1:]
     header_text = " | ".join(header)
     found: list[Item] = []
@@ -2158,7 +2241,11 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
     # (or arms all of one size)
     for comp in [i for i in out if i.kind == "comparison" and "counts" in i.values]:
         counts = [int(v) for v in comp.values["counts"]]
-        if crossover and everyone is not None and re.search(r"\bafter\b", comp.text, re.I):
+        if (
+            crossover
+            and everyone is not None
+            and re.search(r"\b(?:after|during)\b", comp.text, re.I)
+        ):
             pairs = [(k, everyone) for k in counts]
             how = f"a crossover: out of all {everyone} participants"
         elif len(counts) == len(arms) >= 2:
