@@ -131,7 +131,9 @@ def test_issue15_defects_walked_through_in_the_browser(
     # The visit form takes when the visit took place; a time in the future is refused.
     page.locator("#id_at_baseline").fill(local(now + dt.timedelta(days=1)))
     _row(page, "Baseline").get_by_role("button", name="Visit done").click()
-    expect(page.locator(".error[role=alert]")).to_contain_text("the visit time is in the future")
+    expect(page.locator(".error[role=alert]")).to_contain_text(
+        "baseline done at: the visit time is in the future"
+    )
     expect(_row(page, "Baseline")).to_contain_text("due")
     shot(page, "rules-day0-waits.png", page.locator("#tl-h + .scroll"))
     page.goto(f"{base}/dashboard")

@@ -59,3 +59,26 @@ def test_measure_form_takes_the_sample_time_and_refuses_one_after_death(web_tria
     assert r.status_code == 200 and 'id="err_measured_at"' in page
     assert "rule nothing_after_death" in page
     assert p.measurements.count() == 1
+
+
+def test_visit_form_takes_when_the_visit_took_place(web_trial: Any) -> None:
+    """The timeline's "Visit done" has a time box (blank: now): the visit is stamped with the
+    time typed; a time in the future or not a time is refused, named on the page."""
+    from celltrial.edc.models import VisitRecord
+
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    p = randomized(web_trial, at=now - dt.timedelta(days=7))
+    c = client_for("coord1")
+    assert (
+        'id="id_at_day7" name="at" type="datetime-local"' in c.get(f"/p/{p.code}").content.decode()
+    )
+    for typed, said in ((_local(now + dt.timedelta(days=1)), "in the future"), ("soon", "a date")):
+        r = post(c, f"/p/{p.code}/visit/day7", {"at": typed})
+        assert r.status_code == 302
+        page = c.get(f"/p/{p.code}").content.decode()
+        assert "day7 done at: " in page and said in page, typed
+        assert VisitRecord.objects.get(participant=p, visit="day7").done_at is None
+    done = now - dt.timedelta(hours=2)
+    assert post(c, f"/p/{p.code}/visit/day7", {"at": _local(done)}).status_code == 302
+    v = VisitRecord.objects.get(participant=p, visit="day7")
+    assert v.done_at == done and v.in_window  # day 7 ± 1 d: 6 d 22 h after randomization

@@ -509,14 +509,19 @@ def visit_done(request: HttpRequest, staff: Staff, code: str, visit: str) -> Htt
     future or one that breaks an entry rule is refused, named on the participant page."""
     typed = request.POST.get("at", "").strip()
     at = _utc(typed)
+    label = f"{visit} done at"  # the page names the field, not the parameter ("at")
     if typed and at is None:
         tz = timezone.get_current_timezone_name()
-        request.session["errors"] = {"at": f"when the visit took place: a date and time ({tz})"}
+        request.session["errors"] = {label: f"a date and time ({tz})"}
         return _back(request, code)
     try:
         actions.record_visit(staff, code, visit, at=at)
     except ActionError as exc:
-        return _back(request, code, exc)
+        errors = _errors(exc)
+        if "at" in errors:
+            errors[label] = errors.pop("at")
+        request.session["errors"] = errors
+        return _back(request, code)
     request.session["notice"] = f"Visit {visit} recorded."
     return _back(request, code)
 
