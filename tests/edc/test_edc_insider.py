@@ -417,6 +417,28 @@ def test_bad_text_is_a_4xx_naming_the_field(
     assert field in {d["field"] for d in r.json()["detail"]}, r.json()
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/screenings", {"site": "site1", "values": {"age": 40}}, "screened_at"),
+        ("adverse-events", _AE, "onset"),
+        ("withdraw", {"reason": "Moved abroad", "by": "participant"}, "at"),
+    ],
+)
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_a_time_utc_cannot_hold_is_a_422_naming_the_field(
+    trial: Any, clients: Any, path: str, body: dict[str, Any], field: str, when: str
+) -> None:
+    """Item 9 (found by ``make fuzz``'s probes): a valid ISO time whose UTC falls outside the
+    years 1-9999 (year 1 east of Greenwich, year 9999 west of it) made ``astimezone`` raise
+    ``OverflowError``: a 500 on every action with a time. Now a 422 naming the field."""
+    url = path if path.startswith("/") else f"/participants/{randomized(trial).code}/{path}"
+    r = clients["coord1"].call("post", url, {**body, field: when})
+    assert r.status_code == 422, (r.status_code, r.content[:300])
+    assert [d["field"] for d in r.json()["detail"]] == [field], r.json()
+    assert "years 1-9999" in r.json()["detail"][0]["message"]
+
+
 def test_nan_and_nul_in_the_url_are_refused(trial: Any, clients: Any) -> None:
     """Item 9: ``delivered: NaN`` and a NUL in the query or the path: a 4xx, never a 500."""
     p = randomized(trial)

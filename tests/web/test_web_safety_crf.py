@@ -60,6 +60,25 @@ def test_site_time_zone_reads_and_shows_local_times(web_trial: Any) -> None:
     assert "not_related" not in page and "dose_not_changed" not in page
 
 
+def test_a_typed_time_utc_cannot_hold_is_named_not_a_500(web_trial: Any) -> None:
+    """In Tokyo (local mean time, +9:19, before 1888) 0001-01-01 00:00 is before the year 1
+    in UTC: ``astimezone`` raised ``OverflowError`` (a 500); now the box names it (issue 16,
+    item 9)."""
+    from celltrial.edc import actions
+
+    actions.set_site_time_zone(web_trial.admin, "site1", "Asia/Tokyo")
+    p = randomized(web_trial)
+    c = client_for("coord1")
+    r = post(
+        c,
+        f"/p/{p.code}/ae",
+        {"term": "Headache", "onset": "0001-01-01T00:00", "grade": "1", "outcome": "recovered"},
+    )
+    assert r.status_code == 200 and 'id="err_onset"' in r.content.decode()
+    r = post(c, f"/p/{p.code}/visit/day3", {"at": "0001-01-01T00:00"})
+    assert r.status_code == 302 and not p.visits.filter(visit="day3", done_at__isnull=False)
+
+
 def test_cm_and_mh_forms_on_the_web(web_trial: Any) -> None:
     p = randomized(web_trial)
     c = client_for("coord1")

@@ -7,6 +7,9 @@ written, and every server error is logged with a request id.
   are refused with an :class:`~celltrial.edc.actions.ActionError` naming the field (422 on the
   API, the form's message on the web) on SQLite and PostgreSQL alike: SQLite would store a 1 MB
   value in a 200-character column, PostgreSQL answered 500.
+* :func:`in_utc`: a typed time that UTC cannot hold (year 1 east of Greenwich, year 9999
+  west of it) is refused naming the field (``actions.aware`` on the API, the forms' time
+  boxes on the web), not an ``OverflowError``.
 * :class:`RequestGuard` (middleware): gives each request an id (``X-Request-ID`` on the
   answer); refuses a NUL or a lone surrogate in the path or the query (400 naming ``path`` or
   the query parameter); logs an unhandled error with its id and traceback (logger
@@ -18,6 +21,7 @@ written, and every server error is logged with a request id.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import math
@@ -43,6 +47,16 @@ def bad_text(value: str) -> str | None:
     except UnicodeEncodeError:
         return "contains an unpaired surrogate (not valid text)"
     return None
+
+
+def in_utc(value: dt.datetime) -> dt.datetime | None:
+    """``value`` (timezone-aware) in UTC, or None when UTC cannot hold it: 0001-01-01T00:00
+    at +14:00 or 9999-12-31T23:59 at -14:00 lies outside the years 1–9999 a datetime holds
+    (``astimezone`` raised ``OverflowError``: a 500 on the API and the web)."""
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        return None
 
 
 def _bad_value(value: Any) -> str | None:

@@ -99,7 +99,12 @@ def aware(value: dt.datetime | None, field: str, *, default_now: bool = False) -
         raise ActionError(field, "required (an ISO 8601 time with a zone)")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ActionError(field, "give a time zone, e.g. 2026-03-01T10:00Z")
-    return value.astimezone(dt.UTC)
+    from celltrial.edc.guard import in_utc
+
+    utc = in_utc(value)
+    if utc is None:
+        raise ActionError(field, f"{value.isoformat()} is outside the years 1-9999 in UTC")
+    return utc
 
 
 def require_site(actor: Staff, site: Site) -> None:

@@ -22,6 +22,7 @@ from celltrial.edc import actions, labels, worklist
 from celltrial.edc.actions import ActionError
 from celltrial.edc.actions.product import INFUSION_MAY_BE_MISSING, limit_text
 from celltrial.edc.actions.safety import OUTCOMES, window_flags
+from celltrial.edc.guard import in_utc
 from celltrial.edc.models import (
     AdverseEvent,
     AllocationSlot,
@@ -603,7 +604,7 @@ def _utc(text: str) -> dt.datetime | None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.get_current_timezone())
-    return value.astimezone(dt.UTC)
+    return in_utc(value)  # None (refused, naming the box) when UTC cannot hold it
 
 
 def local_input(value: dt.datetime | None) -> str:
