@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from celltrial.dataset import check_dataset, errors, make_dataset
 from celltrial.edc import actions
 from celltrial.edc.actions import ActionError
+from celltrial.edc.actions.edit import IN_ERROR
 from celltrial.edc.export import tables
 from celltrial.edc.models import AdverseEvent, Consent, Death, Measurement, Randomization
 
@@ -54,6 +55,10 @@ step = st.one_of(
         hours,
     ),
     st.tuples(st.just("edit_consent"), who, st.integers(min_value=-5, max_value=45)),
+    # "entered in error" (issue 15): the participant's first record of the kind
+    st.tuples(
+        st.sampled_from(["in_error_infusion", "in_error_visit", "in_error_disposition"]), who
+    ),
 )
 sequences = st.tuples(
     st.lists(st.integers(min_value=0, max_value=6), min_size=2, max_size=2),  # consent days
@@ -140,6 +145,14 @@ def _run(trial: Any, lots: dict[str, Any], start: dt.datetime, seq: Any) -> list
                 d = Death.objects.filter(participant=p).first()
                 if d is not None:
                     actions.edit_record(c, "death", d.pk, {"died_at": at(s[2])}, reason="typo")
+            elif kind.startswith("in_error_"):
+                table = kind.removeprefix("in_error_")
+                model = IN_ERROR[table]._default_manager
+                first = model.filter(participant=p).order_by("id").first()
+                if first is not None:
+                    actions.mark_entered_in_error(
+                        pharm if table == "infusion" else c, table, first.pk, reason="typo"
+                    )
             elif kind == "edit_consent":
                 k = Consent.objects.filter(participant=p).first()
                 assert k is not None
