@@ -545,7 +545,7 @@ _ON_ARM_COUNT = re.compile(
 )
 _OUTCOME_VERB = re.compile(
     r"\b(?:improved|worsened|resolved|healed|recovered|remained|progressed|normali[sz]ed|"
-    r"flared|recurred|appeared|emerged)\b",
+    r"flared|recurred|appeared|emerged|tapered|stopped|discontinued|withdrawn)\b",
     re.IGNORECASE,
 )
 _GENDER = re.compile(r"\b(?:men|women|males?|females?|boys|girls)\b", re.IGNORECASE)
@@ -771,7 +771,7 @@ _BLINDING = re.compile(
 _SECOND_ADMIN = re.compile(
     r"\b(?:a|the)\s+second\s+(?:[\w-]+\s+){0,2}?(?:dose|infusion|injection|administration)\b"
     r"(?![^.;]{0,60}\b(?:if|when|in\s+(?:non-?responders|case)|optional|allowed|could|might|may|"
-    r"permitted|at\s+the\s+investigator))",
+    r"permitted|at\s+the\s+investigator|offered|to\s+(?:partial\s+|non-?)?responders))",
     re.IGNORECASE,
 )
 
@@ -1150,6 +1150,16 @@ def items_in(sentence: str) -> list[Item]:
         if None not in counts:
             add("comparison", m, {"counts": counts}, "list")
             used.append((m.start("list"), m.end("list")))
+    for m in re.finditer(
+        rf"\bOf\s+(?:those|the\s+{_PEOPLE}|{_PEOPLE})\b[^,;()]{{0,60}}\(\s*[nN]\s*=\s*(\d+)\s*\)\s*,\s*"
+        rf"({_COUNT})\s+(?!{_PEOPLE}\s+(?:were|was)\b)",
+        sentence,
+        re.I,
+    ):  # "Of those with ulcers (n = 14), 9 healed": 9 of the 14
+        n, k = int(m.group(1)), word_number(m.group(2))
+        if k is not None and k <= n and not overlaps(m.start(2), m.end(2)):
+            add("count", m, {"events": k, "n": n, "derived": f"{k} of the {n} named first"}, 2)
+            used.append((m.start(), m.end()))
     for m in _OF_N_K.finditer(sentence):
         n, k = word_number(m.group(1)), word_number(m.group(2))
         if n is None or k is None or k > n or overlaps(m.start(2), m.end(2)):
@@ -1206,6 +1216,12 @@ def items_in(sentence: str) -> list[Item]:
         k = word_number(m.group(1))
         if k is not None and not overlaps(m.start(), m.end()):
             add("group_count", m, {"events": k, "group": m.group(2)})
+    for m in re.finditer(
+        rf"\b({_COUNT})\s+(?:{_PEOPLE}\s+)?in\s+(?:group|arm)\s+([A-Z]|\d)\b", sentence
+    ):
+        k = word_number(m.group(1))
+        if k is not None and not overlaps(m.start(), m.end()):
+            add("group_count", m, {"events": k, "group": f"group {m.group(2)}", "named": True})
     earlier = any(i.kind in ("comparison", "count") for i in found)
     if earlier:
         for m in re.finditer(
@@ -1300,8 +1316,18 @@ def items_in(sentence: str) -> list[Item]:
                 add("bare_count", m, {"events": int(m.group(2))}, 2)
             continue
         if re.search(  # "in the 23- to 24-week subgroup (n = 13)": not an arm
-            r"\b(?:subgroups?|subsets?|strat(?:um|a)|subpopulations?)\b", m.group(1), re.I
+            r"\b(?:subgroups?|subsets?|strat(?:um|a)|subpopulations?|intention-to-treat|"
+            r"per-protocol|ITT|PP|safety|analysis|interim|populations?|sets?)\b",
+            m.group(1),
+            re.I,
         ):
+            continue
+        pct_before = re.search(r"(\d+(?:\.\d+)?)\s*%\s*\(\s*[nN]\s*=\s*$", sentence[: m.start(2)])
+        if pct_before:  # "60% (n = 12)": 12 patients, 60% of their arm
+            k = int(m.group(2))
+            values = {"events": k, "percent": pct_before.group(1)}
+            values["n_candidates"] = _n_from_percent(k, pct_before.group(1))[:5]
+            add("count", m, values, 2)
             continue
         label = " ".join(
             w
@@ -1671,6 +1697,10 @@ def items_in(sentence: str) -> list[Item]:
             add("schedule", m, {"count": count})
     if not any(i.kind == "schedule" and "count" in i.values for i in found):
         for m in _SECOND_ADMIN.finditer(sentence):
+            if re.search(
+                rf"{_NUM}\s+(?:{_PEOPLE}\s+)?(?:received|had|got)\s+$", sentence[: m.start()], re.I
+            ):
+                continue  # "6 received the second infusion": some patients, not the schedule
             add("schedule", m, {"count": 2})
             break
     for m in _SINGLE.finditer(sentence):
@@ -1823,7 +1853,7 @@ def table_items(table: Table) -> list[Item]:
                 )
             )
     col_n: dict[int, int] = {}
-    p_col: int | None = None
+    p_cols: set[int] = set()
     estimate_cols: dict[int, str] = {}  # a column of estimates with CIs, by its measure
     for j, cell in enumerate(header):
         measure_word = _MEASURE_WORD.search(cell)
@@ -1853,14 +1883,16 @@ def table_items(table: Table) -> list[Item]:
                     j,
                 )
             )
-        if re.fullmatch(r"\s*p(?:[- ]?values?)?\s*[*†‡]?\s*", cell, re.IGNORECASE):
-            p_col = j
+        if re.fullmatch(r"\s*p(?:[- ]?values?)?\s*[*†‡]?\s*", cell, re.IGNORECASE) or (
+            j > 0 and re.fullmatch(r"\s*p(?:[- ]?values?)?\s*[,(:]\s*[^()]{1,40}\)?\s*", cell, re.I)
+        ):  # "P", "P value", "P, low vs HA", "P (high vs placebo)"
+            p_cols.add(j)
     # a row "Patients, n | 20 | 20": the arm sizes, when the header gave none
     for row in rows:
         if not row or not _N_ROW.fullmatch(row[0].strip()):
             continue
         for j, cell in enumerate(row[1:], start=1):
-            if j != p_col and j not in col_n and re.fullmatch(r"\d+", cell.strip()):
+            if j not in p_cols and j not in col_n and re.fullmatch(r"\d+", cell.strip()):
                 col_n[j] = int(cell)
                 found.append(
                     Item(
@@ -1898,7 +1930,7 @@ def table_items(table: Table) -> list[Item]:
                     }
                     found.append(Item("estimate", cell, estimate, text, j))
                 continue
-            if j == p_col:
+            if j in p_cols:
                 m = re.fullmatch(r"([<>≤≥=]?)\s*(0?\.\d+|1(?:\.0+)?|0)\s*[*†‡]?", cell)
                 if m:
                     found.append(
@@ -1948,7 +1980,14 @@ def table_items(table: Table) -> list[Item]:
                     "n_candidates": candidates[:5],
                     "known_n_only": True,
                 }
-            elif (m := re.fullmatch(r"(\d+(?:\.\d+)?)\s*%", cell)) and n is not None:
+            elif (
+                (m := re.fullmatch(r"(\d+(?:\.\d+)?)\s*%", cell))
+                or (
+                    j < len(header)
+                    and "%" in re.sub(r"\([^()]*\)", "", header[j])
+                    and (m := re.fullmatch(r"(\d+\.\d)", cell))
+                )
+            ) and n is not None:  # "25.0%", or "40.0" under "MSC, % (n = 30)"
                 k = round(float(m.group(1)) * n / 100)
                 if _rounds_to(k, n, m.group(1)):
                     values = {
@@ -2217,8 +2256,11 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
                     )
                 )
     # "two patients in the islet group": the arm whose size the text gave after "islet"
-    elif len(arms) >= 2:
-        for item in [i for i in out if i.kind == "group_count"]:
+    if len(arms) >= 2:
+        equal = len(set(arms)) == 1
+        for item in [
+            i for i in out if i.kind == "group_count" and (not equal or i.values.get("named"))
+        ]:
             k = int(item.values["events"])
             named = _arm_named(
                 str(item.values.get("group") or ""), out, strict=bool(item.values.get("named"))
@@ -2290,7 +2332,10 @@ def _arm_named(group: str, items: list[Item], strict: bool = False) -> int | Non
     (n = 26)" for "the islet group"), or, where the text puts the number first ("8 received
     CAP-1002 and 12 placebo"), nearest before them. ``strict``: the words must be the arm's
     own label, inside its phrase or right after its number. None when nothing fits."""
+    letter = re.fullmatch(r"(?:group|arm)\s+([A-Z]|\d)", group)
     words = [w for w in group.lower().split() if w not in _GENERIC_GROUP and len(w) >= 3]
+    if letter:  # "group A": the arm introduced as "group A (n = 16)"
+        words = [f"group {letter.group(1).lower()}"]
     if not words:
         return None
     by_sentence: dict[str, list[Item]] = {}
