@@ -220,7 +220,9 @@ def _serve(db: str, port: int) -> None:
     serve("127.0.0.1", port, workers=2, threads=8, timeout=180, quiet=True)
 
 
-def _wait(port: int, server: subprocess.Popen[bytes], timeout: float = 300) -> None:
+def _wait(port: int, server: subprocess.Popen[bytes], timeout: float) -> None:
+    """Until the server answers its schema (its workers load Django first: minutes on a busy
+    machine), or fail naming why."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if server.poll() is not None:
@@ -228,13 +230,14 @@ def _wait(port: int, server: subprocess.Popen[bytes], timeout: float = 300) -> N
                 f"the server stopped (exit status {server.returncode}) before answering"
             )
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             conn.request("GET", "/api/openapi.json")
             if conn.getresponse().status == 200:
                 return
         except OSError:
-            time.sleep(0.3)
-    raise SystemExit(f"the server did not start on port {port}")
+            pass
+        time.sleep(1)
+    raise SystemExit(f"the server did not answer on port {port} within {timeout:.0f} s")
 
 
 def main() -> int:
@@ -246,6 +249,12 @@ def main() -> int:
     ap.add_argument("--roles", help="comma-separated subset of roles (and 'anonymous')")
     ap.add_argument(
         "--request-timeout", type=float, default=60, help="seconds per request (default 60)"
+    )
+    ap.add_argument(
+        "--start-timeout",
+        type=float,
+        default=1200,
+        help="seconds for the server to answer its first request (default 1200)",
     )
     ap.add_argument(
         "--role-timeout",
@@ -281,7 +290,7 @@ def main() -> int:
     results: list[RoleResult] = []
     started = time.monotonic()
     try:
-        _wait(port, server)
+        _wait(port, server, args.start_timeout)
         # The schema is fetched once, here: schemathesis reads it from the file (its own
         # loader gives up after 10 s, which a busy machine can exceed).
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
@@ -292,7 +301,7 @@ def main() -> int:
             if server.poll() is not None:  # a dead server would make every case an error
                 print(f"== the server stopped (status {server.returncode}); restarting it")
                 server = _start_server(port, db)
-                _wait(port, server)
+                _wait(port, server, args.start_timeout)
             print(f"== {backend}: fuzzing every operation as {role}", flush=True)
             result = _fuzz_role(
                 role,

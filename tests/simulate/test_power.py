@@ -163,3 +163,22 @@ def test_helpers() -> None:
     assert arm_sizes(24, [1, 1]) == [12, 12]
     with pytest.raises(ValueError):
         batches(0, 10)
+
+
+def test_docs_seed_power_table_has_the_planned_rows() -> None:
+    """docs/simulate.md's power table of the seed protocols has one row per test
+    ``plan()`` gives (protocol, endpoint, test), so an endpoint added to a seed protocol
+    cannot be missing from it. The numbers are written by scripts/seed_power_table.py (the
+    same computation as ``celltrial design power``; about 20 s, not run here)."""
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location(
+        "seed_power_table", root / "scripts" / "seed_power_table.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = module.DOC.read_text(encoding="utf-8")
+    assert module.table_rows(text) == module.planned_rows()
+    assert len(module.planned_rows()) >= 30

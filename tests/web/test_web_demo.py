@@ -47,6 +47,9 @@ def test_demo_runs_end_to_end(demo_run, demo_today):
     for name in ("edc.sqlite3", "report-blinded.html", "report-closed.html", "dataset/dm.csv"):
         assert (out / name).exists(), name
     assert "celltrial serve --db" in stdout and "audit trail intact" in stdout
+    if demo_today.pdf:
+        for name in ("report-blinded.pdf", "report-closed.pdf"):
+            assert (out / name).read_bytes()[:5] == b"%PDF-", name
     assert "coordinator" in stdout and "pharmacist" in stdout  # the logins, once
     dataset = read_dataset(out / "dataset")
     assert errors([*dataset.problems, *check_dataset(dataset, load_protocol("lanzoni2021"))]) == []
