@@ -462,3 +462,163 @@ def test_edit_of_the_ae_new_fields_keeps_the_rules(trial: Any, clients: Any) -> 
     r = c.call("patch", url, {"changes": {"end_at": end}, "reason": "end found in notes"})
     assert r.status_code == 200, r.content
     assert r.json()["end_at"] is not None and r.json()["missing"] == {}
+
+
+def test_cm_and_mh_are_corrected_and_marked_in_error_by_the_same_paths(
+    trial: Any, clients: Any
+) -> None:
+    """A CM or MH row is corrected through ``PATCH /records/{table}/{id}`` (the entry form's
+    rules on the merged row, a reason once complete, audited old → new) and marked entered in
+    error through ``POST /records/{table}/{id}/entered-in-error`` (kept, audited, out of the
+    dataset and the order rules); then it can no longer be edited."""
+    import json
+
+    from celltrial.edc.audit import verify_audit, verify_data
+    from celltrial.edc.export import tables
+    from celltrial.edc.models import AuditEntry
+
+    p, c = _case(trial, clients)
+    cm = c.call(
+        "post",
+        f"/participants/{p.code}/medications",
+        {"medication": "Dexamethasone", "route": "oral", "start_date": "2025-01-03"},
+    ).json()
+    mh = c.call(
+        "post",
+        f"/participants/{p.code}/medical-history",
+        {"term": "Asthma", "start_date": "2010-01-01", "missing": {"end_date": "unknown"}},
+    ).json()
+    cm_url, mh_url = f"/records/medication/{cm['id']}", f"/records/medical_history/{mh['id']}"
+    # The entry rules, on the merged row; the field named as on entry.
+    for url, changes, field in (
+        (cm_url, {"route": "nasal"}, "route"),
+        (cm_url, {"dose": 5}, "dose_unit"),  # a dose needs its unit
+        (cm_url, {"dose": "five"}, "changes.dose"),
+        (cm_url, {"medication": ""}, "medication"),
+        (cm_url, {"end_date": "2025-01-01"}, "end_date"),  # before the start
+        (cm_url, {"missing": {"route": "unknown"}}, "route"),  # a value and a code
+        (mh_url, {"start_date": "2025-01-20"}, "start_date"),  # after consent: an AE
+        (mh_url, {"missing": {"term": "unknown"}}, "missing.term"),
+        (mh_url, {"severity": "high"}, "changes.severity"),
+    ):
+        r = c.call("patch", url, {"changes": changes, "reason": "source"})
+        assert r.status_code == 422 and field in _field(r), (changes, r.content)
+    r = c.call("patch", cm_url, {"changes": {"dose": 6, "dose_unit": "mg"}})
+    assert r.status_code == 422 and _field(r) == {"reason"}  # complete: a reason
+    r = c.call(
+        "patch",
+        cm_url,
+        {"changes": {"dose": 6, "dose_unit": "mg", "route": "intravenous"}, "reason": "chart"},
+    )
+    assert r.status_code == 200, r.content
+    # A value given replaces its code; a code may be given for a blank field.
+    r = c.call(
+        "patch",
+        mh_url,
+        {"changes": {"end_date": "2020-05-01", "missing": {}}, "reason": "patient recalled"},
+    )
+    assert r.status_code == 200, r.content
+    got = {x["id"]: x for x in c.call("get", f"/participants/{p.code}/medical-history").json()}
+    assert got[mh["id"]]["end_date"] == "2020-05-01" and got[mh["id"]]["missing"] == {}
+    edit = AuditEntry.objects.filter(action="edit_record", table="concomitantmedication").get()
+    assert edit.reason == "chart"
+    assert json.loads(edit.old)["route"] == "oral" and json.loads(edit.new)["route"] == (
+        "intravenous"
+    )
+    t = tables(p.trial)
+    assert t["CM"].iloc[0]["CMROUTE"] == "INTRAVENOUS" and t["CM"].iloc[0]["CMDOSE"] == 6
+    # Entered in error: a reason; kept and flagged; out of the dataset; no longer editable.
+    r = c.call("post", f"{cm_url}/entered-in-error", {})
+    assert r.status_code == 422 and _field(r) == {"reason"}
+    for url in (cm_url, mh_url):
+        r = c.call("post", f"{url}/entered-in-error", {"reason": "wrong participant"})
+        assert r.status_code == 200, r.content
+    meds = c.call("get", f"/participants/{p.code}/medications").json()
+    assert [m["entered_in_error"] for m in meds] == [True]
+    t = tables(p.trial)
+    assert "CM" not in t or t["CM"].empty
+    assert "MH" not in t or t["MH"].empty
+    r = c.call("patch", cm_url, {"changes": {"dose": 7}, "reason": "x"})
+    assert r.status_code == 422 and "entered in error" in r.json()["detail"][0]["message"]
+    r = c.call("post", f"{mh_url}/entered-in-error", {"reason": "again"})
+    assert r.status_code == 422
+    # A medication entered in error no longer holds a later milestone back.
+    assert verify_audit().ok and verify_data() == []
+
+
+def test_required_ae_fields_take_the_codes_that_mean_something(trial: Any, clients: Any) -> None:
+    """Relatedness and outcome are required, but "unknown" is an answer: a relatedness not
+    assessed, unknown or asked but unknown is exported with AEREL null (no CDISC codelist for
+    causality; the code in AEMISS, SUPPAE); an outcome unknown is AEOUT = UNKNOWN (CDISC OUT);
+    an action taken unknown is AEACN = UNKNOWN (CDISC ACN). The term, grade and onset take no
+    code; a code that says nothing of the field (an outcome "not applicable") is refused."""
+    from celltrial.cdisc.sdtm_out import to_sdtm
+    from celltrial.dataset import make_dataset
+    from celltrial.edc.export import tables
+
+    p, c = _case(trial, clients)
+    url = f"/participants/{p.code}/adverse-events"
+    base = _ae(serious_criteria=[], relatedness="", outcome="")
+    for missing, extra, field in (
+        ({}, {}, "relatedness"),  # required without a code
+        ({"relatedness": "unknown", "outcome": "not_applicable"}, {}, "missing.outcome"),
+        ({"relatedness": "not_applicable", "outcome": "unknown"}, {}, "missing.relatedness"),
+        (
+            {"relatedness": "unknown"},
+            {"relatedness": "possible", "outcome": "recovered"},
+            "relatedness",
+        ),
+        ({"relatedness": "unknown", "outcome": "unknown"}, {"outcome": "fatal"}, "outcome"),
+        ({"relatedness": "unknown", "outcome": "unknown", "onset": "unknown"}, {}, "missing.onset"),
+        ({"relatedness": "unknown", "outcome": "unknown", "term": "unknown"}, {}, "missing.term"),
+    ):
+        r = c.call("post", url, {**base, **extra, "missing": missing})
+        assert r.status_code == 422 and field in _field(r), (missing, extra, r.content)
+    body = {
+        **base,
+        "missing": {
+            "relatedness": "unknown",
+            "outcome": "asked_unknown",
+            "action_taken": "unknown",
+        },
+    }
+    r = c.call("post", url, body)
+    assert r.status_code == 200, r.content
+    ae = r.json()
+    assert (ae["relatedness"], ae["outcome"]) == ("", "unknown")
+    assert ae["missing"] == {
+        "relatedness": "unknown",
+        "outcome": "asked_unknown",
+        "action_taken": "unknown",
+    }
+    t = tables(p.trial)
+    row = t["AE"].iloc[0]
+    assert row["AEREL"] is None or row["AEREL"] != row["AEREL"]  # null
+    assert (row["AEOUT"], row["AEACN"]) == ("UNKNOWN", "UNKNOWN")
+    assert row["AEMISS"] == "AEACN=UNK;AEOUT=ASKU;AEREL=UNK"
+    dataset = make_dataset(t)
+    assert not [x for x in dataset.problems if x.level == "error"], dataset.problems
+    sdtm = to_sdtm(dataset, p.trial.active_protocol().protocol)
+    supp = sdtm.tables["SUPPAE"]
+    assert "AEREL=UNK" in ";".join(supp["QVAL"].astype(str))
+    # A correction with the value replaces the code; the outcome known replaces UNKNOWN.
+    r = c.call(
+        "patch",
+        f"/records/adverse_event/{ae['id']}",
+        {"changes": {"relatedness": "possible", "outcome": "recovering"}, "reason": "assessed"},
+    )
+    assert r.status_code == 200, r.content
+    assert r.json()["missing"] == {"action_taken": "unknown"}
+    row = tables(p.trial)["AE"].iloc[0]
+    assert (row["AEREL"], row["AEOUT"]) == ("POSSIBLY RELATED", "RECOVERING/RESOLVING")
+    # ... and a code may be given again on a correction (blank value, meaningful code).
+    r = c.call(
+        "patch",
+        f"/records/adverse_event/{ae['id']}",
+        {
+            "changes": {"relatedness": "", "missing": {"relatedness": "not_done"}},
+            "reason": "assessment withdrawn",
+        },
+    )
+    assert r.status_code == 200, r.content
+    assert tables(p.trial)["AE"].iloc[0]["AEMISS"] == "AEREL=NOT DONE"

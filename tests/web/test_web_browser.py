@@ -178,7 +178,9 @@ def test_infusion_ae_in_window_sae_clock_and_edit_reason(
     page.get_by_label("Life-threatening").check()
     assert page.locator("#infusion-question").is_visible()
     page.locator("#infusion-question").get_by_label("Yes").check()
-    page.get_by_label("Relatedness to the cell product").select_option(label="Possibly related")
+    page.get_by_label("Relatedness to the cell product", exact=True).select_option(
+        label="Possibly related"
+    )
     page.get_by_label("Relatedness to the infusion procedure", exact=True).select_option(
         label="Not related"
     )
@@ -187,7 +189,7 @@ def test_infusion_ae_in_window_sae_clock_and_edit_reason(
         label="Infusion interrupted or delayed"
     )
     page.get_by_label("Ongoing (not resolved at this entry)").check()
-    page.get_by_label("Outcome").select_option(label="Recovering / resolving")
+    page.get_by_label("Outcome", exact=True).select_option(label="Recovering / resolving")
     page.screenshot(path=str(SHOTS / "ae-form-filled.png"), full_page=True)
     page.get_by_role("button", name="Report").click()
     assert "Infusion-associated events" in page.locator(".notice").inner_text()

@@ -115,3 +115,80 @@ def test_cm_and_mh_forms_on_the_web(web_trial: Any) -> None:
         no_arm(c.get(url).content.decode())
     assert post(mon, f"/p/{p.code}/history", {"term": "x"}).status_code == 200
     assert not p.medical_history.filter(term="x").exists()
+
+
+def test_cm_mh_and_ae_corrections_on_the_web(web_trial: Any) -> None:
+    """The correction pages of the safety CRF (no browser): who sees the links and may post;
+    a CM corrected with the entry rules and a reason; an MH row marked entered in error; an AE
+    page with every field of the AE form, and a required field given a missing-data code."""
+    from celltrial.edc import actions
+    from celltrial.edc.models import AdverseEvent, ConcomitantMedication, MedicalHistory
+
+    start = dt.datetime(2025, 1, 10, 9, tzinfo=dt.UTC)
+    p = randomized(web_trial, at=start)
+    coord = web_trial["coord1"]
+    cm = actions.record_medication(coord, p, medication="Heparin", start_date="2025-01-06")
+    mh = actions.record_medical_history(coord, p, term="Gout", start_date="2012-01-01")
+    ae = actions.report_adverse_event(
+        coord,
+        p,
+        term="Rash",
+        onset=start + dt.timedelta(days=2),
+        grade=1,
+        relatedness="possible",
+        outcome="recovering",
+        ongoing=True,
+    )
+    c = client_for("coord1")
+    page = c.get(f"/p/{p.code}/medications").content.decode()
+    assert f'href="/p/{p.code}/edit/medication/{cm.id}"' in page
+    assert f'href="/p/{p.code}/in-error/medication/{cm.id}"' in page
+    form = {
+        "medication": "Heparin",
+        "dose": "5000",
+        "route": "subcutaneous",
+        "start_date": "2025-01-06",
+        "reason": "from the chart",
+    }
+    r = post(c, f"/p/{p.code}/edit/medication/{cm.id}", form)
+    assert r.status_code == 200 and 'id="err_dose_unit"' in r.content.decode()
+    r = post(c, f"/p/{p.code}/edit/medication/{cm.id}", {**form, "dose_unit": "IU"})
+    assert r.status_code == 302 and r.headers["Location"] == f"/p/{p.code}/medications"
+    cm.refresh_from_db()
+    assert (cm.dose, cm.dose_unit, cm.route) == (5000.0, "IU", "subcutaneous")
+    r = post(c, f"/p/{p.code}/in-error/medical_history/{mh.id}", {"reason": "not this patient"})
+    assert r.status_code == 302 and r.headers["Location"] == f"/p/{p.code}/history"
+    assert MedicalHistory.objects.get(pk=mh.id).entered_in_error
+    page = c.get(f"/p/{p.code}/history").content.decode()
+    assert 'class="in-error"' in page and f"/edit/medical_history/{mh.id}" not in page
+    # The AE page: every field of the AE form, stored values shown as the form's options.
+    page = c.get(f"/p/{p.code}/edit/adverse_event/{ae.id}").content.decode()
+    for name in (
+        "term", "grade", "onset", "aware_at", "end_at", "ongoing", "serious_criteria",
+        "relatedness", "procedure_relatedness", "expected", "action_taken", "outcome",
+        "infusion_associated",
+    ):  # fmt: skip
+        assert f'name="{name}"' in page, name
+    assert 'name="missing.relatedness"' in page and 'name="missing.outcome"' in page
+    ae_form = {
+        "term": "Rash",
+        "grade": "1",
+        "onset": "2025-01-12T09:00",
+        "aware_at": dt.datetime.fromisoformat(str(ae.aware_at)).strftime("%Y-%m-%dT%H:%M"),
+        "ongoing": "on",
+        "relatedness": "",
+        "missing.relatedness": "asked_unknown",
+        "outcome": "recovering",
+        "reason": "the investigator could not assess it",
+    }
+    r = post(c, f"/p/{p.code}/edit/adverse_event/{ae.id}", ae_form)
+    assert r.status_code == 302, text(r.content)[-600:]
+    ae = AdverseEvent.objects.get(pk=ae.id)
+    assert ae.relatedness == "" and ae.missing == {"relatedness": "asked_unknown"}
+    assert "Product: Asked but unknown" in text(c.get(f"/p/{p.code}").content)
+    # Roles: a monitor reads, but neither sees the links nor may post.
+    mon = client_for("mon1")
+    assert "/edit/medication/" not in mon.get(f"/p/{p.code}/medications").content.decode()
+    r = post(mon, f"/p/{p.code}/edit/medication/{cm.id}", {**form, "dose_unit": "mg"})
+    assert r.status_code == 403
+    assert ConcomitantMedication.objects.get(pk=cm.id).dose_unit == "IU"

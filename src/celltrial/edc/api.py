@@ -471,8 +471,9 @@ class AdverseEventIn(Schema):
     term: str
     onset: dt.datetime
     grade: int
-    relatedness: str
-    outcome: str
+    #: Required by the AE form's rules, unless ``missing`` gives it a code.
+    relatedness: str = ""
+    outcome: str = ""
     serious_criteria: list[str] = Field(default_factory=list)
     expected: bool | None = None
     aware_at: dt.datetime | None = None

@@ -81,6 +81,7 @@ def medication(m: ConcomitantMedication) -> dict[str, Any]:
         "missing": m.missing,
         "recorded_at": serialize._t(m.recorded_at),
         "complete": m.complete,
+        "entered_in_error": m.entered_in_error,
     }
 
 
@@ -98,6 +99,7 @@ def history(h: MedicalHistory) -> dict[str, Any]:
         "missing": h.missing,
         "recorded_at": serialize._t(h.recorded_at),
         "complete": h.complete,
+        "entered_in_error": h.entered_in_error,
     }
 
 

@@ -418,6 +418,7 @@ class MedicationOut(Out):
     missing: dict[str, str]
     recorded_at: str | None
     complete: bool
+    entered_in_error: bool = False
 
 
 class MedicalHistoryOut(Out):
@@ -432,6 +433,7 @@ class MedicalHistoryOut(Out):
     missing: dict[str, str]
     recorded_at: str | None
     complete: bool
+    entered_in_error: bool = False
 
 
 class SiteZoneOut(Out):

@@ -86,6 +86,8 @@ _MISS_COLUMNS: dict[str, dict[str, str]] = {
         "action_taken": "AEACN",
         "expected": "AEEXPFL",
         "infusion_associated": "AEINFFL",
+        "relatedness": "AEREL",
+        "outcome": "AEOUT",
     },
     "CM": {
         "indication": "CMINDC",
@@ -103,6 +105,15 @@ _MISS_COLUMNS: dict[str, dict[str, str]] = {
         "premedication": "EXPREMED",
         "reaction": "EXREACT",
     },
+}
+
+
+#: A missing-data code of the action taken as the CDISC ACN term that says the same
+#: (C66767: UNKNOWN, NOT APPLICABLE); "not done" has none and leaves AEACN null.
+_ACN_OF_CODE = {
+    "unknown": "UNKNOWN",
+    "asked_unknown": "UNKNOWN",
+    "not_applicable": "NOT APPLICABLE",
 }
 
 
@@ -294,11 +305,14 @@ def adverse_events(src: _Source) -> list[dict[str, Any]]:
             "AESTDTC": _t(a.onset),
             "AETOXGR": a.grade,
             "AESER": "Y" if a.serious else "N",
-            "AEREL": AEREL[a.relatedness],
+            # No CDISC codelist for AEREL: a causality not assessed or unknown is left null
+            # (its code in AEMISS, SUPPAE); the OUT and ACN codelists have UNKNOWN.
+            "AEREL": AEREL.get(a.relatedness),
             "AEOUT": AEOUT[a.outcome],
             "AEENDTC": _t(a.end_at),
             "AEENRTPT": "ONGOING" if a.ongoing else None,
-            "AEACN": labels.cdisc("action_taken", a.action_taken),
+            "AEACN": labels.cdisc("action_taken", a.action_taken)
+            or _ACN_OF_CODE.get(a.missing.get("action_taken", "")),
             "AERELPR": labels.cdisc("relatedness", a.procedure_relatedness),
             "AEEXPFL": _yn(a.expected),
             "AEINFFL": _yn(a.infusion_associated),
@@ -318,7 +332,9 @@ def medications(src: _Source) -> list[dict[str, Any]]:
     seq: dict[str, int] = {}
     for m in (
         ConcomitantMedication.objects.filter(
-            participant__trial=src.trial, participant__randomization__isnull=False
+            participant__trial=src.trial,
+            participant__randomization__isnull=False,
+            entered_in_error=False,
         )
         .select_related("participant")
         .order_by("participant__code", "start_date", "id")
@@ -353,7 +369,9 @@ def medical_history(src: _Source) -> list[dict[str, Any]]:
     seq: dict[str, int] = {}
     for h in (
         MedicalHistory.objects.filter(
-            participant__trial=src.trial, participant__randomization__isnull=False
+            participant__trial=src.trial,
+            participant__randomization__isnull=False,
+            entered_in_error=False,
         )
         .select_related("participant")
         .order_by("participant__code", "start_date", "id")

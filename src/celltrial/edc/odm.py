@@ -682,7 +682,10 @@ class _Importer:
                 "decoded_term": lambda: _str(rec.get("AEDECOD")),
                 "onset": lambda: _time(rec.get("AESTDTC"), "AESTDTC"),
                 "grade": lambda: int(_number(rec.get("AETOXGR"), "AETOXGR")),
-                "relatedness": lambda: _term(rec.get("AEREL"), "AEREL", _AEREL),
+                # a causality given a missing-data code is null (its code in AEMISS)
+                "relatedness": lambda: (
+                    _term(rec.get("AEREL"), "AEREL", _AEREL) if _str(rec.get("AEREL")) else ""
+                ),
                 "outcome": lambda: _term(rec.get("AEOUT"), "AEOUT", _AEOUT),
                 "serious_criteria": lambda: criteria,
                 "end_at": lambda: _time(end, "AEENDTC") if end else None,
@@ -699,6 +702,9 @@ class _Importer:
         onset: dt.datetime = kwargs["onset"]
         grade: int = kwargs["grade"]
         kwargs["aware_at"] = onset  # the file does not say when the site learnt of it
+        if (kwargs.get("missing") or {}).get("action_taken"):
+            # AEACN UNKNOWN / NOT APPLICABLE written for the code: the code is the answer
+            kwargs["action_taken"] = ""
         if _str(rec.get("AESER")) == "Y" and not criteria and grade != 5:
             raise _Bad("AESER", "serious, but no seriousness criterion (AESDTH … AESMIE) is Y")
         if int(grade) == 5:

@@ -165,9 +165,9 @@ def occurrences(p: Participant) -> list[Occurrence]:
         ("medication", ConcomitantMedication, "medication"),
         ("history", MedicalHistory, "term"),
     ):
-        for pk, what, start, stop in model.objects.filter(participant=p).values_list(
-            "pk", name, "start_date", "end_date"
-        ):
+        for pk, what, start, stop in model.objects.filter(
+            participant=p, entered_in_error=False
+        ).values_list("pk", name, "start_date", "end_date"):
             if start is not None:
                 out.append(Occurrence(kind, _midnight(start), f"{kind} {what!r} (id {pk}), start"))
             if stop is not None and kind == "medication":  # a condition may end after consent

@@ -115,50 +115,25 @@ def _consented(p: Participant, what: str) -> None:
         raise Conflict("participant", f"{p.code} has not consented; {what} is taken after consent")
 
 
-@action("record_medication", CLINICAL_WRITERS)
-def record_medication(
-    actor: Staff,
-    participant: Participant | str,
+def medication_values(
+    p: Participant,
     *,
-    medication: str = "",
-    indication: str = "",
-    dose: float | None = None,
-    dose_unit: str = "",
-    route: str = "",
-    frequency: str = "",
-    start_date: dt.date | str | None = None,
-    end_date: dt.date | str | None = None,
-    ongoing: bool = False,
-    not_done: bool = False,
-    not_done_reason: str = "",
+    medication: Any = "",
+    indication: Any = "",
+    dose: Any = None,
+    dose_unit: Any = "",
+    route: Any = "",
+    frequency: Any = "",
+    start_date: Any = None,
+    end_date: Any = None,
+    ongoing: Any = False,
+    not_done: Any = False,
+    not_done_reason: Any = "",
     missing: Mapping[str, str] | None = None,
-) -> ConcomitantMedication:
-    """A prior or concomitant medication (a CM row).
-
-    Parameters
-    ----------
-    actor : Staff
-        An investigator or coordinator of the participant's site.
-    participant : Participant or str
-        A participant who has consented.
-    medication : str
-        The name as reported (CMTRT); required unless ``not_done``.
-    indication, dose, dose_unit, route, frequency : optional
-        CMINDC, CMDOSE, CMDOSU, CMROUTE (a code of :data:`celltrial.edc.labels.ROUTE`),
-        CMDOSFRQ (a code of :data:`celltrial.edc.labels.FREQUENCY`).
-    start_date, end_date : date, optional
-        Dates (a medication may start before consent); not in the future, not after death,
-        the end not before the start.
-    ongoing : bool
-        Still taken (CMENRTPT = ONGOING); then no end date.
-    not_done, not_done_reason : bool, str
-        The medication history was not taken: CMSTAT = NOT DONE, CMREASND the reason
-        (required); no other field is given.
-    missing : mapping, optional
-        Field -> missing-data code for a field of :data:`CM_MAY_BE_MISSING` left blank.
-    """
-    p = participant_for(actor, participant, lock=True)
-    _consented(p, "the medication history")
+) -> dict[str, Any]:
+    """The fields of a CM row checked by the medication form's rules (those of
+    :func:`record_medication`, on entry and on a correction by ``edit_record``): the values
+    to store, with ``missing`` the codes; an ActionError naming each field otherwise."""
     problems: list[Problem] = []
     name = _text(medication, "medication", problems)
     reason = _text(not_done_reason, "not_done_reason", problems, 1000)
@@ -216,17 +191,126 @@ def record_medication(
         raise ActionError(problems=problems)
     label = f"medication {name!r}"
     _enforce_dates(p, "medication", label, values["start_date"], values["end_date"])
-    row = ConcomitantMedication.objects.create(
-        participant=p,
+    return {
         **values,
+        "ongoing": ongoing,
+        "not_done": not_done,
+        "not_done_reason": reason,
+        "missing": codes,
+    }
+
+
+@action("record_medication", CLINICAL_WRITERS)
+def record_medication(
+    actor: Staff,
+    participant: Participant | str,
+    *,
+    medication: str = "",
+    indication: str = "",
+    dose: float | None = None,
+    dose_unit: str = "",
+    route: str = "",
+    frequency: str = "",
+    start_date: dt.date | str | None = None,
+    end_date: dt.date | str | None = None,
+    ongoing: bool = False,
+    not_done: bool = False,
+    not_done_reason: str = "",
+    missing: Mapping[str, str] | None = None,
+) -> ConcomitantMedication:
+    """A prior or concomitant medication (a CM row).
+
+    Parameters
+    ----------
+    actor : Staff
+        An investigator or coordinator of the participant's site.
+    participant : Participant or str
+        A participant who has consented.
+    medication : str
+        The name as reported (CMTRT); required unless ``not_done``.
+    indication, dose, dose_unit, route, frequency : optional
+        CMINDC, CMDOSE, CMDOSU, CMROUTE (a code of :data:`celltrial.edc.labels.ROUTE`),
+        CMDOSFRQ (a code of :data:`celltrial.edc.labels.FREQUENCY`).
+    start_date, end_date : date, optional
+        Dates (a medication may start before consent); not in the future, not after death,
+        the end not before the start.
+    ongoing : bool
+        Still taken (CMENRTPT = ONGOING); then no end date.
+    not_done, not_done_reason : bool, str
+        The medication history was not taken: CMSTAT = NOT DONE, CMREASND the reason
+        (required); no other field is given.
+    missing : mapping, optional
+        Field -> missing-data code for a field of :data:`CM_MAY_BE_MISSING` left blank.
+    """
+    p = participant_for(actor, participant, lock=True)
+    _consented(p, "the medication history")
+    values = medication_values(
+        p,
+        medication=medication,
+        indication=indication,
+        dose=dose,
+        dose_unit=dose_unit,
+        route=route,
+        frequency=frequency,
+        start_date=start_date,
+        end_date=end_date,
         ongoing=ongoing,
         not_done=not_done,
-        not_done_reason=reason,
-        missing=codes,
-        recorded_at=now(),
+        not_done_reason=not_done_reason,
+        missing=missing,
     )
+    row = ConcomitantMedication.objects.create(participant=p, **values, recorded_at=now())
     audit.write(actor, "record_medication", row, old=None, new=audit.snapshot(row))
     return row
+
+
+def history_values(
+    p: Participant,
+    *,
+    term: Any = "",
+    start_date: Any = None,
+    end_date: Any = None,
+    ongoing: Any = False,
+    not_done: Any = False,
+    not_done_reason: Any = "",
+    missing: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The fields of an MH row checked by the medical-history form's rules (those of
+    :func:`record_medical_history`, on entry and on a correction by ``edit_record``)."""
+    problems: list[Problem] = []
+    name = _text(term, "term", problems)
+    reason = _text(not_done_reason, "not_done_reason", problems, 1000)
+    if not isinstance(not_done, bool) or not isinstance(ongoing, bool):
+        raise ActionError(
+            "not_done" if not isinstance(not_done, bool) else "ongoing", "true or false"
+        )
+    start = _date(start_date, "start_date", problems)
+    end = _date(end_date, "end_date", problems)
+    values = {"term": name, "start_date": start, "end_date": end}
+    codes: dict[str, str] = {}
+    if not_done:
+        if name or start or end or ongoing or missing:
+            problems.append(Problem("not_done", "not done: give no condition"))
+        if not reason:
+            problems.append(Problem("not_done_reason", "why the medical history was not taken"))
+    else:
+        if reason:
+            problems.append(Problem("not_done_reason", "a reason is given only when not done"))
+        if not name:
+            problems.append(Problem("term", "the condition is required"))
+        codes, found = check_missing(missing, MH_MAY_BE_MISSING, values)
+        problems += found
+        _dates(start, end, ongoing, problems)
+    if problems:
+        raise ActionError(problems=problems)
+    _enforce_dates(p, "history", f"condition {name!r}", start, end)
+    return {
+        **values,
+        "ongoing": ongoing,
+        "not_done": not_done,
+        "not_done_reason": reason,
+        "missing": codes,
+    }
 
 
 @action("record_medical_history", CLINICAL_WRITERS)
@@ -264,44 +348,17 @@ def record_medical_history(
     """
     p = participant_for(actor, participant, lock=True)
     _consented(p, "the medical history")
-    problems: list[Problem] = []
-    name = _text(term, "term", problems)
-    reason = _text(not_done_reason, "not_done_reason", problems, 1000)
-    if not isinstance(not_done, bool) or not isinstance(ongoing, bool):
-        raise ActionError(
-            "not_done" if not isinstance(not_done, bool) else "ongoing", "true or false"
-        )
-    start = _date(start_date, "start_date", problems)
-    end = _date(end_date, "end_date", problems)
-    values = {"term": name, "start_date": start, "end_date": end}
-    codes: dict[str, str] = {}
-    if not_done:
-        if name or start or end or ongoing or missing:
-            problems.append(Problem("not_done", "not done: give no condition"))
-        if not reason:
-            problems.append(Problem("not_done_reason", "why the medical history was not taken"))
-    else:
-        if reason:
-            problems.append(Problem("not_done_reason", "a reason is given only when not done"))
-        if not name:
-            problems.append(Problem("term", "the condition is required"))
-        codes, found = check_missing(missing, MH_MAY_BE_MISSING, values)
-        problems += found
-        _dates(start, end, ongoing, problems)
-    if problems:
-        raise ActionError(problems=problems)
-    _enforce_dates(p, "history", f"condition {name!r}", start, end)
-    row = MedicalHistory.objects.create(
-        participant=p,
-        term=name,
-        start_date=start,
-        end_date=end,
+    values = history_values(
+        p,
+        term=term,
+        start_date=start_date,
+        end_date=end_date,
         ongoing=ongoing,
         not_done=not_done,
-        not_done_reason=reason,
-        missing=codes,
-        recorded_at=now(),
+        not_done_reason=not_done_reason,
+        missing=missing,
     )
+    row = MedicalHistory.objects.create(participant=p, **values, recorded_at=now())
     audit.write(actor, "record_medical_history", row, old=None, new=audit.snapshot(row))
     return row
 

@@ -32,6 +32,7 @@ from celltrial.edc.actions._base import (
 )
 from celltrial.edc.actions._rules import enforce, enforce_milestones
 from celltrial.edc.actions.clinical import check_visit_taken_place, validate_measurement
+from celltrial.edc.actions.crf import history_values, medication_values
 from celltrial.edc.actions.followup import (
     SKEW,
     deviation_description,
@@ -46,7 +47,10 @@ from celltrial.edc.actions.monitoring import (
     record_visits,
 )
 from celltrial.edc.actions.safety import (
+    AE_MAY_BE_MISSING,
     check_ae,
+    check_missing,
+    coded_outcome,
     end_problems,
     onset_problems,
     refresh_windows,
@@ -56,11 +60,13 @@ from celltrial.edc.actions.sdv import undo_verifications
 from celltrial.edc.models import (
     AdverseEvent,
     AuditEntry,
+    ConcomitantMedication,
     Consent,
     Death,
     Disposition,
     Infusion,
     Measurement,
+    MedicalHistory,
     Participant,
     Role,
     Staff,
@@ -76,6 +82,8 @@ EDITABLE: dict[str, type[models.Model]] = {
     "death": Death,
     "clinical_event": ClinicalEvent,
     "deviation": Deviation,
+    "medication": ConcomitantMedication,
+    "medical_history": MedicalHistory,
 }
 
 #: table -> field -> (kind, required). Kinds: ``time`` (ISO 8601 with a zone), ``date``,
@@ -96,14 +104,17 @@ KINDS: dict[str, dict[str, tuple[str, bool]]] = {
         "onset": ("time", True),
         "grade": ("int", True),
         "serious_criteria": ("codes", False),
-        "relatedness": ("choice", True),
+        # required by the AE form's rules unless given a missing-data code
+        "relatedness": ("choice", False),
         "expected": ("bool?", False),
-        "outcome": ("choice", True),
+        "outcome": ("choice", False),
         "end_at": ("time", False),
         "ongoing": ("bool", False),
         "procedure_relatedness": ("choice", False),
         "action_taken": ("choice", False),
         "infusion_associated": ("bool?", False),
+        "aware_at": ("time", True),
+        "missing": ("missing", False),
     },
     "consent": {"version": ("text", True), "consented_on": ("date", True)},
     "death": {"died_at": ("time", True), "cause": ("text", True)},
@@ -116,6 +127,31 @@ KINDS: dict[str, dict[str, tuple[str, bool]]] = {
         "occurred": ("bool", True),
     },
     "deviation": {"description": ("text", True), "occurred_at": ("time", False)},
+    # The safety CRF's CM and MH forms (actions/crf.py): every field of the entry form; what is
+    # required (the name unless not done …) is the form's rules' to say, on the merged record.
+    "medication": {
+        "medication": ("text", False),
+        "indication": ("text", False),
+        "dose": ("number", False),
+        "dose_unit": ("text", False),
+        "route": ("choice", False),
+        "frequency": ("choice", False),
+        "start_date": ("date", False),
+        "end_date": ("date", False),
+        "ongoing": ("bool", False),
+        "not_done": ("bool", False),
+        "not_done_reason": ("text", False),
+        "missing": ("missing", False),
+    },
+    "medical_history": {
+        "term": ("text", False),
+        "start_date": ("date", False),
+        "end_date": ("date", False),
+        "ongoing": ("bool", False),
+        "not_done": ("bool", False),
+        "not_done_reason": ("text", False),
+        "missing": ("missing", False),
+    },
 }
 #: What a required field of each kind expects (the "required" message says it).
 EXPECTED = {
@@ -128,6 +164,8 @@ EXPECTED = {
     "codes": 'a list of codes, e.g. ["hospitalization"]',
     "value": "a value",
     "choice": "one of the form's options",
+    "number": "a number",
+    "missing": 'an object of field: missing-data code, e.g. {"end_date": "unknown"}',
 }
 
 
@@ -145,7 +183,23 @@ def _read(model: type[models.Model], key: str, kind: str, required: bool, value:
     if _blank(value):
         if required:
             raise ActionError(field, f"required ({expected})")
-        return {"text": "", "codes": []}.get(kind)  # a blank optional field; else None
+        # a blank optional field; else None
+        return {"text": "", "codes": [], "choice": "", "missing": {}}.get(kind)
+    if kind == "number":
+        if isinstance(value, str):
+            try:
+                value = float(value.strip())
+            except ValueError:
+                raise ActionError(field, f"{value!r} is not {expected}") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ActionError(field, f"{expected}, got {value!r}")
+        return value
+    if kind == "missing":
+        if not isinstance(value, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise ActionError(field, f"{expected}, got {value!r}")
+        return dict(value)
     if kind == "time":
         if isinstance(value, str):
             try:
@@ -296,12 +350,42 @@ def edit_record(
                 "end_at",
             )
         }
-        merged.update(values)
-        problems = check_ae(merged)
+        merged.update({k: v for k, v in values.items() if k != "missing"})
+        onset = values.get("onset", record.onset)
+        aware_at = values.get("aware_at", record.aware_at)
+        # The codes given (or the stored ones); a value given now replaces its code.
+        given = values.get("missing", record.missing) or {}
+        given = {
+            k: c
+            for k, c in given.items()
+            if not (
+                k in values
+                and values[k] not in (None, "")
+                and not (k == "outcome" and values[k] == "unknown")  # the code's own value
+            )
+        }
+        coded_outcome(merged, given)
+        codes, found = check_missing(given, AE_MAY_BE_MISSING, merged)
+        if "outcome" in codes:
+            merged["outcome"] = values["outcome"] = "unknown"
+        problems = check_ae(merged, coded=tuple(codes))
+        problems += found
         problems += onset_problems(
-            values.get("onset", record.onset), record.aware_at, blame="onset"
+            onset, aware_at, blame="aware_at" if "aware_at" in values else "onset"
         )
-        problems += end_problems(values.get("onset", record.onset), merged["end_at"])
+        problems += end_problems(onset, merged["end_at"])
+        if (
+            merged["infusion_associated"] is not None
+            and ("infusion_associated" in values or "onset" in values)
+            and not window_flags(p, onset)
+        ):
+            problems.append(
+                Problem(
+                    "infusion_associated",
+                    "asked only when the onset falls in a protocol safety window after an "
+                    "infusion; this onset does not",
+                )
+            )
         if problems:
             raise ActionError(problems=problems)
         if "onset" in values:
@@ -309,22 +393,32 @@ def edit_record(
         if merged["end_at"] is not None and ("end_at" in values or "onset" in values):
             enforce(
                 p,
-                Occurrence(
-                    "adverse_event",
-                    values.get("onset", record.onset),
-                    "the adverse event",
-                    end=merged["end_at"],
-                ),
+                Occurrence("adverse_event", onset, "the adverse event", end=merged["end_at"]),
                 "end_at",
             )
-        # a value given now replaces its missing-data code
-        record.missing = {k: c for k, c in record.missing.items() if k not in values}
+        record.missing = codes
         for k, v in values.items():
-            setattr(record, k, v)
+            if k != "missing":
+                setattr(record, k, v)
         record.serious = bool(record.serious_criteria) or record.grade == 5
         within = actor.trial.active_protocol().protocol.safety.sae_report_within
         record.sae_due_at = record.aware_at + dt.timedelta(hours=within) if record.serious else None
         record.windows = window_flags(p, record.onset, terms=(record.term, record.decoded_term))
+    elif isinstance(record, (ConcomitantMedication, MedicalHistory)):
+        # The rules of record_medication / record_medical_history (crf.py) on the merged
+        # record; a value given now replaces its missing-data code (as on the AE).
+        names = [k for k in KINDS[table] if k != "missing"]
+        merged = {f: getattr(record, f) for f in names}
+        merged.update({k: v for k, v in values.items() if k in names})
+        codes = dict(values.get("missing", record.missing) or {})
+        codes = {
+            k: c for k, c in codes.items() if not (k in values and values[k] not in (None, ""))
+        }
+        checked = (medication_values if table == "medication" else history_values)(
+            p, **merged, missing=codes
+        )
+        for k, v in checked.items():
+            setattr(record, k, v)
     elif isinstance(record, ClinicalEvent):
         # The rules of record_clinical_event (followup.py), on the merged record.
         if "term" in values:
@@ -385,6 +479,8 @@ IN_ERROR: dict[str, type[models.Model]] = {
     "infusion": Infusion,
     "visit": VisitRecord,
     "disposition": Disposition,
+    "medication": ConcomitantMedication,
+    "medical_history": MedicalHistory,
 }
 #: Who may mark a table's records entered in error: an infusion holds the dose and the lot
 #: (the arm), so only the unblinded role that records it (the pharmacist); the others, the

@@ -31,14 +31,25 @@ RELATEDNESS = labels.codes("relatedness")
 OUTCOMES = labels.codes("outcome")
 ACTIONS_TAKEN = labels.codes("action_taken")
 MISSING_CODES = labels.codes("missing")
-#: The AE fields a missing-data code may stand for (left blank on purpose).
+#: The AE fields a missing-data code may stand for (left blank on purpose). Relatedness and
+#: outcome are required, but "unknown" is a real answer for them (docs/edc.md, "Missing-data
+#: codes on required fields"); the term, the grade and the onset take no code.
 AE_MAY_BE_MISSING = (
     "end_at",
     "procedure_relatedness",
     "action_taken",
     "expected",
     "infusion_associated",
+    "relatedness",
+    "outcome",
 )
+#: The codes that mean something for a required field (a field not listed takes all four):
+#: causality not assessed, unknown or asked but unknown; an outcome unknown (CDISC OUT
+#: "UNKNOWN") — an outcome is never "not applicable" nor "not done".
+MEANINGFUL_CODES: dict[str, tuple[str, ...]] = {
+    "relatedness": ("not_done", "unknown", "asked_unknown"),
+    "outcome": ("unknown", "asked_unknown"),
+}
 #: Outcomes of an event that has ended (it cannot be ongoing).
 ENDED_OUTCOMES = ("recovered", "recovered_with_sequelae", "fatal")
 
@@ -67,6 +78,14 @@ def check_missing(
             )
         elif code not in MISSING_CODES:
             problems.append(Problem(key, f"{code!r} is not one of {', '.join(MISSING_CODES)}"))
+        elif name in MEANINGFUL_CODES and code not in MEANINGFUL_CODES[name]:
+            problems.append(
+                Problem(
+                    key,
+                    f"{labels.label('missing', code)!r} does not apply to {name}; one of "
+                    f"{', '.join(MEANINGFUL_CODES[name])}",
+                )
+            )
         elif values.get(name) not in (None, "", False) or (
             name in ("expected", "infusion_associated") and values.get(name) is not None
         ):
@@ -76,8 +95,17 @@ def check_missing(
     return out, problems
 
 
-def check_ae(fields: dict[str, Any]) -> list[Problem]:
-    """The AE form's rules, each problem naming its field."""
+def coded_outcome(fields: dict[str, Any], missing: Mapping[str, Any] | None) -> None:
+    """An outcome given as a missing-data code is stored as the outcome ``unknown`` (CDISC OUT
+    "UNKNOWN", C66768), the code kept beside it (unknown, or asked but unknown)."""
+    coded = isinstance(missing, Mapping) and bool(missing.get("outcome"))
+    if coded and fields.get("outcome") in (None, "", "unknown"):
+        fields["outcome"] = None  # blank for check_missing; ``unknown`` after it
+
+
+def check_ae(fields: dict[str, Any], coded: Sequence[str] = ()) -> list[Problem]:
+    """The AE form's rules, each problem naming its field; ``coded`` the fields given a
+    missing-data code instead of a value (a coded relatedness may be blank)."""
     problems: list[Problem] = []
     term = str(fields.get("term") or "").strip()
     if not term:
@@ -89,8 +117,16 @@ def check_ae(fields: dict[str, Any]) -> list[Problem]:
     bad = [c for c in criteria if c not in SERIOUSNESS]
     if bad:
         problems.append(Problem("serious_criteria", f"{bad} not among {', '.join(SERIOUSNESS)}"))
-    if fields.get("relatedness") not in RELATEDNESS:
-        problems.append(Problem("relatedness", f"one of {', '.join(RELATEDNESS)}"))
+    if fields.get("relatedness") not in RELATEDNESS and not (
+        "relatedness" in coded and fields.get("relatedness") in (None, "")
+    ):
+        problems.append(
+            Problem(
+                "relatedness",
+                f"one of {', '.join(RELATEDNESS)} (or a missing-data code: not done, unknown, "
+                "asked but unknown)",
+            )
+        )
     if fields.get("outcome") not in OUTCOMES:
         problems.append(Problem("outcome", f"one of {', '.join(OUTCOMES)}"))
     if grade == 5 and fields.get("outcome") not in ("fatal", None):
@@ -240,8 +276,11 @@ def report_adverse_event(
         "ongoing": ongoing,
         "end_at": end_at,
     }
-    problems = check_ae(fields)
+    coded_outcome(fields, missing)
     codes, found = check_missing(missing, AE_MAY_BE_MISSING, fields)
+    if "outcome" in codes:
+        fields["outcome"] = outcome = "unknown"
+    problems = check_ae(fields, coded=tuple(codes))
     problems += found
     start = aware(onset, "onset")
     aware_time = aware(aware_at, "aware_at", default_now=True)

@@ -106,6 +106,8 @@ class ConcomitantMedication(models.Model):
     missing = models.JSONField(default=dict)
     recorded_at = models.DateTimeField()
     complete = models.BooleanField(default=True)
+    #: Marked "entered in error" (with a reason, audited): kept, left out of the dataset.
+    entered_in_error = models.BooleanField(default=False, db_default=False)
 
 
 class MedicalHistory(models.Model):
@@ -124,6 +126,8 @@ class MedicalHistory(models.Model):
     missing = models.JSONField(default=dict)
     recorded_at = models.DateTimeField()
     complete = models.BooleanField(default=True)
+    #: Marked "entered in error" (with a reason, audited): kept, left out of the dataset.
+    entered_in_error = models.BooleanField(default=False, db_default=False)
 
 
 class ClinicalEvent(models.Model):

@@ -43,7 +43,7 @@ from celltrial.edc.roles import (
 )
 from celltrial.edc.status import casebook
 from celltrial.edc.throttle import LOGIN, LOGIN_FAILURES, LOGIN_SECONDS
-from celltrial.edc.web import forms
+from celltrial.edc.web import edit_forms, forms
 
 #: Failed log-ins per username allowed within :data:`THROTTLE_SECONDS`.
 THROTTLE_FAILURES = LOGIN_FAILURES
@@ -615,8 +615,22 @@ def local_input(value: dt.datetime | None) -> str:
 
 
 #: AE fields that take a missing-data code on the web form (the action's list).
-AE_CODABLE = ("end_at", "procedure_relatedness", "action_taken", "expected")
+AE_CODABLE = (
+    "end_at",
+    "procedure_relatedness",
+    "action_taken",
+    "expected",
+    "relatedness",
+    "outcome",
+)
 _YES_NO = {"yes": True, "no": False}
+
+
+def _meaningful(field: str) -> list[tuple[str, str]]:
+    """The missing-data codes that mean something for a required AE field."""
+    from celltrial.edc.actions.safety import MEANINGFUL_CODES
+
+    return [(c, labels.label("missing", c)) for c in MEANINGFUL_CODES[field]]
 
 
 def _missing_codes(request: HttpRequest, names: Iterable[str]) -> dict[str, str]:
@@ -734,6 +748,8 @@ def adverse_event(request: HttpRequest, staff: Staff, code: str) -> HttpResponse
             actions_taken=labels.choices("action_taken"),
             expectedness=[("yes", "Expected"), ("no", "Unexpected")],
             missing_codes=labels.choices("missing"),
+            relatedness_codes=_meaningful("relatedness"),
+            outcome_codes=_meaningful("outcome"),
             # infusion starts as local wall-clock text: the page's script compares them with
             # the typed onset (also local wall-clock) without knowing the zone
             infusions=[local_input(t) for t in infusions],
@@ -778,12 +794,13 @@ AE_FIELDS = {
 }
 EDIT_FIELDS = {
     "measurement": ["value", "confirmed"],
-    "adverse_event": ["term", "grade", "outcome"],
     "clinical_event": ["term", "occurred_at", "occurred"],
     "deviation": ["description", "occurred_at"],
     "death": ["died_at", "cause"],
     "consent": ["version", "consented_on"],
 }
+#: Records listed on a page of their own (the safety CRF's CM and MH), by table.
+LIST_PAGES = {"medication": "medications", "medical_history": "history"}
 #: How the generic edit form shows a field (the kinds of :data:`actions.edit.KINDS`).
 WIDGETS = {"time": "datetime-local", "date": "date", "bool": "checkbox"}
 
@@ -795,7 +812,7 @@ def _record(p: Participant, table: str, record_id: int) -> Any:
     model = EDITABLE.get(table)
     record = (
         model._default_manager.filter(pk=record_id, participant=p).first()
-        if model is not None and table in EDIT_FIELDS
+        if model is not None and (table in EDIT_FIELDS or table in edit_forms.FORMS)
         else None
     )
     if record is None:
@@ -822,6 +839,8 @@ def edit(request: HttpRequest, staff: Staff, code: str, table: str, record_id: i
     record = _record(p, table, record_id)
     if getattr(record, "entered_in_error", False):
         raise actions.NotFound("record", f"{table} {record_id} is marked entered in error")
+    if table in edit_forms.FORMS:  # the safety CRF's forms: every field of the entry form
+        return edit_forms.edit_page(request, staff, p, table, record, _ctx)
     errors: dict[str, str] = {}
     names = EDIT_FIELDS[table]
     kinds = {n: KINDS[table][n][0] for n in names}
@@ -913,6 +932,8 @@ def entered_in_error(
             request.session["notice"] = (
                 f"{table.replace('_', ' ').capitalize()} {record_id} marked entered in error."
             )
+            if table in LIST_PAGES:  # CM, MH: back to their list
+                return redirect(f"/p/{p.code}/{LIST_PAGES[table]}")
             return redirect("participant", code=p.code)
     return render(
         request,

@@ -20,6 +20,7 @@ from celltrial.edc.actions import ActionError
 from celltrial.edc.actions.crf import CM_MAY_BE_MISSING, MH_MAY_BE_MISSING
 from celltrial.edc.models import Role, Staff
 from celltrial.edc.roles import CLINICAL_WRITERS, READERS
+from celltrial.edc.status import casebook
 from celltrial.edc.web.views import (
     _ctx,
     _errors,
@@ -42,6 +43,8 @@ CM_FIELDS = (
     "not_done",
     "not_done_reason",
 )
+#: Who corrects a CM or MH row, or marks it entered in error (``edit_record``'s roles).
+EDITORS = frozenset({Role.INVESTIGATOR, Role.COORDINATOR, Role.DATA_MANAGER})
 MH_FIELDS = ("term", "start_date", "end_date", "ongoing", "not_done", "not_done_reason")
 
 
@@ -110,6 +113,7 @@ def _page(
         else list(p.medical_history.order_by("start_date", "id"))
     )
     own = set(names) | set(codable)
+    book = casebook(p)  # a locked casebook shows no edit links (the server refuses them too)
     return render(
         request,
         "edc/medications.html" if medication else "edc/history.html",
@@ -118,6 +122,8 @@ def _page(
             p=p,
             data=data,
             rows=rows,
+            book=book,
+            editor=staff.role in EDITORS and not book.locked,
             errors=errors,
             other_errors=split_errors(errors, own)[1],
             routes=labels.choices("route"),
