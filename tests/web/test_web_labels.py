@@ -173,6 +173,8 @@ def _trial_with_every_code(t: Any) -> dict[str, str]:
 
 
 def test_no_raw_code_on_any_page_of_any_role(web_trial: Any) -> None:
+    """About 5 s (the test client, no browser): seven log-ins and some twenty pages each —
+    reading every role's pages is what this test is for, so they are not sampled."""
     pages = _trial_with_every_code(web_trial)
     seen: dict[str, int] = {}
     problems: list[str] = []
