@@ -204,3 +204,23 @@ def test_live_trial_keeps_participants_in_follow_up(lanzoni: Protocol) -> None:
     html = render_html(live, closed=True)
     assert "Still in follow-up, ongoing (n=" in html
     assert "(drop-out)" not in html
+
+
+def test_live_trial_names_participants_not_dosed_yet(lanzoni: Protocol) -> None:
+    """A participant randomized and not dosed is "never dosed" in CONSORT once out of the
+    study, but "not dosed yet" while still in follow-up (a live trial: the dose may come).
+    L-008 (control, never dosed, withdrawn the next day) with the withdrawal taken away."""
+    from celltrial.dataset import read_dataset
+
+    full = read_dataset(SMALL)
+    tables = {k: v.copy() for k, v in full.tables.items()}
+    ds = tables["DS"]
+    tables["DS"] = ds[~((ds["USUBJID"] == "L-008") & (ds["DSDECOD"] == "WITHDRAWN"))]
+    live = {a.arm: a for a in analyze(make_dataset(tables), lanzoni).consort.arms}["control"]
+    done = {a.arm: a for a in analyze(full, lanzoni).consort.arms}["control"]
+    assert dict(done.not_received) == {"never dosed": 1, "received another arm's product": 1}
+    assert dict(live.not_received) == {
+        "not dosed yet (still in follow-up)": 1,
+        "received another arm's product": 1,
+    }
+    assert (live.ongoing, live.discontinued) == (done.ongoing + 1, done.discontinued - 1)

@@ -67,7 +67,9 @@ def consort(trial: Trial) -> Consort:
 
     Every allocated participant is in one follow-up box: lost to follow-up, discontinued
     (death included), completed, or ongoing — still in follow-up while the trial runs (ADSL
-    ``EOSSTT`` = ONGOING), so a live flow adds up (issue 15)."""
+    ``EOSSTT`` = ONGOING), so a live flow adds up (issue 15). A participant not dosed is
+    "never dosed" once the participant has left the study, "not dosed yet" while still in
+    follow-up (randomized in a live trial, the first dose to come)."""
     dataset, protocol, adsl, arms = trial.dataset, trial.protocol, trial.adsl, trial.arms.arms
     sl = dataset.table("SL")
     crit = {c.id: c.text for c in protocol.population.eligibility or []}
@@ -95,7 +97,12 @@ def consort(trial: Trial) -> Consort:
         got = (rows["NDOSE"] > 0) & (rows["ACTARMCD"] == rows["ARMCD"])
         why: list[str] = []
         for r in rows[~got].itertuples(index=False):
-            why.append("never dosed" if r.NDOSE == 0 else "received another arm's product")
+            if r.NDOSE != 0:
+                why.append("received another arm's product")
+            elif r.EOSSTT == "ONGOING":  # a live trial: the first dose may still come
+                why.append("not dosed yet (still in follow-up)")
+            else:
+                why.append("never dosed")
         reason = rows["DCSREAS"].fillna("")
         lost = reason == "LOST TO FOLLOW-UP"
         disc = (rows["EOSSTT"] == "DISCONTINUED") & ~lost
