@@ -133,6 +133,17 @@ def _token(staff_pk: int) -> str:
     return actions.token_for(Staff.objects.get(pk=staff_pk), label="fuzz")
 
 
+#: Valid ISO 8601 times at the edges: their UTC is before the year 1 or after 9999, or they
+#: are the first and last instants a datetime holds.
+EDGE_TIMES = [
+    "0001-01-01T00:00:00+14:00",
+    "9999-12-31T23:59:59-14:00",
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59Z",
+    "0001-01-01",
+    "9999-12-31",
+]
+
 #: Body fields that name a record → the dictionary of its real values.
 BODY_FIELDS = {
     "table": "table",
@@ -200,6 +211,17 @@ def _config(path: Path) -> None:
     # The same in the bodies that name a record (queries, locks, verifications, signatures).
     for field, name in BODY_FIELDS.items():
         lines.append(f'"body.{field}" = {{ dictionary = "{name}", probability = 0.5 }}')
+    # Edge values in any string or integer, now and then: times whose UTC overflows the
+    # years 1-9999 (they were a 500), a NUL, text longer than any column, ids past 64 bits.
+    lines += [
+        "[generation.dictionaries]",
+        '"string" = { dictionary = "edge_text", probability = 0.1 }',
+        '"integer" = { dictionary = "edge_int", probability = 0.1 }',
+    ]
+    edge_text = [*EDGE_TIMES, "a\u0000b", "x" * 5000, "NaN", "-0", "1e999"]
+    edge_int = [2**63, -(2**63) - 1, 2**64, 10**30, -1, 0]
+    lines.insert(1, f"edge_text = {{ values = {json.dumps(edge_text)} }}")
+    lines.insert(1, f"edge_int = {{ values = {json.dumps(edge_int)} }}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
