@@ -40,6 +40,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 SITES = ("site1", "site2")
 ROLES = {
@@ -124,6 +125,26 @@ def _setup(db: str) -> dict[str, int]:
     return {name: s.pk for name, s in staff.items()}
 
 
+def _time_fields(openapi: dict[str, Any]) -> set[str]:
+    """``body.<name>`` and ``query.<name>`` of every date-time the schema's requests carry."""
+    keys: set[str] = set()
+    for schema in openapi.get("components", {}).get("schemas", {}).values():
+        for name, prop in schema.get("properties", {}).items():
+            options = [prop, *prop.get("anyOf", [])]
+            if any(o.get("format") == "date-time" for o in options):
+                keys.add(f"body.{name}")
+    for operations in openapi.get("paths", {}).values():
+        for op in operations.values():
+            for param in op.get("parameters", []) if isinstance(op, dict) else []:
+                sch = param.get("schema", {})
+                options = [sch, *sch.get("anyOf", [])]
+                if param.get("in") == "query" and any(
+                    o.get("format") == "date-time" for o in options
+                ):
+                    keys.add(f"query.{param['name']}")
+    return keys
+
+
 def _token(staff_pk: int) -> str:
     """A fresh bearer token for one role's run: a token another role's run revoked (the admin
     may revoke any blinded person's tokens) must not turn this run into 401s."""
@@ -154,7 +175,7 @@ BODY_FIELDS = {
 }
 
 
-def _config(path: Path) -> None:
+def _config(path: Path, openapi: dict[str, Any]) -> None:
     """A schemathesis configuration giving each path and query parameter the trial's real
     values half of the time (the other half generated): random participant codes or record
     ids would all be 404s, and the actions behind them never fuzzed."""
@@ -222,6 +243,14 @@ def _config(path: Path) -> None:
     edge_int = [2**63, -(2**63) - 1, 2**64, 10**30, -1, 0]
     lines.insert(1, f"edge_text = {{ values = {json.dumps(edge_text)} }}")
     lines.insert(1, f"edge_int = {{ values = {json.dumps(edge_int)} }}")
+    # Every time the API reads (a date-time in a body or a query) gets the edge times a
+    # quarter of the time: a random string in one is refused by the schema before any action.
+    lines.insert(1, f"edge_time = {{ values = {json.dumps(EDGE_TIMES)} }}")
+    times = sorted(_time_fields(openapi))
+    at = lines.index("[generation.dictionaries]")
+    lines[at:at] = [
+        f'"{key}" = {{ dictionary = "edge_time", probability = 0.25 }}' for key in times
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -297,7 +326,6 @@ def main() -> int:
     tmp = tempfile.mkdtemp(prefix="celltrial-fuzz-")
     db = str(Path(tmp) / "edc.sqlite3")
     tokens = _setup(db)
-    _config(Path(tmp) / "schemathesis.toml")
     wanted = [*tokens, "anonymous"]
     if args.roles:
         wanted = [r.strip() for r in args.roles.split(",") if r.strip()]
@@ -319,6 +347,7 @@ def main() -> int:
         conn.request("GET", "/api/openapi.json")
         schema = str(Path(tmp) / "openapi.json")
         Path(schema).write_bytes(conn.getresponse().read())
+        _config(Path(tmp) / "schemathesis.toml", json.loads(Path(schema).read_text("utf-8")))
         for role in wanted:
             if server.poll() is not None:  # a dead server would make every case an error
                 print(f"== the server stopped (status {server.returncode}); restarting it")
