@@ -293,3 +293,38 @@ def test_dose_checks_in_every_arm_the_blinded_flag_does_not_follow_the_arm(trial
     ex = ds.table("EX")
     assert set(ex.loc[ex["EXDEVFL"] == "Y", "EXTRT"]) == {"msc", "placebo"}  # in the dataset
     assert dataset_errors(trial) == []
+
+
+def test_refusal_is_written_for_a_person_in_the_page_time_zone() -> None:
+    """A refusal a coordinator reads (issue 17): one sentence per conflicting record, the
+    verb agreeing with it, times in the page's zone to the minute (not ISO 8601), the rule
+    and what it says once at the end. The dataset's own wording (ISO, UTC) is unchanged."""
+    from django.utils import timezone
+
+    from celltrial.dataset.rules import Milestones, Occurrence, breaches, refusal, rule
+    from celltrial.edc.actions._rules import local_time
+
+    death = dt.datetime(2026, 12, 5, 9, 11, tzinfo=dt.UTC)
+    later = death + dt.timedelta(minutes=1)
+    occs = [
+        Occurrence("randomization", later, "the randomization"),
+        Occurrence("measurement", later, "the screening values", plural=True),
+    ]
+    m = Milestones(death=death)
+    with timezone.override("Europe/Paris"):
+        text = refusal(breaches(occs, m, local_time), "2 records already entered conflict with it")
+    assert text == (
+        "2 records already entered conflict with it. "
+        "The randomization at 2026-12-05 10:12 CET is after death (2026-12-05 10:11 CET). "
+        "The screening values at 2026-12-05 10:12 CET are after death (2026-12-05 10:11 CET). "
+        f"These break rule nothing_after_death: {rule('nothing_after_death').statement}."
+    )
+    with timezone.override("America/Sao_Paulo"):  # a zone with no abbreviation
+        assert local_time(death) == "2026-12-05 06:11 UTC-03"
+    assert local_time(death) == "2026-12-05 09:11 UTC"  # the API: UTC
+    assert local_time(dt.date(2026, 12, 5)) == "2026-12-05"  # a CM/MH date stays a date
+    # The dataset's check words the same fact for statisticians: ISO 8601 in UTC.
+    assert rule("nothing_after_death").record(occs[1], m) == (
+        "the screening values at 2026-12-05T09:12Z are after death (2026-12-05T09:11Z) — rule "
+        f"nothing_after_death: {rule('nothing_after_death').statement}"
+    )

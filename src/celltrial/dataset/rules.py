@@ -96,9 +96,17 @@ class Occurrence:
     aware_at: dt.datetime | None = None
     #: When it ended (an AE, a medication, a condition of the medical history), if it has.
     end: dt.datetime | None = None
+    #: The label names several things ("the screening values"): "are", not "is".
+    plural: bool = False
 
 
-def _iso(t: dt.datetime | dt.date) -> str:
+#: Writes a time (or a date) in a message. The default, :func:`iso`, writes ISO 8601 in UTC
+#: (for statisticians and logs); the EDC passes one that writes the site's local time.
+Formatter = Callable[[dt.datetime | dt.date], str]
+
+
+def iso(t: dt.datetime | dt.date) -> str:
+    """``t`` as ISO 8601 in UTC to the minute (``2026-12-05T09:12Z``), a date as a date."""
     if isinstance(t, dt.datetime):
         return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%MZ")
     return t.isoformat()
@@ -108,8 +116,13 @@ def _iso(t: dt.datetime | dt.date) -> str:
 DATE_KINDS = frozenset({"medication", "history"})
 
 
-def _when(occ: Occurrence, t: dt.datetime) -> str:
-    return t.astimezone(dt.UTC).date().isoformat() if occ.kind in DATE_KINDS else _iso(t)
+def _when(occ: Occurrence, t: dt.datetime, fmt: Formatter = iso) -> str:
+    return fmt(t.astimezone(dt.UTC).date()) if occ.kind in DATE_KINDS else fmt(t)
+
+
+def _what(occ: Occurrence) -> tuple[str, str]:
+    """The record's name and its verb ("is" or "are")."""
+    return occ.label or occ.kind.replace("_", " "), "are" if occ.plural else "is"
 
 
 #: (domain, column) of the dataset and the kind of record it dates. ``--DTC`` stands for the
@@ -161,7 +174,14 @@ class Rule:
     # ---- one record ----------------------------------------------------------------------
 
     def record(self, occ: Occurrence, m: Milestones) -> str | None:
-        """Why ``occ`` breaks this rule given its participant's milestones, or None."""
+        """Why ``occ`` breaks this rule given its participant's milestones, or None (times in
+        ISO 8601, the rule named after the fact)."""
+        fact = self.breach(occ, m)
+        return None if fact is None else f"{fact} — rule {self.id}: {self.statement}"
+
+    def breach(self, occ: Occurrence, m: Milestones, fmt: Formatter = iso) -> str | None:
+        """What in ``occ`` breaks this rule, as one clause with times written by ``fmt``
+        (``the randomization at … is after death (…)``), or None."""
         if occ.kind not in self.kinds:
             return None
         ref: dt.datetime | dt.date | None = getattr(m, self.milestone)
@@ -174,12 +194,11 @@ class Rule:
             bad = day < ref if self.side == "before" else day > ref
         if not bad:
             return None
-        what = occ.label or occ.kind.replace("_", " ")
+        what, verb = _what(occ)
         ended = f" ({m.ended_as})" if self.milestone == "ended" and m.ended_as else ""
         return (
-            f"{what} at {_when(occ, occ.at)} is {self.side} "
-            f"{_MILESTONE_WORDS[self.milestone]}{ended} ({_iso(ref)}) — rule {self.id}: "
-            f"{self.statement}"
+            f"{what} at {_when(occ, occ.at, fmt)} {verb} {self.side} "
+            f"{_MILESTONE_WORDS[self.milestone]}{ended} ({fmt(ref)})"
         )
 
     # ---- a whole dataset -----------------------------------------------------------------
@@ -326,30 +345,32 @@ class RecordRule:
     id: str
     statement: str
     kinds: frozenset[str]
-    check: Callable[[Occurrence], str | None]
+    check: Callable[[Occurrence, Formatter], str | None]
 
     def record(self, occ: Occurrence, m: Milestones) -> str | None:
+        fact = self.breach(occ, m)
+        return None if fact is None else f"{fact} — rule {self.id}: {self.statement}"
+
+    def breach(self, occ: Occurrence, m: Milestones, fmt: Formatter = iso) -> str | None:
+        """What in ``occ`` breaks this rule (one clause, times written by ``fmt``), or None."""
         del m
-        return self.check(occ) if occ.kind in self.kinds else None
+        return self.check(occ, fmt) if occ.kind in self.kinds else None
 
     def table(self, dataset: Dataset) -> Iterator[Problem]:
         del dataset
         return iter(())
 
 
-def _onset_before_aware(occ: Occurrence) -> str | None:
+def _onset_before_aware(occ: Occurrence, fmt: Formatter) -> str | None:
     if occ.aware_at is not None and occ.aware_at < occ.at:
-        return (
-            f"the site became aware at {_iso(occ.aware_at)}, before the onset {_iso(occ.at)} "
-            "— rule onset_before_aware: awareness cannot precede the onset"
-        )
+        return f"the site became aware at {fmt(occ.aware_at)}, before the onset ({fmt(occ.at)})"
     return None
 
 
 ONSET_BEFORE_AWARE = RecordRule(
     "onset_before_aware",
-    "an adverse event's onset is not after the time the site became aware of it "
-    "(EDC only: the dataset has no awareness column)",
+    "an adverse event's onset is not after the time the site became aware of it; awareness "
+    "cannot precede the onset (EDC only: the dataset has no awareness column)",
     frozenset({"adverse_event"}),
     _onset_before_aware,
 )
@@ -366,14 +387,20 @@ class IntervalRule:
     kinds: frozenset[str]
 
     def record(self, occ: Occurrence, m: Milestones) -> str | None:
+        fact = self.breach(occ, m)
+        return None if fact is None else f"{fact} — rule {self.id}: {self.statement}"
+
+    def breach(self, occ: Occurrence, m: Milestones, fmt: Formatter = iso) -> str | None:
+        """What in ``occ`` breaks this rule (one clause, times written by ``fmt``), or None."""
         del m
         if occ.kind not in self.kinds or occ.end is None:
             return None
         if isinstance(occ.at, dt.datetime) and occ.end < occ.at:
-            what = occ.label or occ.kind.replace("_", " ")
+            what, _ = _what(occ)
+            verb = "end" if occ.plural else "ends"
             return (
-                f"{what} ends at {_when(occ, occ.end)}, before it starts ({_when(occ, occ.at)}) — rule "
-                f"{self.id}: {self.statement}"
+                f"{what} {verb} at {_when(occ, occ.end, fmt)}, before "
+                f"{'they start' if occ.plural else 'it starts'} ({_when(occ, occ.at, fmt)})"
             )
         return None
 
@@ -424,6 +451,43 @@ def participant_problems(occs: Iterable[Occurrence], m: Milestones) -> list[tupl
     for occ in occs:
         out += record_problems(occ, m)
     return out
+
+
+def breaches(
+    occs: Iterable[Occurrence], m: Milestones, fmt: Formatter = iso
+) -> list[tuple[str, str]]:
+    """(rule id, clause) for each rule each of ``occs`` breaks under ``m``, times written by
+    ``fmt``: the facts a refusal states (:func:`refusal` words them)."""
+    return [
+        (r.id, fact)
+        for occ in occs
+        for r in ALL_RULES
+        if (fact := r.breach(occ, m, fmt)) is not None
+    ]
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return (text[:1].upper() + text[1:]).rstrip(".") + "."
+
+
+def refusal(found: Iterable[tuple[str, str]], lead: str = "") -> str:
+    """A refusal a person reads: ``lead``, then one sentence per broken record, each rule's
+    sentences followed once by ``This breaks rule <id>: <what it says>.`` (rules in :data:`ALL_RULES`'s
+    order)."""
+    by_rule: dict[str, list[str]] = {}
+    for rule_id, fact in found:
+        facts = by_rule.setdefault(rule_id, [])
+        if fact not in facts:
+            facts.append(fact)
+    parts = [_sentence(lead)] if lead else []
+    for r in ALL_RULES:
+        if r.id in by_rule:
+            facts = by_rule[r.id]
+            parts += [_sentence(f) for f in facts]
+            this = "These break" if len(facts) > 1 else "This breaks"
+            parts.append(f"{this} rule {r.id}: {r.statement}.")
+    return " ".join(parts)
 
 
 def check_rules(dataset: Dataset) -> list[Problem]:

@@ -15,12 +15,13 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import Min, OuterRef, Subquery
+from django.utils import timezone
 
 from celltrial.dataset.rules import (
     Milestones,
     Occurrence,
-    participant_problems,
-    record_problems,
+    breaches,
+    refusal,
 )
 from celltrial.edc.actions._base import ActionError, Problem
 from celltrial.edc.models import (
@@ -150,7 +151,7 @@ def occurrences(p: Participant) -> list[Occurrence]:
     )
     if screened is not None:  # the screening values are exported as findings (export.py)
         at = r if r is not None and r < screened else screened
-        out.append(Occurrence("measurement", at, "the screening values"))
+        out.append(Occurrence("measurement", at, "the screening values", plural=True))
     for n, at in Infusion.objects.filter(participant=p, entered_in_error=False).values_list(
         "number", "started_at"
     ):
@@ -205,12 +206,25 @@ def _midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
 
+def local_time(t: dt.datetime | dt.date) -> str:
+    """``t`` as a person reads it on the page: the page's time zone (the site's, activated by
+    the web views; UTC on the API), to the minute, with the zone's abbreviation
+    (``2026-12-05 10:12 CET``); a date as a date."""
+    if not isinstance(t, dt.datetime):
+        return t.isoformat()
+    local = timezone.localtime(t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC))
+    zone = local.strftime("%Z")
+    if zone[:1] in "+-":  # zones with no abbreviation: "-03" -> "UTC-03"
+        zone = f"UTC{zone}"
+    return f"{local:%Y-%m-%d %H:%M} {zone}".strip()
+
+
 def enforce(p: Participant, occ: Occurrence, field: str, m: Milestones | None = None) -> None:
     """Refuse ``occ`` (the record an action writes) when it breaks a rule: an ActionError on
     ``field`` naming the rule."""
-    found = record_problems(occ, milestones(p) if m is None else m)
+    found = breaches([occ], milestones(p) if m is None else m, local_time)
     if found:
-        raise ActionError(problems=[Problem(field, msg) for _, msg in found])
+        raise ActionError(problems=[Problem(field, refusal(found))])
 
 
 def enforce_milestones(
@@ -226,8 +240,12 @@ def enforce_milestones(
     record, when it is being moved)."""
     m = dataclasses.replace(milestones(p), **changes)  # type: ignore[arg-type]
     occs = [o for o in occurrences(p) if not exclude or o.label != exclude]
-    found = participant_problems(occs, m)
+    found = breaches(occs, m, local_time)
     if found:
-        raise ActionError(
-            problems=[Problem(field, f"{msg} (a record already entered)") for _, msg in found]
+        n = len({fact for _, fact in found})
+        lead = (
+            "a record already entered conflicts with it"
+            if n == 1
+            else f"{n} records already entered conflict with it"
         )
+        raise ActionError(problems=[Problem(field, refusal(found, lead))])
