@@ -135,6 +135,17 @@ def test_issue15_defects_walked_through_in_the_browser(
         "baseline done at: the visit time is in the future"
     )
     expect(_row(page, "Baseline")).to_contain_text("due")
+    # Day 90, three months away, is upcoming (its window's opening said), not due: no visit
+    # time box, no "Visit done", no "Not done…" before its window opens (issue 17).
+    day90 = _row(page, "Day 90")
+    expect(day90).to_contain_text(
+        re.compile(r"upcoming \(window opens \d{4}-\d\d-\d\d \d\d:\d\d\)")
+    )
+    expect(day90).not_to_contain_text("due")
+    expect(day90.get_by_role("button", name="Visit done")).to_have_count(0)
+    expect(day90.locator("input[type=datetime-local]")).to_have_count(0)
+    expect(day90.get_by_role("link", name="Record Day 90 as not done")).to_have_count(0)
+    expect(_row(page, "Infusion #3")).to_contain_text("upcoming (window opens ")
     shot(page, "rules-day0-waits.png", page.locator("#tl-h + .scroll"))
     page.goto(f"{base}/dashboard")
     overdue = page.get_by_role("region", name="Overdue visits")

@@ -82,3 +82,8 @@ def test_visit_form_takes_when_the_visit_took_place(web_trial: Any) -> None:
     assert post(c, f"/p/{p.code}/visit/day7", {"at": _local(done)}).status_code == 302
     v = VisitRecord.objects.get(participant=p, visit="day7")
     assert v.done_at == done and v.in_window  # day 7 ± 1 d: 6 d 22 h after randomization
+    # Day 28, three weeks away, is upcoming: its window's opening said, no time box offered.
+    page = c.get(f"/p/{p.code}").content.decode()
+    row = page.split(">Day 28</th>")[1].split("</tr>")[0]
+    assert "upcoming" in row and "window opens" in row and ">due<" not in row
+    assert 'id="id_at_day28"' not in page

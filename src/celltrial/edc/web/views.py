@@ -383,7 +383,9 @@ def _timeline(staff: Staff, p: Participant) -> dict[str, Any]:
                 "hours": a.hours_from_first,
                 "done": i,
                 "missing": i is None and a.latest < now and following,
-                "due": i is None and following,
+                # Before its window opens an administration is upcoming, not due.
+                "upcoming": i is None and following and a.earliest > now,
+                "due": i is None and following and a.earliest <= now,
             }
         )
     screening_visits = _screening_visits(staff)
@@ -392,12 +394,19 @@ def _timeline(staff: Staff, p: Participant) -> dict[str, Any]:
         if v.visit in screening_visits and v.done_at is None:
             # Screening happened before randomization: the screening form is that visit.
             at = screened.screened_at if screened is not None else None
-            out["visits"].append({"v": v, "missing": False, "due": False, "screened_at": at})
+            out["visits"].append(
+                {"v": v, "missing": False, "due": False, "upcoming": False, "screened_at": at}
+            )
             continue
         # A visit marked not done, or any visit once the participant has left follow-up
-        # (withdrawn, lost, dead, completed), is neither due nor missing.
-        due = v.done_at is None and not v.not_done and following
-        out["visits"].append({"v": v, "missing": due and v.latest < now, "due": due})
+        # (withdrawn, lost, dead, completed), is neither due nor missing. Before its window
+        # opens it is upcoming: no visit time box, no "Visit done" (entered when it happens).
+        pending = v.done_at is None and not v.not_done and following
+        upcoming = pending and v.earliest > now
+        due = pending and not upcoming
+        out["visits"].append(
+            {"v": v, "missing": due and v.latest < now, "due": due, "upcoming": upcoming}
+        )
     return out
 
 
