@@ -87,3 +87,32 @@ def test_visit_form_takes_when_the_visit_took_place(web_trial: Any) -> None:
     row = page.split(">Day 28</th>")[1].split("</tr>")[0]
     assert "upcoming" in row and "window opens" in row and ">due<" not in row
     assert 'id="id_at_day28"' not in page
+
+
+def test_refusal_and_timeline_in_the_site_time_zone(web_trial: Any) -> None:
+    """At a site in Sao Paulo (UTC-3, no abbreviation) a rule's refusal writes its times as
+    the page does, in the site's zone (not ISO 8601 in UTC), the rule once; the timeline's
+    headers name the zone and an upcoming visit's window opening is local (issue 17)."""
+    from celltrial.edc import actions
+
+    actions.set_site_time_zone(web_trial.admin, "site1", "America/Sao_Paulo")
+    sp = dt.timezone(dt.timedelta(hours=-3))
+    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    p = randomized(web_trial, at=now - dt.timedelta(days=3))
+    c = client_for("coord1")
+    page = c.get(f"/p/{p.code}").content.decode()
+    assert "Nominal (America/Sao_Paulo)" in page and "Window (America/Sao_Paulo)" in page
+    day90 = p.visits.get(visit="day90")
+    row = page.split(">Day 90</th>")[1].split("</tr>")[0]
+    assert f"window opens {day90.earliest.astimezone(sp):%Y-%m-%d %H:%M}" in row
+    died = (now - dt.timedelta(days=2)).astimezone(sp)
+    actions.record_death(web_trial["coord1"], p, died_at=died, cause="ARDS")
+    onset = (now - dt.timedelta(days=1)).astimezone(sp)
+    body = {"term": "Headache", "grade": "1", "relatedness": "not_related"}
+    r = post(
+        c, f"/p/{p.code}/ae", body | {"outcome": "recovered", "onset": f"{onset:%Y-%m-%dT%H:%M}"}
+    )
+    err = r.content.decode().split('id="err_onset"')[1].split("</p>")[0]
+    assert f"at {onset:%Y-%m-%d %H:%M} UTC-03 is after death ({died:%Y-%m-%d %H:%M} UTC-03)." in err
+    assert "This breaks rule nothing_after_death: nothing happens after death" in err
+    assert err.count("nothing_after_death") == 1 and "Z)" not in err
