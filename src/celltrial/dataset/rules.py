@@ -33,6 +33,12 @@ actions: a refusal names the form's field and the rule's id) and a whole dataset
 one participant's records against new milestones (a death, a consent date, a withdrawal, or an
 edit of one of them): the rule a milestone would break for a record already there.
 
+Wording: :meth:`Rule.breach` states the fact (one clause, times written by a formatter passed
+in: :func:`iso` by default); :meth:`Rule.record` adds the rule (ISO 8601 in UTC, as the
+dataset checks word it for statisticians). :func:`breaches` and :func:`refusal` word a
+refusal for a person: one sentence per record, the rule once at the end; the EDC passes its
+own formatter (the page's time zone), so this layer never imports the EDC.
+
 No reference implementation: these are the protocol's ordering rules (ICH E6(R3) 4.2,
 CDISC SDTMIG 3.4 §4.4 on dates); R equivalent: ``subset(df, AESTDTC > DTHDTC)``.
 """
