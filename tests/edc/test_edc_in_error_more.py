@@ -253,18 +253,45 @@ def test_disposition_entered_in_error_returns_the_status(trial, clients, tmp_pat
     assert web.post(form, {"reason": "reached by phone"}).status_code == 302
     p.refresh_from_db()
     assert p.status == Participant.Status.RANDOMIZED
-    # A loss to follow-up then a death: the loss entered in error, the participant stays dead;
-    # a death is corrected by editing it.
+    # A loss to follow-up then a death: the loss entered in error, the participant stays dead.
     q = randomized(trial, at=r)
     lost = actions.mark_lost_to_follow_up(coord, q, last_contact=r + 24 * HOUR)
     death = actions.record_death(coord, q, died_at=r + 48 * HOUR, cause="ARDS")
     actions.mark_entered_in_error(coord, "disposition", lost.pk, reason="was reached")
     q.refresh_from_db()
     assert q.status == Participant.Status.DEAD
+    # The death itself entered in error (recorded for the wrong participant): the status
+    # returns, the death leaves the rules and the export, and it can no longer be edited ...
     died = q.dispositions.get(kind="death")
+    page = web.get(f"/p/{q.code}").content.decode()
+    assert f"/p/{q.code}/in-error/disposition/{died.pk}" in page
+    assert (
+        web.post(
+            f"/p/{q.code}/in-error/disposition/{died.pk}", {"reason": "wrong participant"}
+        ).status_code
+        == 302
+    )
+    q.refresh_from_db()
+    assert q.status == Participant.Status.RANDOMIZED
+    actions.record_measurement(coord, q, "il6", 9, measured_at=r + 72 * HOUR)
     with pytest.raises(ActionError) as exc:
-        actions.mark_entered_in_error(coord, "disposition", died.pk, reason="x")
-    assert "edit" in exc.value.problems[0].message and death.pk
+        actions.edit_record(coord, "death", death.pk, {"cause": "x"}, reason="typo")
+    assert "entered in error" in exc.value.problems[0].message
+    page = web.get(f"/p/{q.code}").content.decode()
+    assert f"/p/{q.code}/edit/death/{death.pk}" not in page
+    # ... and a death recorded later writes its own time and cause (the same row, audited).
+    again = actions.record_death(coord, q, died_at=r + 96 * HOUR, cause="Sepsis")
+    assert again.pk == death.pk and again.cause == "Sepsis"
+    q.refresh_from_db()
+    assert q.status == Participant.Status.DEAD
+    rows = AuditEntry.objects.filter(action="record_death", record_id=str(death.pk))
+    assert "ARDS" in rows.order_by("-seq").first().old
+    export_dataset(tmp_path)
+    ds = read_dataset(tmp_path).tables["DS"]
+    mine = ds[(ds["USUBJID"] == q.code) & (ds["DSDECOD"] == "DEATH")]
+    assert len(mine) == 1 and mine["DSSTDTC"].iloc[0].startswith(
+        (r + 96 * HOUR).strftime("%Y-%m-%dT%H")
+    )
     assert audit.verify_data() == []
 
 

@@ -118,6 +118,15 @@ def record_death(
     _leave(
         actor, p, Disposition.Kind.DEATH, P.DEAD, when, cause.strip(), "", "record_death", "died_at"
     )
-    death = Death.objects.create(participant=p, died_at=when, cause=cause.strip())
-    audit.write(actor, "record_death", death, old=None, new=audit.snapshot(death))
+    # A death entered in error earlier keeps its row (one per participant, with its audit
+    # rows): the death recorded now is written into it, the former values in the audit row.
+    death = Death.objects.filter(participant=p).first()
+    if death is None:
+        death = Death.objects.create(participant=p, died_at=when, cause=cause.strip())
+        audit.write(actor, "record_death", death, old=None, new=audit.snapshot(death))
+        return death
+    old = audit.snapshot(death)
+    death.died_at, death.cause, death.complete = when, cause.strip(), True
+    death.save(update_fields=["died_at", "cause", "complete"])
+    audit.write(actor, "record_death", death, old=old, new=audit.snapshot(death))
     return death

@@ -303,7 +303,9 @@ def edit_record(
     if record is None:
         raise NotFound("record_id", f"no {table} {record_id}")
     p = participant_for(actor, record.participant)
-    if getattr(record, "entered_in_error", False):
+    if getattr(record, "entered_in_error", False) or (
+        isinstance(record, Death) and not death_stands(record)
+    ):
         raise ActionError("record_id", f"{table} {record_id} is marked entered in error")
     check_unlocked(table, record)  # a locked record (or participant): 409 naming the lock
     signed_visits = record_visits(record)
@@ -499,6 +501,17 @@ _STATUS_OF: dict[str, str] = {
 _LEAVING_ACTIONS = ("withdraw", "mark_lost_to_follow_up", "complete_study", "record_death")
 
 
+def death_stands(death: Death) -> bool:
+    """Whether ``death`` is the participant's death: its disposition (DS) is not entered in
+    error. A death marked entered in error keeps its row (one per participant) and its audit
+    rows; a death recorded again later writes its new time and cause into that row."""
+    return Disposition.objects.filter(
+        participant_id=death.participant_id,
+        kind=Disposition.Kind.DEATH,
+        entered_in_error=False,
+    ).exists()
+
+
 def _status_before_leaving(d: Disposition) -> str:
     """The status ``d``'s participant returns to once ``d`` is entered in error: that of a
     disposition still standing (a death first), else the status before the participant's first
@@ -562,8 +575,11 @@ def mark_entered_in_error(
     the visits anchored on the first administration move back to the plan; the adverse
     events' safety-window flags are recomputed. A visit: what was recorded of it (done at, or
     not done with its reason) is cleared, and the visit may be recorded again. A disposition
-    (completion, withdrawal, loss to follow-up): the participant's status returns to what it
-    was (a ``participant_status`` audit row). A death is corrected with :func:`edit_record`.
+    (completion, withdrawal, loss to follow-up, death): the participant's status returns to
+    what it was (a ``participant_status`` audit row). A death's disposition marked so also
+    voids the death (time and cause: :func:`death_stands` is false, it can no longer be
+    edited); a death recorded again afterwards writes into the same row, audited. A death's
+    time or cause that is merely wrong is corrected with :func:`edit_record`.
     """
     if table not in IN_ERROR:
         raise ActionError(
@@ -590,12 +606,6 @@ def mark_entered_in_error(
             )
     elif record.entered_in_error:
         raise ActionError("record_id", f"{table} {record_id} is marked entered in error already")
-    if isinstance(record, Disposition) and record.kind == Disposition.Kind.DEATH:
-        raise ActionError(
-            "table",
-            "a death is corrected by editing it (time, cause: edit_record on the death), "
-            "not marked entered in error",
-        )
     signed_visits = record_visits(record)
     old = audit.snapshot(record)
     if isinstance(record, VisitRecord):
