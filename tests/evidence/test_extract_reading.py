@@ -956,3 +956,161 @@ def test_percent_then_n_of_those_with_and_lettered_groups(tmp_path: Path) -> Non
     p = _one(tmp_path, "t.txt", text)
     assert {(8, 16), (3, 16)} <= _counts(p)
     assert {"count": 2} not in _values(p, "schedule")
+
+
+# ------------------------------------------------------------------------------------------
+# the nineteenth held-out set's misses at its first look, and constructions reviewers see
+# in arm sizes and counts, as general patterns (each failed before)
+# ------------------------------------------------------------------------------------------
+def _sizes(p: Proposal) -> set[int]:
+    return {v["n"] for v in _values(p, "arm_size")}
+
+
+def test_a_control_group_named_only_by_its_care(tmp_path: Path) -> None:
+    # was: the 4 not given to an arm ("control" is not a word of the arms' sentence)
+    text = (
+        "Title\n\nForty-four patients were enrolled; 17 received MSCs and 27 matched patients "
+        "received standard care. No patient in the MSC group died, compared with 4 in the "
+        "control group (P = 0.14).\n"
+    )
+    assert _counts(_one(tmp_path, "t.txt", text)) == {(0, 17), (4, 27)}
+
+
+def test_mortality_at_years_is_an_estimate_not_a_count(tmp_path: Path) -> None:
+    # was: 3/17 and 15/27 from "17.6% vs 55.6%"
+    text = (
+        "Title\n\nSeventeen patients received MSCs and 27 received standard care. Mortality at "
+        "5 years was 17.6% vs 55.6%. The 3-year mortality was 23.5%.\n"
+    )
+    assert _counts(_one(tmp_path, "t.txt", text)) == set()
+
+
+def test_a_percentage_threshold_is_not_a_count(tmp_path: Path) -> None:
+    # was: 8/27 from "A 30% or greater reduction" (30% of 27)
+    text = (
+        "Title\n\nPatients were randomized to MSCs (N = 27) or placebo (N = 27). A 30% or "
+        "greater reduction in albuminuria occurred in 14 of 27 vs 6 of 27 participants.\n"
+    )
+    assert _counts(_one(tmp_path, "t.txt", text)) == {(14, 27), (6, 27)}
+
+
+def test_a_percentage_of_a_stated_number_and_its_control_arm(tmp_path: Path) -> None:
+    # was: 14/23 (61% of the 23 treated) and no control arm
+    text = (
+        "Title\n\nTwenty-three adults received regulatory T cells. Acute GvHD occurred in 10 of "
+        "23 patients (43%), compared with 61% in 108 contemporaneous controls (P = 0.05).\n"
+    )
+    p = _one(tmp_path, "t.txt", text)
+    assert _counts(p) == {(10, 23), (66, 108)}
+    assert _sizes(p) == {23, 108}
+    (c,) = [v for v in _values(p, "count") if v["n"] == 108]
+    assert c["derived"] == "61% of the 108 stated"
+
+
+def test_an_extension_of_an_earlier_randomized_trial_is_one_group(tmp_path: Path) -> None:
+    # was: no arm (the earlier trial's "randomized" made it look randomized)
+    text = (
+        "Title\n\nTwenty-five patients who had completed a randomized trial received a single "
+        "injection of CD34+ cells. Angina fell in 15 patients (60%), and one patient died.\n"
+    )
+    p = _one(tmp_path, "t.txt", text)
+    assert _sizes(p) == {25}
+    assert _counts(p) == {(15, 25), (1, 25)}
+
+
+def test_labelled_denominators_are_the_arms(tmp_path: Path) -> None:
+    # was: no arm size ("of the 30 SVF-treated patients", "of 13 controls")
+    text = (
+        "Title\n\nPatients were randomized to SVF or placebo. A response occurred in 12 (40.0%) "
+        "of the 30 SVF-treated patients and in 5 (16.7%) of the 30 placebo-treated patients.\n"
+    )
+    p = _one(tmp_path, "t.txt", text)
+    assert _sizes(p) == {30}
+    assert _counts(p) == {(12, 30), (5, 30)}
+    text = (
+        "Title\n\nEleven of the 14 treated patients (78.6%) were alive at day 90, versus six of "
+        "13 controls (46.2%).\n"
+    )
+    assert _sizes(_one(tmp_path, "t.txt", text)) == {14, 13}
+    # one such count is not enough: "9 of the 24 complete responders" is a subset
+    s = "Chronic GvHD developed in 9 of the 24 complete responders."
+    assert _sizes(_one(tmp_path, "t.txt", f"Title\n\n{s}\n")) == set()
+
+
+def test_a_table_total_column_is_not_an_arm(tmp_path: Path) -> None:
+    # was: an arm of 40 (the Total column) in a randomized trial
+    text = (
+        "Title\n\nPatients were randomized to MSCs or placebo.\n\n"
+        "| Outcome | Total (n = 40) | MSC (n = 20) | Placebo (n = 20) | P |\n|---|---|---|---|---|\n"
+        "| Response | 13 (32.5) | 7 (35.0) | 6 (30.0) | 0.74 |\n"
+    )
+    p = _one(tmp_path, "t.txt", text)
+    assert _sizes(p) == {20}
+    assert _counts(p) == {(13, 40), (7, 20), (6, 20)}
+
+
+def test_a_median_number_of_infusions_is_not_the_schedule() -> None:
+    # was: count 2 from "(median 2 infusions, range 1-5)"
+    for s in (
+        "Children received MSCs at a median dose of 1.2 × 10^6 cells/kg per infusion (median 2 "
+        "infusions, range 1-5).",
+        "Patients received 3 infusions (range, 1-6) of MSCs.",
+    ):
+        assert [v for v in _values(items_in(s), "schedule") if "count" in v] == []
+
+
+def test_a_count_of_dose_cohorts_with_no_cohort_named_is_out_of_everyone(tmp_path: Path) -> None:
+    # was: not counted (the only arm size was "6 patients per cohort")
+    text = (
+        "Title\n\nEighteen patients with stroke received SB623 cells at 2.5, 5.0 or 10 million "
+        "cells (6 patients per cohort). Headache occurred in 6 patients. Pain occurred in three "
+        "patients, all in the high-dose cohort.\n"
+    )  # the three are one cohort's (3/6), not 3/18
+    assert _counts(_one(tmp_path, "t.txt", text)) == {(6, 18), (3, 6)}
+
+
+def test_arms_as_label_comma_number_and_number_label_in_parentheses(tmp_path: Path) -> None:
+    # was: no arm ("(MSC, 6; placebo, 6)"); "(102 MSC and 102 placebo)" gave counts of 204
+    s = "Twelve patients (MSC, 6; placebo, 6) were enrolled."
+    assert [v["n"] for v in _values(items_in(s), "arm_size")] == [6, 6]
+    text = (
+        "Title\n\nTwo hundred and four patients (102 MSC and 102 placebo) were randomised. The "
+        "primary endpoint occurred in 34.3% vs 47.1% (p=0.06).\n"
+    )
+    p = _one(tmp_path, "t.txt", text)
+    assert _sizes(p) == {102}
+    assert _counts(p) == {(35, 102), (48, 102)}
+
+
+def test_counts_of_the_recipients_and_of_the_controls(tmp_path: Path) -> None:
+    # was: "15 received MSC infusions" read as 15 infusions, and neither count found
+    text = (
+        "Title\n\nWe enrolled 30 patients; 15 received MSC infusions and 15 received saline. "
+        "Improvement occurred in 12 of the MSC recipients compared with 6 of the controls.\n"
+    )
+    p = _one(tmp_path, "t.txt", text)
+    assert _values(p, "schedule") == []
+    assert _counts(p) == {(12, 15), (6, 15)}
+
+
+def test_a_total_of_n_and_of_n_then_several_counts(tmp_path: Path) -> None:
+    # was: no arm ("A total of 26"); "and 2 developed rash" not counted
+    text = "Title\n\nA total of 26 patients received MSCs; 11 (42%) achieved complete response.\n"
+    assert _sizes(_one(tmp_path, "t.txt", text)) == {26}
+    s = "Of 20 treated patients, 4 had a transient fever and 2 developed rash."
+    assert {(v["events"], v["n"]) for v in _values(items_in(s), "count")} == {(4, 20), (2, 20)}
+
+
+def test_a_percentage_then_its_patients_is_a_count_not_an_arm(tmp_path: Path) -> None:
+    # was: an arm of 12
+    text = "Title\n\nNineteen patients received MSCs. Healing was seen in 63% (12 patients).\n"
+    p = _one(tmp_path, "t.txt", text)
+    assert 12 not in _sizes(p)
+    assert (12, 19) in _counts(p)
+
+
+def test_a_volume_in_an_estimate_is_not_a_dose() -> None:
+    # was: doses of 120 mL and 210 mL
+    s = "Mean difference in FEV1 was 120 mL (95% CI 30-210 mL; P = 0.01)."
+    assert _values(items_in(s), "dose") == []
+    assert _values(items_in("Exosomes (15 mL) were nebulized twice daily."), "dose") != []

@@ -343,6 +343,7 @@ _PERCENT_NOT_RATE_BEFORE = re.compile(
 _PERCENT_NOT_RATE_AFTER = re.compile(
     r"^\s*(?:CI|CrI|confidence|credible|improvement|reduction|increase|decrease|decline|"
     r"lower|higher|greater|less|more|of (?:the )?(?:baseline|predicted|normal)|"
+    r"or\s+(?:greater|more|higher|above|better|less|lower|below)\b|"
     r"predicted|fall|rise|change|"
     r"of\s+(?:the\s+|all\s+)?(?:injections|infusions|doses|procedures|administrations|visits|"
     r"samples|lesions|cycles|sessions))",
@@ -377,13 +378,20 @@ _N_YEAR_SURVIVAL = re.compile(
     r"(?:\d+|one|two|three|four|five|ten)-years?\s+(?:[\w-]+\s+){0,2}?survival|"
     r"cumulative\s+incidence|Kaplan|"
     r"survival\s+(?:rates?\s+|probability\s+)?(?:at|after)\s+(?:\d+|one|two|three|four|five|ten)\s+"
-    r"years",
+    r"years|"  # mortality "at 5 years", "5-year mortality": also an estimate, not a count
+    r"(?:mortality|death)\s+(?:rates?\s+)?(?:at|after)\s+(?:[2-9]|\d\d|two|three|four|five|ten)"
+    r"\s+years|(?:[2-9]|\d\d|two|three|four|five|ten)[- ]years?\s+(?:[\w-]+\s+)?mortality",
     re.IGNORECASE,
 )
 _LONG_TERM = re.compile(
     r"(?:surviv|free)\w*[^.;]{0,40}?\b(?:at|after|by)\s+(?:\d+|one|two|three|four|five|ten)"
     r"\s+years?|(?:surviv|free)\w*[^.;]{0,40}?\b(?:at|after|by)\s+(?:[2-9]\d|1\d\d)\s+months|(?:\d+|one|two|three|five|ten)[- ]years?\s+(?:overall\s+)?(?:survival|free)|"
     r"Kaplan|estimated",
+    re.IGNORECASE,
+)
+_PCT_IN_N = re.compile(
+    rf"(?<![\w.])(\d+(?:\.\d+)?)\s*%\s+(?:in|of|among)\s+(?:the\s+|all\s+)?({_NUM})\s+"
+    rf"(?:[a-z-]+\s+){{0,2}}?(?:controls?|{_PEOPLE})\b",
     re.IGNORECASE,
 )
 _VS_PERCENT = re.compile(
@@ -408,7 +416,7 @@ _ALLOCATION = re.compile(
     re.IGNORECASE,
 )
 _ARM_COMPARED = re.compile(
-    rf"\b(?:compared|matched)\s+(?:with|to)\s+({_NUM})\s+(?:[\w-]+\s+){{0,2}}?"
+    rf"\b(?:compared|matched)\s+(?:with|to)\s+(?:\d+(?:\.\d+)?\s*%\s+(?:in|of|among)\s+)?({_NUM})\s+(?:[\w-]+\s+){{0,2}}?"
     rf"(?:controls?|{_PEOPLE})\b",
     re.IGNORECASE,
 )
@@ -439,16 +447,19 @@ _ARM_PAREN_LAST = re.compile(rf";\s*({_NUM})\s+{_PEOPLE}\)", re.IGNORECASE)
 _ARM_AND_LABELS = re.compile(
     rf"(?<![\w.\-/])({_NUM})\s+{_LABEL}\s+(?:{_LABEL}\s+)?(?:{_PEOPLE}\s+)?and\s+({_NUM})\s+"
     rf"(?:{_LABEL}\s+){{1,2}}?{_PEOPLE}\s+|"
+    rf"(?<=\()\s*({_NUM})\s+{_LABEL}(?:\s+{_LABEL})?\s*(?:,\s*|and\s+|;\s*)({_NUM})\s+"
+    rf"{_LABEL}(?:\s+{_LABEL})?\s*(?=\))|"
     rf"(?<![\w.\-/])({_NUM})\s+(?:{_PEOPLE}\s+)?in\s+the\s+[\w-]+\s+(?:group|arm)\s+and\s+"
     rf"({_NUM})\s+(?:{_PEOPLE}\s+)?in\s+the\s+[\w-]+\s+(?:group|arm)\s+",
     re.IGNORECASE,
 )
 # "118 patients were analysed (MSC 59, placebo 59)": label then size, in parentheses
 _ARM_LABEL_FIRST = re.compile(
-    rf"\(\s*(?:[A-Za-z][\w+-]*\s+){{1,2}}?({_NUM})\s*[,;]\s*(?:[A-Za-z][\w+-]*\s+){{1,2}}?({_NUM})"
-    rf"(?:\s*[,;]\s*(?:[A-Za-z][\w+-]*\s+){{1,2}}?({_NUM}))?\s*\)",
+    rf"\(\s*(?:[A-Za-z][\w+-]*\s+){{0,1}}[A-Za-z][\w+-]*(?:\s*[,:]\s*|\s+)({_NUM})\s*[,;]\s*"
+    rf"(?:[A-Za-z][\w+-]*\s+){{0,1}}[A-Za-z][\w+-]*(?:\s*[,:]\s*|\s+)({_NUM})"
+    rf"(?:\s*[,;]\s*(?:[A-Za-z][\w+-]*\s+){{0,1}}[A-Za-z][\w+-]*(?:\s*[,:]\s*|\s+)({_NUM}))?\s*\)",
     re.IGNORECASE,
-)
+)  # "(MSC 59, placebo 59)", "(MSC, 6; placebo, 6)", "(MSC: 20; control: 20)"
 _ARM_AND_LABELS_VERB = re.compile(
     r"(?:were\s+|was\s+)?(?:analy[sz]ed|randomi[sz]ed|enrolled|included|evaluable|evaluated|"
     r"treated|allocated|assigned)\b",
@@ -518,6 +529,12 @@ _OF_N_K = re.compile(
     r"(?:were|was|received|underwent|completed|entered|had\s+data|are|remained\s+in\s+the)\b|"
     r"\(|%|of\b)",
 )
+_OF_GROUP = re.compile(
+    rf"(?<![\w.\-−/])({_COUNT})\s+(?:out\s+)?of\s+(?:the\s+|all\s+)?((?:[\w-]+\s+){{0,2}}?)"
+    r"(recipients|controls|(?:group|arm|cohort)\b(?!\s*\(?\s*[nN]\s*=))",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(rf"\d|\b{_NUMBER_WORD}\b", re.IGNORECASE)
 # "in two children" with no arm named: a count of a single-group (or crossover) study
 _BARE_COUNT = re.compile(
     rf"\b(?:in|by|among)\s+({_COUNT})\s+(?:[\w-]+\s+)?{_PEOPLE}\b"
@@ -714,7 +731,8 @@ _ADMIN_NOUN = (
 )
 _COUNT_ADMIN = re.compile(
     rf"(?<![:\d.])\b({_NUM})\s+(?:(?:cycles|courses)\s+of\s+)?"
-    rf"(?:(?!{_PEOPLE}\b|of\b|to\b|and\b|or\b|groups?\b|arms?\b|{_NUMBER_WORD})"
+    rf"(?:(?!{_PEOPLE}\b|of\b|to\b|and\b|or\b|groups?\b|arms?\b|{_NUMBER_WORD}|received\b|"
+    rf"receiving\b|underwent\b|had\b|got\b|were\b|was\b|completed\b|needed\b|required\b)"
     rf"[a-z][\w-]*\s+){{0,4}}?{_ADMIN_NOUN}\b",
     re.IGNORECASE,
 )
@@ -969,6 +987,16 @@ def items_in(sentence: str) -> list[Item]:
         for m in re.finditer(r"\bdifference of\s+([−–-]?\d+(?:\.\d+)?)\s*(%?)", sentence, re.I):
             add("estimate", m, {"difference": _float(m.group(1)), "unit": m.group(2)})
 
+    # "61% in 108 contemporaneous controls", "40% of the 25 patients": the percentage of a
+    # stated number of people is a count, when a whole number of them gives it
+    for m in _PCT_IN_N.finditer(sentence):
+        n = word_number(m.group(2))
+        if n and not _PERCENT_NOT_RATE_BEFORE.search(sentence[: m.start()]):
+            events = round(float(m.group(1)) * n / 100)
+            if _rounds_to(events, n, m.group(1)):
+                how = f"{m.group(1)}% of the {n} stated"
+                add("count", m, {"events": events, "n": n, "percent": m.group(1), "derived": how})
+                used.append((m.start(), m.end()))
     # "11 (21%) of 52 patients" (the Lancet's order)
     for m in _K_PCT_OF_N.finditer(sentence):
         events, n = word_number(m.group(1)), word_number(m.group(3))
@@ -1055,6 +1083,13 @@ def items_in(sentence: str) -> list[Item]:
         ):  # "by day 7 in the MSC group", "within 3 days in the treated group"
             continue
         add("group_count", m, {"events": count, "group": m.group(2).strip()})
+    # "in 12 of the MSC recipients compared with 6 of the controls": a count of a named arm
+    for m in _OF_GROUP.finditer(sentence):
+        count = word_number(m.group(1))
+        if count is None or overlaps(m.start(), m.end()) or _NUMBER.search(m.group(2)):
+            continue
+        group = m.group(2) + ("control" if m.group(3).lower().startswith("control") else "")
+        add("group_count", m, {"events": count, "group": group.strip()})
     for m in re.finditer(  # "Serious adverse events: n = 2 vs n = 3"
         r":\s*[nN]\s*=\s*(\d+)\s*(?:vs\.?|versus)\s*[nN]\s*=\s*(\d+)\b(?!\s*[(\[]\s*\d)", sentence
     ):
@@ -1167,7 +1202,9 @@ def items_in(sentence: str) -> list[Item]:
         how = f"{k} of the {n} the sentence begins with"
         add("count", m, {"events": k, "n": n, "derived": how}, 2)
         more = re.search(
-            rf"\band\s+({_COUNT})\s+(?:in|on|at|for|by|with)\b",
+            rf"\band\s+({_COUNT})\s+(?:in|on|at|for|by|with|(?:{_PEOPLE}\s+)?(?:had|developed|"
+            r"died|experienced|required|needed|reported|showed|achieved|reached|improved|"
+            r"responded|relapsed|progressed))\b",
             sentence[m.end() : m.end() + 120],
             re.I,
         )
@@ -1349,6 +1386,8 @@ def items_in(sentence: str) -> list[Item]:
             add("arm_size", m, {"n": n, "label": None, "each_group": bool(m.group(2))}, 0)
     for m in _ARM_PAREN.finditer(sentence):
         n = word_number(m.group(1))
+        if re.search(r"\d\s*%\s*$", sentence[: m.start()]):
+            continue  # "healing was seen in 63% (12 patients)": a count, not an arm
         sample = re.search(rf"(?<![\w-])({_NUM})\s+{_PEOPLE}\s*$", sentence[: m.start()], re.I)
         if sample:  # "Twenty patients (20 eyes)": the sample, counted in two units
             total = word_number(sample.group(1))
@@ -1405,9 +1444,15 @@ def items_in(sentence: str) -> list[Item]:
                 if n:
                     add("arm_size", m, {"n": n, "label": None, "each_group": False}, g)
     for m in _ARM_AND_LABELS.finditer(sentence):
-        if _GENDER.search(m.group(0)) or not _ARM_AND_LABELS_VERB.match(sentence[m.end() :]):
+        if m.group(3):  # "204 patients (102 MSC and 102 placebo) were randomised"
+            verb = re.search(
+                r"randomi[sz]|enrol|allocat|assign|includ|recruit|analy[sz]", sentence, re.I
+            )
+            if _GENDER.search(m.group(0)) or not verb:
+                continue
+        elif _GENDER.search(m.group(0)) or not _ARM_AND_LABELS_VERB.match(sentence[m.end() :]):
             continue
-        for g in (1, 2, 3, 4):
+        for g in (1, 2, 3, 4, 5, 6):
             n = word_number(m.group(g) or "")
             if n:
                 add("arm_size", m, {"n": n, "label": None, "each_group": False}, g)
@@ -1443,10 +1488,13 @@ def items_in(sentence: str) -> list[Item]:
     received += compared
     if not received[len(compared) :] and len(compared) == 1:
         m = compared[0][0]
+        # "compared with 61% in 108 contemporaneous controls": the 108 are the controls
+        pct_of = re.match(r"\w+\s+\w+\s+\d+(?:\.\d+)?\s*%\s+\w+\s+", m.group(0)) is not None
         if (
-            not re.search(r"\s(?:of|in|at|on|per|from)\s", m.group(0))
+            not re.search(r"\s(?:of|in|at|on|per|from)\s", m.group(0)[m.start(1) - m.start() :])
             and not (
                 _EVENT_VERB.search(sentence)  # "required in one patient compared with four in …"
+                and not pct_of
             )
             and re.search(
                 r"concurrent|matched|historical|untreated|controls?\b|did\s+not\s+receive|"
@@ -1507,8 +1555,9 @@ def items_in(sentence: str) -> list[Item]:
                 )
                 or re.search(r"(?:^|[:.;]\s*)Of(?: the| all)?\s+$", sentence[: m.start()])
                 is not None
+                or re.search(r"\btotal\s+of\s+$", sentence[: m.start()], re.I) is not None
             )
-        ):
+        ):  # "A total of 26 patients received MSCs"
             add("total_n", m, {"n": total, "enrolment": bool(_ENROLMENT.search(sentence))})
     for m in _TREATED_OF.finditer(sentence):
         treated = word_number(m.group(2))
@@ -1624,6 +1673,23 @@ def items_in(sentence: str) -> list[Item]:
     for m in _VOLUME.finditer(sentence):
         if _NOT_VOLUME.search(sentence[m.start() : m.end() + 40]):
             continue
+        # "mean difference in FEV1 was 120 mL (95% CI 30-210 mL)": an outcome's value
+        if (
+            any(s <= m.start() < e for s, e in estimates)
+            or re.search(
+                r"(?:differen\w*|change|improv\w*|increas\w*|decreas\w*|CI|interval|FEV1?|FVC|"
+                r"output|loss|[±])[^.;]{0,25}$",
+                sentence[: m.start()],
+                re.I,
+            )
+            and not re.match(
+                r"\s*(?:of\s+)?(?:[\w-]+\s+)?(?:secretome|exosomes?|vesicles?|"
+                r"conditioned|suspension|PRP|plasma|lysate|medium|EVs?)\b",
+                sentence[m.end() :],
+                re.I,
+            )
+        ):
+            continue
         if re.search(  # "10 million cells in 1 mL": the cells' vehicle, not a dose of its own
             r"(?:cells?|MSCs?|SCs?|PCs?)\s+(?:(?:re)?suspended\s+|diluted\s+)?in\s+"
             r"(?:a\s+(?:total\s+)?volume\s+of\s+)?$",
@@ -1688,9 +1754,14 @@ def items_in(sentence: str) -> list[Item]:
             )
             and not re.match(r"\s*(?:levels?|cohorts?|groups?|arms?)\b", sentence[m.end() :])
             and not re.search(
-                r"\b(?:up\s+to|maximum\s+of|max\.?|at\s+most|median\s+of|mean\s+of)\s+$",
+                r"\b(?:up\s+to|maximum\s+of|max\.?|at\s+most|(?:median|mean|average)(?:\s+of)?)"
+                r"\s+$",
                 sentence[: m.start()],
                 re.I,
+            )
+            # "2 infusions (range 1-5)": a summary over patients, not the schedule
+            and not re.match(
+                r"\s*[,;(\[]\s*(?:range|IQR|interquartile)\b", sentence[m.end() :], re.I
             )
             and not _injection_sites(sentence, m, count)
         ):
@@ -2033,6 +2104,66 @@ def _derived(item: Item, kind: str, values: dict[str, Any]) -> Item:
     return Item(kind, item.text, values, item.sentence, item.start)
 
 
+# "patients who had completed a randomized trial", "an extension of a randomized study": the
+# randomization was another trial's; this study is one group
+_EARLIER_TRIAL = re.compile(
+    r"\b(?:completed|previous|prior|earlier|parent|preceding|original|participated\s+in|"
+    r"extension\s+of)\s+(?:[\w-]+\s+){0,3}?randomi[sz]ed\s+(?:[\w-]+\s+){0,3}?"
+    r"(?:trials?|stud(?:y|ies))\b",
+    re.IGNORECASE,
+)
+# "12 (40.0%) of the 30 SVF-treated patients", "of 30 patients in the placebo group"
+_ARM_DENOMINATOR = re.compile(
+    r"\s*(?:[\w-]+\s+){0,2}?[\w-]+-(?:treated|allocated|randomi[sz]ed)\b|"
+    r"\s*(?:[\w-]+\s+)?(?:treated|control|placebo)\s+(?:patients|participants|subjects)\b|"
+    r"\s*(?:[\w-]+\s+)?(?:controls|recipients)\b|"
+    r"\s*(?:[\w-]+\s+)?(?:patients?|participants?|subjects?)\s+(?:in|of)\s+the\s+"
+    r"(?:[\w-]+\s+){1,2}?(?:group|arm)\b|"
+    r"\s*(?:patients?|participants?|subjects?)\s+(?:receiving|given|treated\s+with|allocated\s+"
+    r"to|randomi[sz]ed\s+to)\b",
+    re.IGNORECASE,
+)
+
+
+def _arms_of_labelled_counts(items: list[Item]) -> list[int]:
+    """With no arm size stated, "in 12 (40.0%) of the 30 SVF-treated patients and in 5
+    (16.7%) of the 30 placebo-treated patients": the arms are the denominators that name
+    their group, when two or more counts of one sentence do. Adds their arm_size items."""
+    by_sentence: dict[str, list[Item]] = {}
+    for item in items:
+        if item.kind == "count" and "n" in item.values and "derived" not in item.values:
+            rest = item.sentence[item.start :]
+            of_n = re.match(
+                rf"{_COUNT}\s*(?:[(\[][^()\[\]]*[)\]]\s*)?(?:out\s+)?of\s+(?:the\s+|all\s+)?{_NUM}",
+                rest,
+                re.I,
+            )
+            if of_n and _ARM_DENOMINATOR.match(rest[of_n.end() :]):
+                by_sentence.setdefault(item.sentence, []).append(item)
+    for group in by_sentence.values():
+        if len(group) < 2:
+            continue
+        group.sort(key=lambda i: i.start)
+        arms = [int(i.values["n"]) for i in group]
+        for i in group:
+            how = "the denominator of a count that names its group"
+            if not any(a.kind == "arm_size" and a.values["n"] == i.values["n"] for a in items):
+                items.append(
+                    _derived(
+                        i,
+                        "arm_size",
+                        {
+                            "n": int(i.values["n"]),
+                            "label": None,
+                            "each_group": False,
+                            "derived": how,
+                        },
+                    )
+                )
+        return arms
+    return []
+
+
 def resolve(items: list[Item], text: str = "") -> list[Item]:
     """Give counts their denominators from the rest of the document, saying how (``derived``).
 
@@ -2098,12 +2229,16 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
                             },
                         )
                     )
+        if not arms:
+            arms = _arms_of_labelled_counts(out)
         if (
             not arms
             and enrolled
             and (
                 not re.search(
-                    r"(?<!non-)(?<!non)(?<!not )randomi[sz]|allocated", text, re.IGNORECASE
+                    r"(?<!non-)(?<!non)(?<!not )randomi[sz]|allocated",
+                    _EARLIER_TRIAL.sub(" ", text),
+                    re.IGNORECASE,
                 )
                 or _CROSSOVER.search(text)
             )
@@ -2265,6 +2400,8 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
             named = _arm_named(
                 str(item.values.get("group") or ""), out, strict=bool(item.values.get("named"))
             )
+            if named is None and not item.values.get("named"):
+                named = _control_arm(str(item.values.get("group") or ""), out)
             if named is not None and k < named and (item.sentence, k, named) not in explicit:
                 how = f"the arm named {item.values['group']!r}"
                 out.append(_derived(item, "count", {"events": k, "n": named, "derived": how}))
@@ -2279,6 +2416,21 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
         if crossover and len(enrolled_totals) == 1
         else (arms[0] if len(arms) == 1 else None)
     )
+    # dose cohorts of one study that is not randomized ("Eighteen patients ... at 2.5, 5.0 or
+    # 10 million cells (6 patients per cohort)"): a count with no cohort named is out of all
+    sizes = [i for i in out if i.kind == "arm_size"]
+    of_cohorts = False
+    if (
+        everyone is None
+        and sizes
+        and all(i.values.get("each_group") for i in sizes)
+        and len({int(i.values["n"]) for i in sizes}) == 1
+        and enrolled_totals
+        and not re.search(r"(?<!non-)(?<!non)(?<!not )randomi[sz]", text, re.IGNORECASE)
+    ):
+        per, total = int(sizes[0].values["n"]), enrolled_totals[-1]
+        if total > per and total % per == 0:
+            everyone, of_cohorts = total, True
     # "two vs eight patients" in a two-arm trial; "by 10, 8 and 6 patients" with three arms
     # (or arms all of one size)
     for comp in [i for i in out if i.kind == "comparison" and "counts" in i.values]:
@@ -2306,6 +2458,10 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
     if everyone is not None:
         for item in [i for i in out if i.kind == "bare_count"]:
             k = int(item.values["events"])
+            if of_cohorts and re.search(
+                r"\b(?:cohorts?|groups?|arms?|doses?)\b", item.sentence[item.start :], re.I
+            ):
+                continue  # "in three patients, all in the high-dose cohort": one cohort's
             # "analysed in 20 patients" of 20 restates the sample; not an event count
             if k < everyone and (item.sentence, k, everyone) not in explicit:
                 out.append(
@@ -2366,6 +2522,43 @@ def _arm_named(group: str, items: list[Item], strict: bool = False) -> int | Non
     return None
 
 
+_CONTROL_WORDS = re.compile(
+    r"\b(?:placebo|controls?|standard|usual|conventional|sham|vehicle|saline|matched|"
+    r"historical|untreated|comparators?|supportive|routine)\b",
+    re.IGNORECASE,
+)
+
+
+def _control_arm(group: str, items: list[Item]) -> int | None:
+    """The control arm's size, for "4 in the control group" when the arms were introduced as
+    "17 received MSCs and 27 matched patients received standard care" (no arm named
+    "control"): the one arm whose own phrase has a control's words (placebo, standard or
+    usual care, sham, matched or historical controls, ...). None unless exactly one has."""
+    if not _CONTROL_WORDS.search(group):
+        return None
+    by_sentence: dict[str, list[Item]] = {}
+    for item in items:
+        if item.kind == "arm_size" and "derived" not in item.values:
+            by_sentence.setdefault(item.sentence, []).append(item)
+    for sentence, arm_items in by_sentence.items():
+        if len(arm_items) < 2:
+            continue
+        arm_items = sorted(arm_items, key=lambda i: i.start)
+        number_first = all(re.match(rf"\s*{_NUM}", i.text, re.I) for i in arm_items)
+        bounds = [0] + [i.start + len(i.text) for i in arm_items] + [len(sentence)]
+        controls = set()
+        for k, i in enumerate(arm_items):
+            if number_first:  # "27 matched patients received standard care": after the number
+                nxt = arm_items[k + 1].start if k + 1 < len(arm_items) else len(sentence)
+                phrase = sentence[i.start : nxt]
+            else:  # "placebo (n = 12)": before it
+                phrase = sentence[bounds[k] : bounds[k + 1]]
+            if _CONTROL_WORDS.search(phrase):
+                controls.add(int(i.values["n"]))
+        return controls.pop() if len(controls) == 1 else None
+    return None
+
+
 def _subgroup_sizes(items: list[Item], text: str) -> list[Item]:
     """In a study that is not randomized, "Fifteen patients with lupus (n = 8), myositis
     (n = 3) or systemic sclerosis (n = 4) received …": sizes that add up to the total stated in
@@ -2411,12 +2604,33 @@ def _subgroup_sizes(items: list[Item], text: str) -> list[Item]:
     return out
 
 
+def _total_columns(items: list[Item]) -> list[Item]:
+    """In a randomized trial, a table's column "Total (n = 40)" (or "All", "Overall") beside
+    its arms' columns "MSC (n = 20) | Placebo (n = 20)" whose sizes add up to it is every arm
+    together: a total, not an arm."""
+    by_header: dict[str, list[Item]] = {}
+    for item in items:
+        if item.kind == "arm_size" and " | " in item.sentence and "derived" not in item.values:
+            by_header.setdefault(item.sentence, []).append(item)
+    totals: set[int] = set()
+    for columns in by_header.values():
+        if len(columns) < 3:
+            continue
+        for total in columns:
+            rest = [c for c in columns if c is not total]
+            if re.match(
+                r"\s*(?:total|all|overall|combined|pooled|entire|whole)\b", total.text, re.I
+            ) and int(total.values["n"]) == sum(int(c.values["n"]) for c in rest):
+                totals.add(id(total))
+    return [_derived(i, "total_n", {"n": i.values["n"]}) if id(i) in totals else i for i in items]
+
+
 def _subgroup_columns(items: list[Item], text: str) -> list[Item]:
     """In a study that is not randomized, a table's columns "All (n = 55) | Grade III (n = 19)
     | Grade IV (n = 36)" are one arm and its subgroups: a column whose n is the sum of the
     others' makes the others subgroups, not arms."""
     if re.search(r"(?<!non-)(?<!non)(?<!not )randomi[sz]", text, re.IGNORECASE):
-        return items
+        return _total_columns(items)
     by_header: dict[str, list[Item]] = {}
     for item in items:
         if item.kind == "arm_size" and " | " in item.sentence and "derived" not in item.values:
