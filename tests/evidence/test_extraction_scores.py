@@ -6,12 +6,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
-from celltrial.evidence.extract_score import FIELDS, Scores, gold_keys, markdown_table, score
+from celltrial.evidence.extract_score import (
+    FIELDS,
+    Scores,
+    first_look_table,
+    gold_keys,
+    markdown_table,
+    score,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path(__file__).with_name("corpus")
 BEGIN, END = "<!-- extraction-scores -->", "<!-- /extraction-scores -->"
+LOOKS_BEGIN, LOOKS_END = "<!-- first-looks -->", "<!-- /first-looks -->"
 
 
 @pytest.fixture(scope="module")
@@ -42,3 +51,35 @@ def test_gold_files_parse() -> None:
     for gold in sorted(CORPUS.glob("*/*.gold.yaml")):
         keys = gold_keys(gold)
         assert set(keys) == set(FIELDS), gold
+
+
+def test_docs_first_looks_are_the_recorded_ones() -> None:
+    text = (ROOT / "docs" / "evidence.md").read_text(encoding="utf-8")
+    table = text.split(LOOKS_BEGIN, 1)[1].split(LOOKS_END, 1)[0].strip()
+    entries = yaml.safe_load((CORPUS / "first_looks.yaml").read_text(encoding="utf-8"))
+    assert table == first_look_table(entries).strip(), (
+        "docs/evidence.md is stale: python scripts/extraction_scores.py --write docs/evidence.md"
+    )
+    names = [e["name"] for e in entries]
+    assert len(names) == len(set(names))  # each set's first look is taken once
+
+
+def test_first_looks_pool_the_tallies() -> None:
+    # two sets by hand: arm sizes 8/10 found of 9, then 9/10 of 9: pooled 17/20 and 17/18
+    zero = [0, 0, 0]
+    entries = [
+        {
+            "name": "a",
+            "documents": 3,
+            "tallies": {f: zero for f in FIELDS} | {"arm_size": [8, 10, 9]},
+        },
+        {
+            "name": "b",
+            "documents": 2,
+            "tallies": {f: zero for f in FIELDS} | {"arm_size": [9, 10, 9]},
+        },
+    ]
+    lines = first_look_table(entries).splitlines()
+    assert lines[0] == "| field | a | b | pooled (5 documents) |"
+    assert lines[2] == "| arm_size | 80.0 / 88.9 | 90.0 / 100.0 | 17/20 = 85.0% / 17/18 = 94.4% |"
+    assert lines[-1].startswith("| **all fields** | 80.0 / 88.9 | 90.0 / 100.0 | 17/20 = 85.0%")

@@ -990,12 +990,13 @@ def items_in(sentence: str) -> list[Item]:
     # "61% in 108 contemporaneous controls", "40% of the 25 patients": the percentage of a
     # stated number of people is a count, when a whole number of them gives it
     for m in _PCT_IN_N.finditer(sentence):
-        n = word_number(m.group(2))
-        if n and not _PERCENT_NOT_RATE_BEFORE.search(sentence[: m.start()]):
-            events = round(float(m.group(1)) * n / 100)
-            if _rounds_to(events, n, m.group(1)):
-                how = f"{m.group(1)}% of the {n} stated"
-                add("count", m, {"events": events, "n": n, "percent": m.group(1), "derived": how})
+        stated = word_number(m.group(2))
+        if stated and not _PERCENT_NOT_RATE_BEFORE.search(sentence[: m.start()]):
+            of_stated = round(float(m.group(1)) * stated / 100)
+            if _rounds_to(of_stated, stated, m.group(1)):
+                how = f"{m.group(1)}% of the {stated} stated"
+                values = {"events": of_stated, "n": stated, "percent": m.group(1), "derived": how}
+                add("count", m, values)
                 used.append((m.start(), m.end()))
     # "11 (21%) of 52 patients" (the Lancet's order)
     for m in _K_PCT_OF_N.finditer(sentence):
@@ -1674,9 +1675,8 @@ def items_in(sentence: str) -> list[Item]:
         if _NOT_VOLUME.search(sentence[m.start() : m.end() + 40]):
             continue
         # "mean difference in FEV1 was 120 mL (95% CI 30-210 mL)": an outcome's value
-        if (
-            any(s <= m.start() < e for s, e in estimates)
-            or re.search(
+        if any(s <= m.start() < e for s, e in estimates) or (
+            re.search(
                 r"(?:differen\w*|change|improv\w*|increas\w*|decreas\w*|CI|interval|FEV1?|FVC|"
                 r"output|loss|[±])[^.;]{0,25}$",
                 sentence[: m.start()],

@@ -197,3 +197,49 @@ def markdown_table(scored: dict[str, Scores]) -> str:
     lines.append("")
     lines.append(f"({docs}.)")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------
+# first looks: each held-out set's tallies the first time it was scored, pooled
+# ------------------------------------------------------------------------------------------
+
+
+def tallies_record(scores: Scores) -> dict[str, list[int]]:
+    """``{field: [true, gold, found]}``: what a first look records of a held-out set."""
+    return {f: [t.true, t.gold, t.found] for f, t in scores.tallies.items()}
+
+
+def first_look_table(entries: list[dict[str, Any]]) -> str:
+    """One column per recorded first look (recall / precision in %), then every first look
+    pooled (``true/gold`` and ``true/found``): the estimate for wording no rule was fitted to.
+
+    ``entries``: ``[{"name": ..., "documents": ..., "tallies": {field: [true, gold, found]}}]``
+    in the order they were recorded.
+    """
+
+    def cell(tally: list[int], pooled: bool) -> str:
+        true, gold, found = tally
+        r = 100 * true / gold if gold else 100.0
+        p = 100 * true / found if found else 100.0
+        if pooled:
+            return f"{true}/{gold} = {r:.1f}% / {true}/{found} = {p:.1f}%"
+        return f"{r:.1f} / {p:.1f}"
+
+    names = [str(e["name"]) for e in entries]
+    pooled_name = f"pooled ({sum(int(e['documents']) for e in entries)} documents)"
+    lines = [
+        "| field | " + " | ".join(names) + f" | {pooled_name} |",
+        "|---|" + "---|" * (len(names) + 1),
+    ]
+    for field in (*FIELDS, "all"):
+        cells = []
+        total = [0, 0, 0]
+        for e in entries:
+            t = e["tallies"]
+            row = [sum(t[f][k] for f in FIELDS) for k in range(3)] if field == "all" else t[field]
+            cells.append(cell(row, pooled=False))
+            total = [a + b for a, b in zip(total, row, strict=True)]
+        cells.append(cell(total, pooled=True))
+        label = "**all fields**" if field == "all" else field
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
