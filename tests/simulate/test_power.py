@@ -13,8 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from celltrial.simulate.logrank_batch import logrank_batch
+from celltrial.simulate.logrank_batch import _result, logrank_batch
 from celltrial.simulate.power import (
+    _CHUNK,
+    _FusedLogrank,
+    _reject,
+    _reject_oev,
     arm_sizes,
     batches,
     fisher_batch,
@@ -110,6 +114,7 @@ def test_power_agrees_with_rpact_simulation_and_schoenfeld(design: int) -> None:
         rng=np.random.default_rng(11),
         alpha=0.025,
         sided=1,
+        accrual="equal-intervals",  # rpact's accrual model: like for like
     )
     # Monte Carlo error of both simulations together (rpact ran 100,000 iterations).
     p = ref["simulated_power"]
@@ -119,6 +124,67 @@ def test_power_agrees_with_rpact_simulation_and_schoenfeld(design: int) -> None:
     analytic = power_survival(ref["hr"], ref["events"], alpha=0.025).power
     assert analytic == pytest.approx(ref["analytic_power"], abs=1e-6)
     assert abs(res.power - analytic) < 4 * res.se + 0.01
+
+
+def test_equal_intervals_enter_as_rpact_with_alternating_arms() -> None:
+    sim = simulate_logrank_trials(
+        n=6, hazard_ratio=0.5, control_median=12, accrual_time=12, events=6, trials=3,
+        rng=np.random.default_rng(1), accrual="equal-intervals", allocation=(2, 1),
+    )  # fmt: skip
+    # rpact: entries at k * 12 / 6, arms in blocks of the allocation (treatment first)
+    assert sim.group[0].tolist() == [1, 1, 0, 1, 1, 0]
+    # everyone had the event (events = n): follow-up = calendar time of the event - entry
+    assert sim.event.all() and np.isfinite(sim.time).all()
+    with pytest.raises(ValueError, match="accrual: one of 'uniform', 'equal-intervals'"):
+        simulate_logrank_power(
+            n=6, hazard_ratio=0.5, control_median=12, accrual_time=12, events=6, trials=3,
+            rng=np.random.default_rng(1), accrual="fixed",
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("accrual", ["uniform", "equal-intervals"])
+@pytest.mark.parametrize(
+    "design",
+    [
+        dict(n=24, hazard_ratio=0.5, control_median=12.0, accrual_time=12.0, events=18),
+        dict(n=61, hazard_ratio=1.4, control_median=5.0, accrual_time=30.0, events=61),
+        dict(n=9, hazard_ratio=0.7, control_median=2.0, accrual_time=0.5, events=2),
+    ],
+)
+def test_fused_logrank_is_logrank_batch_bit_for_bit(design: dict, accrual: str) -> None:
+    """Old vs new: simulate_logrank_power's fused cut-off and test (one packed sort, one
+    cumulative sum) gives logrank_batch's O, E, V, z and p on simulate_logrank_trials' data,
+    bit for bit (the same draws: entry times, then survival times)."""
+    trials = 3 * _CHUNK // 2
+    sim = simulate_logrank_trials(**design, trials=trials, rng=np.random.default_rng(5),
+                                  accrual=accrual)  # fmt: skip
+    ref = logrank_batch(sim.time, sim.event, sim.group)
+    rng = np.random.default_rng(5)
+    n, acc = design["n"], design["accrual_time"]
+    if accrual == "uniform":
+        entry = rng.random((trials, n)) * acc
+    else:
+        entry = np.broadcast_to(np.arange(1, n + 1) * (acc / n), (trials, n))
+    rate = np.log(2) / design["control_median"] * np.where(sim.group[0] == 1,
+                                                           design["hazard_ratio"], 1.0)  # fmt: skip
+    survival = rng.standard_exponential((trials, n)) / rate
+    fused = _FusedLogrank(sim.group[0], design["events"])
+    for lo in (0, _CHUNK):
+        oev = fused(entry[lo : lo + _CHUNK], survival[lo : lo + _CHUNK])
+        assert oev is not None
+        got = _result(*oev)
+        for f in ("observed", "expected", "variance", "statistic", "p_value", "z"):
+            a, b = getattr(got, f), getattr(ref, f)[lo : lo + _CHUNK]
+            assert np.array_equal(a, b, equal_nan=True), f
+        for sided in (1, 2):
+            for hr in (0.5, 2.0):
+                new = _reject_oev(*oev, 0.05, sided, hr)
+                old = _reject(ref.z, ref.p_value, 0.05, sided, hr)[lo : lo + _CHUNK]
+                assert np.array_equal(new, old)
+    # tied follow-up (everyone enters at 0 and the censored share the cut-off) is refused, and
+    # simulate_logrank_power then runs logrank_batch
+    tied = _FusedLogrank(sim.group[0], design["events"])(np.zeros((4, n)), survival[:4])
+    assert tied is None or design["events"] == n
 
 
 def test_power_is_the_same_for_any_batch_size_that_splits_alike() -> None:

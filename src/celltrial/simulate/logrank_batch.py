@@ -86,6 +86,13 @@ def logrank_batch(time: ArrayLike, event: ArrayLike, group: ArrayLike) -> BatchL
         observed, expected, variance = _untied(cs, n_valid, n)
     else:
         observed, expected, variance = _tied(cs, same, n_valid, trials, n)
+    return _result(observed, expected, variance)
+
+
+def _result(
+    observed: NDArray[np.float64], expected: NDArray[np.float64], variance: NDArray[np.float64]
+) -> BatchLogrank:
+    """The statistic and p-value of each trial from its O, E and V."""
     with np.errstate(invalid="ignore", divide="ignore"):
         chisq = np.where(variance > 0, (observed - expected) ** 2 / variance, np.nan)
     # Upper tail of chi-square(1) = erfc(sqrt(x / 2)): as pchisq(x, 1, lower.tail = FALSE),

@@ -4,8 +4,9 @@ Trials are simulated in batches of ``batch`` trials; batch ``i`` draws from the 
 of the caller's generator (``rng.spawn``), so a run gives the same numbers whether its batches
 run in one process, in any order, or on a Dask cluster.
 
-- :func:`simulate_logrank_power`: the classic design (exponential survival, uniform accrual,
-  analysis at a fixed number of events, log-rank), as rpact's ``getSimulationSurvival``.
+- :func:`simulate_logrank_power`: the classic design (exponential survival, accrual over a
+  fixed time, analysis at a fixed number of events, log-rank), as rpact's
+  ``getSimulationSurvival`` (``accrual="equal-intervals"`` is rpact's accrual model).
 - :func:`power`: every endpoint of a protocol with a test the analysis runs (:func:`plan`):
   time to event (log-rank), binary and safety counts (Fisher exact), continuous (Wilcoxon
   rank-sum; Welch's t-test when listed), with the type I error under the null (every arm on
@@ -26,7 +27,7 @@ from scipy import special, stats
 
 from celltrial.protocol import Endpoint, Measurement, Protocol, Visit
 from celltrial.simulate.batch_tests import t_test_batch, wilcoxon_batch
-from celltrial.simulate.logrank_batch import logrank_batch
+from celltrial.simulate.logrank_batch import _result, logrank_batch
 from celltrial.simulate.outcomes import DEATH, Outcomes, draw_outcomes, event_time, time_to_event
 from celltrial.simulate.scenario import Scenario
 from celltrial.simulate.values import biomarker
@@ -91,6 +92,17 @@ def arm_sizes(n: int, weights: Sequence[int]) -> list[int]:
 # --------------------------------------------------------------------------------------------
 
 
+#: Accrual models of the classic design: ``"uniform"``, each participant's entry time drawn
+#: independently and uniformly on ``[0, accrual_time]``, arms of fixed sizes (the first
+#: ``n1`` participants experimental); ``"equal-intervals"``, rpact's ``getSimulationSurvival``
+#: model, participant ``k = 1 .. n`` entering at ``k * accrual_time / n`` with the arms
+#: alternating in blocks of the allocation (``allocation[0]`` experimental, then
+#: ``allocation[1]`` control, repeated).
+ACCRUALS = ("uniform", "equal-intervals")
+# Trials processed together by simulate_logrank_power's fused path (its arrays stay in cache).
+_CHUNK = 1024
+
+
 @dataclasses.dataclass(frozen=True)
 class LogrankTrials:
     """Simulated trials of the classic design: follow-up at the analysis (NaN when not yet
@@ -99,6 +111,37 @@ class LogrankTrials:
     time: NDArray[np.float64]
     event: NDArray[np.bool_]
     group: NDArray[np.int64]
+
+
+def _check_design(n: int, hazard_ratio: float, control_median: float, accrual_time: float,
+                  events: int, accrual: str) -> None:  # fmt: skip
+    if not 1 <= events <= n:
+        raise ValueError(f"events: must lie in 1..n ({n}), got {events}")
+    if hazard_ratio <= 0 or control_median <= 0 or accrual_time < 0:
+        raise ValueError("hazard_ratio, control_median: must be > 0; accrual_time >= 0")
+    if accrual not in ACCRUALS:
+        raise ValueError(f"accrual: one of {', '.join(map(repr, ACCRUALS))}, got {accrual!r}")
+
+
+def _group(n: int, allocation: tuple[int, int], accrual: str) -> NDArray[np.int64]:
+    """Group of each participant (1 = experimental) in entry order (see :data:`ACCRUALS`)."""
+    group = np.zeros(n, dtype=np.int64)
+    if accrual == "uniform":
+        n1, _ = arm_sizes(n, allocation)
+        group[:n1] = 1
+    else:
+        a, b = allocation
+        group[np.arange(n) % (a + b) < a] = 1
+    return group
+
+
+def _entry(
+    n: int, accrual_time: float, trials: int, accrual: str, rng: np.random.Generator
+) -> NDArray[np.float64]:
+    """Entry times, shape (trials, n) (``"equal-intervals"``: one row broadcast)."""
+    if accrual == "uniform":
+        return rng.random((trials, n)) * accrual_time
+    return np.broadcast_to(np.arange(1, n + 1) * (accrual_time / n), (trials, n))
 
 
 def simulate_logrank_trials(
@@ -111,25 +154,24 @@ def simulate_logrank_trials(
     trials: int,
     rng: np.random.Generator,
     allocation: tuple[int, int] = (1, 1),
+    accrual: str = "uniform",
 ) -> LogrankTrials:
-    """Trials with exponential survival, uniform accrual and the analysis at the
+    """Trials with exponential survival, accrual over ``accrual_time`` and the analysis at the
     ``events``-th event (calendar time).
 
     Group 1 (experimental, ``allocation[0]`` shares) has hazard ``hazard_ratio`` times the
-    control's ``log(2) / control_median``. Participants enter uniformly over
-    ``[0, accrual_time]``; the analysis is when the ``events``-th event happens in calendar
+    control's ``log(2) / control_median``. Participants enter over ``[0, accrual_time]`` by
+    the ``accrual`` model (:data:`ACCRUALS`: uniform random times, or rpact's equal intervals
+    with alternating arms); the analysis is when the ``events``-th event happens in calendar
     time (at the last one if fewer happen); one who enters after it is not in the analysis.
+    Draws: the entry times (uniform accrual only), then the standard exponential survival
+    times, each as one (trials, n) array.
     """
-    if not 1 <= events <= n:
-        raise ValueError(f"events: must lie in 1..n ({n}), got {events}")
-    if hazard_ratio <= 0 or control_median <= 0 or accrual_time < 0:
-        raise ValueError("hazard_ratio, control_median: must be > 0; accrual_time >= 0")
-    n1, _ = arm_sizes(n, allocation)
-    group = np.zeros(n, dtype=np.int64)
-    group[:n1] = 1
+    _check_design(n, hazard_ratio, control_median, accrual_time, events, accrual)
+    group = _group(n, allocation, accrual)
     lam = math.log(2) / control_median
     rate = np.where(group == 1, lam * hazard_ratio, lam)
-    entry = rng.random((trials, n)) * accrual_time
+    entry = _entry(n, accrual_time, trials, accrual, rng)
     survival = rng.standard_exponential((trials, n)) / rate
     calendar = entry + survival
     cutoff = np.partition(calendar, events - 1, axis=1)[:, events - 1 : events]
@@ -148,6 +190,99 @@ def _reject(
     return z < -crit if hr < 1 else z > crit
 
 
+def _reject_oev(
+    observed: NDArray[np.float64],
+    expected: NDArray[np.float64],
+    variance: NDArray[np.float64],
+    alpha: float,
+    sided: int,
+    hr: float,
+) -> NDArray[np.bool_]:
+    """:func:`_reject` from O, E and V, computing only the p-value (two-sided) or only ``z``
+    (one-sided), each as :class:`~celltrial.simulate.logrank_batch.BatchLogrank` does."""
+    if sided == 2:
+        return _result(observed, expected, variance).p_value < alpha
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = (observed - expected) / np.sqrt(variance)
+    crit = float(special.ndtri(1 - alpha))
+    return z < -crit if hr < 1 else z > crit
+
+
+class _FusedLogrank:
+    """The log-rank test of each trial fused with the analysis cut-off (the fast path of
+    :func:`simulate_logrank_power`); its O, E and V are those of
+    :func:`~celltrial.simulate.logrank_batch.logrank_batch` on the trials of
+    :func:`simulate_logrank_trials`, bit for bit.
+
+    One value sort per row of 64-bit keys: the follow-up time's bits with the three lowest
+    replaced by a code, ``2 event + group`` for a participant in the analysis and 4 for one
+    enrolled after the cut-off (whose key, all ones above the code less 8 times the column, is
+    larger than any time's and distinct). When no two keys of a row agree above the code bits
+    their order is that of the times (``logrank_batch``'s argsort). Then each position's
+    ``(n + 1) * at risk + at risk in group 1`` is the sum, from it to the row's end, of a
+    weight per code (``n + 1`` per participant in, 1 more in group 1, 0 for one not in): one
+    cumulative sum over the flattened rows. It indexes the tables of ``n1 / n`` and ``n1 (n -
+    n1) / n^2`` that ``logrank_batch`` uses, and the (trials, n) arrays of looked-up terms are
+    summed along the rows as there.
+    """
+
+    _CODE = np.uint64(7)
+
+    def __init__(self, group: NDArray[np.int64], events: int) -> None:
+        n = group.size
+        self.events = events
+        self.gbits = group.astype(np.uint64)
+        self.not_in = (
+            np.uint64(0xFFFF_FFFF_FFFF_FFF8) - np.uint64(8) * np.arange(n, dtype=np.uint64)
+        ) | np.uint64(4)
+        self.ones = np.ones(n, dtype=np.uint8)
+        self.weight = np.array([n + 1, n + 2, n + 1, n + 2, 0, 0, 0, 0], dtype=np.intp)
+        # the weight again where the code is an event; past the tables' end (a 0) where not
+        past = (n + 1) ** 2
+        self.offset = self.weight + np.array([past, past, 0, 0, past, 0, 0, 0], dtype=np.intp)
+        size = np.arange(n + 1, dtype=np.float64)[:, None]
+        in1 = np.arange(n + 1, dtype=np.float64)[None, :]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(size > 0, in1 / size, 0.0)
+        # logrank_batch's tables, each followed by as many zeros (for the keys moved past it)
+        zero = np.zeros(past)
+        self.e_table = np.concatenate((np.where(in1 <= size, share, 0.0).ravel(), zero))
+        self.v_table = np.concatenate(
+            (np.where(in1 <= size, share * (1.0 - share), 0.0).ravel(), zero)
+        )
+
+    def __call__(
+        self, entry: NDArray[np.float64], survival: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]] | None:
+        """Observed, expected and variance of each row; None when two follow-up times of a row agree in all but
+        their three lowest bits (the caller then runs ``logrank_batch``)."""
+        events = self.events
+        calendar = entry + survival
+        cutoff = np.partition(calendar, events - 1, axis=1)[:, events - 1 : events]
+        event = calendar <= cutoff
+        time = np.where(event, survival, cutoff - entry)
+        keys = time.view(np.uint64)
+        keys &= ~self._CODE
+        keys |= self.gbits
+        keys += event.view(np.uint8) * np.uint64(2)
+        np.copyto(keys, self.not_in, where=entry >= cutoff)
+        keys.sort(axis=1)
+        flat = keys.ravel()  # (the last key of a row against the next row's first: harmless)
+        if np.any((flat[1:] ^ flat[:-1]) <= self._CODE):
+            return None
+        code = (keys & self._CODE).astype(np.intp)
+        # (np.take with mode="clip" is a faster gather than indexing; every index is in range)
+        w = np.take(self.weight, code, mode="clip")
+        key = np.cumsum(w.ravel()).reshape(w.shape)
+        np.subtract(key[:, -1:], key, out=key)
+        key += np.take(self.offset, code, mode="clip")
+        observed = ((code == 3).view(np.uint8) @ self.ones).astype(np.float64)
+        terms = np.take(self.e_table, key, mode="clip")
+        expected = terms.sum(axis=1)
+        np.take(self.v_table, key, mode="clip", out=terms)
+        return observed, expected, terms.sum(axis=1)
+
+
 def simulate_logrank_power(
     *,
     n: int,
@@ -160,6 +295,7 @@ def simulate_logrank_power(
     alpha: float = 0.05,
     sided: int = 2,
     allocation: tuple[int, int] = (1, 1),
+    accrual: str = "uniform",
     batch: int = DEFAULT_BATCH,
     progress: Progress | None = None,
 ) -> SimulatedPower:
@@ -167,29 +303,55 @@ def simulate_logrank_power(
     (:func:`simulate_logrank_trials`).
 
     ``sided = 1``: reject when the one-sided test at ``alpha`` favours the experimental arm
-    in the direction of ``hazard_ratio`` (rpact's default, ``alpha = 0.025``).
+    in the direction of ``hazard_ratio`` (rpact's default, ``alpha = 0.025``). ``accrual``:
+    ``"uniform"`` (random entry times) or ``"equal-intervals"`` (rpact's model), see
+    :data:`ACCRUALS`.
+
+    Each batch draws as :func:`simulate_logrank_trials` and tests its trials ``_CHUNK`` at a
+    time, the cut-off and the log-rank fused (:class:`_FusedLogrank`); the statistics are
+    those of :func:`~celltrial.simulate.logrank_batch.logrank_batch` on the simulated trials,
+    bit for bit.
 
     R equivalent: ``rpact::getSimulationSurvival(design, lambda2 = log(2)/median,
-    hazardRatio, accrualTime, plannedEvents = events, maxNumberOfSubjects = n)``.
+    hazardRatio, accrualTime, plannedEvents = events, maxNumberOfSubjects = n)`` with
+    ``accrual = "equal-intervals"``.
     """
+    _check_design(n, hazard_ratio, control_median, accrual_time, events, accrual)
+    group = _group(n, allocation, accrual)
+    lam = math.log(2) / control_median
+    rate = np.where(group == 1, lam * hazard_ratio, lam)
+    fused = _FusedLogrank(group, events)
     rejected = 0
     sizes = batches(trials, batch)
     for size, child in zip(sizes, rng.spawn(len(sizes)), strict=True):
-        sim = simulate_logrank_trials(
-            n=n,
-            hazard_ratio=hazard_ratio,
-            control_median=control_median,
-            accrual_time=accrual_time,
-            events=events,
-            trials=size,
-            rng=child,
-            allocation=allocation,
-        )
-        res = logrank_batch(sim.time, sim.event, sim.group)
-        rejected += int(_reject(res.z, res.p_value, alpha, sided, hazard_ratio).sum())
+        entry = _entry(n, accrual_time, size, accrual, child)
+        survival = child.standard_exponential((size, n))
+        survival /= rate
+        for lo in range(0, size, _CHUNK):
+            e, s = entry[lo : lo + _CHUNK], survival[lo : lo + _CHUNK]
+            oev = fused(e, s)
+            if oev is None:  # (near-)tied times: the general test
+                res = logrank_batch(*_cut(e, s, events), np.broadcast_to(group, s.shape))
+                oev = res.observed, res.expected, res.variance
+            rejected += int(_reject_oev(*oev, alpha, sided, hazard_ratio).sum())
         if progress is not None:
             progress(size)
-    return _rate(rejected, trials, alpha, f"log-rank ({sided}-sided), {events} events")
+    label = f"log-rank ({sided}-sided), {events} events"
+    if accrual != "uniform":
+        label += f", {accrual} accrual"
+    return _rate(rejected, trials, alpha, label)
+
+
+def _cut(
+    entry: NDArray[np.float64], survival: NDArray[np.float64], events: int
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """Follow-up and event at the ``events``-th event (as :func:`simulate_logrank_trials`)."""
+    calendar = entry + survival
+    cutoff = np.partition(calendar, events - 1, axis=1)[:, events - 1 : events]
+    event = calendar <= cutoff
+    time = np.where(event, survival, cutoff - entry)
+    time[entry >= cutoff] = np.nan
+    return time, event
 
 
 # --------------------------------------------------------------------------------------------
