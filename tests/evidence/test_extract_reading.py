@@ -460,7 +460,8 @@ def test_arms_said_equally_in_parentheses_or_after_a_clause(tmp_path: Path) -> N
 
     assert [v["n"] for v in _values(resolve(items_in(s), s), "arm_size")] == [8]
     s = "Thirty patients were randomized equally to placebo, low-dose MSCs or high-dose MSCs."
-    assert _values(resolve(items_in(s), s), "arm_size") == []  # three arms: not 1:1
+    # three arms: not 1:1 (15 each) but 1:1:1
+    assert [v["n"] for v in _values(resolve(items_in(s), s), "arm_size")] == [10]
     s = "Infants were randomized to cells (cell group, 33 infants) or saline (control group, 33 infants)."
     assert {v["n"] for v in _values(items_in(s), "arm_size")} == {33}
     text = (
@@ -1114,3 +1115,93 @@ def test_a_volume_in_an_estimate_is_not_a_dose() -> None:
     s = "Mean difference in FEV1 was 120 mL (95% CI 30-210 mL; P = 0.01)."
     assert _values(items_in(s), "dose") == []
     assert _values(items_in("Exosomes (15 mL) were nebulized twice daily."), "dose") != []
+
+
+# ------------------------------------------------------------------------------------------
+# the twentieth held-out set's misses at its first look, as general patterns (each failed
+# before)
+# ------------------------------------------------------------------------------------------
+def test_n_received_x_and_m_received_y_are_two_arms(tmp_path: Path) -> None:
+    # was: the forty read as a total (one number matched twice made 40 = 20 + 20), so the
+    # percentages went to the wrong arm (6/20) and "26 and 11 patients, respectively" to none
+    text = (
+        "Title\n\nSixty patients were randomized 2:1 to MSCs or placebo. Forty patients received "
+        "MSCs and 20 received placebo. Mortality at 60 days was 30% and 15%, respectively. The "
+        "oxygenation index improved in 26 and 11 patients, respectively.\n"
+    )
+    p = _one(tmp_path, "t.txt", text)
+    assert _sizes(p) == {40, 20}
+    assert _counts(p) == {(12, 40), (3, 20), (26, 40), (11, 20)}
+
+
+def test_equal_numbers_to_three_named_arms(tmp_path: Path) -> None:
+    # was: no arm size (equal numbers were only read for two arms)
+    text = (
+        "Title\n\nThirty patients were randomized in equal numbers to a low dose (10 × 10^6 "
+        "cells), a high dose (100 × 10^6 cells) or placebo, each as a single injection. Joint "
+        "effusion occurred in three patients in the high-dose group.\n"
+    )
+    p = _one(tmp_path, "t.txt", text)
+    assert _sizes(p) == {10}
+    assert _counts(p) == {(3, 10)}
+
+
+def test_n_colon_and_counts_of_roman_numbered_groups(tmp_path: Path) -> None:
+    # was: no arms ("n: 18") and no counts ("7 patients of group I and 5 of group II")
+    text = (
+        "Title\n\nPatients were randomized to cells (Group I, n: 18), MSCs (Group II, n: 17) or "
+        "rehabilitation (Group III, n: 16). Headache occurred in 7 patients of group I and 5 of "
+        "group II.\n"
+    )
+    p = _one(tmp_path, "t.txt", text)
+    assert _sizes(p) == {18, 17, 16}
+    assert _counts(p) == {(7, 18), (5, 17)}
+
+
+def test_enrolled_in_each_group_is_a_size_per_arm(tmp_path: Path) -> None:
+    # was: one group of 12, so "Two treated infants and three controls" had no arms
+    text = (
+        "Title\n\nPreterm infants received MSCs or no treatment. Twelve infants were enrolled in "
+        "each group. Two treated infants and three controls died before discharge.\n"
+    )
+    p = _one(tmp_path, "t.txt", text)
+    assert _sizes(p) == {12}
+    assert _counts(p) == {(2, 12), (3, 12)}
+
+
+def test_a_conference_abstracts_shorthand(tmp_path: Path) -> None:
+    # was: no dose, schedule, estimate or count in "75M cells IV q3mo x4", "mean diff", "pts"
+    text = (
+        "Title\n\nMethods: Boys were randomized to CAP-1002 (75M cells IV q3mo x4; N=13) or usual "
+        "care (N=12).\nResults: PUL2.0 change: +0.2 vs −2.6 (mean diff 2.8, 95%CI 0.6–5.0, "
+        "p=0.01). Hypersensitivity reactions in 2 pts on CAP-1002 (both mild).\n"
+    )
+    p = _one(tmp_path, "t.txt", text)
+    assert _values(p, "dose") == [{"amount": 75e6, "unit": "cells"}]
+    assert {"every_hours": 2160} in _values(p, "schedule")
+    assert {"count": 4} in _values(p, "schedule")
+    (est,) = _values(p, "estimate")
+    assert (est["measure"], est["value"], est["low"], est["high"]) == ("MD", 2.8, 0.6, 5.0)
+    assert _counts(p) == {(2, 13)}
+
+
+def test_a_measure_named_long_before_its_value() -> None:
+    # was: a CI with no estimate (the measure and "was −14.2 points" too far apart)
+    s = (
+        "The mean difference in WOMAC pain between the high dose and placebo was −14.2 points "
+        "(95% CI, −25.0 to −3.4)."
+    )
+    (est,) = _values(items_in(s), "estimate")
+    assert (est["measure"], est["value"], est["low"], est["high"]) == ("MD", -14.2, -25.0, -3.4)
+    # another number between them: not this value's measure
+    s = "The difference in 2 scores was seen; pain: mean −4.2 points (95% CI −9.0 to 0.6)."
+    assert _values(items_in(s), "estimate") == []
+
+
+def test_counts_with_their_arms_label_in_parentheses(tmp_path: Path) -> None:
+    text = (
+        "Title\n\nPatients were randomized to MSCs (n = 12) or placebo (n = 10). Infections "
+        "occurred in 4 (MSC) and 1 (placebo) patients. Stay was 9 (IQR 7-12) vs 13 (IQR 10-17) "
+        "days.\n"
+    )
+    assert _counts(_one(tmp_path, "t.txt", text)) == {(4, 12), (1, 10)}

@@ -193,7 +193,7 @@ _MEASURES = (
     (r"relative\s+risks?|risk\s+ratios?|rate\s+ratios?|\bRR|\bIRR", "RR"),
     (r"(?:absolute\s+)?risk\s+differences?|absolute\s+differences?|\bARR|\bRD", "RD"),
     (r"standardi[sz]ed\s+mean\s+differences?|\bSMD", "SMD"),
-    (r"mean\s+differences?|differences?\s+in\s+means?|\bMD", "MD"),
+    (r"mean\s+diff(?:erences?|\.|\b)|differences?\s+in\s+means?|\bMD", "MD"),
     (r"(?:median\s+)?differences?", "difference"),
 )
 _MEASURE_RE = "|".join(f"(?P<m{i}>{p})" for i, (p, _) in enumerate(_MEASURES))
@@ -212,7 +212,8 @@ _ESTIMATE = re.compile(
 
 _MEASURE_WORD = re.compile(rf"(?:{_MEASURE_RE})\b", re.IGNORECASE)
 _VALUE_BEFORE_CI = re.compile(
-    rf"(?:^|[;,(]\s*)(?P<label>(?:[A-Za-z][\w-]*\s+){{0,4}}?)(?P<value>{_DEC})\s*"
+    rf"(?:(?:^|[;,(]\s*)(?P<label>(?:[A-Za-z][\w-]*\s+){{0,4}}?)|\b(?:was|were|is|of)\s+)"
+    rf"(?P<value>{_DEC})\s*"
     r"(?P<unit>percentage\s+points?|[a-zA-Zµμ/]+(?:/[a-zA-Z]+)?)?\s*[,;]?\s*[(\[]?\s*$"
 )
 
@@ -226,7 +227,7 @@ def _shared_measure(
     begun an estimate of its own; None when there is no such word within 150 characters."""
     m = _VALUE_BEFORE_CI.search(sentence[:ci_start])
     if not m or re.search(
-        r"\b(?:median|mean|average|rate|survival|age|aged)\b", m.group("label"), re.I
+        r"\b(?:median|mean|average|rate|survival|age|aged)\b", m.group("label") or "", re.I
     ):
         return None
     start = m.start("value")
@@ -237,6 +238,10 @@ def _shared_measure(
     ]
     if not words:
         return None
+    if m.group("label") is None and (
+        start - words[-1].end() > 100 or re.search(r"[\d;]", sentence[words[-1].end() : m.start()])
+    ):  # "the mean difference in pain between the arms was −14.2 points (95% CI …)": no
+        return None  # other number between the measure and its value
     unit = (m.group("unit") or "").strip()
     measure = _measure(words[-1])
     if measure == "difference" and unit.lower().startswith("percentage point"):
@@ -356,7 +361,7 @@ _VS_COUNTS = re.compile(
     re.IGNORECASE,
 )
 _PEOPLE = (
-    r"(?:patients?|subjects?|participants?|children|infants?|neonates?|adults?|individuals?|"
+    r"(?:patients?|pts\b|subjects?|participants?|children|infants?|neonates?|adults?|individuals?|"
     r"volunteers?|recipients?|cases|men|women|persons?|people|eyes)"
 )
 _GROUP_COUNT = re.compile(
@@ -406,7 +411,7 @@ _VS_PERCENT = re.compile(
 # ------------------------------------------------------------------------------------------
 
 _ARM_N = re.compile(
-    r"((?:[\w-]+[\s,:;]+){0,4}?)\(?\b[nN]\s*=\s*(\d+)\)?"
+    r"((?:[\w-]+[\s,:;]+){0,4}?)\(?\b[nN]\s*(?:=|:(?=\s*\d+\s*\)))\s*(\d+)\)?"
     r"(\s*(?:for\s+each\s+group|each|per\s+(?:arm|group|cohort)|in\s+each\s+(?:arm|group)|/\s*(?:arm|group)))?"
 )
 _ALLOCATION = re.compile(
@@ -529,6 +534,11 @@ _OF_N_K = re.compile(
     r"(?:were|was|received|underwent|completed|entered|had\s+data|are|remained\s+in\s+the)\b|"
     r"\(|%|of\b)",
 )
+# an arm's label in parentheses after its count: "3 (MSC) and 5 (placebo)", not "(IQR …)"
+_ARM_WORDS = (
+    r"(?!(?:IQR|SD|SEM?|range|CI|mean|median|days?|weeks?|months?|years?|h|hours?)\b)"
+    r"[A-Za-z][A-Za-z+-]*(?:\s+[A-Za-z+-]+)?"
+)
 _OF_GROUP = re.compile(
     rf"(?<![\w.\-−/])({_COUNT})\s+(?:out\s+)?of\s+(?:the\s+|all\s+)?((?:[\w-]+\s+){{0,2}}?)"
     r"(recipients|controls|(?:group|arm|cohort)\b(?!\s*\(?\s*[nN]\s*=))",
@@ -577,7 +587,8 @@ _COHORT_OF = re.compile(
     re.IGNORECASE,
 )
 _ARM_EACH = re.compile(
-    rf"(?<![:\d]\s)(?<![:\d])\b({_NUM})\s+(?:{_PEOPLE}\s+)?(?:in\s+each|per|in\s+every)\s+"
+    rf"(?<![:\d]\s)(?<![:\d])\b({_NUM})\s+(?:{_PEOPLE}\s+)?(?:(?:were|was)\s+(?:enrolled|"
+    r"randomi[sz]ed|included|allocated|assigned|recruited|treated)\s+)?(?:in\s+each|per|in\s+every|to\s+each)\s+"
     r"(?:arm|group|cohort)\b",
     re.IGNORECASE,
 )
@@ -628,6 +639,8 @@ _MILLION = re.compile(
     r"(?:\s*(?:[-–—]|to)\s*(\d+(?:\.\d+)?))?(?:\s*\([^()]{0,20}\))?\s+(million|billion)\b",
     re.IGNORECASE,
 )
+# "75M cells", "1.5B cells": million and billion in a conference abstract's shorthand
+_M_CELLS = re.compile(r"(?<![\w.:])(\d+(?:\.\d+)?)\s?([MB])\s+(?=(?:[\w+-]+\s+)?cells\b)")
 _PER_KG = re.compile(
     r"^\s*(?:[\w'’+-]+\s+){0,4}?[\w'’-]*\s*(?:/\s*kg|per\s+(?:kg|kilogram)|/\s*kilogram)\b",
     re.IGNORECASE,
@@ -681,6 +694,11 @@ _UNIT_HOURS = {
     "weeks": 168,
     "month": 720,
     "months": 720,
+    "d": 24,  # "q7d", "q2wk", "q3mo": prescription shorthand
+    "w": 168,
+    "wk": 168,
+    "wks": 168,
+    "mo": 720,
 }
 _TIME_UNIT = r"(h|hrs?|hours?|days?|weeks?|months?)"
 _APART = re.compile(
@@ -699,7 +717,7 @@ _INTERVAL = re.compile(
     rf"\b(?:dosing\s+|an?\s+)?intervals?\s+of\s+({_NUM})[\s-]*{_TIME_UNIT}|"
     rf"\bat\s+({_NUM})[\s-]*{_TIME_UNIT}\s+intervals?|"
     rf"\b({_NUM})[\s-]*{_TIME_UNIT}\s+intervals?\b|"
-    rf"\bevery\s+({_NUM})\s*{_TIME_UNIT}\b|\bq\s*(\d+)\s*(h)\b",
+    rf"\bevery\s+({_NUM})\s*{_TIME_UNIT}\b|\bq\s*(\d+)\s*(h|d|wks?|w|mo)\b",
     re.IGNORECASE,
 )
 _EVERY_WORD = re.compile(
@@ -1084,6 +1102,18 @@ def items_in(sentence: str) -> list[Item]:
         ):  # "by day 7 in the MSC group", "within 3 days in the treated group"
             continue
         add("group_count", m, {"events": count, "group": m.group(2).strip()})
+    # "occurred in 3 (MSC) and 5 (placebo) patients": each count with its arm's label after it
+    for m in re.finditer(
+        rf"(?<![\w.\-−/])({_COUNT})\s*\(\s*({_ARM_WORDS})\s*\)\s*"
+        rf"(?:and|vs\.?|versus|or|,)\s*({_COUNT})\s*\(\s*({_ARM_WORDS})\s*\)"
+        rf"(?:\s+{_PEOPLE})?",
+        sentence,
+        re.I,
+    ):
+        for g in (1, 3):
+            count = word_number(m.group(g))
+            if count is not None and not overlaps(m.start(g), m.end(g)):
+                add("group_count", m, {"events": count, "group": m.group(g + 1)}, g)
     # "in 12 of the MSC recipients compared with 6 of the controls": a count of a named arm
     for m in _OF_GROUP.finditer(sentence):
         count = word_number(m.group(1))
@@ -1173,6 +1203,21 @@ def items_in(sentence: str) -> list[Item]:
                     add("group_count", m, {"events": count, "group": m.group(3), "named": True})
                 else:
                     add("group_count", m, {"events": count, "group": m.group(2)})
+    if not (_EVENT_VERB.search(sentence) or _OUTCOME_VERB.search(sentence)):
+        # a verbless note: "Hypersensitivity reactions in 2 pts on CAP-1002 (both mild)"
+        for m in _ON_ARM_COUNT.finditer(sentence):
+            count = word_number(m.group(1))
+            if (
+                count is not None
+                and re.search(r"\bin\s+$", sentence[: m.start()])
+                and not overlaps(m.start(), m.end())
+                and not _GENDER.search(m.group(0))
+                and not _ARM_AND_LABELS_VERB.match(sentence[m.end() :].lstrip())
+            ):
+                if m.group(3):
+                    add("group_count", m, {"events": count, "group": m.group(3), "named": True})
+                else:
+                    add("group_count", m, {"events": count, "group": m.group(2)})
     for m in _COLON_LIST.finditer(sentence):
         if re.match(  # "Days: 1, 3 and 5", "Doses: …": not counts
             r"\s*(?:days?|weeks?|months?|years?|doses?|ages?|times?|time\s+points?|visits?|"
@@ -1255,8 +1300,9 @@ def items_in(sentence: str) -> list[Item]:
         if k is not None and not overlaps(m.start(), m.end()):
             add("group_count", m, {"events": k, "group": m.group(2)})
     for m in re.finditer(
-        rf"\b({_COUNT})\s+(?:{_PEOPLE}\s+)?in\s+(?:group|arm)\s+([A-Z]|\d)\b", sentence
-    ):
+        rf"\b({_COUNT})\s+(?:{_PEOPLE}\s+)?(?:in|of)\s+(?:group|arm)\s+(I{{1,3}}|IV|[A-Z]|\d)\b",
+        sentence,
+    ):  # "in group A and 3 in group B", "7 patients of group I and 5 of group II"
         k = word_number(m.group(1))
         if k is not None and not overlaps(m.start(), m.end()):
             add("group_count", m, {"events": k, "group": f"group {m.group(2)}", "named": True})
@@ -1294,7 +1340,10 @@ def items_in(sentence: str) -> list[Item]:
         used.append((m.start(), m.end()))
     for m in _RESPECTIVELY.finditer(sentence):
         x, y = word_number(m.group(1)), word_number(m.group(2))
-        if _MEASURE_BEFORE.search(sentence[: m.start()]):
+        people = re.search(
+            rf"{_PEOPLE}", m.group(0), re.I
+        )  # "index improved in 26 and 11 patients"
+        if _MEASURE_BEFORE.search(sentence[: m.start()]) and not people:
             continue
         if x is not None and y is not None and not overlaps(m.start(), m.end()):
             add("comparison", m, {"counts": [x, y]})
@@ -1517,6 +1566,8 @@ def items_in(sentence: str) -> list[Item]:
             n = word_number(m.group(g))
             if n:
                 add("arm_size", m, {"n": n, "label": None, "each_group": False}, g)
+    # one number matched by two patterns ("and 20 received") is one arm, not two
+    received = list({r[0].start(r[1]): r for r in received}.values())
     if len(received) >= 2:
         for m, g in sorted(received, key=lambda r: r[0].start()):
             n = word_number(m.group(g))
@@ -1579,6 +1630,16 @@ def items_in(sentence: str) -> list[Item]:
         arms = re.split(r"[.;(]", sentence[m.end() :], maxsplit=1)[0]
         if "," not in arms and len(re.findall(r"\b(?:or|and|versus|vs)\b", arms)) == 1:
             add("ratio", m, {"ratio": "1:1"})  # two arms named; "to A, B or C" is not 1:1
+            continue
+        # "in equal numbers to a low dose (…), a high dose (…) or placebo": as many as named
+        item = r"(?:(?!\b(?:or|and)\b)[^,;.]){1,40}?"
+        named_arms = re.match(
+            rf"\s*to\s+(?:receive\s+)?({item}(?:,\s*{item}){{1,4}}),?\s+(?:or|and)\s+{item}[,;.]",
+            re.sub(r"\s*\([^()]*\)", "", sentence[m.end() :]),
+        )
+        if named_arms:
+            k = named_arms.group(1).count(",") + 2
+            add("ratio", m, {"ratio": ":".join(["1"] * k)})
 
     # doses
     dose_spans = [(m.start(), m.end()) for m in _POWER.finditer(sentence)]
@@ -1632,6 +1693,11 @@ def items_in(sentence: str) -> list[Item]:
             low, high = float(m.group(1)) * scale, float(m.group(2)) * scale
             add("dose", m, {"amount": low, "high": high, "unit": unit})
             between_spans.append((m.start(), m.end()))
+    for m in _M_CELLS.finditer(sentence):
+        unit = _dose_unit(sentence[m.end() : m.end() + 120])
+        if unit is not None:
+            per_letter = 1e6 if m.group(2) == "M" else 1e9
+            add("dose", m, {"amount": float(m.group(1)) * per_letter, "unit": unit})
     for m in _MILLION.finditer(sentence):
         if any(s <= m.start() < e for s, e in between_spans):
             continue  # the end of "between 1 and 2 million"
@@ -1743,6 +1809,14 @@ def items_in(sentence: str) -> list[Item]:
             continue  # "weekly angina frequency", "daily insulin requirement": a measure
         if _ADMIN_CUE.search(sentence) and not _assessment(sentence, m.start()):
             add("schedule", m, {"every_hours": hours})
+    # "q3mo x4", "weekly ×3": a rhythm's shorthand, then how many times
+    for m in re.finditer(
+        r"\b(?:q\s*\d+\s*(?:h|d|wks?|w|mo)|daily|weekly|monthly|every\s+\d+\s+\w+)\s*[x×]\s?"
+        r"(\d{1,2})\b(?![\s^]*\d)",
+        sentence,
+        re.I,
+    ):
+        add("schedule", m, {"count": int(m.group(1))}, 1)
     for m in _COUNT_ADMIN.finditer(sentence):
         count = word_number(m.group(1))
         if (
@@ -2488,7 +2562,7 @@ def _arm_named(group: str, items: list[Item], strict: bool = False) -> int | Non
     (n = 26)" for "the islet group"), or, where the text puts the number first ("8 received
     CAP-1002 and 12 placebo"), nearest before them. ``strict``: the words must be the arm's
     own label, inside its phrase or right after its number. None when nothing fits."""
-    letter = re.fullmatch(r"(?:group|arm)\s+([A-Z]|\d)", group)
+    letter = re.fullmatch(r"(?:group|arm)\s+(I{1,3}|IV|[A-Z]|\d)", group)
     words = [w for w in group.lower().split() if w not in _GENERIC_GROUP and len(w) >= 3]
     if letter:  # "group A": the arm introduced as "group A (n = 16)"
         words = [f"group {letter.group(1).lower()}"]
@@ -2504,6 +2578,8 @@ def _arm_named(group: str, items: list[Item], strict: bool = False) -> int | Non
         number_first = all(re.match(rf"\s*{_NUM}", i.text, re.I) for i in arm_items)
         best: tuple[int, int] | None = None  # (distance, n)
         name = re.escape(words[0]).replace("\\-", "[-\\s]")  # "high-dose" is "high dose"
+        if letter:
+            name += r"(?!\w)"  # "group I" is not "group II"
         for m in re.finditer(rf"(?<![\w])(?:\w+-)?{name}", sentence, re.I):
             for i in arm_items:
                 start, end = i.start, i.start + len(i.text)
