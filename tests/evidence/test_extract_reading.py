@@ -1205,3 +1205,25 @@ def test_counts_with_their_arms_label_in_parentheses(tmp_path: Path) -> None:
         "days.\n"
     )
     assert _counts(_one(tmp_path, "t.txt", text)) == {(4, 12), (1, 10)}
+
+
+def test_arms_after_a_colon_groups_of_n_and_two_letter_arm_names(tmp_path: Path) -> None:
+    # was: no arms ("completed the study: 15 in the MSC arm and 14 in the control arm", "four
+    # groups of 20" gave an arm of 80) and "none in the PRP group" not given to its arm
+    text = (
+        "Title\n\nTwenty-nine patients completed the study: 15 in the MSC arm and 14 in the "
+        "control arm.\n"
+    )
+    assert _sizes(_one(tmp_path, "t.txt", text)) == {15, 14}
+    text = (
+        "Title\n\nEighty patients were randomly assigned to four groups of 20: placebo, 1 million, "
+        "5 million and 10 million cells/kg. Responses were observed in 4, 8, 11 and 12 patients.\n"
+    )
+    p = _one(tmp_path, "t.txt", text)
+    assert _sizes(p) == {20}
+    assert _counts(p) == {(4, 20), (8, 20), (11, 20), (12, 20)}
+    text = (
+        "Title\n\nPatients were randomized to MSCs (n = 20) or PRP (n = 18). Healing occurred in "
+        "9 patients in the MSC group and none in the PRP group.\n"
+    )
+    assert _counts(_one(tmp_path, "t.txt", text)) == {(9, 20), (0, 18)}

@@ -455,7 +455,7 @@ _ARM_AND_LABELS = re.compile(
     rf"(?<=\()\s*({_NUM})\s+{_LABEL}(?:\s+{_LABEL})?\s*(?:,\s*|and\s+|;\s*)({_NUM})\s+"
     rf"{_LABEL}(?:\s+{_LABEL})?\s*(?=\))|"
     rf"(?<![\w.\-/])({_NUM})\s+(?:{_PEOPLE}\s+)?in\s+the\s+[\w-]+\s+(?:group|arm)\s+and\s+"
-    rf"({_NUM})\s+(?:{_PEOPLE}\s+)?in\s+the\s+[\w-]+\s+(?:group|arm)\s+",
+    rf"({_NUM})\s+(?:{_PEOPLE}\s+)?in\s+the\s+[\w-]+\s+(?:group|arm)(?:\s+|(?=[.;,]|$))",
     re.IGNORECASE,
 )
 # "118 patients were analysed (MSC 59, placebo 59)": label then size, in parentheses
@@ -1494,7 +1494,16 @@ def items_in(sentence: str) -> list[Item]:
                 if n:
                     add("arm_size", m, {"n": n, "label": None, "each_group": False}, g)
     for m in _ARM_AND_LABELS.finditer(sentence):
-        if m.group(3):  # "204 patients (102 MSC and 102 placebo) were randomised"
+        # "Twenty-nine patients completed the study: 15 in the MSC arm and 14 in the control arm"
+        verb_before = re.search(
+            r"\b(?:analy[sz]ed|randomi[sz]ed|enrolled|included|completed|evaluable|treated)\b"
+            r"[^.;:]{0,40}:\s*$",
+            sentence[: m.start()],
+            re.I,
+        )
+        if m.group(5) and verb_before and not _GENDER.search(m.group(0)):
+            pass
+        elif m.group(3):  # "204 patients (102 MSC and 102 placebo) were randomised"
             verb = re.search(
                 r"randomi[sz]|enrol|allocat|assign|includ|recruit|analy[sz]", sentence, re.I
             )
@@ -1506,6 +1515,15 @@ def items_in(sentence: str) -> list[Item]:
             n = word_number(m.group(g) or "")
             if n:
                 add("arm_size", m, {"n": n, "label": None, "each_group": False}, g)
+    for m in re.finditer(
+        rf"\b(?:two|three|four|five|six|[2-6])\s+(?:equal\s+)?(?:groups|arms|cohorts)\s+of\s+({_NUM})\b"
+        rf"(?!\s*(?:%|years?|days?|weeks?|months?|mg|mL|cells|×)|\s+(?:[\w-]+\s+)?each\b)",
+        sentence,
+        re.I,
+    ):  # "randomly assigned to four groups of 20" ("of three patients each": read below)
+        n = word_number(m.group(1))
+        if n is not None and n > 1:
+            add("arm_size", m, {"n": n, "label": None, "each_group": True}, 1)
     for m in _ARM_EACH.finditer(sentence):
         n = word_number(m.group(1))
         if n is None:
@@ -2563,7 +2581,11 @@ def _arm_named(group: str, items: list[Item], strict: bool = False) -> int | Non
     CAP-1002 and 12 placebo"), nearest before them. ``strict``: the words must be the arm's
     own label, inside its phrase or right after its number. None when nothing fits."""
     letter = re.fullmatch(r"(?:group|arm)\s+(I{1,3}|IV|[A-Z]|\d)", group)
-    words = [w for w in group.lower().split() if w not in _GENERIC_GROUP and len(w) >= 3]
+    words = [  # "HA", "PRP": an acronym of two capitals names an arm too
+        w.lower()
+        for w in group.split()
+        if w.lower() not in _GENERIC_GROUP and (len(w) >= 3 or re.fullmatch(r"[A-Z]{2}", w))
+    ]
     if letter:  # "group A": the arm introduced as "group A (n = 16)"
         words = [f"group {letter.group(1).lower()}"]
     if not words:
