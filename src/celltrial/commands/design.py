@@ -3,6 +3,11 @@
 ``celltrial design power --protocol lanzoni2021 --scenario lanzoni2021 --trials 100000
 --n 24,36,48 [--seed 1] [--dask local|ADDRESS]``
 
+The whole analysis plan, each virtual trial analysed by the report's own analysis
+(:mod:`celltrial.simulate.plan_power`):
+``celltrial design power --plan --protocol lanzoni2021 --scenario lanzoni2021 --trials 1000
+[--n 24] [--chunk 25] [--dask local [--workers 2]] [--null]``
+
 A continuous endpoint planned with ANCOVA or an MMRM (no protocol or scenario needed):
 ``celltrial design power --analysis mmrm --delta 0.5 --sd 1 --corr 0.5 --visits 4
 --dropout 0.15 --n 60,80 --trials 10000``
@@ -18,7 +23,14 @@ from typing import Annotated
 
 import numpy as np
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from celltrial.commands import _ui as ui
@@ -29,6 +41,7 @@ from celltrial.simulate.continuous_power import (
     ancova_power,
     simulate_continuous_power,
 )
+from celltrial.simulate.plan_power import DEFAULT_CHUNK, PlanPower, plan_power, planned_tests
 from celltrial.simulate.power import (
     DEFAULT_BATCH,
     EndpointPower,
@@ -87,12 +100,17 @@ def power_command(
     scenario: Annotated[
         str | None, typer.Option(help="Scenario id or YAML file (not with --analysis).")
     ] = None,
-    trials: Annotated[int, typer.Option(min=1, help="Simulated trials per sample size.")] = 10_000,
+    trials: Annotated[
+        int | None,
+        typer.Option(min=1, help="Simulated trials per sample size (10,000; 1,000 with --plan)."),
+    ] = None,
     n: Annotated[
         str | None, typer.Option(help="Sample sizes, e.g. 24,36,48 (default: planned n).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the random generator.")] = 1,
-    batch: Annotated[int, typer.Option(min=1, help="Trials per batch.")] = DEFAULT_BATCH,
+    batch: Annotated[
+        int | None, typer.Option(min=1, help=f"Trials per batch ({DEFAULT_BATCH:,}).")
+    ] = None,
     dask: Annotated[
         str | None, typer.Option(help="Dask scheduler address, or 'local' for a local cluster.")
     ] = None,
@@ -127,10 +145,49 @@ def power_command(
         str, typer.Option(help="--analysis: allocation experimental:control, e.g. 2:1.")
     ] = "1:1",
     alpha: Annotated[float, typer.Option(help="--analysis: two-sided significance level.")] = 0.05,
+    full_plan: Annotated[
+        bool,
+        typer.Option(
+            "--plan",
+            help="Power of every pre-specified test: each virtual trial simulated and analysed "
+            "by the report's own analysis (slower; see docs/simulate.md).",
+        ),
+    ] = False,
+    chunk: Annotated[
+        int | None,
+        typer.Option(min=1, help=f"--plan: trials per chunk handed to a worker ({DEFAULT_CHUNK})."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="--dask local: worker processes (default: cores).")
+    ] = None,
+    null: Annotated[
+        bool,
+        typer.Option(
+            "--null", help="--plan: every arm on the control arm's scenario (type I error)."
+        ),
+    ] = False,
 ) -> None:
     """Power and type I error (both arms on the control scenario) of each endpoint's test,
     with Monte Carlo standard errors, over sample sizes; or, with --analysis, of a continuous
-    endpoint planned with ANCOVA or an MMRM."""
+    endpoint planned with ANCOVA or an MMRM; or, with --plan, of every pre-specified test of
+    the protocol's analysis plan."""
+    if workers is not None and dask != "local":
+        raise ui.fail("--workers: only with --dask local (a remote cluster has its own)")
+    if not full_plan:
+        for name, given in (("--chunk", chunk is not None), ("--null", null)):
+            if given:
+                raise ui.fail(f"{name}: only with --plan")
+    if full_plan:
+        if analysis is not None:
+            raise ui.fail("--plan: runs a protocol's analyses; leave out --analysis")
+        if batch is not None:
+            raise ui.fail("--batch: not used with --plan (trials go to workers by --chunk)")
+        if protocol is None or scenario is None:
+            raise ui.fail("--plan: --protocol and --scenario are needed")
+        _plan(protocol, scenario, n, trials or 1_000, seed, chunk, dask, workers, null, json_out)
+        return
+    trials = trials or 10_000
+    batch = batch or DEFAULT_BATCH
     if analysis is not None:
         if protocol is not None or scenario is not None:
             raise ui.fail(
@@ -392,4 +449,132 @@ def _show(
         console.print(f"Not simulated: {endpoint_id} — {why}", highlight=False, markup=False)
     if json_out is not None:
         json_out.write_text(json.dumps([r.to_dict() for r in results], indent=2) + "\n")
+        console.print(f"results written to {json_out}", highlight=False)
+
+
+def _progress_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _plan(
+    protocol: str,
+    scenario: str,
+    n: str | None,
+    trials: int,
+    seed: int,
+    chunk: int | None,
+    dask: str | None,
+    workers: int | None,
+    null: bool,
+    json_out: Path | None,
+) -> None:
+    p = _protocol(protocol)
+    scn = _scenario(scenario, p)
+    sizes = _sizes(n, p)
+    tests, none = planned_tests(p)
+    if not tests:
+        for endpoint_id, why in none:
+            ui.errors.print(f"{endpoint_id}: {why}", highlight=False, markup=False)
+        raise ui.fail(f"{p.id}: no endpoint's analysis lists a test", 1)
+    if null:
+        controls = [a.id for a in p.arms if a.role == "control"]
+        if not controls:
+            raise ui.fail(f"--null: {p.id} has no control arm to put every arm on")
+        scn = scn.null(controls[0])
+    rows: list[PlanPower] = []
+    with ExitStack() as stack:
+        client = None
+        if dask is not None:
+            from celltrial.simulate.plan_power import dask_client
+
+            try:
+                client = stack.enter_context(dask_client(dask, workers=workers))
+            except RuntimeError as exc:
+                raise ui.fail(str(exc)) from None
+        bar = stack.enter_context(_progress_bar())
+        task = bar.add_task("simulating and analysing trials", total=trials * len(sizes))
+        for size, child in zip(sizes, np.random.default_rng(seed).spawn(len(sizes)), strict=True):
+            rows += plan_power(
+                p,
+                scn,
+                n=size,
+                trials=trials,
+                rng=child,
+                chunk=chunk or DEFAULT_CHUNK,
+                client=client,
+                progress=lambda k: bar.advance(task, k),
+                tests=tests,
+            )
+    _show_plan(rows, none, p, scn, trials, seed, null, json_out)
+
+
+def _estimate(r: PlanPower) -> str:
+    if r.test.estimate is None:
+        return "—"
+    if r.estimates == 0:
+        return f"{r.test.estimate}: none finite"
+    more = "" if r.estimates == r.trials else f" ({r.estimates} finite)"
+    return f"{r.test.estimate} {r.median_estimate:.4g}{more}"
+
+
+def _show_plan(
+    rows: list[PlanPower],
+    none: list[tuple[str, str]],
+    p: Protocol,
+    scn: Scenario,
+    trials: int,
+    seed: int,
+    null: bool,
+    json_out: Path | None,
+) -> None:
+    under = f"{scn.id} with every arm on the control's (null)" if null else scn.id
+    table = Table(
+        title=f"Power of the analysis plan: {p.id} under scenario {under} "
+        f"({trials:,} virtual trials each analysed as the report does, seed {seed})",
+        title_justify="left",
+    )
+    for col in ("endpoint", "test", "n", "power", "MC SE", "95% CI", "median estimate", "no p"):
+        table.add_column(
+            col, justify="left" if col in ("endpoint", "test", "median estimate") else "right"
+        )
+    for r in rows:
+        name = f"{r.test.endpoint} [bold](primary)[/]" if r.test.primary else r.test.endpoint
+        missing = sum(r.not_computed.values())
+        table.add_row(
+            name,
+            r.test.label,
+            str(r.n),
+            f"{r.power:.3f}",
+            f"{r.se:.3f}",
+            f"{r.ci[0]:.3f}–{r.ci[1]:.3f}",
+            _estimate(r),
+            f"{missing / r.trials:.1%}" if missing else "0",
+        )
+    console.print(table)
+    console.print(
+        "Two-sided, at each endpoint's alpha, as the analysis runs them. Power: share of all "
+        "trials with p < alpha (a trial without a p-value does not reject); MC SE "
+        "sqrt(p(1-p)/trials); 95% Wilson CI. 'no p': trials where the test could not be "
+        "computed, with the reasons below.",
+        highlight=False,
+    )
+    for r in rows:
+        for why, k in r.not_computed.items():
+            console.print(
+                f"No p-value: {r.test.endpoint} {r.test.label} (n {r.n}), {k} trial(s): {why}",
+                highlight=False,
+                markup=False,
+            )
+    for endpoint_id, why in none:
+        console.print(f"No test: {endpoint_id} — {why}", highlight=False, markup=False)
+    if json_out is not None:
+        json_out.write_text(json.dumps([r.to_dict() for r in rows], indent=2) + "\n")
         console.print(f"results written to {json_out}", highlight=False)
