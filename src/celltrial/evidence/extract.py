@@ -503,7 +503,8 @@ _ARM_WITH = re.compile(
 # a count per arm, in the arms' order
 _AND_COUNTS = re.compile(
     rf"\b(?:(?:in|by)\s+)?(?:all\s+)?({_COUNT})\s+(?:(?:[\w-]+\s+){{0,2}}?(?:{_PEOPLE}|controls?)\s+"
-    rf"(?:\w+\s+){{0,3}}?|{_LABEL}\s+(?:{_LABEL}\s+)?|during\s+(?:[\w-]+\s+){{1,2}})and\s+"
+    rf"(?:\w+\s+){{0,3}}?|{_LABEL}\s+(?:{_LABEL}\s+)?|during\s+(?:[\w-]+\s+){{1,2}})"
+    r"(?:and|vs\.?|versus|compared\s+with)\s+"
     rf"(?:(?:in|by)\s+)?(?:all\s+)?"
     rf"({_COUNT})\s+(?:(?:of\s+the\s+)?(?:[\w-]+\s+){{0,2}}?(?:{_PEOPLE}|controls?)\b|"
     r"of\s+the\s+(?:[\w-]+\s+){0,2}?(?:group|arm)\b|(?:after|with|on|receiving|given|during)\s+[\w-]+)",
@@ -556,7 +557,10 @@ _BARE_COUNT = re.compile(
 _BARE_SUBJECT = re.compile(
     rf"(?:^|[.;:]\s+|,\s+(?:and\s+|but\s+)?|\b(?:and|but|while)\s+)({_COUNT})\s+(?:[\w-]+\s+)?{_PEOPLE}"
     r"\s+(?:[a-z]+ly\s+|later\s+|also\s+)?(?:had|developed|died|experienced|required|needed|"
-    r"reported|suffered|underwent|showed|relapsed)\b",
+    r"reported|suffered|underwent|showed|relapsed)\b|"
+    # "…; four relapsed, at a median of seven months": the people left out
+    rf"(?:[;:]\s+|,\s+(?:and\s+|but\s+)?)((?!no\b|none\b){_COUNT})\s+(?:later\s+)?"
+    r"(?:died|relapsed|progressed|responded|recovered)\b",
     re.IGNORECASE,
 )
 # "in two patients on MSCs", "three patients receiving placebo": a count in one named arm
@@ -578,6 +582,8 @@ _OUTCOME_VERB = re.compile(
 _GENDER = re.compile(r"\b(?:men|women|males?|females?|boys|girls)\b", re.IGNORECASE)
 _EVENT_VERB = re.compile(
     r"\b(?:occurred|died|developed|had|experienced|required|underwent|needed|was\s+performed|"
+    r"followed\s+(?:an?|the)\s+(?:infusion|injection|dose|administration|procedure)|"
+    r"(?:was|were)\s+met\s+by|met\s+the\s+(?:primary|secondary|co-primary)|"
     r"were\s+performed|reported|suffered|reached|achieved|attained|seen|observed|noted|"
     r"recorded|documented|responded|relapsed)\b",
     re.IGNORECASE,
@@ -589,7 +595,8 @@ _COHORT_OF = re.compile(
 _ARM_EACH = re.compile(
     rf"(?<![:\d]\s)(?<![:\d])\b({_NUM})\s+(?:{_PEOPLE}\s+)?(?:(?:were|was)\s+(?:enrolled|"
     r"randomi[sz]ed|included|allocated|assigned|recruited|treated)\s+)?(?:in\s+each|per|in\s+every|to\s+each)\s+"
-    r"(?:arm|group|cohort)\b",
+    r"(?:arm|group|cohort)\b|"
+    rf"(?<![:\d]\s)(?<![:\d])\b({_NUM})\s+{_PEOPLE}\s*/\s*(?:arm|group|cohort)\b",  # "16 patients/group"
     re.IGNORECASE,
 )
 _TOTAL_N = re.compile(
@@ -601,6 +608,15 @@ _TREATED_OF = re.compile(
     r"(?:enrolled|recruited|screened|included|registered|consented|underwent\s+leukapheresis)\s*,\s*"
     rf"({_NUM})\s+(?:{_PEOPLE}\s+)?(?:received|were\s+(?:treated|infused|dosed|transplanted)|"
     r"underwent\s+(?:infusion|transplant\w*|injection))\b",
+    re.IGNORECASE,
+)
+# "we enrolled 38 patients with …; 34 received a single infusion": the treated are the study's
+# group (one group: not "30 received MSCs and 30 received placebo")
+_ENROLLED_THEN_TREATED = re.compile(
+    rf"\b(?:enrolled|recruited|included|registered)\s+({_NUM})\s+(?:[\w-]+\s+){{0,3}}?{_PEOPLE}\b"
+    rf"[^.;]{{0,150}}?[;,]\s*(?:and\s+|of\s+(?:these|whom),?\s+|but\s+(?:only\s+)?)?({_NUM})\s+"
+    rf"(?:{_PEOPLE}\s+)?(?:received|were\s+(?:treated|infused|dosed|transplanted))\b"
+    rf"(?![^.;]*\band\s+{_NUM}\s+(?:{_PEOPLE}\s+)?(?:received|were))",
     re.IGNORECASE,
 )
 _ENROLMENT = re.compile(
@@ -905,7 +921,8 @@ def _after_amount(after: str) -> str:
 
 
 _AMOUNT_LIST = re.compile(
-    r"(?<![\w.:/^])((?:\d+(?:\.\d+)?\s*(?:\([^()]{0,20}\))?\s*(?:,\s*(?:and|or)?|and|or)\s+)+)$"
+    r"(?<![\w.:/^])((?:\d+(?:\.\d+)?\s*(?:million\s*|billion\s*)?(?:\([^()]{0,20}\))?\s*"
+    r"(?:,\s*(?:and|or)?|and|or)\s+)+)$"
 )
 
 
@@ -1102,6 +1119,13 @@ def items_in(sentence: str) -> list[Item]:
         ):  # "by day 7 in the MSC group", "within 3 days in the treated group"
             continue
         add("group_count", m, {"events": count, "group": m.group(2).strip()})
+    # "… in 2 patients in the 25-million group and in none of the other groups": 0 in each
+    for m in re.finditer(
+        rf"\b(?:none|no\s+{_PEOPLE}|no\s+one)\s+(?:in|of)\s+the\s+other\s+(?:groups|arms|cohorts)\b",
+        sentence,
+        re.I,
+    ):
+        add("arm_count", m, {"events": 0, "others": True})
     # "occurred in 3 (MSC) and 5 (placebo) patients": each count with its arm's label after it
     for m in re.finditer(
         rf"(?<![\w.\-−/])({_COUNT})\s*\(\s*({_ARM_WORDS})\s*\)\s*"
@@ -1181,15 +1205,16 @@ def items_in(sentence: str) -> list[Item]:
             ):
                 add("bare_count", m, {"events": count}, 1)
         for m in _BARE_SUBJECT.finditer(sentence):
-            count = word_number(m.group(1))
+            g = 1 if m.group(1) else 2
+            count = word_number(m.group(g))
             if (
                 count is not None
-                and m.group(1).lower() not in ("no", "none")
-                and not overlaps(m.start(1), m.end())
+                and m.group(g).lower() not in ("no", "none")
+                and not overlaps(m.start(g), m.end())
                 and not _GENDER.search(m.group(0))
                 and not _MEASURE_BEFORE.search(sentence[: m.start()])
             ):
-                add("bare_count", m, {"events": count}, 1)
+                add("bare_count", m, {"events": count}, g)
         for m in _ON_ARM_COUNT.finditer(sentence):
             count = word_number(m.group(1))
             if (
@@ -1377,6 +1402,19 @@ def items_in(sentence: str) -> list[Item]:
     for m in _ARM_N.finditer(sentence):
         if re.search(r"\b(?:total|overall|all|enrolled)\W{0,3}$", sentence[: m.start(2)], re.I):
             continue
+        if (
+            re.match(  # "Patients (n = 40) were randomized 1:1 to …": all of them, not an arm
+                r"\)?\s*(?:were|was)\s+(?:\w+\s+)?(?:randomi[sz]ed|allocated|assigned|enrolled|"
+                r"included|recruited)\b",
+                sentence[m.end() :],
+                re.I,
+            )
+            and not re.search(
+                r"(?:group|arm|cohort)\W*\(?\s*[nN]\s*[=:]\s*$", sentence[: m.start(2)], re.I
+            )
+        ):
+            add("total_n", m, {"n": int(m.group(2)), "enrolment": True}, 2)
+            continue
         if re.match(r"\s*[(\[]\s*\d+(?:\.\d+)?\s*%", sentence[m.end() :]) or re.search(
             r":\s*(?:[nN]\s*=\s*\d+\s*(?:\(\s*\d+(?:\.\d+)?\s*%\s*\))?\s*(?:vs\.?|versus|and|,)\s*)?"
             r"[nN]\s*=\s*$",
@@ -1525,7 +1563,7 @@ def items_in(sentence: str) -> list[Item]:
         if n is not None and n > 1:
             add("arm_size", m, {"n": n, "label": None, "each_group": True}, 1)
     for m in _ARM_EACH.finditer(sentence):
-        n = word_number(m.group(1))
+        n = word_number(m.group(1) or m.group(2))
         if n is None:
             continue
         if (
@@ -1629,6 +1667,11 @@ def items_in(sentence: str) -> list[Item]:
             )
         ):  # "A total of 26 patients received MSCs"
             add("total_n", m, {"n": total, "enrolment": bool(_ENROLMENT.search(sentence))})
+    for m in _ENROLLED_THEN_TREATED.finditer(sentence):
+        enrolled, treated = word_number(m.group(1)), word_number(m.group(2))
+        if enrolled and treated and treated < enrolled:
+            found[:] = [i for i in found if not (i.kind == "total_n" and i.values["n"] == enrolled)]
+            add("total_n", m, {"n": treated, "enrolment": True, "treated": True}, 2)
     for m in _TREATED_OF.finditer(sentence):
         treated = word_number(m.group(2))
         if treated:
@@ -1711,6 +1754,12 @@ def items_in(sentence: str) -> list[Item]:
             low, high = float(m.group(1)) * scale, float(m.group(2)) * scale
             add("dose", m, {"amount": low, "high": high, "unit": unit})
             between_spans.append((m.start(), m.end()))
+    # "1,000,000 cells/kg", "2 500 000 MSCs per kilogram": a whole number with thousands
+    for m in re.finditer(r"(?<![\w.,])(\d{1,3}(?:([, ])\d{3})(?:\2\d{3})+)(?![\d,])", sentence):
+        unit = _dose_unit(sentence[m.end() : m.end() + 120])
+        after = _after_amount(sentence[m.end() : m.end() + 100])
+        if unit is not None and (_CELLS_AFTER.match(after) or _PER_KG.match(after)):
+            add("dose", m, {"amount": float(re.sub(r"[, ]", "", m.group(1))), "unit": unit})
     for m in _M_CELLS.finditer(sentence):
         unit = _dose_unit(sentence[m.end() : m.end() + 120])
         if unit is not None:
@@ -2462,6 +2511,8 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
 
     # "occurred in one infant per group": that count in every arm
     for item in [i for i in out if i.kind == "arm_count"]:
+        if item.values.get("others") and len(set(arms)) != 1:
+            continue  # "none of the other groups": one n for them only when all arms share it
         k = int(item.values["events"])
         for n in sorted(set(arms)):
             if k <= n:
