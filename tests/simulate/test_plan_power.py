@@ -173,7 +173,7 @@ def test_cli_plan_table_and_json(tmp_path: Path) -> None:
             "--trials",
             "1",
             "--n",
-            "2",
+            "2,3",
             "--seed",
             "3",
             "--json",
@@ -187,7 +187,8 @@ def test_cli_plan_table_and_json(tmp_path: Path) -> None:
         r.output
     )
     rows = json.loads(out.read_text())
-    assert len(rows) == len(planned_tests(load_protocol("lanzoni2021"))[0])
+    assert len(rows) == 2 * len(planned_tests(load_protocol("lanzoni2021"))[0])
+    assert {x["n"] for x in rows} == {2, 3}
     row = next(x for x in rows if x["endpoint"] == "il6_d6")
     assert row["n"] == 2 and row["trials"] == 1 and row["power"] == 0.0
     assert list(row["not_computed"].values()) == [1]
