@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -192,3 +193,22 @@ def test_cli_plan_table_and_json(tmp_path: Path) -> None:
     row = next(x for x in rows if x["endpoint"] == "il6_d6")
     assert row["n"] == 2 and row["trials"] == 1 and row["power"] == 0.0
     assert list(row["not_computed"].values()) == [1]
+
+
+def test_outcomes_are_those_of_analyze(lanzoni: tuple[Protocol, Scenario]) -> None:
+    # The plan reads the very results the report's analyze() gives on the same virtual trial.
+    from celltrial.analysis import analyze
+    from celltrial.simulate import simulate_trial
+    from celltrial.simulate.plan_power import analyse_trial, read_test
+
+    p, s = lanzoni
+    tests = planned_tests(p)[0]
+    mine = analyse_trial(p, s, tests, n=24, rng=np.random.default_rng(7), check=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a Cox fit with an infinite HR says so in its result
+        full = analyze(simulate_trial(p, s, n=24, rng=np.random.default_rng(7)), p)
+    theirs = [read_test(full.endpoint(t.endpoint), t) for t in tests]
+    for t, a, b in zip(tests, mine, theirs, strict=True):
+        assert a.why is None and b.why is None, t.key
+        assert a.p == b.p, t.key
+        assert a.estimate == b.estimate or (math.isnan(a.estimate) and math.isnan(b.estimate))

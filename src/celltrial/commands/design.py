@@ -541,7 +541,8 @@ def _show_plan(
         f"({trials:,} virtual trials each analysed as the report does, seed {seed})",
         title_justify="left",
     )
-    for col in ("endpoint", "test", "n", "power", "MC SE", "95% CI", "median estimate", "no p"):
+    rate = "type I error" if null else "power"
+    for col in ("endpoint", "test", "n", rate, "MC SE", "95% CI", "median estimate", "no p"):
         table.add_column(
             col, justify="left" if col in ("endpoint", "test", "median estimate") else "right"
         )
