@@ -340,7 +340,8 @@ _STOP = {
 }
 _PERCENT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*%")
 _PERCENT_NOT_RATE_BEFORE = re.compile(
-    r"(?:\bby|\bfrom|\bto|≥|≤|<|>|\bat least|\bup to|\bmore than|\bless than|\bover|\bunder|"
+    r"(?:(?<!reached )(?<!achieved )(?<!attained )(?<!seen )(?<!observed )(?<!reported )"
+    r"\bby|\bfrom|\bto|≥|≤|<|>|\bat least|\bup to|\bmore than|\bless than|\bover|\bunder|"
     r"\babove|\bbelow|LVEF|\bEF|ejection fraction|saturation|SpO2|SaO2|fold|reduc\w*|"
     r"increas\w*|decreas\w*|improv\w* of|change of|[±~])\s*$",
     re.IGNORECASE,
@@ -375,7 +376,7 @@ _MEASURE_BEFORE = re.compile(
     r"(?:-free\s+days|\bdays\s+(?:alive|in\s+hospital|on|of|with)\b|\blength\s+of\s+"
     r"(?:\w+\s+)?stay|\b(?:hospital|ICU)\s+stay|\bduration|\bscores?\b|\bscales?\b|\blevels?\b|"
     r"\bconcentrations?\b|\bindex\b|\btime\s+to\b|\bdistance|\bweight|\bLVEF\b|\bfraction\b)"
-    r"(?![^.;]*\b(?:patients?|participants?|subjects?|events?|deaths?|of\s+\d))[^.;%]{0,30}$",
+    rf"(?![^.;]*\b(?:{_PEOPLE}|events?|deaths?|of\s+\d))[^.;%]{{0,30}}$",
     re.IGNORECASE,
 )
 # survival "at 2 years" is a Kaplan-Meier estimate, not a count over the arm
@@ -595,12 +596,12 @@ _COHORT_OF = re.compile(
 _ARM_EACH = re.compile(
     rf"(?<![:\d]\s)(?<![:\d])\b({_NUM})\s+(?:{_PEOPLE}\s+)?(?:(?:were|was)\s+(?:enrolled|"
     r"randomi[sz]ed|included|allocated|assigned|recruited|treated)\s+)?(?:in\s+each|per|in\s+every|to\s+each)\s+"
-    r"(?:arm|group|cohort)\b|"
+    r"(?:arm|group|cohort|treatment|intervention|dose\s+level)\b|"
     rf"(?<![:\d]\s)(?<![:\d])\b({_NUM})\s+{_PEOPLE}\s*/\s*(?:arm|group|cohort)\b",  # "16 patients/group"
     re.IGNORECASE,
 )
-_TOTAL_N = re.compile(
-    rf"(?<![\w-])({_NUM})\s+(?:[\w-]+\s+){{0,4}}?{_PEOPLE}\b",
+_TOTAL_N = re.compile(  # the words between are not numbers ("phase 3 trial enrolled 48 adults")
+    rf"(?<![\w-])({_NUM})\s+(?:(?!\d)[\w-]+\s+){{0,4}}?{_PEOPLE}\b",
     re.IGNORECASE,
 )
 _TREATED_OF = re.compile(
@@ -1119,6 +1120,16 @@ def items_in(sentence: str) -> list[Item]:
         ):  # "by day 7 in the MSC group", "within 3 days in the treated group"
             continue
         add("group_count", m, {"events": count, "group": m.group(2).strip()})
+    # "Two patients in the control group and none receiving exosomes died"
+    for m in re.finditer(
+        r"\b(none|no\s+one)\s+(?:receiving|given|on|treated\s+with|who\s+received)\s+(?:the\s+)?"
+        r"((?:[\w-]+\s+)?(?:[\w-]*MSCs?|cells|placebo|exosomes?|secretome|vesicles?|EVs?|saline|"
+        r"sham|controls?|standard|usual))\b",
+        sentence,
+        re.I,
+    ):
+        if not overlaps(m.start(), m.end()):
+            add("group_count", m, {"events": 0, "group": m.group(2)})
     # "… in 2 patients in the 25-million group and in none of the other groups": 0 in each
     for m in re.finditer(
         rf"\b(?:none|no\s+{_PEOPLE}|no\s+one)\s+(?:in|of)\s+the\s+other\s+(?:groups|arms|cohorts)\b",
@@ -1173,7 +1184,10 @@ def items_in(sentence: str) -> list[Item]:
                 or overlaps(m.start(), m.end())
                 or _GENDER.search(m.group(0))  # "in 8 men and 7 women": not the arms
                 or _ARM_AND_LABELS_VERB.match(sentence[m.end() :].lstrip())  # arm sizes
-                or _MEASURE_BEFORE.search(sentence[: m.start()])
+                or (  # "one GMFCS level … in 10 children … and 3 controls": people, not levels
+                    _MEASURE_BEFORE.search(sentence[: m.start()])
+                    and not re.search(rf"\b{_PEOPLE}\b", m.group(0), re.I)
+                )
             ):
                 continue
             add("comparison", m, {"counts": [x, y]})
@@ -1402,6 +1416,27 @@ def items_in(sentence: str) -> list[Item]:
     for m in _ARM_N.finditer(sentence):
         if re.search(r"\b(?:total|overall|all|enrolled)\W{0,3}$", sentence[: m.start(2)], re.I):
             continue
+        # "Headache (n = 4) and transient fever (n = 3) occurred only in the MSC group": events
+        event_after = re.match(
+            r"[^.;]{0,60}?\b(?:occurred|developed|(?:were|was)\s+(?:seen|observed|reported|noted))\b"
+            r"([^.;]*)",
+            sentence[m.end() :],
+            re.I,
+        )
+        if event_after and not re.search(
+            r"randomi|assign|allocat|receiv|enrol|includ|treated\s+with|divided",
+            sentence[: m.start()],
+            re.I,
+        ):
+            arm = re.search(
+                r"\bin\s+the\s+([\w-]+(?:\s+[\w-]+)?)\s+(?:group|arm)\b", event_after.group(1)
+            )
+            k = int(m.group(2))
+            if arm:
+                add("group_count", m, {"events": k, "group": arm.group(1)}, 2)
+            else:
+                add("bare_count", m, {"events": k}, 2)
+            continue
         if (
             re.match(  # "Patients (n = 40) were randomized 1:1 to …": all of them, not an arm
                 r"\)?\s*(?:were|was)\s+(?:\w+\s+)?(?:randomi[sz]ed|allocated|assigned|enrolled|"
@@ -1562,6 +1597,18 @@ def items_in(sentence: str) -> list[Item]:
         n = word_number(m.group(1))
         if n is not None and n > 1:
             add("arm_size", m, {"n": n, "label": None, "each_group": True}, 1)
+    for m in re.finditer(
+        rf"\b({_NUM})\s+(?:{_PEOPLE}\s+)?(?:were\s+)?(?:treated|enrolled|included|dosed)\s+at\s+each\s+"
+        r"(?:of\s+the\s+(?:first\s+|lower\s+)?(?:two|three|four|[2-4])\s+)?(?:dose\s+)?"
+        rf"(?:levels?|doses|cohorts)(?:\s+and\s+({_NUM})\s+at\s+the\s+(?:highest|top|last|third|"
+        r"fourth)\b)?",
+        sentence,
+        re.I,
+    ):  # "Three patients were treated at each of the first two dose levels and six at the highest"
+        for g, each in ((1, True), (2, False)):
+            n = word_number(m.group(g) or "")
+            if n:
+                add("arm_size", m, {"n": n, "label": None, "each_group": each}, g)
     for m in _ARM_EACH.finditer(sentence):
         n = word_number(m.group(1) or m.group(2))
         if n is None:
@@ -1807,6 +1854,19 @@ def items_in(sentence: str) -> list[Item]:
     for m in _VOLUME.finditer(sentence):
         if _NOT_VOLUME.search(sentence[m.start() : m.end() + 40]):
             continue
+        measured = (
+            re.search(  # "end-diastolic volume 200-370 mL", "injections of 0.5 mL each"
+                r"(?:diastolic|systolic|tidal|residual|urine|lung|ventricular|stroke)\s+volumes?\b"
+                r"[^.;]{0,15}$|\binjections?\s+of\s+$",
+                sentence[: m.start()],
+                re.I,
+            )
+            or re.match(r"\s*each\b", sentence[m.end() :])
+        )
+        if measured and not re.search(
+            r"secretome|exosome|vesicle|conditioned|lysate|EVs?\b", sentence, re.I
+        ):
+            continue
         # "mean difference in FEV1 was 120 mL (95% CI 30-210 mL)": an outcome's value
         if any(s <= m.start() < e for s, e in estimates) or (
             re.search(
@@ -2030,6 +2090,15 @@ def table_items(table: Table) -> list[Item]:
     """Items of a table: arm sizes from its header ("MSC (n = 16)"), counts from its cells
     ("4 (25.0%)", "6/18", "18 of 30", "25.0%" with the column's n), p-values from a P column;
     or, for a table with one row per arm and a column "n", from its rows."""
+    sizes_row = r"\(?\s*[nN]\s*=\s*\d+\s*\)?"
+    if (
+        len(table) > 2
+        and any(re.fullmatch(sizes_row, c.strip()) for c in table[1])
+        and all(not c.strip() or re.fullmatch(sizes_row, c.strip()) for c in table[1])
+    ):  # a second header row of arm sizes ("MSC" over "(n = 18)", as a web page's rowspan)
+        width = max(len(table[0]), len(table[1]))
+        first, second = (r + [""] * (width - len(r)) for r in table[:2])
+        table = [[f"{a} {b}".strip() for a, b in zip(first, second, strict=True)], *table[2:]]
     by_rows = _arms_as_rows(table)
     if by_rows is not None:
         return by_rows
@@ -2678,6 +2747,12 @@ _CONTROL_WORDS = re.compile(
 )
 
 
+_CELL_WORDS = re.compile(
+    r"\b(?:cells?|[\w-]*MSCs?|exosomes?|secretome|vesicles?|EVs?|stromal|stem|progenitor)\b",
+    re.IGNORECASE,
+)
+
+
 def _control_arm(group: str, items: list[Item]) -> int | None:
     """The control arm's size, for "4 in the control group" when the arms were introduced as
     "17 received MSCs and 27 matched patients received standard care" (no arm named
@@ -2695,7 +2770,7 @@ def _control_arm(group: str, items: list[Item]) -> int | None:
         arm_items = sorted(arm_items, key=lambda i: i.start)
         number_first = all(re.match(rf"\s*{_NUM}", i.text, re.I) for i in arm_items)
         bounds = [0] + [i.start + len(i.text) for i in arm_items] + [len(sentence)]
-        controls = set()
+        controls: dict[int, str] = {}
         for k, i in enumerate(arm_items):
             if number_first:  # "27 matched patients received standard care": after the number
                 nxt = arm_items[k + 1].start if k + 1 < len(arm_items) else len(sentence)
@@ -2703,8 +2778,10 @@ def _control_arm(group: str, items: list[Item]) -> int | None:
             else:  # "placebo (n = 12)": before it
                 phrase = sentence[bounds[k] : bounds[k + 1]]
             if _CONTROL_WORDS.search(phrase):
-                controls.add(int(i.values["n"]))
-        return controls.pop() if len(controls) == 1 else None
+                controls[int(i.values["n"])] = phrase
+        if len(controls) > 1:  # "exosomes plus standard care" vs "standard care alone"
+            controls = {n: p for n, p in controls.items() if not _CELL_WORDS.search(p)}
+        return next(iter(controls)) if len(controls) == 1 else None
     return None
 
 

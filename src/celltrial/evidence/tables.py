@@ -52,6 +52,22 @@ def _cells(line: str) -> tuple[str, list[str]] | None:
     return kind, cells
 
 
+def _space_starts(line: str) -> list[tuple[int, str]]:
+    """(start, text) of each cell of a space-aligned line."""
+    return [(m.start(), m.group(0)) for m in re.finditer(r"\S+(?: \S+)*", line)]
+
+
+def _align_to_header(header_line: str, line: str, width: int) -> list[str]:
+    """A space-aligned row with empty cells ("17 (18.9)   11 (25.0)   <no CI>   0.42"): each
+    cell under the header cell that starts nearest to it, so a P column stays the P column."""
+    starts = [start for start, _ in _space_starts(header_line)][:width]
+    cells = [""] * width
+    for start, cell in _space_starts(line):
+        k = min(range(len(starts)), key=lambda i: abs(starts[i] - start))
+        cells[k] = f"{cells[k]} {cell}".strip()
+    return cells
+
+
 def split_tables(text: str) -> tuple[str, list[Table]]:
     """(the prose of ``text``, the tables in it)."""
     lines = text.splitlines()
@@ -78,7 +94,10 @@ def split_tables(text: str) -> tuple[str, list[Table]]:
             nxt = _cells(lines[j])
             if nxt is None or nxt[0] != kind:
                 break
-            rows.append(nxt[1])
+            row = nxt[1]
+            if kind == "space" and len(row) < len(header):
+                row = _align_to_header(lines[i], lines[j], len(header))
+            rows.append(row)
             j += 1
         if len(rows) >= 2:
             tables.append(rows)

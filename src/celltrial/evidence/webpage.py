@@ -41,6 +41,24 @@ class _Page(HTMLParser):
         self._in_title = False
         self._row: list[str] | None = None
         self._cell: list[str] | None = None
+        # cells of earlier rows that span down (rowspan): column -> rows still covered
+        self._spans: dict[int, int] = {}
+        self._cell_rowspan = 1
+
+    def _fill_spans(self, row_end: bool = False) -> None:
+        """Put an empty cell where a cell of an earlier row spans down ("Outcome" with
+        rowspan=2 over a second header row "(n = 18) | (n = 17)"), so columns stay aligned;
+        ``row_end``: also the spanned cells after the row's last own cell."""
+        assert self._row is not None
+        while self._spans:
+            col = len(self._row)
+            if col in self._spans:
+                self._spans[col] -= 1
+                if self._spans[col] <= 0:
+                    del self._spans[col]
+            elif not (row_end and any(c > col for c in self._spans)):
+                return
+            self._row.append("")
 
     def _emit(self, s: str) -> None:
         self.text.append(s)
@@ -79,8 +97,12 @@ class _Page(HTMLParser):
             self._h1 = []
         if tag == "tr":
             self._row = []
+        if tag == "table":
+            self._spans = {}
         if tag in ("td", "th"):
             self._cell = []
+            span = a.get("rowspan", "1")
+            self._cell_rowspan = int(span) if span.isdigit() else 1
         if tag == "sup":
             last = "".join(self.text[-1:])
             if last[-1:].isdigit():
@@ -107,9 +129,14 @@ class _Page(HTMLParser):
             self._in_title = False
         if tag in ("td", "th") and self._cell is not None:
             if self._row is not None:
+                self._fill_spans()
+                if self._cell_rowspan > 1:
+                    self._spans[len(self._row)] = self._cell_rowspan - 1
                 self._row.append(" ".join("".join(self._cell).split()))
             self._cell = None
         if tag == "tr" and self._row is not None:
+            if self._spans and any(self._row):
+                self._fill_spans(row_end=True)
             if any(self._row):
                 if tag == "tr" and (not self.tables or self._new_table):
                     self.tables.append([])
