@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,14 @@ def sealed_list(per_stratum: int = 24) -> Any:
     )
 
 
+@functools.cache
+def _sealed(per_stratum: int) -> tuple[bytes, str]:
+    """The sealed list's canonical bytes and commitment, made once per process: the list is a
+    function of the protocol, the key and the sites, and every test trial loads the same one."""
+    sealed = sealed_list(per_stratum)
+    return sealed.canonical(), sealed.commitment()
+
+
 #: The test protocol with its visits anchored on the first administration (Day 0 tests).
 FIRST_DOSE_ANCHOR = (
     "schedule:\n  anchor: randomization",
@@ -115,10 +124,9 @@ def make_trial(
             )
         else:
             staff[name] = actions.add_staff(admin, name, role, sites, full_name=FULL_NAMES[name])
-    sealed = sealed_list(per_stratum)
-    data = sealed.canonical()
-    actions.load_allocation_list(admin, data, commitment=sealed.commitment())
-    return TrialSetup(admin, staff, data, sealed.commitment())
+    data, commitment = _sealed(per_stratum)
+    actions.load_allocation_list(admin, data, commitment=commitment)
+    return TrialSetup(admin, staff, data, commitment)
 
 
 def utc(*args: int) -> dt.datetime:

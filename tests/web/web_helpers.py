@@ -5,6 +5,7 @@ tests (Playwright driving Debian's Chromium)."""
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import threading
@@ -38,7 +39,11 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+#: Where the browser tests write their screenshots (not tracked: tests/web/.gitignore).
 SHOTS = Path(__file__).parent / "screenshots"
+#: The tracked images (docs/img, tests/report/screenshots) are rewritten only when this is set
+#: (``make images``), so that a test run leaves ``git status`` clean.
+WRITE_IMAGES = bool(os.environ.get("CELLTRIAL_WRITE_IMAGES"))
 
 browser_only = pytest.mark.skipif(
     not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None,
