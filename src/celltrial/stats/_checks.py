@@ -30,7 +30,10 @@ def as_float_array(name: str, values: Any, *, allow_nan: bool = False) -> NDArra
 
 def as_time(name: str, values: Any) -> NDArray[np.float64]:
     """Follow-up times: finite and non-negative."""
-    arr = as_float_array(name, values)
+    arr = as_float_array(name, values, allow_nan=True)
+    if arr.size and arr.min() >= 0.0 and arr.max() < np.inf:  # (NaN fails both: checked below)
+        return arr
+    arr = as_float_array(name, arr)
     if arr.size == 0:
         raise ValueError(f"{name}: must not be empty")
     if np.any(arr < 0):
@@ -41,7 +44,12 @@ def as_time(name: str, values: Any) -> NDArray[np.float64]:
 
 def as_event(name: str, values: Any, n: int) -> NDArray[np.bool_]:
     """An event indicator of length ``n`` with values in {0, 1} (or booleans)."""
-    arr = as_float_array(name, values)
+    if isinstance(values, np.ndarray) and values.dtype == np.bool_ and values.shape == (n,):
+        return values.copy()
+    arr = as_float_array(name, values, allow_nan=True)
+    if arr.size == n and np.count_nonzero(arr == 0.0) + np.count_nonzero(arr == 1.0) == n:
+        return arr.astype(bool)
+    arr = as_float_array(name, arr)
     if arr.size != n:
         raise ValueError(f"{name}: length {arr.size} differs from time's length {n}")
     ok = (arr == 0) | (arr == 1)
@@ -118,9 +126,15 @@ def _few_levels(arr: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.intp]] | No
     if levels.size > 64:
         return None
     if levels.size <= 4:  # a comparison per level beats a binary search
-        codes = np.zeros(arr.size, dtype=np.intp)
-        for v in levels[1:]:
+        # every label is one of the (distinct) levels when the counts of each add up to n
+        if sum(int(np.count_nonzero(arr == v)) for v in levels) != arr.size:
+            return None
+        codes = (
+            (arr >= levels[1]).astype(np.intp) if levels.size > 1 else np.zeros(arr.size, np.intp)
+        )
+        for v in levels[2:]:
             codes += arr >= v
+        return levels, codes
     else:
         codes = np.searchsorted(levels, arr)
         np.minimum(codes, levels.size - 1, out=codes)

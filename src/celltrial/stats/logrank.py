@@ -63,20 +63,36 @@ def _packed_keys(
     return keys, gbits
 
 
-def _time_order_sums(rows: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Each row's sum, added in time order (a cumulative sum's last entry): the same order as
-    the column sums of the former (times x groups) arrays, so the same numbers."""
-    if rows.shape[1] == 0:
-        return np.zeros(rows.shape[0])
-    return np.array([np.cumsum(r)[-1] for r in rows])
+def _time_order_sums(cols: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Each column's sum (``cols`` is times x groups), added in time order (a cumulative sum's
+    last entry): the order of the former code, so the same numbers."""
+    if cols.shape[0] == 0:
+        return np.zeros(cols.shape[1])
+    return np.array([np.cumsum(cols[:, j])[-1] for j in range(cols.shape[1])])
 
 
-def _variance(cf: NDArray[np.float64], frac: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``diag(sum_t cf) - cf' frac`` with the (times x groups) layout of the former code (the
-    same products and sums)."""
-    cfm = np.ascontiguousarray(cf.T)
-    out: NDArray[np.float64] = np.diag(_time_order_sums(cf)) - cfm.T @ np.ascontiguousarray(frac.T)
+def _variance(cf: NDArray[np.float64], frac: NDArray[np.float64], diag: NDArray[np.float64]
+              ) -> NDArray[np.float64]:  # fmt: skip
+    """``diag(sum_t cf) - cf' frac`` from the (times x groups) arrays and the column sums of
+    ``cf``: the same products and sums as the former code (whose arrays were transposed into
+    this layout before the product)."""
+    cfm = np.ascontiguousarray(cf)
+    out: NDArray[np.float64] = np.diag(diag) - cfm.T @ np.ascontiguousarray(frac)
     return out
+
+
+def _sizes(g: NDArray[np.intp], k: int) -> NDArray[np.intp]:
+    """Observations per group (codes ``0 .. k - 1``); two groups by one count."""
+    if k == 2:
+        ones = np.count_nonzero(g)
+        return np.array([g.size - ones, ones], dtype=np.intp)
+    out: NDArray[np.intp] = np.bincount(g, minlength=k)
+    return out
+
+
+def _counts(mask: NDArray[np.bool_]) -> NDArray[np.integer[Any]]:
+    """Cumulative count of ``mask`` (int32 when it fits: a vectorised scan, ~10x float64's)."""
+    return np.cumsum(mask, dtype=np.int32 if mask.size < 2**31 else np.int64)
 
 
 def _stratum_terms(
@@ -86,20 +102,25 @@ def _stratum_terms(
     k: int,
     rho: float,
     gamma: float,
+    sizes: NDArray[np.intp] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Observed, expected and variance contributions of one stratum (vectorised over times).
 
     Only value sorts and linear passes: per group, the numbers at risk and the deaths at the
     distinct event times of the stratum.
     """
-    sizes = np.bincount(g, minlength=k)
+    if sizes is None:
+        sizes = _sizes(g, k)
     packed = _packed_keys(t, e, g, k)
     if packed is not None:
         # One value sort of (time, group, event) packed into one integer per observation.
         keys, gbits = packed
-        tag: NDArray[np.integer[Any]] = (keys & np.uint64((2 << gbits) - 1)).astype(
-            np.uint8 if gbits < 8 else np.intp
-        )
+        mask = (2 << gbits) - 1
+        if gbits < 8:  # (the low byte first: a cast that keeps it, then a 1-byte mask)
+            tag: NDArray[np.integer[Any]] = keys.astype(np.uint8, casting="unsafe")
+            tag &= np.uint8(mask)
+        else:
+            tag = (keys & np.uint64(mask)).astype(np.intp)
         np.right_shift(keys, np.uint64(gbits + 1), out=keys)
         new = keys[1:] != keys[:-1]
     else:
@@ -116,46 +137,58 @@ def _stratum_terms(
     # group are integer counts at the distinct times' boundaries (whatever the order of the
     # observations within a time); held exactly in float64.
     nobs = t.size
+    is_event = (tag & 1).astype(bool)
     distinct = bool(new.all())
     if distinct:  # continuous times: one observation per time, the event times are the events
-        at = np.flatnonzero(tag & 1)
+        at = np.flatnonzero(is_event)
         first = hit = at
         d_all = None
     else:
         first = np.flatnonzero(np.concatenate(([True], new)))
-        d_all = np.add.reduceat((tag & 1).astype(np.int64), first)
+        d_all = np.add.reduceat(is_event, first, dtype=np.int64)
         hit = np.flatnonzero(d_all)  # distinct times with at least one event
         at = first[hit]
     m = at.size
     n = np.subtract(float(nobs), at)  # at risk (all groups); decreasing
-    n_risk = np.empty((k, m))  # (groups x event times)
+    # (times x groups), the layout of the variance's matrix product
+    n_risk = np.empty((m, k))
     deaths = np.empty((k, m))
+    group = tag >> 1
+    tag_at = np.take(tag, at)
     for j in range(k - 1):
         # at risk in group j: its size less those of the group before each event time's
-        # first row (integer counts, exact in float64)
-        before = (tag >> 1 == j).astype(np.float64)
-        np.cumsum(before, out=before)  # (up to and including the row)
-        np.take(before, at, out=n_risk[j])
-        tag_at = tag[at]
-        n_risk[j] -= tag_at >> 1 == j
-        np.subtract(float(sizes[j]), n_risk[j], out=n_risk[j])
+        # first row (integer counts, exact)
+        before = _counts(group == j)  # (up to and including the row)
+        col = np.take(before, at)
+        col -= tag_at >> 1 == j
+        np.subtract(sizes[j], col, out=n_risk[:, j], casting="unsafe")
         if distinct:
             deaths[j] = tag_at == 2 * j + 1
         else:
-            deaths[j] = np.add.reduceat((tag == 2 * j + 1).astype(np.int64), first)[hit]
+            deaths[j] = np.add.reduceat(tag == 2 * j + 1, first, dtype=np.int64)[hit]
     # the last group by difference
-    rest_n = n_risk[0] if k == 2 else n_risk[: k - 1].sum(axis=0)
+    rest_n = n_risk[:, 0] if k == 2 else n_risk[:, : k - 1].sum(axis=1)
     rest_d = deaths[0] if k == 2 else deaths[: k - 1].sum(axis=0)
-    np.subtract(n, rest_n, out=n_risk[k - 1])
-    frac = np.divide(n_risk, n, out=n_risk)
+    np.subtract(n, rest_n, out=n_risk[:, k - 1])
+    frac = np.divide(n_risk, n[:, None], out=n_risk)
     if distinct and rho == 0.0 and gamma == 0.0:
         # d = 1 at every event time: w d = 1 and w^2 d (n - d) / (n - 1) = 1 where n > 1 (only
         # the last time can have n = 1, and it contributes 0)
         np.subtract(1.0, rest_d, out=deaths[k - 1])
+        expected = np.empty(k)
+        diag = np.empty(k)
+        last_zero = bool(m and n[-1] <= 1)
+        for j in range(k):
+            run = np.cumsum(frac[:, j])
+            expected[j] = run[-1] if m else 0.0
+            # (cf = frac with the last time's row zeroed: the same partial sums, + 0.0)
+            diag[j] = (run[-2] if m > 1 else 0.0) if last_zero else expected[j]
+        # (a copy even when no row is zeroed: numpy computes a' a with one buffer by syrk,
+        # whose sums are not the general product's)
         cf = frac.copy()
-        if m and n[-1] <= 1:
-            cf[:, -1] = 0.0
-        return deaths.sum(axis=1), _time_order_sums(frac), _variance(cf, frac)
+        if last_zero:
+            cf[-1] = 0.0
+        return deaths.sum(axis=1), expected, _variance(cf, frac, diag)
     d = np.ones(m) if d_all is None else d_all[hit].astype(np.float64)
     np.subtract(d, rest_d, out=deaths[k - 1])
     nm1 = np.where(n > 1, n - 1, 1.0)
@@ -166,12 +199,12 @@ def _stratum_terms(
     else:
         s_left = np.concatenate(([1.0], np.cumprod(1.0 - d / n)[:-1]))
         w = s_left**rho * (1.0 - s_left) ** gamma
-        observed = _time_order_sums(w * deaths)
+        observed = _time_order_sums(np.ascontiguousarray((w * deaths).T))
         wd = w * d
         c = np.where(n > 1, w**2 * d * (n - d) / nm1, 0.0)
-    expected = _time_order_sums(wd * frac)
-    variance = _variance(c * frac, frac)
-    return observed, expected, variance
+    expected = _time_order_sums(wd[:, None] * frac)
+    cf = c[:, None] * frac
+    return observed, expected, _variance(cf, frac, _time_order_sums(cf))
 
 
 def logrank(
@@ -245,9 +278,11 @@ def logrank(
     observed = np.zeros(k)
     expected = np.zeros(k)
     variance = np.zeros((k, k))
+    sizes = _sizes(g, k)
     for s in range(n_strata):
         idx = s_codes == s if n_strata > 1 else slice(None)
-        o, ex, v = _stratum_terms(t[idx], e[idx], g[idx], k, float(rho), float(gamma))
+        o, ex, v = _stratum_terms(t[idx], e[idx], g[idx], k, float(rho), float(gamma),
+                                  sizes if n_strata == 1 else None)  # fmt: skip
         observed += o
         expected += ex
         variance += v
@@ -274,7 +309,7 @@ def logrank(
         df=df,
         p_value=p,
         groups=label_values(levels),
-        n=np.bincount(g, minlength=k).astype(np.int64),
+        n=sizes.astype(np.int64),
         observed=observed,
         expected=expected,
         variance=variance,
