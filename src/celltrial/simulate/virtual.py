@@ -31,6 +31,7 @@ from celltrial.allocation import (
 from celltrial.dataset import Dataset, make_dataset, stratum_column
 from celltrial.dataset.schema import NOT_TREATED, catalogue, testcd_of
 from celltrial.protocol import Protocol, calendar
+from celltrial.simulate.columnar import ColumnarTrial, simulate_columns
 from celltrial.simulate.outcomes import DEATH, draw_outcomes
 from celltrial.simulate.power import arm_sizes
 from celltrial.simulate.scenario import Scenario, ScenarioError, check_scenario, follow_up_days
@@ -736,6 +737,10 @@ def simulate_trial(
 ) -> Dataset:
     """Simulate a trial of ``n`` randomized participants straight to the trial dataset.
 
+    Every draw is made for all participants at once and the tables are built as columns
+    (:func:`celltrial.simulate.columnar.simulate_columns`); the model is the per-person one of
+    :func:`screen_candidates` and :func:`participant_events`, drawn in another order.
+
     Parameters
     ----------
     protocol : Protocol
@@ -760,10 +765,8 @@ def simulate_trial(
     >>> len(ds.dm)
     24
     """
-    build = _simulate(protocol, scenario, n, rng)
-    tables = _frames(protocol, build)
-    tables = {k: v for k, v in tables.items() if len(v.columns)}
-    return make_dataset(tables)
+    trial = simulate_columns(protocol, scenario, n=n, rng=rng)
+    return make_dataset(trial.tables())
 
 
 def simulate_events(
@@ -771,8 +774,147 @@ def simulate_events(
 ) -> Iterator[TrialEvent]:
     """The same virtual trial as :func:`simulate_trial`, as events in time order (ties in the
     order consent, screening, randomization, infusion, measurement, …)."""
+    trial = simulate_columns(protocol, scenario, n=n, rng=rng, events=True)
+    events = _events_of(protocol, trial)
+    yield from sorted(events, key=lambda e: (e.time, e.screening_id, EVENT_ORDER[e.kind]))
+
+
+def _py(v: Any) -> Any:
+    """A numpy scalar as the Python value the per-person simulator writes."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _events_of(protocol: Protocol, trial: ColumnarTrial) -> list[TrialEvent]:
+    """The events of a columnar trial (one Python object per event: for small trials)."""
+    at = trial.clock.at
+    people = trial.screened
+    out: list[TrialEvent] = []
+    codes = list(people.values)
+    for i in range(len(people)):
+        sid, site = str(trial.screening_ids[i]), str(trial.screened_sites[i])
+        consent = at(int(people.consent[i]))
+        failed = people.failed[i]
+        out.append(TrialEvent(consent, "consent", sid, None, site, {}))
+        out.append(
+            TrialEvent(
+                consent + timedelta(hours=1),
+                "screening",
+                sid,
+                None,
+                site,
+                {
+                    "values": {c: people.values[c][i] for c in codes if people.present[c][i]},
+                    "eligible": bool(people.eligible[i]),
+                    "failed": failed.split(";") if failed else [],
+                    "declined": bool(people.declined[i]),
+                },
+            )
+        )
+    who = trial.randomized_index
+    usubjid = trial.usubjid
+    dm = trial.raw["DM"]
+
+    def ident(p: int) -> tuple[str, str, str]:
+        j = int(who[p])
+        return str(trial.screening_ids[j]), str(usubjid[p]), str(trial.screened_sites[j])
+
+    def add(p: int, h: int, kind: EventKind, **data: Any) -> None:
+        sid, uid, site = ident(p)
+        out.append(TrialEvent(at(h), kind, sid, uid, site, data))
+
+    for p, h in zip(dm["_p"].tolist(), dm["_h"].tolist(), strict=True):
+        add(
+            p,
+            h,
+            "randomization",
+            arm=trial.arm_ids[trial.arm[p]],
+            strata={f: str(v[p]) for f, v in trial.strata.items()},
+        )
+    ex = trial.raw["EX"]
+    for row in ex.to_dict("records") if len(ex.columns) else []:
+        add(
+            row["_p"],
+            row["_h"],
+            "infusion",
+            number=_py(row["EXNUM"]),
+            amount=_py(row["EXDOSE"]),
+            unit=row["EXDOSU"],
+            lot=row["EXLOT"],
+            deviation=row["EXDEVFL"] == "Y",
+        )
+    dv = trial.raw["DV"]
+    for row in dv.to_dict("records") if len(dv.columns) else []:
+        add(row["_p"], row["_h"], "deviation", term=row["DVTERM"], category=row["DVCAT"])
+    ce = trial.raw["CE"]
+    for row in ce.to_dict("records") if len(ce.columns) else []:
+        add(row["_p"], row["_h"], "clinical_event", event=row["CEDECOD"], label=row["CETERM"])
+    ae = trial.raw["AE"]
+    for row in ae.to_dict("records") if len(ae.columns) else []:
+        data = {k: _py(v) for k, v in row.items() if not k.startswith("_")}
+        data.pop("STUDYID"), data.pop("USUBJID")
+        add(row["_p"], row["_h"], "adverse_event", **data)
+    for row in trial.raw["DS"].to_dict("records"):
+        if row["DSDECOD"] == "DEATH":
+            add(row["_p"], row["_h"], "death")
+        elif row["DSDECOD"] == "WITHDRAWN":
+            add(row["_p"], row["_h"], "withdrawal", reason="Withdrew consent")
+        elif row["DSDECOD"] == "COMPLETED":
+            add(row["_p"], row["_h"], "completion")
+    # A visit's values (every findings domain, in the order of the visit's measurements).
+    visits: dict[tuple[int, int], tuple[int, bool, dict[str, Any]]] = {}
+    order = {
+        (number, code): k
+        for number, v in enumerate(protocol.schedule.visits, start=1)
+        for k, code in enumerate(v.measurements)
+    }
+    found = [df for code, df in trial.raw.items() if "_code" in df.columns]
+    if found:
+        rows = pd.concat([df[["_p", "_h", "VISITNUM", "_code", "_val", "_missed"]] for df in found])
+        rows["_k"] = [
+            order[(int(a), c)] for a, c in zip(rows["VISITNUM"], rows["_code"], strict=True)
+        ]
+        rows = rows.sort_values(["_p", "VISITNUM", "_k"], kind="stable")
+        for p, h, number, code, val, missed in zip(
+            rows["_p"].tolist(),
+            rows["_h"].tolist(),
+            rows["VISITNUM"].tolist(),
+            rows["_code"].tolist(),
+            rows["_val"].tolist(),
+            rows["_missed"].tolist(),
+            strict=True,
+        ):
+            entry = visits.setdefault((p, int(number)), (h, bool(missed), {}))
+            entry[2][code] = val
+    for (p, number), (h, missed, values) in visits.items():
+        add(
+            p,
+            h,
+            "measurement",
+            visit=protocol.schedule.visits[number - 1].id,
+            values=values,
+            missed=missed,
+        )
+    bare = trial.bare
+    for p, h, visit, missed in zip(
+        bare["_p"].tolist(),
+        bare["_h"].tolist(),
+        bare["visit"].tolist(),
+        bare["missed"].tolist(),
+        strict=True,
+    ):
+        add(int(p), int(h), "measurement", visit=visit, values={}, missed=bool(missed))
+    return out
+
+
+def _per_person_tables(
+    protocol: Protocol, scenario: Scenario, *, n: int, rng: np.random.Generator
+) -> dict[str, pd.DataFrame]:
+    """The virtual trial of the per-person simulator (participant by participant, as the EDC
+    rehearsal draws it) as raw tables: the reference the columnar simulator is compared with
+    (``tests/simulate/test_columnar.py``)."""
     build = _simulate(protocol, scenario, n, rng)
-    yield from sorted(build.events, key=lambda e: (e.time, e.screening_id, EVENT_ORDER[e.kind]))
+    tables = _frames(protocol, build)
+    return {k: v for k, v in tables.items() if len(v.columns)}
 
 
 @dataclasses.dataclass(frozen=True)
