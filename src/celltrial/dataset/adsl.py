@@ -160,7 +160,7 @@ def derive_adsl(dataset: Dataset, protocol: Protocol, *, checked: bool = True) -
     out["PPROTFL"] = np.where(pp, "Y", "N")
 
     out["DTHFL"] = times.marked(dm["DTHDTC"].notna())
-    out["DTHDTM"] = times.to_utc(dm["DTHDTC"]).to_numpy()
+    out["DTHDTM"] = times.to_utc(dm["DTHDTC"]).array  # keeps UTC when all are missing
     ds = dataset.table("DS")
     ends = ds[ds["DSDECOD"].isin(DS_END_TERMS)].assign(T=times.to_utc(ds["DSSTDTC"]))
     last_end = ends.sort_values("T").groupby("USUBJID").tail(1).set_index("USUBJID")

@@ -34,14 +34,14 @@ def anchors(dataset: Dataset, protocol: Protocol) -> pd.DataFrame:
     """
     dm = dataset.dm.drop_duplicates("USUBJID").dropna(subset=["USUBJID"])
     out = pd.DataFrame({"USUBJID": dm["USUBJID"].to_numpy()})
-    out["RANDDTM"] = times.to_utc(dm["RANDDTC"]).to_numpy()
+    out["RANDDTM"] = times.to_utc(dm["RANDDTC"]).array
     ex = dataset.table("EX")
     first = (
         pd.DataFrame({"USUBJID": ex["USUBJID"], "T": times.to_utc(ex["EXSTDTC"])})
         .groupby("USUBJID")["T"]
         .min()
     )
-    rfst = pd.Series(times.to_utc(dm["RFSTDTC"]).to_numpy(), index=dm["USUBJID"].to_numpy())
+    rfst = pd.Series(times.to_utc(dm["RFSTDTC"]).array, index=dm["USUBJID"].to_numpy())
     trts = out["USUBJID"].map(first)
     trts = trts.where(trts.notna(), out["USUBJID"].map(rfst))
     out["TRTSDTM"] = pd.to_datetime(trts, utc=True)
