@@ -226,7 +226,8 @@ def survival_bench(args: argparse.Namespace) -> None:
             verdict = "agree (< 3 combined MC SE)" if k < 3 else "DIFFER (>= 3 combined MC SE)"
             print(f"agreement, {label}: {pw:.4f} - {rp[2]:.4f} = {d:+.4f} = {k:.1f} SE: {verdict}")
         met = "MET" if min(ratio_min, ratio_med) >= GOAL else "NOT met"
-        print(f"GOAL power >= {GOAL:g}x rpact on the same accrual model: {ratio_min:.1f}x (min) / "
+        print(f"GOAL power >= {GOAL:g}x rpact on the same accrual model ({trials:,} trials): "
+              f"{ratio_min:.1f}x (min) / "
               f"{ratio_med:.1f}x (median): {met}")  # fmt: skip
     if args.quick:
         return

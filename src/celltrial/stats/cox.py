@@ -547,9 +547,10 @@ def _terms(strata: list[_Stratum], beta: FloatArray, ties: str) -> _Terms:
             col = cols[(a, b)] = np.multiply(ts.mw, t2)
             # the information summed in time order (as i_t.sum(axis=0) of the C-ordered
             # m x p x p array): one contiguous pass
-            info[a, b] += np.cumsum(col, out=t1)[-1] if m else 0.0
+            total = np.cumsum(col, out=t1)[-1] if m else 0.0
+            info[a, b] += total
             if a != b:
-                info[b, a] += np.cumsum(col, out=t1)[-1] if m else 0.0
+                info[b, a] += total
         acc = s.scratch("t0", (m,))
         for a in range(p):  # (as u_t.sum(axis=0) of the C-ordered m x p array)
             score[a] += np.cumsum(u_t[:, a], out=acc)[-1] if m else 0.0
