@@ -239,7 +239,8 @@ def _shared_measure(
     if not words:
         return None
     if m.group("label") is None and (
-        start - words[-1].end() > 100 or re.search(r"[\d;]", sentence[words[-1].end() : m.start()])
+        start - words[-1].end() > 100
+        or re.search(r";|\b(?:was|were|of|is)\s+[−–-]?\d", sentence[words[-1].end() : m.start()])
     ):  # "the mean difference in pain between the arms was −14.2 points (95% CI …)": no
         return None  # other number between the measure and its value
     unit = (m.group("unit") or "").strip()
@@ -560,8 +561,11 @@ _BARE_SUBJECT = re.compile(
     r"\s+(?:[a-z]+ly\s+|later\s+|also\s+)?(?:had|developed|died|experienced|required|needed|"
     r"reported|suffered|underwent|showed|relapsed)\b|"
     # "…; four relapsed, at a median of seven months": the people left out
-    rf"(?:[;:]\s+|,\s+(?:and\s+|but\s+)?)((?!no\b|none\b){_COUNT})\s+(?:later\s+)?"
-    r"(?:died|relapsed|progressed|responded|recovered)\b",
+    rf"(?:[;:]\s+|,\s+(?:and\s+|but\s+)?|\band\s+)((?!no\b|none\b){_COUNT})\s+(?:later\s+)?"
+    r"(?:died|relapsed|progressed|responded|recovered)\b|"
+    # "Neuropathic pain diminished in eight.": a count in words closing the clause
+    rf"\b(?:diminished|disappeared|resolved|improved|decreased|healed|occurred|developed|"
+    rf"recurred|relapsed)\s+in\s+((?!no\b|none\b){_NUMBER_WORD})\s*(?=[.;]|$)",
     re.IGNORECASE,
 )
 # "in two patients on MSCs", "three patients receiving placebo": a count in one named arm
@@ -577,7 +581,8 @@ _ON_ARM_COUNT = re.compile(
 )
 _OUTCOME_VERB = re.compile(
     r"\b(?:improved|worsened|resolved|healed|recovered|remained|progressed|normali[sz]ed|"
-    r"flared|recurred|appeared|emerged|tapered|stopped|discontinued|withdrawn)\b",
+    r"flared|recurred|appeared|emerged|tapered|stopped|discontinued|withdrawn|diminished|"
+    r"disappeared)\b",
     re.IGNORECASE,
 )
 _GENDER = re.compile(r"\b(?:men|women|males?|females?|boys|girls)\b", re.IGNORECASE)
@@ -1219,7 +1224,7 @@ def items_in(sentence: str) -> list[Item]:
             ):
                 add("bare_count", m, {"events": count}, 1)
         for m in _BARE_SUBJECT.finditer(sentence):
-            g = 1 if m.group(1) else 2
+            g = next(i for i in (1, 2, 3) if m.group(i))
             count = word_number(m.group(g))
             if (
                 count is not None
@@ -1480,6 +1485,8 @@ def items_in(sentence: str) -> list[Item]:
             r"per-protocol|ITT|PP|safety|analysis|interim|populations?|sets?)\b",
             m.group(1),
             re.I,
+        ) or re.search(  # "(NYHA class II, n = 38; class III, n = 72)": a severity subgroup
+            r"\b(?:class|grade|stage|type|score)\s+(?:[IVX]+|\d+[a-c]?)\W*$", m.group(1), re.I
         ):
             continue
         pct_before = re.search(r"(\d+(?:\.\d+)?)\s*%\s*\(\s*[nN]\s*=\s*$", sentence[: m.start(2)])
@@ -1893,6 +1900,13 @@ def items_in(sentence: str) -> list[Item]:
         add("dose", m, {"amount": float(m.group(1)), "unit": "mL", "of": m.group(2)})
 
     # schedules
+    for m in re.finditer(
+        r"\bon\s+day\s+(\d+)\s+and\s+(?:one|another|a\s+second)\s+(?:[\w-]+\s+)?on\s+day\s+(\d+)\b",
+        sentence,
+        re.I,
+    ):  # "one infusion on day 1 and one on day 3"
+        if _ADMIN_CUE.search(sentence):
+            add("schedule", m, {"days": [int(m.group(1)), int(m.group(2))]})
     for m in _DAYS.finditer(sentence):
         if re.search(
             r"\b(?:by|until|through|to|before|after|between|from|within)\s+$",
@@ -1976,6 +1990,10 @@ def items_in(sentence: str) -> list[Item]:
             add("schedule", m, {"count": 2})
             break
     for m in _SINGLE.finditer(sentence):
+        if re.match(
+            r"[^,;.]{0,30}?\band\s+(?:one|another|a\s+second)\b", sentence[m.end() :], re.I
+        ):
+            continue  # "one infusion on day 1 and one on day 3": not a single one
         add("schedule", m, {"count": 1})
     if _ADMIN_CUE.search(sentence):
         for m in _OCCASIONS.finditer(sentence):
