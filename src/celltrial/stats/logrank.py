@@ -56,7 +56,8 @@ def _packed_keys(
         return None
     keys = np.subtract(t.view(np.uint64), np.uint64(lo))
     np.left_shift(keys, np.uint64(gbits), out=keys)  # (in place: one array in all)
-    np.bitwise_or(keys, g.astype(np.uint64, copy=False), out=keys)
+    # (codes are 0 .. k - 1: their int64 bits read as uint64, no copy)
+    np.bitwise_or(keys, g.view(np.uint64) if g.dtype == np.int64 else g.astype(np.uint64), out=keys)
     np.left_shift(keys, np.uint64(1), out=keys)
     np.bitwise_or(keys, e, out=keys)
     keys.sort()
