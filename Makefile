@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 UV_VERSION ?= 0.13.9
 
-.PHONY: all venv test demo lint typecheck importlint pytest reference lock clean bench system-deps fuzz
+.PHONY: all venv test demo lint typecheck importlint pytest pytest-sqlite pytest-postgres images reference lock clean bench system-deps fuzz
 
 all: test
 
@@ -44,14 +44,28 @@ typecheck: venv
 importlint: venv
 	$(BIN)/lint-imports
 
-# Everything on SQLite, then the EDC tests again on a throw-away PostgreSQL cluster
-# (scripts/with-postgres.sh installs Debian's postgresql when initdb is missing).
-# One pytest worker per core (pytest-xdist); a test file's tests stay in one worker, so
-# its module fixtures are built once. Each worker has its own test database.
+# Everything on SQLite, and the EDC tests again on a throw-away PostgreSQL cluster
+# (scripts/with-postgres.sh installs Debian's postgresql when initdb is missing). The two
+# passes run side by side (make -j2): each worker's waits (subprocesses, the database, the
+# last file of a pass) leave CPU that the other pass uses. One pytest worker per core in
+# each pass (pytest-xdist); a test file's tests stay in one worker, so its module fixtures
+# are built once. Each worker has its own test database.
 PYTEST_WORKERS ?= auto
+PYTEST_ARGS := -q -n $(PYTEST_WORKERS) --dist loadfile
 pytest: venv
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
-	scripts/with-postgres.sh $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests/edc
+	$(MAKE) --no-print-directory -j2 --output-sync=target pytest-sqlite pytest-postgres
+
+pytest-sqlite: venv
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+pytest-postgres: venv
+	scripts/with-postgres.sh $(BIN)/python -m pytest $(PYTEST_ARGS) tests/edc
+
+# The tracked images (docs/img, tests/report/screenshots) are rewritten only here: the browser
+# and report tests write them when CELLTRIAL_WRITE_IMAGES=1 (a plain test run leaves them).
+images: venv system-deps
+	CELLTRIAL_WRITE_IMAGES=1 $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile \
+	  tests/web tests/report/test_report_chromium.py
 
 # The whole REST API fuzzed from its OpenAPI schema (schemathesis), as every role and
 # without a token, on SQLite and on PostgreSQL: no answer may be a server error.
@@ -64,8 +78,11 @@ fuzz: venv
 	scripts/with-postgres.sh $(BIN)/python scripts/fuzz_api.py --examples $(FUZZ_EXAMPLES) || status=1; \
 	exit $$status
 
+# The static checks and both pytest passes side by side (make -j): on a 2-core machine
+# mypy's single process (about 50 s of CPU on a fresh clone, its cache cold) fills what the
+# pytest workers leave idle. --output-sync prints each step's output whole, when it ends.
 test: venv system-deps
-	$(MAKE) --no-print-directory lint typecheck importlint pytest
+	$(MAKE) --no-print-directory -j4 --output-sync=target lint typecheck importlint pytest-sqlite pytest-postgres
 
 # --force: a second `make demo` replaces the first demo's EDC database (demo-output/).
 demo: venv system-deps
