@@ -13,6 +13,14 @@ Run ``dump`` once with the code before the change and once after (e.g. the old t
     PYTHONPATH=/tmp/before/src python bench/identity.py dump --sizes 1000 10000 --out before.pkl
     PYTHONPATH=src python bench/identity.py dump --sizes 1000 10000 --out after.pkl
     python bench/identity.py compare before.pkl after.pkl          # exit 1 when they differ
+
+When the simulator itself changes (its draws), the same seed no longer gives the same trial;
+``--datasets FILE`` then keeps the comparison on one input: the first ``dump`` that names FILE
+simulates and saves the datasets there, every later one loads them instead of simulating, so
+the derivations and the analysis are compared on the same simulated data:
+
+    PYTHONPATH=/tmp/before/src python bench/identity.py dump --datasets ds.pkl --out before.pkl
+    PYTHONPATH=src python bench/identity.py dump --datasets ds.pkl --out after.pkl
 """
 
 from __future__ import annotations
@@ -52,8 +60,14 @@ def _columns(df: pd.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
-def dump(sizes: list[int], seed: int, per_week: float | None) -> dict[str, Any]:
-    """``{n: {"ADSL": {column: values}, ..., "analysis": {path: value}}}``."""
+def dump(
+    sizes: list[int], seed: int, per_week: float | None, datasets: Path | None = None
+) -> dict[str, Any]:
+    """``{n: {"ADSL": {column: values}, ..., "analysis": {path: value}}}``.
+
+    With ``datasets``: the simulated datasets are loaded from that pickle when it exists (and
+    holds every size), else simulated and saved there.
+    """
     from celltrial.analysis import analyze
     from celltrial.dataset import derive_adae, derive_adlb, derive_adsl, derive_adtte
     from celltrial.protocol import load_protocol
@@ -63,9 +77,20 @@ def dump(sizes: list[int], seed: int, per_week: float | None) -> dict[str, Any]:
     s = load_scenario("lanzoni2021", p)
     if per_week is not None:
         s = s.model_copy(update={"accrual": s.accrual.model_copy(update={"per_week": per_week})})
+    saved: dict[str, Any] = {}
+    if datasets is not None and datasets.exists():
+        saved = pickle.loads(datasets.read_bytes())
+        missing = [n for n in sizes if str(n) not in saved]
+        if missing:
+            raise SystemExit(f"{datasets} holds no simulated dataset of n = {missing}")
+        print(f"simulated datasets loaded from {datasets}", file=sys.stderr)
     result: dict[str, Any] = {}
     for n in sizes:
-        ds = simulate_trial(p, s, n=n, rng=np.random.default_rng(seed))
+        if str(n) in saved:
+            ds = saved[str(n)]
+        else:
+            ds = simulate_trial(p, s, n=n, rng=np.random.default_rng(seed))
+            saved[str(n)] = ds
         tables = {
             "ADSL": derive_adsl(ds, p),
             "ADTTE": derive_adtte(ds, p),
@@ -78,6 +103,9 @@ def dump(sizes: list[int], seed: int, per_week: float | None) -> dict[str, Any]:
         entry["analysis"] = flat
         result[str(n)] = entry
         print(f"n={n:,}: dumped", file=sys.stderr)
+    if datasets is not None and not datasets.exists():
+        datasets.write_bytes(pickle.dumps(saved))
+        print(f"simulated datasets saved to {datasets}", file=sys.stderr)
     return result
 
 
@@ -148,13 +176,18 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--seed", type=int, default=20261207)
     d.add_argument("--per-week", type=float, default=None)
     d.add_argument("--out", type=Path, required=True)
+    d.add_argument(
+        "--datasets", type=Path, default=None, help="load (or first save) the simulated datasets"
+    )
     c = sub.add_parser("compare")
     c.add_argument("before", type=Path)
     c.add_argument("after", type=Path)
     c.add_argument("--rtol", type=float, default=1e-12)
     args = ap.parse_args(argv)
     if args.cmd == "dump":
-        args.out.write_bytes(pickle.dumps(dump(args.sizes, args.seed, args.per_week)))
+        args.out.write_bytes(
+            pickle.dumps(dump(args.sizes, args.seed, args.per_week, args.datasets))
+        )
         return 0
     before = pickle.loads(args.before.read_bytes())
     after = pickle.loads(args.after.read_bytes())

@@ -6,12 +6,14 @@ of all three Lanzoni endpoints is 31 days = 744 h.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from celltrial.dataset import Dataset, derive_adtte, outcome
+from celltrial.dataset.adtte import outcomes
 from celltrial.protocol import Endpoint, Protocol
 
 D = 1 / 24  # one hour in days
@@ -198,3 +200,65 @@ def test_properties_of_any_follow_up(
         assert o.hours <= death  # nothing is observed after death
     if death is not None and death <= horizon and rule == "censor_at_horizon" and o.evtype == 0:
         assert o.hours == horizon  # a death is kept in the risk set to the horizon
+
+
+@pytest.mark.parametrize("at", ["last_assessment", "horizon"])
+@pytest.mark.parametrize(
+    "rule", ["event", "censor_at_death", "censor_at_horizon", "competing", "not_applicable"]
+)
+def test_outcomes_by_column_are_outcome_row_by_row(rule: str, at: str) -> None:
+    """``outcomes`` (all participants at once, as derive_adtte uses it) gives, row by row,
+    what ``outcome`` gives each participant: 400 random follow-ups per rule, ties included
+    (times drawn on a coarse grid), death listed among the events or not."""
+    rng = np.random.default_rng(7)
+    n, horizon = 400, 96
+    events = ["recovery", "death"] if rule == "event" else ["recovery"]
+    e = Endpoint(
+        id="x",
+        label="x",
+        type="time_to_event",
+        events=events,
+        competing=["intubation", "ecmo"],
+        horizon=horizon,
+        censoring={"death": rule, "at": at},
+        analysis=["kaplan_meier"],
+    )
+
+    def draw() -> np.ndarray:
+        t = rng.integers(0, 16, n) * 12.0
+        return np.where(rng.random(n) < 0.4, np.nan, t)
+
+    occ = {"recovery": draw(), "intubation": draw(), "ecmo": draw()}
+    death, last, eos = draw(), draw(), draw()
+    completed = rng.random(n) < 0.5
+    labels = {"recovery": "Recovery", "intubation": "Intubation"}
+    got = outcomes(
+        e,
+        occurrences=occ,
+        death=death,
+        last_contact=last,
+        completed=completed,
+        labels=labels,
+        end_of_study=eos,
+    )
+
+    def opt(v: float) -> float | None:
+        return None if np.isnan(v) else float(v)
+
+    for i in range(n):
+        want = outcome(
+            e,
+            occurrences={k: float(v[i]) for k, v in occ.items() if not np.isnan(v[i])},
+            death=opt(death[i]),
+            last_contact=opt(last[i]),
+            completed=bool(completed[i]),
+            labels=labels,
+            end_of_study=opt(eos[i]),
+        )
+        assert (
+            got.hours[i],
+            got.cnsr[i],
+            got.evtype[i],
+            got.description[i],
+            got.censor_reason[i],
+        ) == (want.hours, want.cnsr, want.evtype, want.description, want.censor_reason), i

@@ -95,14 +95,16 @@ def consort(trial: Trial) -> Consort:
 
     def column(rows: pd.DataFrame, arm: str, label: str) -> ConsortArm:
         got = (rows["NDOSE"] > 0) & (rows["ACTARMCD"] == rows["ARMCD"])
-        why: list[str] = []
-        for r in rows[~got].itertuples(index=False):
-            if r.NDOSE != 0:
-                why.append("received another arm's product")
-            elif r.EOSSTT == "ONGOING":  # a live trial: the first dose may still come
-                why.append("not dosed yet (still in follow-up)")
-            else:
-                why.append("never dosed")
+        other = rows[~got]
+        why: list[str] = np.select(
+            [
+                (other["NDOSE"] != 0).to_numpy(dtype=bool),
+                # a live trial: the first dose may still come
+                (other["EOSSTT"] == "ONGOING").to_numpy(dtype=bool),
+            ],
+            ["received another arm's product", "not dosed yet (still in follow-up)"],
+            "never dosed",
+        ).tolist()
         reason = rows["DCSREAS"].fillna("")
         lost = reason == "LOST TO FOLLOW-UP"
         disc = (rows["EOSSTT"] == "DISCONTINUED") & ~lost
@@ -450,10 +452,19 @@ def safety(trial: Trial, window_events: pd.DataFrame) -> SafetySummary:
     )
 
 
-def _day(t: pd.Timestamp | None, origin: pd.Timestamp | None) -> str:
-    if t is None or origin is None or pd.isna(t) or pd.isna(origin):
-        return "—"
-    return f"{(t - origin).total_seconds() / 86400:.1f}"
+def _days(t: pd.Series, origin: pd.Series) -> list[str]:
+    """Days from ``origin`` to ``t`` (both UTC instants, row by row) to one decimal; "—"
+    where either is missing. Seconds as :meth:`pandas.Timedelta.total_seconds` counts them
+    (whole microseconds), for the whole column at once."""
+    a = pd.to_datetime(t, utc=True).to_numpy(dtype="datetime64[ns]").view(np.int64)
+    b = pd.to_datetime(origin, utc=True).to_numpy(dtype="datetime64[ns]").view(np.int64)
+    nat = np.iinfo(np.int64).min
+    gone = (a == nat) | (b == nat)
+    secs = ((np.where(gone, 0, a) - np.where(gone, 0, b)) // 1000) / 1e6
+    return [
+        "—" if g else f"{d:.1f}"
+        for g, d in zip(gone.tolist(), (secs / 86400).tolist(), strict=True)
+    ]
 
 
 def listings(trial: Trial) -> tuple[Listing, ...]:
@@ -462,22 +473,37 @@ def listings(trial: Trial) -> tuple[Listing, ...]:
     labels = {a.id: a.label for a in arms}
     by = adsl.set_index("USUBJID")
     origin = by["TRTSDTM"].where(by["TRTSDTM"].notna(), by["RANDDTM"])
+    arm_of = {
+        col: {
+            uid: labels.get(str(a), "Not treated" if a == "NOTTRT" else str(a))
+            for uid, a in zip(by.index.tolist(), by[col].tolist(), strict=True)
+        }
+        for col in ("ACTARMCD", "ARMCD")
+    }
 
-    def arm(uid: str, col: str = "ACTARMCD") -> str:
-        a = by.at[uid, col] if uid in by.index else None
-        return labels.get(str(a), "Not treated" if a == "NOTTRT" else str(a))
+    def arms_of(uids: list[str], col: str = "ACTARMCD") -> list[str]:
+        known = arm_of[col]
+        absent = labels.get("None", "None")  # a participant not in ADSL: no arm
+        return [known.get(u, absent) for u in uids]
+
+    def from_origin(t: pd.Series, uids: list[str]) -> list[str]:
+        return _days(t, origin.reindex(uids))
 
     sae = adae[adae["AESER"] == "Y"].sort_values(["USUBJID", "ASTDTM"])
+    ids = sae["USUBJID"].tolist()
     sae_rows = tuple(
-        (
-            str(r.USUBJID),
-            arm(r.USUBJID),
-            str(r.AEDECOD or r.AETERM),
-            f"{r.ATOXGR:.0f}",
-            _day(r.ASTDTM, origin.get(r.USUBJID)),
-            str(r.AEOUT or "—"),
+        zip(
+            [str(u) for u in ids],
+            arms_of(ids),
+            [
+                str(d or t)
+                for d, t in zip(sae["AEDECOD"].tolist(), sae["AETERM"].tolist(), strict=True)
+            ],
+            [f"{g:.0f}" for g in sae["ATOXGR"].tolist()],
+            from_origin(sae["ASTDTM"], ids),
+            [str(o or "—") for o in sae["AEOUT"].tolist()],
+            strict=True,
         )
-        for r in sae.itertuples(index=False)
     )
     cause = (
         adae[(adae["AESDTH"] == "Y") | (adae["ATOXGR"] == 5)]
@@ -486,38 +512,45 @@ def listings(trial: Trial) -> tuple[Listing, ...]:
         .last()
     )
     dead = adsl[adsl["DTHFL"] == "Y"]
+    ids = dead["USUBJID"].tolist()
+    causes = cause.to_dict()
     death_rows = tuple(
-        (
-            str(r.USUBJID),
-            arm(r.USUBJID),
-            _day(r.DTHDTM, origin.get(r.USUBJID)),
-            str(cause.get(r.USUBJID, "—")),
+        zip(
+            [str(u) for u in ids],
+            arms_of(ids),
+            from_origin(dead["DTHDTM"], ids),
+            [str(causes.get(u, "—")) for u in ids],
+            strict=True,
         )
-        for r in dead.itertuples(index=False)
     )
     dv = dataset.table("DV")
     ex = dataset.table("EX")
     exd = ex[ex["EXDEVFL"] == "Y"]
-    dev_rows = [
-        (
-            str(r.USUBJID),
-            arm(r.USUBJID, "ARMCD"),
-            str(r.DVCAT),
-            str(r.DVTERM),
-            _day(times.to_utc(pd.Series([r.DVSTDTC])).iloc[0], origin.get(r.USUBJID)),
+    ids = dv["USUBJID"].tolist()
+    dev_rows = list(
+        zip(
+            [str(u) for u in ids],
+            arms_of(ids, "ARMCD"),
+            [str(c) for c in dv["DVCAT"].tolist()],
+            [str(c) for c in dv["DVTERM"].tolist()],
+            from_origin(times.to_utc(dv["DVSTDTC"]), ids),
+            strict=True,
         )
-        for r in dv.itertuples(index=False)
-    ]
-    dev_rows += [
-        (
-            str(r.USUBJID),
-            arm(r.USUBJID, "ARMCD"),
-            "EXPOSURE",
-            f"administration {r.EXNUM if pd.notna(r.EXNUM) else '?'}: {r.EXDEVRS or 'deviation'}",
-            _day(times.to_utc(pd.Series([r.EXSTDTC])).iloc[0], origin.get(r.USUBJID)),
+    )
+    ids = exd["USUBJID"].tolist()
+    dev_rows += list(
+        zip(
+            [str(u) for u in ids],
+            arms_of(ids, "ARMCD"),
+            ["EXPOSURE"] * len(ids),
+            [
+                f"administration {n if pd.notna(n) else '?'}: {r or 'deviation'}"
+                for n, r in zip(exd["EXNUM"].tolist(), exd["EXDEVRS"].tolist(), strict=True)
+            ],
+            from_origin(times.to_utc(exd["EXSTDTC"]), ids),
+            strict=True,
         )
-        for r in exd.itertuples(index=False)
-    ]
+    )
     dev_rows.sort(key=lambda r: r[0])
     return (
         Listing(

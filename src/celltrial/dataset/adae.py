@@ -65,34 +65,23 @@ def derive_adae(
 
     ex = dataset.table("EX")
     doses = pd.DataFrame({"USUBJID": ex["USUBJID"], "S": times.to_utc(ex["EXSTDTC"])}).dropna()
-    doses = doses.sort_values(["USUBJID", "S"])
-    by_id = {u: g["S"].to_numpy() for u, g in doses.groupby("USUBJID")}
     n = len(ae)
-    admnum = np.full(n, np.nan)
+    onset = ae["ASTDTM"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+    given = doses["S"].dt.tz_localize(None).to_numpy()
+    count, last_before, last_dose = _doses_before(
+        ae["USUBJID"].to_numpy(dtype=object), onset, doses["USUBJID"].to_numpy(dtype=object), given
+    )
+    dosed = count > 0
+    admnum = np.where(dosed, count, np.nan).astype(float)
     hrslast = np.full(n, np.nan)
+    hrslast[dosed] = (onset[dosed] - last_before[dosed]) / np.timedelta64(1, "h")
     windows = protocol.safety.windows
     flags = {w.id: np.full(n, "N", dtype=object) for w in windows}
-    last_dose = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-    onset = ae["ASTDTM"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
-    for i, uid in enumerate(ae["USUBJID"]):
-        given = by_id.get(uid)
-        t = onset[i]
-        if given is None or np.isnat(t):
-            if np.isnat(t):
-                for w in windows:
-                    flags[w.id][i] = None
-            continue
-        given = pd.to_datetime(given, utc=True).tz_localize(None).to_numpy()
-        before = np.flatnonzero(given <= t)
-        last_dose[i] = given[-1]
-        if len(before):
-            k = before[-1]
-            admnum[i] = k + 1
-            hrslast[i] = (t - given[k]) / np.timedelta64(1, "h")
-            since = (t - given[before]) / np.timedelta64(1, "h")
-            for w in windows:
-                if w.contains(since.tolist()):  # the protocol's one rule of "inside"
-                    flags[w.id][i] = "Y"
+    for w in windows:
+        # SafetyWindow.contains over the hours since each administration before the onset
+        # (all >= 0): it holds when it holds for the nearest one, HRSLAST.
+        flags[w.id][dosed & (hrslast >= 0) & (hrslast <= w.duration)] = "Y"
+        flags[w.id][np.isnat(onset)] = None
     ae["ADMNUM"] = pd.Series(admnum, dtype="float64").astype("Int64")
     ae["HRSLAST"] = hrslast
     for w in windows:
@@ -110,6 +99,43 @@ def derive_adae(
     ae["WORSTFL"] = None
     ae.loc[first_worst, "WORSTFL"] = "Y"
     return ae
+
+
+def _doses_before(
+    ids: np.ndarray, onset: np.ndarray, dose_ids: np.ndarray, dose_at: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per event (participant ``ids``, time ``onset``): how many of the participant's
+    administrations were at or before it, the last of those, and the participant's last
+    administration of all (``NaT`` where none; a ``NaT`` onset counts none).
+
+    All events at once: participants and times are replaced by integer ranks, so one sorted
+    key (participant, time) answers every event with two binary searches.
+    """
+    n = len(ids)
+    count = np.zeros(n, dtype=np.int64)
+    last_before = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    last_dose = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    if not n or not len(dose_ids):
+        return count, last_before, last_dose
+    codes, _ = pd.factorize(np.concatenate([ids, dose_ids]))
+    who, dose_who = codes[:n], codes[n:]
+    stamp = np.concatenate([onset, dose_at]).view(np.int64)
+    ranks = np.unique(stamp, return_inverse=True)[1].reshape(-1) + 1
+    t_rank, dose_rank = ranks[:n], ranks[n:]
+    width = int(ranks.max()) + 1
+    keys = dose_who.astype(np.int64) * width + dose_rank
+    order = np.argsort(keys, kind="stable")
+    keys, sorted_at = keys[order], dose_at[order]
+    group_start = np.searchsorted(keys, who.astype(np.int64) * width, side="left")
+    group_end = np.searchsorted(keys, who.astype(np.int64) * width + width, side="left")
+    upto = np.searchsorted(keys, who.astype(np.int64) * width + t_rank, side="right")
+    timed = ~np.isnat(onset)
+    count = np.where(timed, upto - group_start, 0)
+    has = count > 0
+    last_before[has] = sorted_at[upto[has] - 1]
+    any_dose = group_end > group_start
+    last_dose[any_dose & timed] = sorted_at[group_end[any_dose & timed] - 1]
+    return count, last_before, last_dose
 
 
 def worst_grades(adae: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:

@@ -9,7 +9,7 @@ from celltrial.dataset import times
 from celltrial.dataset.adsl import derive_adsl
 from celltrial.dataset.problems import Problem
 from celltrial.dataset.tables import Dataset
-from celltrial.dataset.visits import anchors, assign_visits, baseline_rows, findings
+from celltrial.dataset.visits import anchors, baseline_rows, findings, visit_columns
 from celltrial.protocol import Protocol
 
 ADLB_KEEP = ("STUDYID", "ARMCD", "TRT01P", "TRT01A", "ITTFL", "SAFFL", "PPROTFL")
@@ -55,64 +55,98 @@ def derive_adlb(
         adsl = derive_adsl(dataset, protocol)
     anc = anchors(dataset, protocol)
     f = findings(dataset, protocol)
-    f = f[f["DOMAIN"].isin(domains)].reset_index(drop=True)
-    f = assign_visits(f, protocol, anc)
-    f["ABLFL"] = times.marked(baseline_rows(f, protocol, anc))
-    base = f[f["ABLFL"] == "Y"].set_index(["USUBJID", "MEASURE"])["AVAL"]
+    if not f["DOMAIN"].isin(domains).all():
+        f = f[f["DOMAIN"].isin(domains)].reset_index(drop=True)
+    vis = visit_columns(f, protocol, anc)
+    # The columns are computed one by one and the table is built once at the end.
+    light = pd.DataFrame(
+        {
+            "USUBJID": f["USUBJID"],
+            "MEASURE": f["MEASURE"],
+            "AVAL": f["AVAL"],
+            "AVALC": f["AVALC"],
+            "VISIT": f["VISIT"],
+            "ADTM": f["ADTM"],
+            "AVISITN": vis["AVISITN"],
+        }
+    )
+    ablfl = times.marked(baseline_rows(light, protocol, anc))
+    is_base = ablfl == "Y"
+    base = pd.Series(
+        f["AVAL"].to_numpy()[is_base],
+        index=pd.MultiIndex.from_arrays(
+            [f["USUBJID"].to_numpy()[is_base], f["MEASURE"].to_numpy()[is_base]]
+        ),
+    )
     key = pd.MultiIndex.from_arrays([f["USUBJID"], f["MEASURE"]])
-    f["BASE"] = base.reindex(key).to_numpy(dtype="float64")
-    f["CHG"] = f["AVAL"] - f["BASE"]
+    base_v = base.reindex(key).to_numpy(dtype="float64")
+    chg = f["AVAL"].to_numpy(dtype="float64") - base_v
     with np.errstate(divide="ignore", invalid="ignore"):
-        pchg = 100.0 * f["CHG"] / f["BASE"]
-    f["PCHG"] = pchg.where(f["BASE"] != 0)
+        pchg = 100.0 * chg / base_v
+    pchg = np.where(base_v != 0, pchg, np.nan)
     fadm = f["USUBJID"].map(anc.set_index("USUBJID")["FADMDTM"])
-    f["ATPTH"] = times.hours_between(pd.to_datetime(fadm, utc=True), f["ADTM"])
-    has = f["AVISIT"].notna() & (f["AVAL"].notna() | f["AVALC"].notna())
-    f["_D"] = f["AWTDIFF"].abs()
+    atpth = times.hours_between(pd.to_datetime(fadm, utc=True), f["ADTM"])
+    has = vis["AVISIT"].notna() & (f["AVAL"].notna() | f["AVALC"].notna())
+    order = pd.DataFrame(
+        {
+            "_D": vis["AWTDIFF"].abs(),
+            "ADTM": f["ADTM"],
+            "USUBJID": f["USUBJID"],
+            "TESTCD": f["TESTCD"],
+            "AVISIT": vis["AVISIT"],
+        }
+    )[has]
     pick = (
-        f[has]
-        .sort_values(["_D", "ADTM"], kind="stable")
+        order.sort_values(["_D", "ADTM"], kind="stable")
         .groupby(["USUBJID", "TESTCD", "AVISIT"], sort=False)
         .head(1)
         .index
     )
-    f["ANL01FL"] = None
-    f.loc[pick, "ANL01FL"] = "Y"
-    keep = adsl.set_index("USUBJID")
-    for col in ADLB_KEEP:
-        f[col] = f["USUBJID"].map(keep[col])
+    anl = np.full(len(f), None, dtype=object)
+    anl[f.index.get_indexer(pick)] = "Y"
+    keep = adsl.set_index("USUBJID")[list(ADLB_KEEP)].reindex(f["USUBJID"])
     labels = {m.code: m.label for m in protocol.measurements}
-    f["PARAM"] = f["MEASURE"].map(labels).where(f["MEASURE"].notna(), f["TEST"])
-    f = f.rename(columns={"TESTCD": "PARAMCD", "UNIT": "AVALU"})
-    cols = [
-        "STUDYID",
-        "USUBJID",
-        *ADLB_KEEP[1:],
-        "DOMAIN",
-        "SRCROW",
-        "PARAMCD",
-        "PARAM",
-        "MEASURE",
-        "AVAL",
-        "AVALC",
-        "AVALU",
-        "STAT",
-        "ADTM",
-        "ADTMF",
-        "ATPTH",
-        "VISIT",
-        "VISITNUM",
-        "AVISIT",
-        "AVISITN",
-        "AWTDIFF",
-        "AWOUTFL",
-        "ABLFL",
-        "BASE",
-        "CHG",
-        "PCHG",
-        "ANL01FL",
-    ]
-    return f[cols]
+    param = pd.Series(_label(f["MEASURE"], labels), index=f.index)
+    columns = {
+        "STUDYID": keep["STUDYID"].to_numpy(),
+        "USUBJID": f["USUBJID"],
+        **{c: keep[c].to_numpy() for c in ADLB_KEEP[1:]},
+        "DOMAIN": f["DOMAIN"],
+        "SRCROW": f["SRCROW"],
+        "PARAMCD": f["TESTCD"],
+        "PARAM": param.where(f["MEASURE"].notna(), f["TEST"]),
+        "MEASURE": f["MEASURE"],
+        "AVAL": f["AVAL"],
+        "AVALC": f["AVALC"],
+        "AVALU": f["UNIT"],
+        "STAT": f["STAT"],
+        "ADTM": f["ADTM"],
+        "ADTMF": f["ADTMF"],
+        "ATPTH": atpth,
+        "VISIT": f["VISIT"],
+        "VISITNUM": f["VISITNUM"],
+        "AVISIT": vis["AVISIT"],
+        "AVISITN": vis["AVISITN"],
+        "AWTDIFF": vis["AWTDIFF"],
+        "AWOUTFL": vis["AWOUTFL"],
+        "ABLFL": ablfl,
+        "BASE": base_v,
+        "CHG": chg,
+        "PCHG": pchg,
+        "ANL01FL": anl,
+    }
+    return pd.DataFrame(
+        {c: v.array if isinstance(v, pd.Series) else v for c, v in columns.items()},
+        index=f.index,
+    )
+
+
+def _label(measure: pd.Series, labels: dict[str, str]) -> np.ndarray:
+    """The label of each row's measurement (NaN where it has none), asked once per code."""
+    codes, uniques = pd.factorize(measure.to_numpy(dtype=object))
+    answers = np.array([labels.get(u, np.nan) for u in uniques] + [np.nan], dtype=object)
+    out: np.ndarray = answers[codes]
+    return out
 
 
 def window_problems(adlb: pd.DataFrame) -> list[Problem]:

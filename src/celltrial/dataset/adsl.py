@@ -14,7 +14,7 @@ from celltrial.dataset.schema import (
     stratum_column,
 )
 from celltrial.dataset.tables import Dataset
-from celltrial.dataset.visits import anchors, assign_visits, baseline_rows, findings
+from celltrial.dataset.visits import anchors, baseline_rows, findings, visit_columns
 from celltrial.protocol import Protocol
 
 #: Prefix of ADSL's baseline columns: ``BL_IL6`` is the baseline of measurement ``il6``.
@@ -119,8 +119,8 @@ def derive_adsl(dataset: Dataset, protocol: Protocol, *, checked: bool = True) -
             out[col] = dm[col].to_numpy()
 
     anc = anchors(dataset, protocol)
-    out["RANDDTM"] = anc["RANDDTM"].to_numpy()
-    out["TRTSDTM"] = anc["TRTSDTM"].to_numpy()
+    out["RANDDTM"] = anc["RANDDTM"].array  # datetime64[ns, UTC], not Timestamp objects
+    out["TRTSDTM"] = anc["TRTSDTM"].array
     ex = dataset.table("EX")
     ex_t = pd.DataFrame(
         {
@@ -136,7 +136,8 @@ def derive_adsl(dataset: Dataset, protocol: Protocol, *, checked: bool = True) -
     ids = out["USUBJID"]
     out["TRTEDTM"] = pd.to_datetime(ids.map(g["E"].max()), utc=True)
     out["NDOSE"] = ids.map(g.size()).fillna(0).astype("int64")
-    out["NDOSEPL"] = [_planned_doses(protocol, a) for a in out["ARMCD"]]
+    planned = {a.id: _planned_doses(protocol, a.id) for a in protocol.arms}
+    out["NDOSEPL"] = out["ARMCD"].map(planned).fillna(0).astype("int64")
 
     dv = dataset.table("DV")
     major = set(dv.loc[dv["DVCAT"] == "MAJOR", "USUBJID"])
@@ -145,9 +146,7 @@ def derive_adsl(dataset: Dataset, protocol: Protocol, *, checked: bool = True) -
         ex_t.loc[ex_t["TRT"] != ex_t["USUBJID"].map(dm.set_index("USUBJID")["ARMCD"]), "USUBJID"]
     )
     arm_ids = {a.id for a in protocol.arms}
-    plans_none = out["ACTARMCD"].map(
-        lambda a: a in arm_ids and a != NOT_TREATED and _planned_doses(protocol, a) == 0
-    )
+    plans_none = out["ACTARMCD"].isin([a for a in arm_ids if a != NOT_TREATED and planned[a] == 0])
     randomized = out["ARMCD"].isin(arm_ids).to_numpy(dtype=bool)
     out["ITTFL"] = np.where(randomized, "Y", "N")
     out["SAFFL"] = np.where(randomized & ((out["NDOSE"] > 0) | plans_none), "Y", "N")
@@ -175,11 +174,14 @@ def derive_adsl(dataset: Dataset, protocol: Protocol, *, checked: bool = True) -
 
     f = findings(dataset, protocol)
     if len(f):
-        f = assign_visits(f, protocol, anc)
+        f = f[["USUBJID", "MEASURE", "AVAL", "AVALC", "VISIT", "ADTM"]]
+        f = f.assign(AVISITN=visit_columns(f, protocol, anc)["AVISITN"])
         base = f[baseline_rows(f, protocol, anc)]
+        measured = set(f["MEASURE"].dropna())
+        by_measure = dict(list(base.groupby("MEASURE", sort=False)))
         for m in protocol.measurements:
-            rows = base[base["MEASURE"] == m.code].set_index("USUBJID")
-            if not len(rows) and m.code not in set(f["MEASURE"].dropna()):
+            rows = by_measure.get(m.code, base.iloc[:0]).set_index("USUBJID")
+            if not len(rows) and m.code not in measured:
                 continue
             numeric = m.kind in ("number", "integer")
             values = rows["AVAL"] if numeric else rows["AVALC"]

@@ -41,6 +41,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
 import pandas as pd
 
 from celltrial.dataset import times
@@ -201,11 +202,120 @@ def outcome(
     return Outcome(t, 1, 0, "Censored at last contact", "last contact (drop-out)")
 
 
-def _epoch_hours(ts: pd.Series) -> list[float]:
+def _epoch_hours(ts: pd.Series) -> np.ndarray:
     """UTC timestamps as hours since 1970 (NaN for NaT)."""
     t = pd.to_datetime(ts, utc=True)
     hours = (t - pd.Timestamp(0, tz="UTC")).dt.total_seconds() / 3600.0
-    return [float(h) for h in hours.to_numpy(dtype="float64")]
+    out: np.ndarray = hours.to_numpy(dtype="float64")
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcomes:
+    """:class:`Outcome` of every participant for one endpoint, as columns."""
+
+    hours: np.ndarray
+    cnsr: np.ndarray
+    evtype: np.ndarray
+    description: np.ndarray
+    censor_reason: np.ndarray
+
+
+def outcomes(
+    endpoint: Endpoint,
+    *,
+    occurrences: dict[str, np.ndarray],
+    death: np.ndarray,
+    last_contact: np.ndarray,
+    completed: np.ndarray,
+    labels: dict[str, str] | None = None,
+    end_of_study: np.ndarray | None = None,
+) -> Outcomes:
+    """:func:`outcome` for many participants at once: every argument a column (NaN where
+    :func:`outcome` takes None), the same rules in the same order, row by row.
+
+    ``occurrences`` maps an event code to the hours of its first occurrence at or after the
+    origin (NaN where it did not occur).
+    """
+    labels = labels or {}
+    n = len(death)
+    horizon = float(endpoint.horizon) if endpoint.horizon is not None else math.inf
+    rule = endpoint.censoring.death if endpoint.censoring is not None else "censor_at_death"
+    nan = np.full(n, math.nan)
+    died = ~np.isnan(death)
+    # Candidates (time, priority, evtype, code), in ascending priority: the first minimal time
+    # is the tuple minimum of :func:`outcome`.
+    cands: list[tuple[np.ndarray, int, int, str]] = []
+    for i, code in enumerate(endpoint.events):
+        if code != DEATH_EVENT:
+            cands.append((occurrences.get(code, nan), i, 1, code))
+    for i, code in enumerate(endpoint.competing):
+        if code != DEATH_EVENT:
+            cands.append((occurrences.get(code, nan), 100 + i, 2, code))
+    # A candidate after the death does not count.
+    cands = [(np.where(died & (t > death), math.nan, t), p, k, c) for t, p, k, c in cands]
+    if rule == "event":
+        order = endpoint.events.index(DEATH_EVENT) if DEATH_EVENT in endpoint.events else 99
+        cands.append((death, order, 1, DEATH_EVENT))
+    elif rule == "competing":
+        cands.append((death, 200, 2, DEATH_EVENT))
+    cands.sort(key=lambda c: (c[1], c[2], c[3]))
+    hours = np.full(n, math.nan)
+    cnsr = np.ones(n, dtype=np.int64)
+    evtype = np.zeros(n, dtype=np.int64)
+    desc = np.full(n, None, dtype=object)
+    reason = np.full(n, None, dtype=object)
+    done = np.zeros(n, dtype=bool)
+    if cands:
+        times_ = np.column_stack([np.where(np.isnan(c[0]), np.inf, c[0]) for c in cands])
+        first = np.argmin(times_, axis=1)
+        t = times_[np.arange(n), first]
+        hit = np.isfinite(t) & (t <= horizon)
+        for k, (_, _, kind, code) in enumerate(cands):
+            rows = hit & (first == k)
+            what = labels.get(code, code)
+            hours[rows] = t[rows]
+            if kind == 1:
+                cnsr[rows], evtype[rows], desc[rows] = 0, 1, what
+            else:
+                evtype[rows], desc[rows] = 2, f"Competing event: {what}"
+                reason[rows] = f"competing event ({what})"
+        done |= hit
+    days = f"{horizon / 24:g}" if math.isfinite(horizon) else "end"
+
+    def put(rows: np.ndarray, h: np.ndarray | float, d: str, r: str) -> None:
+        rows = rows & ~done
+        hours[rows] = h[rows] if isinstance(h, np.ndarray) else h
+        desc[rows], reason[rows] = d, r
+        done[rows] = True
+
+    dead_by = died & (death <= horizon)
+    if rule == "censor_at_horizon":
+        put(
+            dead_by,
+            horizon,
+            f"Censored at day {days}: death (kept in the risk set to the horizon)",
+            "death, censored at horizon",
+        )
+    elif rule in ("censor_at_death", "not_applicable"):
+        put(dead_by, death, "Censored at death", "death")
+    at = endpoint.censoring.at if endpoint.censoring is not None else "last_assessment"
+    end_follow = (f"Censored at day {days}: end of follow-up", "end of follow-up")
+    if at == "last_assessment":
+        eos = end_of_study if end_of_study is not None else nan
+        last = np.where(np.isnan(eos), last_contact, eos)
+        put(~np.isnan(last) & (last >= horizon), horizon, *end_follow)
+        t_last = np.maximum(0.0, np.where(np.isnan(last), 0.0, last))
+        put(completed, t_last, "Censored at the end of study", "end of study")
+        put(~completed, t_last, "Censored at last contact", "last contact (drop-out)")
+    else:
+        later = (~np.isnan(last_contact) & (last_contact >= horizon)) | (died & (death > horizon))
+        put(completed | later, horizon, *end_follow)
+        t_last = np.maximum(
+            0.0, np.minimum(np.where(np.isnan(last_contact), 0.0, last_contact), horizon)
+        )
+        put(np.ones(n, dtype=bool), t_last, "Censored at last contact", "last contact (drop-out)")
+    return Outcomes(hours, cnsr, evtype, desc, reason)
 
 
 def derive_adtte(
@@ -241,68 +351,70 @@ def derive_adtte(
     strata = [c for c in adsl.columns if c.startswith("STRAT_")]
     planned = float(planned_start_hours(protocol))
     order = {e.id: i + 1 for i, e in enumerate(endpoints)}
-    # Everything in hours since the epoch, as plain floats: one pass per participant.
-    occ_h = _epoch_hours(occ["ADTM"])
-    by_id: dict[str, list[tuple[str, float]]] = {}
-    for uid, code, t in zip(occ["USUBJID"], occ["EVENT"], occ_h, strict=True):
-        by_id.setdefault(uid, []).append((code, t))
+    # Everything in hours since the epoch, one column per time, one pass per endpoint.
+    uids = adsl["USUBJID"].to_numpy(dtype=object)
+    n = len(uids)
+    where = pd.Index(uids).get_indexer(occ["USUBJID"].to_numpy(dtype=object))
+    occ_at = _epoch_hours(occ["ADTM"])
+    occ_code = occ["EVENT"].to_numpy(dtype=object)
+    mine = where >= 0
+    where, occ_at, occ_code = where[mine], occ_at[mine], occ_code[mine]
     rand_h = _epoch_hours(adsl["RANDDTM"])
     trts_h = _epoch_hours(adsl["TRTSDTM"])
     death_h = _epoch_hours(adsl["DTHDTM"])
     last_h = _epoch_hours(adsl["LSTCNDTM"])
     eos_h = _epoch_hours(adsl["EOSDTM"])
-    keep = adsl[list(ADTTE_KEEP) + strata].to_dict("records")
-    completed = (adsl["EOSSTT"] == "COMPLETED").to_numpy()
-    rows: list[dict[str, object]] = []
-    for j, uid in enumerate(adsl["USUBJID"]):
-        seen = by_id.get(uid, [])
-        death = None if math.isnan(death_h[j]) else death_h[j]
-        if death is None:
-            deaths = [t for c, t in seen if c == DEATH_EVENT]
-            death = min(deaths) if deaths else None
-        for e in endpoints:
-            if e.anchor == "first_administration":
-                if not math.isnan(trts_h[j]):
-                    origin, src = trts_h[j], "FIRST ADMINISTRATION"
-                else:
-                    origin, src = rand_h[j] + planned, "PLANNED FIRST ADMINISTRATION (NOT DOSED)"
-            else:
-                origin, src = rand_h[j], "RANDOMIZATION"
-            first: dict[str, float] = {}
-            for code, t in seen:
-                if t >= origin and (code not in first or t < first[code]):
-                    first[code] = t - origin
-            if math.isnan(origin):
-                o = Outcome(math.nan, 1, 0, NO_ORIGIN, None)
-            else:
-                o = outcome(
-                    e,
-                    occurrences=first,
-                    death=None if death is None else max(0.0, death - origin),
-                    last_contact=None if math.isnan(last_h[j]) else last_h[j] - origin,
-                    completed=bool(completed[j]),
-                    labels=labels,
-                    end_of_study=None if math.isnan(eos_h[j]) else eos_h[j] - origin,
-                )
-            row = dict(keep[j])
-            row.update(
-                PARAMN=order[e.id],
-                PARAMCD=e.id,
-                PARAM=e.label,
-                STARTH=origin,
-                STARTSRC=src,
-                AVAL=o.hours / times.HOURS_PER_DAY,
-                AVALU="DAYS",
-                AVALH=o.hours,
-                CNSR=o.cnsr,
-                EVTYPE=o.evtype,
-                EVNTDESC=o.description,
-                CNSDTDSC=o.censor_reason,
-            )
-            rows.append(row)
+    completed = (adsl["EOSSTT"] == "COMPLETED").to_numpy(dtype=bool)
+    # DM's death time, else the first death recorded as a clinical event.
+    recorded = _first(where, occ_at, occ_code == DEATH_EVENT, n)
+    death_h = np.where(np.isnan(death_h), recorded, death_h)
+    base = adsl[list(ADTTE_KEEP) + strata].reset_index(drop=True)
+    parts: list[pd.DataFrame] = []
+    for e in endpoints:
+        if e.anchor == "first_administration":
+            dosed = ~np.isnan(trts_h)
+            origin = np.where(dosed, trts_h, rand_h + planned)
+            src = np.where(
+                dosed, "FIRST ADMINISTRATION", "PLANNED FIRST ADMINISTRATION (NOT DOSED)"
+            ).astype(object)
+        else:
+            origin = rand_h
+            src = np.full(n, "RANDOMIZATION", dtype=object)
+        after = occ_at >= origin[where]
+        first = {
+            code: _first(where, occ_at, after & (occ_code == code), n) - origin
+            for code in {*e.events, *e.competing}
+        }
+        o = outcomes(
+            e,
+            occurrences=first,
+            death=np.maximum(0.0, death_h - origin),
+            last_contact=last_h - origin,
+            completed=completed,
+            labels=labels,
+            end_of_study=eos_h - origin,
+        )
+        no_origin = np.isnan(origin)
+        hours = np.where(no_origin, math.nan, o.hours)
+        part = base.copy()
+        part["PARAMN"] = order[e.id]
+        part["PARAMCD"] = e.id
+        part["PARAM"] = e.label
+        part["STARTH"] = origin
+        part["STARTSRC"] = src
+        part["AVAL"] = hours / times.HOURS_PER_DAY
+        part["AVALU"] = "DAYS"
+        part["AVALH"] = hours
+        part["CNSR"] = np.where(no_origin, 1, o.cnsr)
+        part["EVTYPE"] = np.where(no_origin, 0, o.evtype)
+        part["EVNTDESC"] = np.where(no_origin, NO_ORIGIN, o.description)
+        reason = o.censor_reason.copy()
+        reason[no_origin] = None
+        part["CNSDTDSC"] = reason
+        parts.append(part)
     cols = [*ADTTE_KEEP, *strata, "PARAMN", "PARAMCD", "PARAM", "STARTH", "STARTSRC"]
     cols += ["AVAL", "AVALU", "AVALH", "CNSR", "EVTYPE", "EVNTDESC", "CNSDTDSC"]
-    out = pd.DataFrame(rows, columns=cols)
+    out = pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
     epoch = pd.Timestamp(0, tz="UTC")
     out.insert(
         out.columns.get_loc("STARTH"),
@@ -326,3 +438,12 @@ def derive_adtte(
     out["AVAL"] = out["AVAL"].astype("float64")
     out["AVALH"] = out["AVALH"].astype("float64")
     return out.sort_values(["PARAMN", "USUBJID"], kind="stable", ignore_index=True)
+
+
+def _first(where: np.ndarray, at: np.ndarray, keep: np.ndarray, n: int) -> np.ndarray:
+    """Per participant (0 … n-1): the earliest of ``at`` over the rows ``keep`` that
+    ``where`` assigns to that participant; NaN where there is none."""
+    out = np.full(n, np.inf)
+    np.minimum.at(out, where[keep], at[keep])
+    out[np.isinf(out)] = math.nan
+    return out

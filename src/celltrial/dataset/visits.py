@@ -11,6 +11,9 @@ window and kept.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -59,35 +62,34 @@ def findings(dataset: Dataset, protocol: Protocol) -> pd.DataFrame:
     ``ADTM`` (UTC), ``ADTMF``, ``VISIT``, ``VISITNUM``.
     """
     cat = catalogue(protocol)
-    parts = []
+    names = ["DOMAIN", "SRCROW", "USUBJID", "TESTCD", "TEST", "AVAL", "AVALC", "UNIT"]
+    names += ["STAT", "DTC", "VISIT", "VISITNUM", "MEASURE"]
+    columns: dict[str, list[np.ndarray]] = {c: [] for c in names}
     for code in dataset.findings_domains:
         t = dataset.table(code)
         p = code
-        part = pd.DataFrame(
-            {
-                "DOMAIN": code,
-                "SRCROW": np.arange(1, len(t) + 1),
-                "USUBJID": t["USUBJID"].to_numpy(),
-                "TESTCD": t[f"{p}TESTCD"].to_numpy(),
-                "TEST": t[f"{p}TEST"].to_numpy(),
-                "AVAL": t[f"{p}STRESN"].to_numpy(dtype="float64"),
-                "AVALC": t[f"{p}STRESC"].to_numpy(),
-                "UNIT": t[f"{p}ORRESU"].to_numpy(),
-                "STAT": t[f"{p}STAT"].to_numpy(),
-                "DTC": t[f"{p}DTC"].to_numpy(),
-                "VISIT": t["VISIT"].to_numpy(),
-                "VISITNUM": t["VISITNUM"].to_numpy(dtype="float64"),
-            }
-        )
-        part["MEASURE"] = [
-            cat[(code, tc)].code if (code, tc) in cat else None for tc in part["TESTCD"]
-        ]
-        parts.append(part)
-    if not parts:
-        cols = ["DOMAIN", "SRCROW", "USUBJID", "TESTCD", "TEST", "AVAL", "AVALC", "UNIT"]
-        cols += ["STAT", "DTC", "VISIT", "VISITNUM", "MEASURE"]
-        parts.append(pd.DataFrame({c: pd.Series([], dtype="object") for c in cols}))
-    out = pd.concat(parts, ignore_index=True)
+        part = {
+            "DOMAIN": np.full(len(t), code, dtype=object),
+            "SRCROW": np.arange(1, len(t) + 1),
+            "USUBJID": t["USUBJID"].to_numpy(dtype=object),
+            "TESTCD": t[f"{p}TESTCD"].to_numpy(dtype=object),
+            "TEST": t[f"{p}TEST"].to_numpy(dtype=object),
+            "AVAL": t[f"{p}STRESN"].to_numpy(dtype="float64"),
+            "AVALC": t[f"{p}STRESC"].to_numpy(dtype=object),
+            "UNIT": t[f"{p}ORRESU"].to_numpy(dtype=object),
+            "STAT": t[f"{p}STAT"].to_numpy(dtype=object),
+            "DTC": t[f"{p}DTC"].to_numpy(dtype=object),
+            "VISIT": t["VISIT"].to_numpy(dtype=object),
+            "VISITNUM": t["VISITNUM"].to_numpy(dtype="float64"),
+        }
+        codes = {tc: m.code for (d, tc), m in cat.items() if d == code}
+        part["MEASURE"] = _lookup(t[f"{p}TESTCD"], codes)
+        for c in names:
+            columns[c].append(part[c])
+    if not dataset.findings_domains:
+        out = pd.DataFrame({c: pd.Series([], dtype="object") for c in names})
+    else:
+        out = pd.DataFrame({c: np.concatenate(v) for c, v in columns.items()})
     out["ADTM"] = times.to_utc(out["DTC"])
     out["ADTMF"] = times.imputed_flag(out["DTC"])
     return out
@@ -121,36 +123,77 @@ def assign_visits(rows: pd.DataFrame, protocol: Protocol, anchor: pd.DataFrame) 
 
     ``rows`` needs ``USUBJID``, ``ADTM`` and ``VISIT`` (the visit as collected).
     """
-    rows = rows.copy()
-    bounds = visit_bounds(protocol, anchor, rows["USUBJID"])
-    t = rows["ADTM"]
-    n, k = len(rows), len(bounds)
+    return rows.assign(**visit_columns(rows, protocol, anchor))
+
+
+def _ns(values: pd.Series) -> np.ndarray:
+    """UTC instants as int64 nanoseconds since 1970 (NaT: int64 min)."""
+    out: np.ndarray = (
+        pd.to_datetime(values, utc=True).to_numpy(dtype="datetime64[ns]").view(np.int64)
+    )
+    return out
+
+
+_NAT = np.iinfo(np.int64).min
+
+
+def visit_columns(
+    rows: pd.DataFrame, protocol: Protocol, anchor: pd.DataFrame
+) -> dict[str, pd.Series]:
+    """The columns :func:`assign_visits` adds (``AVISIT``, ``AVISITN``, ``AWTDIFF``,
+    ``AWOUTFL``), each indexed like ``rows``; the arithmetic on int64 nanoseconds.
+
+    ``hours_between`` and the window comparisons of each visit, as :func:`visit_bounds` has
+    them, on the whole column at once: ``(t − nominal)`` in nanoseconds, then seconds, then
+    hours, as :meth:`pandas.Series.dt.total_seconds` divides."""
+    by_id = anchor.drop_duplicates("USUBJID").set_index("USUBJID")
+    where = by_id.index.get_indexer(rows["USUBJID"].to_numpy(dtype=object))
+    known = where >= 0
+
+    def per_row(col: str) -> np.ndarray:
+        v = _ns(by_id[col])
+        out = np.full(len(rows), _NAT, dtype=np.int64)
+        out[known] = v[where[known]]
+        return out
+
+    rand, fadm = per_row("RANDDTM"), per_row("FADMDTM")
+    t = _ns(rows["ADTM"])
+    t_ok = t != _NAT
+    visits = protocol.schedule.visits
+    n, k = len(rows), len(visits)
     inside = np.zeros((n, k), dtype=bool)
     dist = np.full((n, k), np.inf)
     diff = np.full((n, k), np.nan)
-    for j, (_, nominal, lo, hi) in enumerate(bounds):
-        hrs = times.hours_between(nominal, t).to_numpy(dtype="float64")
-        ok = ((t >= lo) & (t <= hi)).to_numpy(dtype=bool)
+    for j, v in enumerate(visits):
+        origin = rand if protocol.schedule.anchor_of(v) == "randomization" else fadm
+        ok_o = origin != _NAT
+        nominal = origin + pd.Timedelta(hours=v.at).value
+        lo = nominal + pd.Timedelta(hours=v.window[0]).value
+        hi = nominal + pd.Timedelta(hours=v.window[1]).value
+        both = ok_o & t_ok
+        with np.errstate(invalid="ignore"):
+            hrs = np.where(both, (t - np.where(both, nominal, 0)) / 1_000_000_000, np.nan) / 3600.0
+        ok = both & (t >= lo) & (t <= hi)
         inside[:, j] = ok
         dist[:, j] = np.where(ok, np.abs(hrs), np.inf)
         diff[:, j] = hrs
-    ids = [v.id for v, *_ in bounds]
-    collected = rows["VISIT"].map(lambda x: ids.index(x) if x in ids else -1).to_numpy()
+    ids = [v.id for v in visits]
+    collected = _position(rows["VISIT"], ids)
     keep = (collected >= 0) & inside[np.arange(n), np.maximum(collected, 0)]
     nearest = np.argmin(dist, axis=1) if k else np.zeros(n, dtype=int)
     chosen = np.where(keep, collected, nearest)
     found = np.asarray(inside.any(axis=1), dtype=bool)
-    rows["AVISIT"] = pd.Series(
-        _pick(found, np.array(ids, dtype=object), chosen), index=rows.index, dtype="object"
-    )
-    rows["AVISITN"] = pd.Series(np.where(found, chosen + 1.0, np.nan), index=rows.index)
-    rows["AWTDIFF"] = pd.Series(
-        np.where(found, diff[np.arange(n), chosen] if k else np.nan, np.nan), index=rows.index
-    )
-    rows["AWOUTFL"] = pd.Series(
-        times.marked(t.notna().to_numpy() & ~found), index=rows.index, dtype="object"
-    )
-    return rows
+    index = rows.index
+    return {
+        "AVISIT": pd.Series(
+            _pick(found, np.array(ids, dtype=object), chosen), index=index, dtype="object"
+        ),
+        "AVISITN": pd.Series(np.where(found, chosen + 1.0, np.nan), index=index),
+        "AWTDIFF": pd.Series(
+            np.where(found, diff[np.arange(n), chosen] if k else np.nan, np.nan), index=index
+        ),
+        "AWOUTFL": pd.Series(times.marked(t_ok & ~found), index=index, dtype="object"),
+    }
 
 
 def baseline_visit(protocol: Protocol, measure: str) -> str | None:
@@ -191,18 +234,24 @@ def baseline_rows(
     limits = {
         m.code: order.get(baseline_visit(protocol, m.code) or "", 0) for m in protocol.measurements
     }
-    limit = rows["MEASURE"].map(lambda m: limits.get(m, 0) if m is not None else 0)
+    limit = pd.Series(
+        _lookup(rows["MEASURE"], limits, 0).astype("int64"), index=rows.index, copy=False
+    )
     has_value = rows["AVAL"].notna() | rows["AVALC"].notna()
     in_visit = rows["AVISITN"] <= limit
     if anchor is not None and len(rows):
-        collected = rows["VISIT"].map(lambda v: order.get(v, np.nan)).astype("float64")
+        collected = pd.Series(
+            _lookup(rows["VISIT"], order, np.nan).astype("float64"), index=rows.index, copy=False
+        )
         fadm = pd.to_datetime(rows["USUBJID"].map(anchor.set_index("USUBJID")["FADMDTM"]), utc=True)
         early = rows["AVISITN"].isna() & (collected <= limit) & (rows["ADTM"] <= fadm)
         in_visit = in_visit | early.fillna(False).astype(bool)
     cand = rows["MEASURE"].notna() & has_value & in_visit
     flag = pd.Series(False, index=rows.index)
     if cand.any():
-        c = rows[cand].sort_values(["ADTM", "AVISITN"])
+        c = rows.loc[cand, ["USUBJID", "MEASURE", "ADTM", "AVISITN"]].sort_values(
+            ["ADTM", "AVISITN"]
+        )
         last = c.groupby(["USUBJID", "MEASURE"], sort=False).tail(1).index
         flag[last] = True
     return flag
@@ -212,4 +261,20 @@ def _pick(found: np.ndarray, ids: np.ndarray, chosen: np.ndarray) -> np.ndarray:
     out = np.full(len(found), None, dtype=object)
     if len(ids):
         out[found] = ids[chosen[found]]
+    return out
+
+
+def _lookup(values: pd.Series, table: Mapping[Any, object], default: object = None) -> np.ndarray:
+    """``table[v]`` for each value (``default`` where ``v`` is not a key, or is missing), as
+    an object array: the dictionary is asked once per distinct value, not once per row."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    answers = np.array([table.get(u, default) for u in uniques] + [default], dtype=object)
+    out: np.ndarray = answers[codes]  # code -1 (missing) takes the last: default
+    return out
+
+
+def _position(values: pd.Series, ids: list[str]) -> np.ndarray:
+    """The index of each value in ``ids`` (its first, -1 where it is not one of them)."""
+    first = {v: i for i, v in reversed(list(enumerate(ids)))}
+    out: np.ndarray = _lookup(values, first, -1).astype(np.int64)
     return out

@@ -21,7 +21,7 @@ from celltrial.analysis.results import (
     Missing,
 )
 from celltrial.analysis.trial import HOURS_PER_DAY, Trial
-from celltrial.protocol import Endpoint
+from celltrial.protocol import Condition, Endpoint
 from celltrial.stats import FisherResult, fisher_exact, odds_ratio, risk_difference, risk_ratio
 
 
@@ -103,6 +103,43 @@ def arm_counts(
     return per, pooled, {c.arm: (c.events, c.n) for c in per}
 
 
+_NUMERIC_OPS = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal}
+
+
+def _holds(
+    condition: Condition, aval: np.ndarray, avalc: np.ndarray
+) -> tuple[np.ndarray, list[str | None]]:
+    """Whether each result satisfies ``condition`` (1 or 0) and, where it cannot be compared,
+    why: the numeric value (AVAL) when there is one, else the character result (``Y``, ``N``,
+    ``TRUE``, ``FALSE`` read as booleans). Numbers against a numeric bound are compared as one
+    array; anything else value by value with :meth:`Condition.holds`, once per distinct value.
+    """
+    n = len(aval)
+    out = np.zeros(n, dtype=int)
+    bad: list[str | None] = [None] * n
+    num = pd.notna(aval)
+    op = condition.operator
+    values = aval[num].astype(float)
+    if op in _NUMERIC_OPS:
+        out[num] = _NUMERIC_OPS[op](values, float(getattr(condition, op)))
+    elif op == "between":
+        assert condition.between is not None
+        lo, hi = condition.between
+        out[num] = (lo <= values) & (values <= hi)
+    else:
+        seen: dict[float, int] = {}
+        out[num] = [seen.setdefault(v, int(condition.holds(v))) for v in values.tolist()]
+    for i in np.flatnonzero(~num).tolist():
+        value: object = avalc[i]
+        if isinstance(value, str) and value.upper() in ("TRUE", "FALSE", "Y", "N"):
+            value = value.upper() in ("TRUE", "Y")
+        try:
+            out[i] = int(condition.holds(value))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            bad[i] = f"result {value!r} cannot be compared"
+    return out, bad
+
+
 def binary(ep: Endpoint, trial: Trial) -> BinaryResult:
     """Participants with the outcome per arm; Fisher's exact test; risk difference (Newcombe).
 
@@ -112,54 +149,56 @@ def binary(ep: Endpoint, trial: Trial) -> BinaryResult:
     labels = trial.arms.labels
     pop, arm_col = population(trial.adsl, ep.population)
     events, findings = trial.binary_events, trial.adlb
-    missing: list[Missing] = []
-    y_l: list[int] = []
-    g_l: list[str] = []
+    ids = pop["USUBJID"].to_numpy(dtype=object)
+    arm_text = pop[arm_col].astype(str).to_numpy(dtype=object)
+    # Per participant of the population: the outcome (1 or 0), or why there is none.
+    y_all = np.zeros(len(ids), dtype=int)
+    why: list[str | None] = [None] * len(ids)
     if ep.measurement is not None and ep.condition is not None:
         f = findings
         f = f[(f["MEASURE"] == ep.measurement) & (f["AVISIT"] == ep.visit)]
         f = f[f["ANL01FL"] == "Y"].set_index("USUBJID")
+        f = f[~f.index.duplicated(keep="first")]
         what = f"{ep.measurement} {ep.condition.describe()} at {ep.visit}"
-        for uid, arm in zip(pop["USUBJID"], pop[arm_col], strict=True):
-            if uid not in f.index:
-                missing.append(Missing(uid, str(arm), f"no {ep.measurement} result at {ep.visit}"))
-                continue
-            r = f.loc[uid]
-            r = r.iloc[0] if isinstance(r, pd.DataFrame) else r
-            value = r["AVAL"] if pd.notna(r["AVAL"]) else r["AVALC"]
-            if isinstance(value, str) and value.upper() in ("TRUE", "FALSE", "Y", "N"):
-                value = value.upper() in ("TRUE", "Y")
-            try:
-                y_l.append(int(ep.condition.holds(value)))
-            except (TypeError, ValueError):
-                missing.append(Missing(uid, str(arm), f"result {value!r} cannot be compared"))
-                continue
-            g_l.append(str(arm))
+        found = pd.Series(ids, dtype=object).isin(f.index).to_numpy(dtype=bool)
+        for i in np.flatnonzero(~found).tolist():
+            why[i] = f"no {ep.measurement} result at {ep.visit}"
+        if found.any():
+            at = f.reindex(ids[found])
+            held, bad = _holds(ep.condition, at["AVAL"].to_numpy(), at["AVALC"].to_numpy())
+            y_all[found] = held
+            for i, b in zip(np.flatnonzero(found).tolist(), bad, strict=True):
+                why[i] = b
     else:
         rows = events if events is not None else pd.DataFrame(columns=["PARAMCD", "USUBJID"])
         rows = rows[rows["PARAMCD"] == ep.id].set_index("USUBJID")
         horizon_h = float(ep.horizon or trial.protocol.follow_up or 0)
         what = f"{' or '.join(ep.events)} by day {horizon_h / HOURS_PER_DAY:g}"
-        for uid, arm in zip(pop["USUBJID"], pop[arm_col], strict=True):
-            if uid not in rows.index:
-                missing.append(Missing(uid, str(arm), "no follow-up record"))
-                continue
-            r = rows.loc[uid]
-            if int(r["EVTYPE"]) == 1:
-                y_l.append(1)
-            elif float(r["AVALH"]) >= horizon_h or int(r["EVTYPE"]) == 2:
-                y_l.append(0)
-            else:
-                missing.append(
-                    Missing(
-                        uid,
-                        str(arm),
-                        f"followed to day {float(r['AVAL']):.1f} only, without the event "
-                        f"({r['CNSDTDSC']})",
-                    )
-                )
-                continue
-            g_l.append(str(arm))
+        found = pd.Series(ids, dtype=object).isin(rows.index).to_numpy(dtype=bool)
+        for i in np.flatnonzero(~found).tolist():
+            why[i] = "no follow-up record"
+        if found.any():
+            r = rows.reindex(ids[found])
+            evtype = r["EVTYPE"].to_numpy(dtype=float)
+            event = evtype == 1
+            known = event | (r["AVALH"].to_numpy(dtype=float) >= horizon_h) | (evtype == 2)
+            y_all[found] = event.astype(int)
+            short = ~known
+            for i, a, c in zip(
+                np.flatnonzero(found)[short].tolist(),
+                r["AVAL"].to_numpy()[short].tolist(),
+                r["CNSDTDSC"].to_numpy()[short].tolist(),
+                strict=True,
+            ):
+                why[i] = f"followed to day {float(a):.1f} only, without the event ({c})"
+    ok = np.array([w is None for w in why], dtype=bool)
+    missing = [
+        Missing(uid, arm, w)
+        for uid, arm, w in zip(ids.tolist(), arm_text.tolist(), why, strict=True)
+        if w is not None
+    ]
+    y_l = y_all[ok].tolist()
+    g_l = arm_text[ok].tolist()
     y, g = np.array(y_l, dtype=int), np.array(g_l)
     per, pooled, counts = arm_counts(trial.arms, g, y)
     notes: list[str] = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 from functools import partial
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,19 +36,32 @@ def _distribution(arm: str, label: str, v: np.ndarray) -> ArmDistribution:
 
 
 def _why_missing(
-    uid: str, rows: pd.DataFrame, visit: str | None, baseline: str | None, died: Any
-) -> str:
-    mine = rows[rows["USUBJID"] == uid]
-    at = mine[mine["AVISIT"] == visit]
-    if baseline is not None and not (mine["ABLFL"] == "Y").any():
-        return "no baseline value"
-    if len(at) and (at["STAT"] == "NOT DONE").any():
-        return f"not done at {visit}"
-    if (mine["AWOUTFL"] == "Y").any():
-        return f"measured outside the {visit} visit window"
-    if died:
-        return f"died before {visit}"
-    return f"no result at {visit}"
+    uids: np.ndarray, rows: pd.DataFrame, visit: str | None, baseline: str | None, died: np.ndarray
+) -> list[str]:
+    """Why each participant of ``uids`` has no value: the first that applies of no baseline
+    value, not done at the visit, measured outside the visit window, died, no result.
+
+    ``rows`` are the measurement's ADLB rows; one pass over them, not one per participant."""
+    ids = rows["USUBJID"]
+    who = pd.Series(uids, dtype=object)
+
+    def among(mask: pd.Series) -> np.ndarray:
+        out: np.ndarray = who.isin(ids[mask]).to_numpy(dtype=bool)
+        return out
+
+    none = np.zeros(len(uids), dtype=bool)
+    no_base = ~among(rows["ABLFL"] == "Y") if baseline is not None else none
+    not_done = among((rows["AVISIT"] == visit) & (rows["STAT"] == "NOT DONE"))
+    outside = among(rows["AWOUTFL"] == "Y")
+    reasons = [
+        "no baseline value",
+        f"not done at {visit}",
+        f"measured outside the {visit} visit window",
+        f"died before {visit}",
+    ]
+    pick = np.select([no_base, not_done, outside, died], [0, 1, 2, 3], default=4).tolist()
+    words = [*reasons, f"no result at {visit}"]
+    return [words[k] for k in pick]
 
 
 def _trajectory(
@@ -162,19 +174,21 @@ def continuous(ep: Endpoint, trial: Trial) -> ContinuousResult:
     at = rows[(rows["AVISIT"] == ep.visit) & (rows["ANL01FL"] == "Y") & rows[col].notna()]
     at = at.drop_duplicates("USUBJID").set_index("USUBJID")
     died = adsl.set_index("USUBJID")["DTHFL"].eq("Y")
-    missing: list[Missing] = []
-    v_l: list[float] = []
-    g_l: list[str] = []
-    uids: list[str] = []
-    for uid, arm in zip(pop["USUBJID"], pop[arm_col], strict=True):
-        if uid in at.index:
-            v_l.append(float(at.at[uid, col]))
-            g_l.append(str(arm))
-            uids.append(str(uid))
-        else:
-            why = _why_missing(uid, rows, ep.visit, ep.baseline_visit, bool(died.get(uid, False)))
-            missing.append(Missing(uid, str(arm), why))
-    v, g = np.array(v_l, dtype=float), np.array(g_l)
+    ids = pop["USUBJID"].to_numpy(dtype=object)
+    arm_text = pop[arm_col].astype(str).to_numpy(dtype=object)
+    has = pd.Series(ids).isin(at.index).to_numpy(dtype=bool)
+    uids = ids[has].tolist()
+    v = at[col].reindex(uids).to_numpy(dtype=float)
+    g_l = arm_text[has].tolist()
+    gone = ~has
+    gone_ids = ids[gone]
+    dead = died.reindex(gone_ids, fill_value=False).to_numpy(dtype=bool)
+    why = _why_missing(gone_ids, rows, ep.visit, ep.baseline_visit, dead)
+    missing = [
+        Missing(uid, arm, reason)
+        for uid, arm, reason in zip(gone_ids.tolist(), arm_text[gone].tolist(), why, strict=True)
+    ]
+    g = np.array(g_l)
     order = [a for a in trial.arms.order(g_l) if np.any(g == a)]
     per = tuple(_distribution(a, labels.get(a, a), v[g == a]) for a in order)
     pooled = _distribution(POOLED, POOLED_LABEL, v)
@@ -242,7 +256,7 @@ def continuous(ep: Endpoint, trial: Trial) -> ContinuousResult:
     percent: tuple[ArmDistribution, ...] = ()
     percent_pooled = None
     if "percent_change" in listed and change:
-        pc = np.array([float(at.at[u, "PCHG"]) for u in uids], dtype=float)
+        pc = at["PCHG"].reindex(uids).to_numpy(dtype=float) if uids else np.zeros(0)
         if np.any(np.isnan(pc)):
             notes.append(
                 f"percent change not defined for {int(np.sum(np.isnan(pc)))} participant(s) "
@@ -254,7 +268,7 @@ def continuous(ep: Endpoint, trial: Trial) -> ContinuousResult:
         methods.append("percent change from baseline, 100 × (value − baseline) / baseline")
     by_survival: tuple[ByOutcome, ...] = ()
     if "survivors_vs_deaths" in listed:
-        dead = np.array([bool(died.get(u, False)) for u in uids], dtype=bool)
+        dead = died.reindex(uids, fill_value=False).to_numpy(dtype=bool)
         by_survival = _by_survival(groups, dead, g, notes, methods)
     arm_of = dict(zip(pop["USUBJID"], pop[arm_col].astype(str), strict=True))
     return ContinuousResult(

@@ -13,6 +13,22 @@ from celltrial.analysis.results import POOLED, SafetyCountResult, WindowCount
 from celltrial.analysis.trial import Trial
 from celltrial.dataset import times, window_flag
 from celltrial.protocol import Endpoint
+from celltrial.protocol.models import SafetyWindow
+
+
+def _named(w: SafetyWindow, hit: pd.DataFrame) -> np.ndarray:
+    """:meth:`SafetyWindow.counts` of each AE row (reported, decoded term), asked once per
+    distinct pair of terms."""
+    seen: dict[tuple[object, object], bool] = {}
+    out = np.fromiter(
+        (
+            seen[k] if (k := (a, b)) in seen else seen.setdefault(k, w.counts(a, b))
+            for a, b in zip(hit["AETERM"].tolist(), hit["AEDECOD"].tolist(), strict=True)
+        ),
+        dtype=bool,
+        count=len(hit),
+    )
+    return out
 
 
 def window_events(trial: Trial, window_ids: list[str]) -> pd.DataFrame:
@@ -31,11 +47,7 @@ def window_events(trial: Trial, window_ids: list[str]) -> pd.DataFrame:
             # A boolean mask of the frame's length, also when no AE is in the window (a trial
             # with no AE at all): indexing by an empty non-boolean list would select no
             # *columns* and lose USUBJID (the KeyError of issue 15).
-            named = np.fromiter(
-                (w.counts(a, b) for a, b in zip(hit["AETERM"], hit["AEDECOD"], strict=True)),
-                dtype=bool,
-                count=len(hit),
-            )
+            named = _named(w, hit)
             hit = hit.loc[named]
             parts.append(
                 pd.DataFrame(
@@ -87,8 +99,8 @@ def safety_count(ep: Endpoint, trial: Trial) -> SafetyCountResult:
         what = "treatment-emergent adverse events"
     ev = ev[ev["USUBJID"].isin(arm_of)]
     with_ev = set(ev["USUBJID"])
-    g = np.array([arm_of[u] for u in pop["USUBJID"]])
-    y = np.array([int(u in with_ev) for u in pop["USUBJID"]])
+    g = np.array([arm_of[u] for u in pop["USUBJID"].tolist()])
+    y = pop["USUBJID"].isin(with_ev).to_numpy(dtype=int)
     per, pooled, counts = arm_counts(trial.arms, g, y)
     windows: list[WindowCount] = []
     wlabels = {w.id: w.label for w in trial.protocol.safety.windows}

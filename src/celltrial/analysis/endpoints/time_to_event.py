@@ -8,7 +8,6 @@ import warnings
 from functools import partial
 
 import numpy as np
-import pandas as pd
 
 from celltrial.analysis.descriptive import mean_sd, quartiles
 from celltrial.analysis.endpoints._common import attempt, base_fields
@@ -165,21 +164,21 @@ def time_to_event(ep: Endpoint, trial: Trial) -> TimeToEventResult:
         trial.adtte[trial.adtte["PARAMCD"] == ep.id].drop_duplicates("USUBJID").set_index("USUBJID")
     )
     horizon = (ep.horizon if ep.horizon is not None else math.inf) / HOURS_PER_DAY
-    missing: list[Missing] = []
-    t_l: list[float] = []
-    ev_l: list[int] = []
-    g_l: list[str] = []
-    for uid, arm in zip(pop["USUBJID"], pop[arm_col], strict=True):
-        if uid not in rows.index or pd.isna(rows.at[uid, "AVAL"]):
-            missing.append(Missing(uid, str(arm), "no time-to-event record (ADTTE)"))
-            continue
-        t_l.append(float(rows.at[uid, "AVAL"]))
-        ev_l.append(int(rows.at[uid, "EVTYPE"]))
-        g_l.append(str(arm))
-    t, evtype, g = np.array(t_l, dtype=float), np.array(ev_l, dtype=int), np.array(g_l)
+    ids = pop["USUBJID"].to_numpy(dtype=object)
+    arm_text = pop[arm_col].astype(str).to_numpy(dtype=object)
+    aval = rows["AVAL"].reindex(ids)
+    has = aval.notna().to_numpy(dtype=bool)
+    missing = [
+        Missing(uid, arm, "no time-to-event record (ADTTE)")
+        for uid, arm in zip(ids[~has].tolist(), arm_text[~has].tolist(), strict=True)
+    ]
+    kept = ids[has]
+    t = aval.to_numpy(dtype=float)[has]
+    evtype = rows["EVTYPE"].reindex(kept).to_numpy().astype(int)
+    g_l = arm_text[has].tolist()
+    g = np.array(g_l)
     status = trial.adsl.drop_duplicates("USUBJID").set_index("USUBJID")["EOSSTT"]
-    kept = [u for u in pop["USUBJID"] if u in rows.index and not pd.isna(rows.at[u, "AVAL"])]
-    live = np.array([status.get(u) == "ONGOING" for u in kept], dtype=bool)
+    live = (status.reindex(kept) == "ONGOING").to_numpy(dtype=bool)
     notes: list[str] = []
     order = [a for a in trial.arms.order(g_l) if np.any(g == a)]
     per_arm = tuple(
