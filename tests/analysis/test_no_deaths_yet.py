@@ -16,7 +16,8 @@ from celltrial.simulate import load_scenario, simulate_trial
 
 def test_a_trial_without_deaths_is_analysed() -> None:
     p = load_protocol("lanzoni2021")
-    ds = simulate_trial(p, load_scenario("lanzoni2021", p), n=4, rng=np.random.default_rng(3))
+    ds = simulate_trial(p, load_scenario("lanzoni2021", p), n=4, rng=np.random.default_rng(5))
+    # seed 5: no death among the 4 under the columnar simulator (seed 3 drew one)
     assert ds.table("DM")["DTHDTC"].isna().all()  # the case: no death recorded
     adsl = derive_adsl(ds, p)
     assert str(adsl["DTHDTM"].dtype) == "datetime64[ns, UTC]"
