@@ -1428,3 +1428,44 @@ def test_counts_with_the_people_left_out(tmp_path: Path) -> None:
         "Neuropathic pain diminished in eight.\n"
     )
     assert _counts(_one(tmp_path, "t.txt", text)) == {(11, 20), (6, 20), (8, 20)}
+
+
+# ------------------------------------------------------------------------------------------
+# the twenty-fourth held-out set's misses at its first look, as general patterns (each failed
+# before)
+# ------------------------------------------------------------------------------------------
+def test_ninety_five_percent_confidence_interval_in_words() -> None:
+    s = "(hazard ratio for death, 0.50; 95 percent confidence interval, 0.28 to 0.89; P=0.02)"
+    (est,) = _values(items_in(s), "estimate")
+    assert (est["measure"], est["value"], est["low"], est["high"]) == ("HR", 0.5, 0.28, 0.89)
+
+
+def test_none_in_either_group_and_an_arm_named_by_its_abbreviation(tmp_path: Path) -> None:
+    text = (
+        "Title\n\nPatients were randomized to intrathecal MSCs (IT, n = 16), intravenous MSCs "
+        "(IV, n = 16) or sham (n = 16). Headache occurred in 7 IT patients. Serious adverse "
+        "events: none in either group.\n"
+    )
+    assert _counts(_one(tmp_path, "t.txt", text)) == {(7, 16), (0, 16)}
+
+
+def test_patients_per_dose_and_an_observational_cohort(tmp_path: Path) -> None:
+    # was: an arm of 9 (the treated) and no control arm
+    text = (
+        "Title\n\nNine patients received MSCs at 0.3, 1.0 or 3.0 million cells/kg (three "
+        "patients per dose), and 21 concurrent patients who did not receive cells formed an "
+        "observational cohort. Mortality was 2 of 9 and 8 of 21.\n"
+    )
+    p = _one(tmp_path, "t.txt", text)
+    assert {3, 21} <= _sizes(p)
+    assert 9 not in _sizes(p)
+
+
+def test_a_cohort_number_is_not_a_listed_dose() -> None:
+    # was: 1 × 10^7 and 3 × 10^7 cells/kg read from "cohort 1 (n = 3), 0.5 × 10^7" and
+    # "cohort 2 (n = 3), 1 × 10^7"
+    s = (
+        "Infants received MSCs in three cohorts: cohort 1 (n = 3), 0.5 × 10^7 cells/kg; cohort "
+        "2 (n = 3), 1 × 10^7 cells/kg; cohort 3 (n = 6), 2 × 10^7 cells/kg."
+    )
+    assert sorted(v["amount"] for v in _values(items_in(s), "dose")) == [5e6, 1e7, 2e7]

@@ -184,7 +184,7 @@ _THRESHOLD = re.compile(
 )
 _RELATION = {"<=": "≤", ">=": "≥", "⩽": "≤", "⩾": "≥", "of": "=", "was": "=", ":": "="}
 _CI = re.compile(
-    r"(\d{2}(?:\.\d)?)\s*%\s*(?:CI|confidence interval(?:\s*[\[(]CI[\])])?|CrI|credible interval)\s*[:,=]?\s*[(\[]?\s*"
+    r"(\d{2}(?:\.\d)?)\s*(?:%|percent)\s*(?:CI|confidence interval(?:\s*[\[(]CI[\])])?|CrI|credible interval)\s*[:,=]?\s*[(\[]?\s*"
     r"([−–-]?\d+(?:\.\d+)?)\s*(%?)\s*(?:,|to|–|—|-|;)\s*([−–-]?\d+(?:\.\d+)?)\s*%?"
 )
 _MEASURES = (
@@ -204,7 +204,7 @@ _ESTIMATE = re.compile(
     rf"(?:at|after|by|over)\s+\d+\s+(?:days?|weeks?|months?|years?)|[a-z][\w-]*)){{0,8}}?)"
     rf"\s*(?:[:=,]|was|of|were)?\s*(?P<value>{_DEC})\s*(?P<unit>%|percentage\s+points?|"
     rf"[a-zA-Zµμ/]+(?:/[a-zA-Z]+)?)?"
-    rf"\s*[,;]?\s*[(\[]?\s*(?P<level>\d{{2}}(?:\.\d)?)\s*%\s*(?:CI|confidence\s+interval(?:\s*[\[(]CI[\])])?|CrI)\s*[:,=]?\s*"
+    rf"\s*[,;]?\s*[(\[]?\s*(?P<level>\d{{2}}(?:\.\d)?)\s*(?:%|percent)\s*(?:CI|confidence\s+interval(?:\s*[\[(]CI[\])])?|CrI)\s*[:,=]?\s*"
     rf"[(\[]?\s*(?P<low>{_DEC})\s*%?\s*(?:,|to|–|—|-|;)\s*(?P<high>{_DEC})",
     re.IGNORECASE,
 )
@@ -601,7 +601,7 @@ _COHORT_OF = re.compile(
 _ARM_EACH = re.compile(
     rf"(?<![:\d]\s)(?<![:\d])\b({_NUM})\s+(?:{_PEOPLE}\s+)?(?:(?:were|was)\s+(?:enrolled|"
     r"randomi[sz]ed|included|allocated|assigned|recruited|treated)\s+)?(?:in\s+each|per|in\s+every|to\s+each)\s+"
-    r"(?:arm|group|cohort|treatment|intervention|dose\s+level)\b|"
+    r"(?:arm|group|cohort|treatment|intervention|dose\s+level|dose|level)\b|"
     rf"(?<![:\d]\s)(?<![:\d])\b({_NUM})\s+{_PEOPLE}\s*/\s*(?:arm|group|cohort)\b",  # "16 patients/group"
     re.IGNORECASE,
 )
@@ -938,7 +938,10 @@ def _listed_before(sentence: str, start: int) -> list[float]:
     window = sentence[max(0, start - 80) : start]
     m = _AMOUNT_LIST.search(window)
     if not m or re.search(
-        r"(?:days?|weeks?|months?|years?|[nN]\s*=|aged?|grade|phase)\s*$", window[: m.start()]
+        r"(?:days?|weeks?|months?|years?|[nN]\s*=|aged?|grade|phase|cohorts?|groups?|arms?|"
+        r"levels?)\s*$",
+        window[: m.start()],
+        re.I,
     ):
         return []
     text = re.sub(r"\([^()]*\)", " ", m.group(1))
@@ -1142,6 +1145,19 @@ def items_in(sentence: str) -> list[Item]:
         re.I,
     ):
         add("arm_count", m, {"events": 0, "others": True})
+    for m in re.finditer(  # "Serious adverse events: none in either group"
+        rf"\b(?:none|no\s+{_PEOPLE}|no\s+one)\s+in\s+(?:either|each|both)\s+(?:groups?|arms?)\b",
+        sentence,
+        re.I,
+    ):
+        add("arm_count", m, {"events": 0})
+    # "Headache … occurred in 7 IT patients": a count of the arm labelled "IT"
+    for m in re.finditer(
+        rf"\bin\s+({_COUNT})\s+((?-i:[A-Z][A-Z\d+-]+))\s+{_PEOPLE}\b", sentence, re.I
+    ):
+        k = word_number(m.group(1))
+        if k is not None and not overlaps(m.start(), m.end()):
+            add("group_count", m, {"events": k, "group": m.group(2), "named": True}, 1)
     # "occurred in 3 (MSC) and 5 (placebo) patients": each count with its arm's label after it
     for m in re.finditer(
         rf"(?<![\w.\-−/])({_COUNT})\s*\(\s*({_ARM_WORDS})\s*\)\s*"
@@ -1666,6 +1682,17 @@ def items_in(sentence: str) -> list[Item]:
             n = word_number(m.group(1))
             add("arm_size", m, {"n": n, "label": None, "each_group": False, "control": True}, 1)
             received = []
+    # "21 concurrent patients who … did not receive cells formed an observational cohort"
+    for m in re.finditer(
+        rf"(?<![\w.\-/])({_NUM})\s+(?:[\w-]+\s+){{0,2}}?{_PEOPLE}\b(?:(?!\d)[^.;()]){{0,100}}?\b(?:formed|served\s+as|"
+        r"were\s+used\s+as|constituted|made\s+up)\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+)?(?:control|"
+        r"observational|comparison|reference)\s+(?:group|cohort|arm)\b",
+        sentence,
+        re.I,
+    ):
+        n = word_number(m.group(1))
+        if n and not _GENDER.search(m.group(0)):
+            add("arm_size", m, {"n": n, "label": None, "each_group": False, "control": True}, 1)
     for m in _ARM_WITH.finditer(sentence):
         for g in (1, 2):
             n = word_number(m.group(g))
@@ -1686,6 +1713,10 @@ def items_in(sentence: str) -> list[Item]:
     arm_items = [i for i in found if i.kind == "arm_size"]
     if len(arm_items) >= 3:
         for it in arm_items:
+            if re.search(  # "cohort 3 (n = 6)" after "cohort 1 (n = 3); cohort 2 (n = 3)"
+                r"\b(?:cohort|group|arm|level)\s+\w+\W*$", str(it.values.get("label") or ""), re.I
+            ):
+                continue
             if it.values["n"] == sum(o.values["n"] for o in arm_items if o is not it):
                 found.remove(it)
                 found.append(
