@@ -1,7 +1,8 @@
 """``celltrial report --db`` / ``celltrial analyze --db``: the dataset comes from an EDC database.
 
-Run as a user would (subprocesses with their own SQLite file), so Django is configured the way
-the command line configures it.
+The empty EDC is run as a user would (subprocesses with their own SQLite file), so Django is
+configured the way the command line configures it; the argument checks, which open no
+database, run in this process.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,14 +35,29 @@ def _celltrial(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_report_needs_a_folder_or_a_database(tmp_path: Path) -> None:
-    r = _celltrial("report", "--out", "r.html", cwd=tmp_path)
-    assert r.returncode == 2
+def test_report_needs_a_folder_or_a_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The arguments are checked before any database is opened: run in this process (the
+    command line's own app; a subprocess is what the test below is about)."""
+    from typer.testing import CliRunner
+
+    from celltrial.cli import app
+
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: str) -> Any:
+        r = CliRunner().invoke(app, list(args))
+        assert isinstance(r.exception, SystemExit), r.exception  # an exit, not a traceback
+        return r
+
+    r = run("report", "--out", "r.html")
+    assert r.exit_code == 2
     assert "give a dataset folder, or --db with an EDC database" in r.stderr
-    r = _celltrial("report", str(tmp_path), "--db", "x.sqlite3", cwd=tmp_path)
-    assert r.returncode == 2 and "give a dataset folder or --db, not both" in r.stderr
-    r = _celltrial("analyze", "--db", "missing.sqlite3", cwd=tmp_path)
-    assert r.returncode == 2 and "--db: missing.sqlite3 does not exist" in r.stderr
+    r = run("report", str(tmp_path), "--db", "x.sqlite3")
+    assert r.exit_code == 2 and "give a dataset folder or --db, not both" in r.stderr
+    r = run("analyze", "--db", "missing.sqlite3")
+    assert r.exit_code == 2 and "--db: missing.sqlite3 does not exist" in r.stderr
     assert "Traceback" not in r.stderr
 
 
