@@ -20,6 +20,7 @@ is read as a power of ten.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -534,9 +535,10 @@ _COLON_LIST = re.compile(
 _OF_N_K = re.compile(
     rf"\bOf\s+(?:the\s+|these\s+|all\s+)?({_NUM})\s+(?:[\w-]+\s+){{0,6}}?[\w-]+\s*,\s*"
     rf"({_COUNT})\s+(?!{_PEOPLE}\s+(?:were|was)\b|(?:[\w-]+\s+)?(?:and|or)\s+{_NUM}|"
-    r"(?:were|was|received|underwent|completed|entered|had\s+data|are|remained\s+in\s+the)\b|"
+    r"(?:were|was)\b(?!\s+(?:discharged|alive|cured|weaned|extubated|free\b|in\s+remission))|"
+    r"(?:received|underwent|completed|entered|had\s+data|are|remained\s+in\s+the)\b|"
     r"\(|%|of\b)",
-)
+)  # "Of the 10 patients in the MSC group, 9 were discharged alive": an outcome
 # an arm's label in parentheses after its count: "3 (MSC) and 5 (placebo)", not "(IQR …)"
 _ARM_WORDS = (
     r"(?!(?:IQR|SD|SEM?|range|CI|mean|median|days?|weeks?|months?|years?|h|hours?)\b)"
@@ -622,6 +624,10 @@ _ENROLLED_THEN_TREATED = re.compile(
     rf"\b(?:enrolled|recruited|included|registered)\s+({_NUM})\s+(?:[\w-]+\s+){{0,3}}?{_PEOPLE}\b"
     rf"[^.;]{{0,150}}?[;,]\s*(?:and\s+|of\s+(?:these|whom),?\s+|but\s+(?:only\s+)?)?({_NUM})\s+"
     rf"(?:{_PEOPLE}\s+)?(?:received|were\s+(?:treated|infused|dosed|transplanted))\b"
+    rf"(?![^.;]*\band\s+{_NUM}\s+(?:{_PEOPLE}\s+)?(?:received|were))|"
+    # "Twenty-six patients were included; 24 received …"
+    rf"\b({_NUM})\s+(?:[\w-]+\s+){{0,3}}?{_PEOPLE}\s+were\s+(?:enrolled|included|recruited|registered)"
+    rf"\b[^.;]{{0,60}}?;\s*({_NUM})\s+(?:{_PEOPLE}\s+)?(?:received|were\s+(?:treated|infused|dosed))\b"
     rf"(?![^.;]*\band\s+{_NUM}\s+(?:{_PEOPLE}\s+)?(?:received|were))",
     re.IGNORECASE,
 )
@@ -829,7 +835,8 @@ _BLINDING = re.compile(
 _SECOND_ADMIN = re.compile(
     r"\b(?:a|the)\s+second\s+(?:[\w-]+\s+){0,2}?(?:dose|infusion|injection|administration)\b"
     r"(?![^.;]{0,60}\b(?:if|when|in\s+(?:non-?responders|case)|optional|allowed|could|might|may|"
-    r"permitted|at\s+the\s+investigator|offered|to\s+(?:partial\s+|non-?)?responders))",
+    r"permitted|at\s+the\s+investigator|offered|to\s+(?:partial\s+|non-?)?responders|"
+    r"(?:was|were)\s+(?:needed|required|given|administered)\s+(?:in|to|for)\s))",
     re.IGNORECASE,
 )
 
@@ -1632,6 +1639,15 @@ def items_in(sentence: str) -> list[Item]:
             n = word_number(m.group(g) or "")
             if n:
                 add("arm_size", m, {"n": n, "label": None, "each_group": each}, g)
+    for m in re.finditer(
+        rf"\b(?:groups|arms|cohorts)\s+each\s+(?:comprised|included|had|consisted\s+of|enrolled)\s+"
+        rf"({_NUM})\s+{_PEOPLE}\b",
+        sentence,
+        re.I,
+    ):  # "The low-, mid- and high-dose groups each comprised eight patients"
+        n = word_number(m.group(1))
+        if n:
+            add("arm_size", m, {"n": n, "label": None, "each_group": True}, 1)
     for m in _ARM_EACH.finditer(sentence):
         n = word_number(m.group(1) or m.group(2))
         if n is None:
@@ -1753,10 +1769,11 @@ def items_in(sentence: str) -> list[Item]:
         ):  # "A total of 26 patients received MSCs"
             add("total_n", m, {"n": total, "enrolment": bool(_ENROLMENT.search(sentence))})
     for m in _ENROLLED_THEN_TREATED.finditer(sentence):
-        enrolled, treated = word_number(m.group(1)), word_number(m.group(2))
+        g = 1 if m.group(1) else 3
+        enrolled, treated = word_number(m.group(g)), word_number(m.group(g + 1))
         if enrolled and treated and treated < enrolled:
             found[:] = [i for i in found if not (i.kind == "total_n" and i.values["n"] == enrolled)]
-            add("total_n", m, {"n": treated, "enrolment": True, "treated": True}, 2)
+            add("total_n", m, {"n": treated, "enrolment": True, "treated": True}, g + 1)
     for m in _TREATED_OF.finditer(sentence):
         treated = word_number(m.group(2))
         if treated:
@@ -1929,6 +1946,30 @@ def items_in(sentence: str) -> list[Item]:
         ):
             continue
         add("dose", m, {"amount": float(m.group(1)), "unit": "mL", "of": m.group(2)})
+
+    # "dose range 1 × 10^8 to 3 × 10^8 cells": one range, not two doses
+    doses = sorted(
+        (i for i in found if i.kind == "dose" and "high" not in i.values), key=lambda i: i.start
+    )
+    for a, b in itertools.pairwise(doses):
+        between = sentence[a.start + len(a.text) : b.start]
+        if (
+            re.fullmatch(r"\s*(?:to|–|-)\s*", between)
+            and a.values.get("unit") == b.values.get("unit")
+            and float(a.values["amount"]) < float(b.values["amount"])
+            and a in found
+            and b in found
+        ):
+            found.remove(a)
+            found.remove(b)
+            values = {
+                "amount": a.values["amount"],
+                "high": b.values["amount"],
+                "unit": a.values["unit"],
+            }
+            found.append(
+                Item("dose", sentence[a.start : b.start + len(b.text)], values, sentence, a.start)
+            )
 
     # schedules
     for m in re.finditer(
@@ -2641,7 +2682,7 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
                 )
     # "two patients in the control group": every arm of the same size
     if len(arms) >= 2 and len(set(arms)) == 1:
-        for item in [i for i in out if i.kind == "group_count" and not i.values.get("named")]:
+        for item in [i for i in out if i.kind == "group_count"]:
             k = int(item.values["events"])
             if k < arms[0] and (item.sentence, k, arms[0]) not in explicit:
                 out.append(
@@ -2654,9 +2695,7 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
     # "two patients in the islet group": the arm whose size the text gave after "islet"
     if len(arms) >= 2:
         equal = len(set(arms)) == 1
-        for item in [
-            i for i in out if i.kind == "group_count" and (not equal or i.values.get("named"))
-        ]:
+        for item in [i for i in out if i.kind == "group_count" and not equal]:
             k = int(item.values["events"])
             named = _arm_named(
                 str(item.values.get("group") or ""), out, strict=bool(item.values.get("named"))
@@ -2687,7 +2726,7 @@ def resolve(items: list[Item], text: str = "") -> list[Item]:
         and all(i.values.get("each_group") for i in sizes)
         and len({int(i.values["n"]) for i in sizes}) == 1
         and enrolled_totals
-        and not re.search(r"(?<!non-)(?<!non)(?<!not )randomi[sz]", text, re.IGNORECASE)
+        and not re.search(r"(?<!non-)(?<!non)(?<!not )randomi[sz]|randomly", text, re.IGNORECASE)
     ):
         per, total = int(sizes[0].values["n"]), enrolled_totals[-1]
         if total > per and total % per == 0:
