@@ -24,10 +24,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from celltrial.dataset import make_dataset
 from celltrial.dataset.schema import catalogue
 from celltrial.protocol import Protocol, load_protocol
 from celltrial.simulate import load_scenario, simulate_events, simulate_trial
-from celltrial.simulate.columnar import simulate_columns
+from celltrial.simulate.columnar import simulate_columns, typed_tables
 from celltrial.simulate.virtual import _per_person_tables
 
 Samples = dict[str, list[np.ndarray]]
@@ -186,6 +187,31 @@ def test_columnar_tables_have_the_per_person_columns() -> None:
     assert new["DM"]["USUBJID"].is_unique
     order = {u: i for i, u in enumerate(new["DM"]["USUBJID"])}
     assert new["LB"]["USUBJID"].map(order).is_monotonic_increasing
+
+
+@pytest.mark.parametrize(
+    "pid", ["lanzoni2021", "shi2021", "meng2020", "rebelatto2022", "fathikazerooni2022"]
+)
+def test_typed_tables_equal_make_dataset(pid: str) -> None:
+    # simulate_trial types the columns without make_dataset's per-cell checks: the same tables.
+    p = load_protocol(pid)
+    s = load_scenario(pid, p)
+    raw = simulate_columns(p, s, n=40, rng=np.random.default_rng(9)).tables()
+    checked = make_dataset(raw)
+    assert checked.problems == ()
+    fast = typed_tables(raw)
+    assert fast is not None
+    assert list(fast) == list(checked.tables)
+    for code, table in checked.tables.items():
+        pd.testing.assert_frame_equal(fast[code], table)
+    # Something make_dataset reports on (a flag not Y or N, a term outside the schema's, a
+    # column outside it): its checks run instead.
+    assert typed_tables({**raw, "SL": raw["SL"].assign(ELIGFL="maybe")}) is None
+    assert typed_tables({**raw, "DM": raw["DM"].assign(SEX="X")}) is None
+    assert typed_tables({**raw, "DM": raw["DM"].assign(COLOUR="red")}) is None
+    ds = simulate_trial(p, s, n=40, rng=np.random.default_rng(9))
+    for code, table in checked.tables.items():
+        pd.testing.assert_frame_equal(ds.tables[code], table)
 
 
 def test_events_match_the_columnar_tables() -> None:

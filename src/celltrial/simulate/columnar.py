@@ -38,7 +38,14 @@ from celltrial.allocation import (
     simple_randomization,
     stratum_label,
 )
-from celltrial.dataset.schema import NOT_TREATED, catalogue, stratum_column
+from celltrial.dataset.schema import (
+    ALL_DOMAINS,
+    NOT_TREATED,
+    STRATUM_PREFIX,
+    catalogue,
+    domain,
+    stratum_column,
+)
 from celltrial.protocol import CalendarError, Criterion, Measurement, Protocol, calendar
 from celltrial.simulate.outcomes import DEATH, draw_outcomes
 from celltrial.simulate.power import arm_sizes
@@ -1173,3 +1180,70 @@ def _adverse_events(
                 _h=t,
                 _end=stop,
             )
+
+
+# --------------------------------------------------------------------------------------------
+# Typed tables without a check per cell
+# --------------------------------------------------------------------------------------------
+
+
+def typed_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame] | None:
+    """The tables :func:`celltrial.dataset.make_dataset` would give for the simulator's raw
+    tables, typed column by column (no Python step per cell), or None when a check that
+    ``make_dataset`` would report on could apply (a missing required or expected column, a
+    column outside the schema, a value outside a column's terms, a missing required value):
+    the caller then runs ``make_dataset``.
+
+    The simulator writes clean values (ISO text in canonical form, codes from the schema's
+    terms, numbers as numbers), which is what lets the per-cell checks go;
+    ``tests/simulate/test_columnar.py`` checks that the result equals ``make_dataset``'s, with
+    no problem, on the five seed protocols.
+    """
+    out: dict[str, pd.DataFrame] = {}
+    for code, raw in tables.items():
+        if code not in ALL_DOMAINS:
+            return None
+        dom = domain(code)
+        n = len(raw)
+        data: dict[str, Any] = {}
+        for col in dom.columns:
+            if col.name not in raw:
+                if col.need != "perm":
+                    return None
+                if col.type == "integer":
+                    data[col.name] = pd.array([None] * n, dtype="Int64")
+                elif col.type == "number":
+                    data[col.name] = np.full(n, np.nan)
+                else:
+                    data[col.name] = _full(None, n)
+                continue
+            v = raw[col.name].to_numpy()
+            if col.type == "integer":
+                typed: Any = pd.array(v, dtype="Int64")
+            elif col.type == "number":
+                typed = v.astype(np.float64)
+            else:
+                typed = v if v.dtype == object else v.astype(object)
+                allowed = ("Y", "N") if col.type == "flag" else col.terms
+                if allowed is not None:
+                    uniques = pd.unique(typed)
+                    if any(u is not None and u not in allowed for u in uniques):
+                        return None
+            if col.need == "req" and pd.isna(typed).any():
+                return None
+            data[col.name] = typed
+        extra = [c for c in raw.columns if c not in dom.names]
+        if any(not (code == "DM" and c.startswith(STRATUM_PREFIX)) for c in extra):
+            return None
+        for c in extra:
+            data[c] = raw[c].to_numpy().astype(object)
+        if dom.findings:
+            orres = pd.Series(data[f"{code}ORRES"], copy=False)
+            stresn = pd.Series(data[f"{code}STRESN"], dtype="float64")
+            data[f"{code}STRESN"] = stresn.where(
+                stresn.notna(), pd.to_numeric(orres, errors="coerce")
+            ).to_numpy(dtype=np.float64)
+            stresc = pd.Series(data[f"{code}STRESC"], dtype=object)
+            data[f"{code}STRESC"] = stresc.where(stresc.notna(), orres).to_numpy(dtype=object)
+        out[code] = pd.DataFrame(data, copy=False)
+    return out

@@ -30,8 +30,9 @@ from celltrial.allocation import (
 )
 from celltrial.dataset import Dataset, make_dataset, stratum_column
 from celltrial.dataset.schema import NOT_TREATED, catalogue, testcd_of
+from celltrial.dataset.validate import check_subjects
 from celltrial.protocol import Protocol, calendar
-from celltrial.simulate.columnar import ColumnarTrial, simulate_columns
+from celltrial.simulate.columnar import ColumnarTrial, simulate_columns, typed_tables
 from celltrial.simulate.outcomes import DEATH, draw_outcomes
 from celltrial.simulate.power import arm_sizes
 from celltrial.simulate.scenario import Scenario, ScenarioError, check_scenario, follow_up_days
@@ -739,7 +740,10 @@ def simulate_trial(
 
     Every draw is made for all participants at once and the tables are built as columns
     (:func:`celltrial.simulate.columnar.simulate_columns`); the model is the per-person one of
-    :func:`screen_candidates` and :func:`participant_events`, drawn in another order.
+    :func:`screen_candidates` and :func:`participant_events`, drawn in another order. The
+    tables are typed column by column (:func:`~celltrial.simulate.columnar.typed_tables`, the
+    same tables as :func:`~celltrial.dataset.make_dataset` gives, tested), or by
+    ``make_dataset`` when one of its checks could apply.
 
     Parameters
     ----------
@@ -765,8 +769,11 @@ def simulate_trial(
     >>> len(ds.dm)
     24
     """
-    trial = simulate_columns(protocol, scenario, n=n, rng=rng)
-    return make_dataset(trial.tables())
+    raw = simulate_columns(protocol, scenario, n=n, rng=rng).tables()
+    typed = typed_tables(raw)
+    if typed is None:  # something make_dataset would report on: its checks, cell by cell
+        return make_dataset(raw)
+    return Dataset(tables=typed, problems=tuple(check_subjects(typed)))
 
 
 def simulate_events(
