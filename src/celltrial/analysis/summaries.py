@@ -11,7 +11,7 @@ import pandas as pd
 
 from celltrial._result import Result
 from celltrial.analysis.descriptive import mean_sd, quartiles
-from celltrial.analysis.populations import describe, population
+from celltrial.analysis.populations import describe
 from celltrial.analysis.results import POOLED, POOLED_LABEL
 from celltrial.analysis.trial import Trial
 from celltrial.dataset import baseline_column, times
@@ -90,7 +90,7 @@ def consort(trial: Trial) -> Consort:
             [str(r).capitalize() if r else "Reason not recorded" for r in other["NRANDRS"]]
         )
     primary = next((e for e in protocol.endpoints if e.primary), protocol.endpoints[0])
-    analysed, _arm_col = population(adsl, primary.population)
+    analysed, _arm_col = trial.population(primary.population)
     analysed_ids = set(analysed["USUBJID"])
 
     def column(rows: pd.DataFrame, arm: str, label: str) -> ConsortArm:
@@ -183,8 +183,8 @@ class BaselineTable(Result):
 
 def baseline(trial: Trial) -> BaselineTable:
     """Baseline characteristics of the ITT population by arm (and pooled)."""
-    protocol, adsl, arms = trial.protocol, trial.adsl, trial.arms.arms
-    pop, arm_col = population(adsl, "itt")
+    protocol, arms = trial.protocol, trial.arms.arms
+    pop, arm_col = trial.population("itt")
     groups = [(a.id, pop[pop[arm_col] == a.id]) for a in arms] + [(POOLED, pop)]
     rows: list[BaselineRow] = []
 
@@ -397,8 +397,8 @@ def _by_causality(
 
 def safety(trial: Trial, window_events: pd.DataFrame) -> SafetySummary:
     """Treatment-emergent AEs, SAEs and deaths by arm; events inside each safety window."""
-    protocol, adsl, adae, arms = trial.protocol, trial.adsl, trial.adae, trial.arms.arms
-    pop, arm_col = population(adsl, "safety")
+    protocol, adae, arms = trial.protocol, trial.adae, trial.arms.arms
+    pop, arm_col = trial.population("safety")
     arm_of = dict(zip(pop["USUBJID"], pop[arm_col].astype(str), strict=True))
     ae = adae[adae["USUBJID"].isin(arm_of) & (adae["TRTEMFL"] == "Y")].copy()
     ae["_ARM"] = ae["USUBJID"].map(arm_of)
@@ -425,15 +425,23 @@ def safety(trial: Trial, window_events: pd.DataFrame) -> SafetySummary:
             )
         )
     terms: list[TermRow] = []
-    for term, rows in sorted(
-        ae.groupby("_TERM"), key=lambda kv: (-kv[1]["USUBJID"].nunique(), kv[0])
-    ):
-        worst = rows.groupby("USUBJID").agg(G=("ATOXGR", "max"), A=("_ARM", "first"))
+    # Each participant's worst grade of each term (and arm), all terms in one grouping.
+    worst = (
+        ae.groupby(["_TERM", "USUBJID"]).agg(G=("ATOXGR", "max"), A=("_ARM", "first")).reset_index()
+    )
+    people = worst.groupby("_TERM").size().to_dict()
+    by_arm = worst.groupby(["_TERM", "A"]).size().to_dict()
+    by_grade = worst.groupby(["_TERM", "A", "G"]).size().to_dict()
+    pooled_grade = worst.groupby(["_TERM", "G"]).size().to_dict()
+    for term in sorted(people, key=lambda t: (-people[t], t)):
         parts, grades = [], []
         for arm, _ in cols:
-            w = worst if arm == POOLED else worst[worst["A"] == arm]
-            parts.append((arm, len(w)))
-            gr = tuple(int((w["G"] == k).sum()) for k in range(1, 6))
+            if arm == POOLED:
+                parts.append((arm, int(people[term])))
+                gr = tuple(int(pooled_grade.get((term, k), 0)) for k in range(1, 6))
+            else:
+                parts.append((arm, int(by_arm.get((term, arm), 0))))
+                gr = tuple(int(by_grade.get((term, arm, k), 0)) for k in range(1, 6))
             grades.append((arm, gr))
         terms.append(TermRow(str(term), tuple(parts), tuple(grades)))  # type: ignore[arg-type]
     windows = []

@@ -12,6 +12,7 @@ import dataclasses
 import pandas as pd
 
 from celltrial.analysis.arms import Arms
+from celltrial.analysis.populations import population
 from celltrial.dataset import Dataset, derive_adae, derive_adlb, derive_adsl, derive_adtte
 from celltrial.protocol import Endpoint, Protocol
 
@@ -48,6 +49,17 @@ class Trial:
     ex: pd.DataFrame
     binary_events: pd.DataFrame | None
     has_findings: bool
+    #: Analysis populations already selected (name -> rows, arm column): read-only frames.
+    _populations: dict[str, tuple[pd.DataFrame, str]] = dataclasses.field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def population(self, name: str) -> tuple[pd.DataFrame, str]:
+        """:func:`celltrial.analysis.populations.population` of ADSL, selected once per trial
+        (every endpoint and summary reads it; none may change the frame)."""
+        if name not in self._populations:
+            self._populations[name] = population(self.adsl, name)
+        return self._populations[name]
 
     @classmethod
     def derive(cls, dataset: Dataset, protocol: Protocol) -> Trial:

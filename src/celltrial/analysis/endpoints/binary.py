@@ -11,7 +11,6 @@ import pandas as pd
 
 from celltrial.analysis.arms import Arms
 from celltrial.analysis.endpoints._common import attempt, base_fields
-from celltrial.analysis.populations import population
 from celltrial.analysis.results import (
     POOLED,
     POOLED_LABEL,
@@ -147,7 +146,7 @@ def binary(ep: Endpoint, trial: Trial) -> BinaryResult:
     (``trial.binary_events``: ADTTE derived for this endpoint as if it were time to event).
     """
     labels = trial.arms.labels
-    pop, arm_col = population(trial.adsl, ep.population)
+    pop, arm_col = trial.population(ep.population)
     events, findings = trial.binary_events, trial.adlb
     ids = pop["USUBJID"].to_numpy(dtype=object)
     arm_text = pop[arm_col].astype(str).to_numpy(dtype=object)

@@ -11,7 +11,6 @@ import pandas as pd
 
 from celltrial.analysis.descriptive import mean_sd, quartiles
 from celltrial.analysis.endpoints._common import attempt, base_fields
-from celltrial.analysis.populations import population
 from celltrial.analysis.results import (
     NAN_CI,
     POOLED,
@@ -70,18 +69,20 @@ def _trajectory(
     days = trial.visit_days
     arms = trial.arms.arms
     r = rows[(rows["ANL01FL"] == "Y") & rows["AVAL"].notna() & rows["USUBJID"].isin(arm_of)]
-    r = r.assign(_ARM=r["USUBJID"].map(arm_of))
+    arm = r["USUBJID"].map(arm_of).to_numpy(dtype=object)
+    aval = r["AVAL"].to_numpy(dtype=float)
+    where = r.groupby("AVISIT", sort=False).indices
     out: list[TrajectoryPoint] = []
     for visit in sorted(set(r["AVISIT"].dropna()), key=lambda v: days.get(v, math.inf)):
-        at = r[r["AVISIT"] == visit]
-        groups = [(a.id, at[at["_ARM"] == a.id]) for a in arms] + [(POOLED, at)]
-        for arm, sub in groups:
-            v = sub["AVAL"].to_numpy(dtype=float)
+        at = where[visit]
+        groups = [(a.id, at[arm[at] == a.id]) for a in arms] + [(POOLED, at)]
+        for arm_id, sub in groups:
+            v = aval[sub]
             if not v.size:
                 continue
             med, q1, q3 = quartiles(v)
             out.append(
-                TrajectoryPoint(arm, visit, days.get(visit, math.nan), int(v.size), med, q1, q3)
+                TrajectoryPoint(arm_id, visit, days.get(visit, math.nan), int(v.size), med, q1, q3)
             )
     return tuple(out)
 
@@ -166,7 +167,7 @@ def continuous(ep: Endpoint, trial: Trial) -> ContinuousResult:
     rank-sum test; Hodges–Lehmann shift with its CI (and Welch's t-test when listed)."""
     labels = trial.arms.labels
     adsl, adlb = trial.adsl, trial.adlb
-    pop, arm_col = population(adsl, ep.population)
+    pop, arm_col = trial.population(ep.population)
     m = trial.protocol.measurement(ep.measurement) if ep.measurement else None
     rows = adlb[adlb["MEASURE"] == ep.measurement]
     change = ep.baseline_visit is not None

@@ -8,7 +8,6 @@ import pandas as pd
 
 from celltrial.analysis.endpoints._common import base_fields
 from celltrial.analysis.endpoints.binary import arm_counts, binary_tests
-from celltrial.analysis.populations import population
 from celltrial.analysis.results import POOLED, SafetyCountResult, WindowCount
 from celltrial.analysis.trial import Trial
 from celltrial.dataset import times, window_flag
@@ -87,7 +86,7 @@ def safety_count(ep: Endpoint, trial: Trial) -> SafetyCountResult:
     treatment-emergent AE) per arm, events per window, Fisher's exact test."""
     labels = trial.arms.labels
     adae = trial.adae
-    pop, arm_col = population(trial.adsl, ep.population)
+    pop, arm_col = trial.population(ep.population)
     arm_of = dict(zip(pop["USUBJID"], pop[arm_col].astype(str), strict=True))
     ids = list(ep.safety_windows)
     if ids:

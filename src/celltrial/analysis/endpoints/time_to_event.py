@@ -11,7 +11,6 @@ import numpy as np
 
 from celltrial.analysis.descriptive import mean_sd, quartiles
 from celltrial.analysis.endpoints._common import attempt, base_fields
-from celltrial.analysis.populations import population
 from celltrial.analysis.results import (
     NAN_CI,
     POOLED,
@@ -159,7 +158,7 @@ def _length_of_stay(
 def time_to_event(ep: Endpoint, trial: Trial) -> TimeToEventResult:
     """Kaplan–Meier per arm (survival at the horizon, median), log-rank, Cox HR, CIF."""
     labels = trial.arms.labels
-    pop, arm_col = population(trial.adsl, ep.population)
+    pop, arm_col = trial.population(ep.population)
     rows = (
         trial.adtte[trial.adtte["PARAMCD"] == ep.id].drop_duplicates("USUBJID").set_index("USUBJID")
     )
