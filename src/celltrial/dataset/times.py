@@ -262,15 +262,27 @@ def to_utc(text: pd.Series) -> pd.Series:
     ``2020-05-01T14:00:30Z``, ``2020-05-01``) are read column-wise from their bytes; any other
     value goes through pandas' ISO 8601 parser, as it always did (the same instant either way).
     """
+    return _utc_series(_read(text)[0], text.index)
+
+
+def _read(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(nanoseconds since 1970 UTC as :func:`to_utc` reads them, NaT as int64 min; stripped
+    lengths as :func:`_lengths` gives them), from one pass over the column's bytes."""
     b = _as_bytes(text) if len(text) else None
     if b is None:
-        return _to_utc_slow(text)
+        slow = _to_utc_slow(text)
+        ns_all: np.ndarray = slow.to_numpy(dtype="datetime64[ns]").view(np.int64).copy()
+        return ns_all, _lengths_slow(text.to_numpy(dtype=object))
     ns, done = _fast_instants(b)
     rest = np.flatnonzero(b.present & ~done)
     if rest.size:
         slow = _to_utc_slow(text.iloc[rest])
         ns[rest] = slow.to_numpy(dtype="datetime64[ns]").view(np.int64)
-    return _utc_series(ns, text.index)
+    lengths = np.where(b.present, b.lengths, -1)
+    odd = np.flatnonzero(b.present & ~b.clean())
+    if odd.size:
+        lengths[odd] = _lengths_slow(text.to_numpy(dtype=object)[odd])
+    return ns, lengths
 
 
 def _to_utc_slow(text: pd.Series) -> pd.Series:
@@ -331,25 +343,29 @@ def marked(mask: object, value: str = "Y") -> np.ndarray:
     return out
 
 
+_NS_PER_DAY: Final = 86_400_000_000_000
+
+
 def earlier(a: pd.Series, b: pd.Series) -> pd.Series:
     """True where ``a`` is strictly before ``b``; compared on dates when either is a date.
 
-    Missing values compare False.
+    Missing values compare False. The instants are compared as int64 nanoseconds (a day is
+    the floor of the instant to a multiple of 24 h, as ``Series.dt.floor("D")`` in UTC).
     """
-    ta, tb = to_utc(a), to_utc(b)
-    na, nb = _lengths(a), _lengths(b)
+    ta, na = _read(a)
+    tb, nb = _read(b)
+    ok = (ta != _NAT) & (tb != _NAT)
     by_date = ((na >= 0) & (na <= 10)) | ((nb >= 0) & (nb <= 10))
-    strict = (ta < tb).to_numpy(dtype=bool)
-    on_day = (ta.dt.floor("D") < tb.dt.floor("D")).to_numpy(dtype=bool)
+    strict = ta < tb
+    on_day = np.floor_divide(ta, _NS_PER_DAY) < np.floor_divide(tb, _NS_PER_DAY)
     out = np.where(by_date, on_day, strict)
     # A partial date compares at its precision: 2020-05 is not before 2020-05-02.
     na, nb = np.where(na < 0, 99, na), np.where(nb < 0, 99, nb)
-    ok = ok_both(ta, tb)
     for length, unit in ((7, "M"), (4, "Y")):
         coarse = (np.minimum(na, nb) == length) & ok
         if coarse.any():
-            pa = ta.dt.tz_localize(None).dt.to_period(unit)
-            pb = tb.dt.tz_localize(None).dt.to_period(unit)
+            pa = _utc_series(ta, a.index).dt.tz_localize(None).dt.to_period(unit)
+            pb = _utc_series(tb, b.index).dt.tz_localize(None).dt.to_period(unit)
             out = np.where(coarse, (pa < pb).to_numpy(dtype=bool), out)
     return pd.Series(out & ok, index=a.index)
 
