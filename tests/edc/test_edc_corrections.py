@@ -39,6 +39,13 @@ def test_duplicates_warn_and_entered_in_error_leaves_the_dataset(trial, clients,
     assert api.call("post", f"/participants/{p.code}/adverse-events", ae).status_code == 200
     twice = api.call("post", f"/participants/{p.code}/adverse-events", {**ae, "term": "headache"})
     assert twice.status_code == 422 and "confirm_duplicate" in twice.content.decode()
+    # Case aside beyond ASCII too, on both databases (SQLite's LIKE folded ASCII only).
+    oedema = {**ae, "term": "Ödem", "onset": (onset - dt.timedelta(hours=1)).isoformat()}
+    assert api.call("post", f"/participants/{p.code}/adverse-events", oedema).status_code == 200
+    twin = api.call("post", f"/participants/{p.code}/adverse-events", {**oedema, "term": " öDEM "})
+    assert twin.status_code == 422 and "'Ödem' with onset" in twin.json()["detail"][0]["message"]
+    other = api.call("post", f"/participants/{p.code}/adverse-events", {**oedema, "term": "Ödema"})
+    assert other.status_code == 200, other.content
 
     mark = f"/records/measurement/{dup_id}/entered-in-error"
     no_reason = api.call("post", mark, {"reason": " "})

@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.db import connection
+
 from celltrial.dataset.rules import Occurrence
 from celltrial.edc import audit, labels
 from celltrial.edc.actions._base import (
@@ -19,7 +21,7 @@ from celltrial.edc.actions._base import (
     now,
     participant_for,
 )
-from celltrial.edc.actions._rules import enforce
+from celltrial.edc.actions._rules import _as_time, enforce
 from celltrial.edc.actions.sdv import undo_verifications
 from celltrial.edc.guard import bad_text
 from celltrial.edc.models import AdverseEvent, Infusion, Participant, Staff
@@ -179,24 +181,38 @@ def onset_problems(
     return []
 
 
+def infusion_starts(p: Participant) -> list[dt.datetime]:
+    """When ``p``'s infusions (not entered in error) started, in UTC: one plain statement
+    (asked on every AE written; the ORM's statement building cost more than the query)."""
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {q('started_at')} FROM {q(Infusion._meta.db_table)} "
+            f"WHERE {q('participant_id')} = %s AND NOT {q('entered_in_error')}",
+            [p.pk],
+        )
+        found = [_as_time(row[0]) for row in cursor.fetchall()]
+    return [t for t in found if t is not None]
+
+
 def window_flags(
     p: Participant,
     onset: dt.datetime,
     protocol: Protocol | None = None,
     *,
     terms: tuple[str | None, ...] = (),
+    starts: Sequence[dt.datetime] | None = None,
 ) -> list[str]:
     """Ids of the protocol's safety windows (after an administration) that contain ``onset``
     and whose named events include the adverse event's ``terms`` (reported, decoded;
     :meth:`celltrial.protocol.models.SafetyWindow.counts`): a grade-1 chills six hours after an
     infusion is not "cardiac arrest or death within 24 h" (issue 15). Without ``terms`` the
-    time alone decides."""
+    time alone decides. ``starts``: the participant's :func:`infusion_starts`, when known."""
     if protocol is None:
         protocol = p.trial.active_protocol().protocol
     flags: list[str] = []
-    starts = Infusion.objects.filter(participant=p, entered_in_error=False).values_list(
-        "started_at", flat=True
-    )
+    if starts is None:
+        starts = infusion_starts(p)
     since = [(onset - s).total_seconds() / 3600 for s in starts]
     for w in protocol.safety.windows:
         if terms and not w.counts(*terms):
@@ -226,6 +242,26 @@ def refresh_windows(actor: Staff, p: Participant, *, reason: str) -> list[Advers
         )
         changed.append(ae)
     return changed
+
+
+def likely_duplicate(p: Participant, term: str, onset: dt.datetime) -> tuple[int, str] | None:
+    """The id and term of ``p``'s first AE (not entered in error) with the same onset and the
+    same term, case aside (Unicode case folding, the same on SQLite and PostgreSQL); None
+    when there is none. One plain statement: it runs on every AE written."""
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {q('id')}, {q('term')} FROM {q(AdverseEvent._meta.db_table)} "
+            f"WHERE {q('participant_id')} = %s AND {q('onset')} = %s "
+            f"AND NOT {q('entered_in_error')} ORDER BY {q('id')}",
+            [p.pk, connection.ops.adapt_datetimefield_value(onset)],
+        )
+        rows = cursor.fetchall()
+    wanted = term.strip().casefold()
+    for pk, found in rows:
+        if str(found).casefold() == wanted:
+            return int(pk), str(found)
+    return None
 
 
 @action("report_adverse_event", CLINICAL_WRITERS)
@@ -288,9 +324,10 @@ def report_adverse_event(
     problems += onset_problems(start, aware_time)
     problems += end_problems(start, end)
     protocol = p.trial.active_protocol().protocol
-    in_window = window_flags(p, start, protocol)  # by time: where the question is asked
+    starts = infusion_starts(p)
+    in_window = window_flags(p, start, protocol, starts=starts)  # where the question is asked
     # Stored: the windows whose named events this AE is (issue 15).
-    flags = window_flags(p, start, protocol, terms=(term, decoded_term))
+    flags = window_flags(p, start, protocol, terms=(term, decoded_term), starts=starts)
     if infusion_associated is not None and not in_window:
         problems.append(
             Problem(
@@ -310,14 +347,13 @@ def report_adverse_event(
         )
     # Bad text (NUL, lone surrogate) is not looked up: refused on insert, naming the field.
     if not confirm_duplicate and bad_text(term) is None:
-        twin = AdverseEvent.objects.filter(
-            participant=p, term__iexact=term.strip(), onset=start, entered_in_error=False
-        ).first()
+        twin = likely_duplicate(p, term, start)
         if twin is not None:
+            twin_id, twin_term = twin
             raise ActionError(
                 "confirm_duplicate",
-                f"{twin.term!r} with onset {start:%Y-%m-%d %H:%M} UTC is recorded already "
-                f"(id {twin.pk}): a likely duplicate; confirm to record it again, or correct "
+                f"{twin_term!r} with onset {start:%Y-%m-%d %H:%M} UTC is recorded already "
+                f"(id {twin_id}): a likely duplicate; confirm to record it again, or correct "
                 "the first one",
             )
     serious = bool(serious_criteria) or grade == 5
