@@ -173,6 +173,14 @@ def _safe(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
+def token_call(request: HttpRequest) -> bool:
+    """A call of the REST API with a bearer token: the API authenticates it by the token alone
+    (no session, no cookie, no log-in), and its views are CSRF-exempt (no cookie to forge)."""
+    return request.path_info.startswith("/api/") and request.META.get(
+        "HTTP_AUTHORIZATION", ""
+    ).startswith("Bearer ")
+
+
 class VarietyValidator:
     """A password of at least 5 different characters, not only spaces (``aaaaaaaaaaaa`` and
     twelve spaces pass the length rule and nothing else should let them in)."""

@@ -37,15 +37,17 @@ INSTALLED_APPS = [
     "celltrial.edc.apps.EdcConfig",
 ]
 # Sessions, CSRF and login for the web pages (celltrial.edc.web); the API authenticates with
-# bearer tokens and its views are CSRF-exempt.
+# bearer tokens and its views are CSRF-exempt: a call with a bearer token skips Django's
+# session, CSRF and authentication middleware (celltrial.edc.guard.token_call), which have
+# nothing to do for it. X-Frame-Options: DENY is on every answer, the API's included.
 MIDDLEWARE = [
     # Request ids, NUL/surrogate refusal in URLs, logged JSON 500s on the API (issue 16).
     "celltrial.edc.guard.RequestGuard",
     "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "celltrial.edc.middleware.PageSessions",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "celltrial.edc.middleware.PageCsrf",
+    "celltrial.edc.middleware.PageAuthentication",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 SESSION_COOKIE_HTTPONLY = True
