@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 UV_VERSION ?= 0.13.9
 
-.PHONY: all venv test demo lint typecheck importlint pytest pytest-sqlite pytest-postgres images reference lock clean bench system-deps fuzz
+.PHONY: all venv test demo lint typecheck importlint pytest pytest-sqlite pytest-postgres images reference lock clean bench bench-edc system-deps fuzz
 
 all: test
 
@@ -96,6 +96,15 @@ reference:
 
 bench: venv
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# The EDC's load test through gunicorn on both databases (issue 16's goals): SQLite (a WAL
+# file), then a throw-away PostgreSQL cluster with its durable defaults (fsync and
+# synchronous_commit on). About 2 minutes; run it on a quiet machine.
+bench-edc: venv
+	@status=0; \
+	$(BIN)/python bench/edc_load.py || status=1; \
+	PG_OPTIONS="" scripts/with-postgres.sh $(BIN)/python bench/edc_load.py || status=1; \
+	exit $$status
 
 # Re-resolve the pinned versions (needs network to PyPI).
 lock:

@@ -8,14 +8,18 @@ keep-alive connection, enter measurements and adverse events for ``--seconds`` s
 request with its own idempotency key (a tenth are sent twice, as a client retrying would). Afterwards the records
 are counted (zero lost, zero duplicated) and the audit chain is verified.
 
+    make bench-edc                                             # both databases, as below
     python bench/edc_load.py                                   # SQLite (a WAL file)
+    PG_OPTIONS="" scripts/with-postgres.sh python bench/edc_load.py   # PostgreSQL, durable
     python bench/edc_load.py --quick                           # 30 participants, 4 clients, 3 s
-    scripts/with-postgres.sh python bench/edc_load.py          # PostgreSQL
 
 Besides throughput and latency it reports the **server's CPU seconds per write**, read from
 ``/proc/<pid>/stat`` (user + system time) of the server process and all its descendants
-(gunicorn's master and workers) just before the clients start and just after they stop: on a
-machine busy with other work, throughput falls but the CPU a write costs stays comparable.
+(gunicorn's master and workers) just before the clients start, half-way and just after they
+stop (the second half leaves out each worker's first requests): on a machine busy with other
+work, throughput falls but the CPU a write costs stays comparable. The clients share the
+machine with the server, so they are light: each a minimal HTTP/1.1 client (:class:`Client`)
+on one keep-alive connection, all in one process.
 """
 
 from __future__ import annotations
@@ -147,12 +151,67 @@ def _wait(port: int, timeout: float = 60) -> None:
         raise SystemExit(f"the server did not start on port {port}")
 
 
+class Client:
+    """A minimal HTTP/1.1 client on one keep-alive connection: POSTs a JSON body, reads the
+    status line, the headers and ``Content-Length`` bytes of body. The load generator shares
+    the machine's cores with the server, so its own CPU per request matters: this costs about
+    a third of ``http.client``'s (which parses each answer's headers with the email package)."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self._connect()
+
+    def _connect(self) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def _more(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        self.buf += chunk
+
+    def post(self, path: str, body: bytes, headers: bytes) -> tuple[int, bytes]:
+        """(status, body) of ``POST path``; reconnects after an answer with
+        ``Connection: close``."""
+        self.sock.sendall(
+            b"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n%s\r\n%s" % (path.encode(), len(body), headers, body)
+        )
+        while b"\r\n\r\n" not in self.buf:
+            self._more()
+        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split()[1])
+        length, close = 0, False
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"connection":
+                close = value.strip().lower() == b"close"
+            elif name == b"transfer-encoding":
+                raise ConnectionError("a chunked answer (the EDC sends Content-Length)")
+        while len(self.buf) < length:
+            self._more()
+        answer, self.buf = self.buf[:length], self.buf[length:]
+        if close:
+            self.sock.close()
+            self._connect()
+        return status, answer
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--clients", type=int, default=16)
-    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--clients", type=int, help="client threads (16; --quick: 4)")
+    ap.add_argument("--seconds", type=float, help="seconds of load (20; --quick: 3)")
     ap.add_argument("--threads", type=int, default=16, help="server threads per process")
     ap.add_argument(
         "--processes", type=int, default=os.cpu_count() or 2, help="server worker processes"
@@ -166,7 +225,8 @@ def main() -> None:
     ap.add_argument(
         "--quick",
         action="store_true",
-        help="a smoke run: 10 participants per site, 4 clients, 3 s (numbers not comparable)",
+        help="a smoke run: 10 participants per site, 4 clients, 3 s unless given (numbers not "
+        "comparable with the full run's)",
     )
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
@@ -176,7 +236,10 @@ def main() -> None:
         return
     per_site = PER_SITE
     if args.quick:
-        per_site, args.clients, args.seconds = 10, 4, 3.0
+        per_site = 10
+    quick = bool(args.quick)
+    args.clients = args.clients or (4 if quick else 16)
+    args.seconds = args.seconds or (3.0 if quick else 20.0)
     args.clients = max(1, min(args.clients, 64))
     args.seconds = max(1.0, min(args.seconds, 120.0))
 
@@ -217,6 +280,7 @@ def main() -> None:
     try:
         _wait(port)
         latencies: list[float] = []
+        finished: list[float] = []  # when each request's answer arrived (perf_counter)
         sent = {"measurement": 0, "ae": 0, "retries": 0, "errors": 0}
         refusals: list[str] = []  # the first few answers that were not 200, printed
         lock = threading.Lock()
@@ -229,16 +293,14 @@ def main() -> None:
         def client(n: int) -> None:
             rng = random.Random(n)
             site = SITES[n % len(SITES)]
-            headers = {
-                "Authorization": f"Bearer {tokens[site]}",
-                "Content-Type": "application/json",
-            }
+            auth = f"Authorization: Bearer {tokens[site]}\r\n".encode()
             mine: list[float] = []
+            ends: list[float] = []
             counts = {"measurement": 0, "ae": 0, "retries": 0, "errors": 0}
             i = 0
             # One keep-alive connection per client, as an API client would hold; reopened
-            # when the server closes it.
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            # when the server closes it (or it fails: counted as an error).
+            conn = Client(port)
             while time.monotonic() < stop_at:
                 i += 1
                 code = rng.choice(codes[site])
@@ -257,22 +319,24 @@ def main() -> None:
                         "code": rng.choice(["il6", "tnfa", "ifng"]),
                         "value": round(rng.uniform(1, 500), 1),
                     }
-                key = f"c{n}-{i}"
+                headers = auth + f"Idempotency-Key: c{n}-{i}\r\n".encode()
+                payload = json.dumps(body).encode()
                 for attempt in range(2 if i % 10 == 0 else 1):
                     t = time.perf_counter()
-                    conn.request(
-                        "POST", path, json.dumps(body), {**headers, "Idempotency-Key": key}
-                    )
-                    resp = conn.getresponse()
-                    answer = resp.read()
-                    mine.append(time.perf_counter() - t)
-                    if resp.will_close:
+                    try:
+                        status, answer = conn.post(path, payload, headers)
+                    except OSError as exc:
+                        status, answer = 0, f"connection failed: {exc!r}".encode()
                         conn.close()
-                    if resp.status != 200:
+                        conn = Client(port)
+                    done = time.perf_counter()
+                    mine.append(done - t)
+                    ends.append(done)
+                    if status != 200:
                         counts["errors"] += 1
                         with lock:
                             if len(refusals) < 3:
-                                refusals.append(f"{resp.status} {answer[:300]!r}")
+                                refusals.append(f"{status} {answer[:300]!r}")
                     elif attempt == 0:
                         counts[kind] += 1
                     else:
@@ -280,6 +344,7 @@ def main() -> None:
             conn.close()
             with lock:
                 latencies.extend(mine)
+                finished.extend(ends)
                 for k, v in counts.items():
                     sent[k] += v
 
@@ -289,12 +354,18 @@ def main() -> None:
         start = time.perf_counter()
         for t in threads:
             t.start()
+        # Half-way, the server's CPU again: the second half's CPU per request leaves out each
+        # worker's first requests (its imports, statements compiled, connections opened).
+        time.sleep(max(0.0, start + args.seconds / 2 - time.perf_counter()))
+        half, tree_half = time.perf_counter(), _tree_cpu(server.pid)
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - start
         client_cpu = time.process_time() - cpu0
         # Before the server stops: its workers' time is counted while they live.
-        tree_cpu = _tree_cpu(server.pid) - tree0
+        tree_end = _tree_cpu(server.pid)
+        tree_cpu = tree_end - tree0
+        tree_second = tree_end - tree_half
         load = os.getloadavg()[0]
     finally:
         server.terminate()
@@ -320,9 +391,11 @@ def main() -> None:
     for answer in refusals:
         print(f"  not 200: {answer}")
     n = len(latencies)
+    n_second = sum(1 for t in finished if t > half)
     print(
         f"server CPU per write (during the run, /proc): {tree_cpu / n * 1000:.2f} ms "
-        f"({tree_cpu:.2f} s over {n} requests)"
+        f"({tree_cpu:.2f} s over {n} requests); second half "
+        f"{tree_second / max(n_second, 1) * 1000:.2f} ms ({tree_second:.2f} s over {n_second})"
     )
     print(
         f"CPU per request: clients {client_cpu / n * 1000:.2f} ms, server processes "
