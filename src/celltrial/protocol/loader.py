@@ -292,7 +292,8 @@ MAX_DEPTH = 64
 #: libyaml's parser (C; about ten times faster than PyYAML's pure-Python one, which a protocol
 #: is read with three times: events, nodes, values) where PyYAML was built with it, as the
 #: wheels are; the pure-Python safe loader otherwise. Both read the same YAML 1.1 with the
-#: same safe constructors; only the wording of a syntax error's message may differ.
+#: same safe constructors; a file with a syntax error is read again by the pure-Python parser,
+#: so that the error's words and line are PyYAML's, as before.
 _SAFE_LOADER = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
 
 
@@ -332,6 +333,26 @@ def _too_big(text: str, root: yaml.Node | None) -> str | None:
     return None
 
 
+def _read(text: str, file: str, loader: Any) -> tuple[yaml.Node | None, Any]:
+    """The YAML's node tree (for line numbers) and its values, read with ``loader``; refused
+    (:class:`ProtocolError`) when nested too deep or too big once aliases are expanded."""
+    depth = 0  # the event stream first: the composer recurses (slowly) into deep nesting
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                deep = f"refused: nested deeper than {MAX_DEPTH} levels"
+                at = event.start_mark.line + 1 if event.start_mark is not None else None
+                raise ProtocolError([Problem(file, at, (), deep)])
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    root = yaml.compose(text, Loader=loader)
+    big = _too_big(text, root)
+    if big is not None:
+        raise ProtocolError([Problem(file, None, (), f"refused: {big}")])
+    return root, yaml.load(text, Loader=loader)  # a safe loader
+
+
 def parse_protocol(text: str, *, file: str = "<protocol>") -> Protocol:
     """Validate protocol YAML ``text``; raise :class:`ProtocolError` listing every problem.
 
@@ -340,21 +361,14 @@ def parse_protocol(text: str, *, file: str = "<protocol>") -> Protocol:
     if len(text) > MAX_BYTES:
         raise ProtocolError([Problem(file, None, (), str(_too_big(text, None)))])
     try:
-        depth = 0  # the event stream first: the composer recurses (slowly) into deep nesting
-        for event in yaml.parse(text, Loader=_SAFE_LOADER):
-            if isinstance(event, yaml.CollectionStartEvent):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    deep = f"refused: nested deeper than {MAX_DEPTH} levels"
-                    at = event.start_mark.line + 1 if event.start_mark is not None else None
-                    raise ProtocolError([Problem(file, at, (), deep)])
-            elif isinstance(event, yaml.CollectionEndEvent):
-                depth -= 1
-        root = yaml.compose(text, Loader=_SAFE_LOADER)
-        big = _too_big(text, root)
-        if big is not None:
-            raise ProtocolError([Problem(file, None, (), f"refused: {big}")])
-        data = yaml.load(text, Loader=_SAFE_LOADER)  # a safe loader
+        try:
+            root, data = _read(text, file, _SAFE_LOADER)
+        except yaml.YAMLError:
+            if _SAFE_LOADER is yaml.SafeLoader:
+                raise
+            # A syntax error is reported as PyYAML's own parser words and places it (libyaml
+            # may name another line): the file is read again by it, and fails there.
+            root, data = _read(text, file, yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None
