@@ -739,8 +739,16 @@ def _safety(
     arm: NDArray[np.int64],
     arms: tuple[str, str],
     rng: np.random.Generator,
+    death: NDArray[np.float64] | None = None,
 ) -> NDArray[np.bool_]:
-    """Whether each participant had an AE inside a safety window (``per_administration``)."""
+    """Whether each participant had an event inside one of the endpoint's safety windows.
+
+    An infusion-associated AE after each administration given (``per_administration``), and,
+    as the analysis counts them (:func:`celltrial.analysis.endpoints.safety.window_events`), a
+    death within ``duration`` hours after an administration given, for a window that lists
+    death among its events: ``0 <= death - offset <= duration``, in days from the first
+    administration.
+    """
     probs = np.array([scenario.arms[a].adverse_events.per_administration for a in arms])
     offsets = [
         [h / HOURS_PER_DAY for h in protocol.arm(a).administrations.offsets_hours()]  # type: ignore[union-attr]
@@ -756,6 +764,12 @@ def _safety(
         days[i, : len(o)] = o
     given = days[arm] <= end[..., None]
     hit = rng.random((*arm.shape, k)) < probs[arm][..., None]
+    if death is not None:
+        named = set(endpoint.safety_windows)
+        for w in protocol.safety.windows:
+            if w.id in named and any("death" in e.lower() for e in w.events):
+                since = death[..., None] - days[arm]
+                hit |= (since >= 0) & (since <= w.duration / HOURS_PER_DAY)
     return np.asarray((hit & given).any(axis=-1))
 
 
@@ -790,7 +804,9 @@ def simulate_batch(
             data.append(EndpointBatch(endpoint, test, group, time=t, event=ev))
         elif test == "fisher_exact":
             if endpoint.type == "safety_count":
-                yes = _safety(endpoint, protocol, scenario, out.end, arm, arms, rng)
+                yes = _safety(
+                    endpoint, protocol, scenario, out.end, arm, arms, rng, death=out.death
+                )
                 measured = np.ones(arm.shape, dtype=bool)
             elif endpoint.measurement is not None:
                 yes, measured = draws.binary_measure(endpoint)
