@@ -31,7 +31,8 @@ from celltrial.analysis.endpoints import analyse_endpoint
 from celltrial.analysis.trial import Trial
 from celltrial.protocol import load_protocol
 from celltrial.simulate import load_scenario, simulate_trial
-from celltrial.simulate.plan_power import dask_client, plan_power, planned_tests
+from celltrial.simulate.distributed import dask_client
+from celltrial.simulate.plan_power import plan_power, planned_tests
 from celltrial.simulate.power import power
 
 GOAL_TRIALS, GOAL_SECONDS = 1000, 60.0

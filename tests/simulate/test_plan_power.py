@@ -97,7 +97,7 @@ def test_dask_local_cluster_gives_the_same_numbers(
     lanzoni: tuple[Protocol, Scenario], three: list[PlanPower]
 ) -> None:
     # Starting a local cluster of 2 processes (each importing celltrial) takes ~3-5 s.
-    from celltrial.simulate.plan_power import dask_client
+    from celltrial.simulate.distributed import dask_client
 
     p, s = lanzoni
     with dask_client("local", workers=2) as client:

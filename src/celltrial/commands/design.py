@@ -493,7 +493,7 @@ def _plan(
     with ExitStack() as stack:
         client = None
         if dask is not None:
-            from celltrial.simulate.plan_power import dask_client
+            from celltrial.simulate.distributed import dask_client
 
             try:
                 client = stack.enter_context(dask_client(dask, workers=workers))

@@ -1,4 +1,4 @@
-"""Run the batches of a power simulation on a Dask cluster.
+"""Run the batches of a power simulation (and the chunks of `design power --plan`) on a Dask cluster.
 
 Each batch's generator is fixed (a ``SeedSequence.spawn`` child of the caller's generator)
 before it is handed to a worker, so the counts, and hence power, are identical to a
@@ -19,10 +19,10 @@ from celltrial.simulate.scenario import Scenario
 
 
 @contextmanager
-def dask_runner(address: str, *, workers: int | None = None) -> Iterator[Runner]:
-    """A :data:`~celltrial.simulate.power.Runner` submitting each batch to the Dask scheduler
-    at ``address``; ``local`` starts a local cluster of ``workers`` processes, shut down when the
-    block ends (a remote scheduler is only disconnected from)."""
+def dask_client(address: str, *, workers: int | None = None) -> Iterator[Any]:
+    """A Dask client: ``local`` starts a local cluster of ``workers`` processes (one thread
+    each), shut down when the block ends; otherwise the scheduler at ``address`` (only
+    disconnected from). Raises RuntimeError naming ``--dask`` when it cannot be reached."""
     from dask.distributed import Client, LocalCluster
 
     cluster: Any = None
@@ -35,26 +35,37 @@ def dask_runner(address: str, *, workers: int | None = None) -> Iterator[Runner]
         else:
             client = Client(address, timeout=30)  # type: ignore[no-untyped-call]
     except OSError as exc:
+        if cluster is not None:
+            cluster.close()
         raise RuntimeError(f"--dask: cannot reach the scheduler at {address!r}: {exc}") from None
-
-    def run(
-        jobs: list[tuple[int, np.random.Generator]],
-        *,
-        protocol: Protocol,
-        scenario: Scenario,
-        pairs: list[tuple[Endpoint, str]],
-        n: int,
-    ) -> Iterable[list[int]]:
-        futures = [
-            client.submit(batch_rejections, protocol, scenario, pairs, n, size, rng, pure=False)
-            for size, rng in jobs
-        ]
-        for future in futures:
-            yield list(future.result())
-
     try:
-        yield run
+        yield client
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+@contextmanager
+def dask_runner(address: str, *, workers: int | None = None) -> Iterator[Runner]:
+    """A :data:`~celltrial.simulate.power.Runner` submitting each batch to the Dask scheduler
+    at ``address`` (a :func:`dask_client`: ``local`` starts a local cluster of ``workers``
+    processes, shut down when the block ends; a remote scheduler is only disconnected from)."""
+    with dask_client(address, workers=workers) as client:
+
+        def run(
+            jobs: list[tuple[int, np.random.Generator]],
+            *,
+            protocol: Protocol,
+            scenario: Scenario,
+            pairs: list[tuple[Endpoint, str]],
+            n: int,
+        ) -> Iterable[list[int]]:
+            futures = [
+                client.submit(batch_rejections, protocol, scenario, pairs, n, size, rng, pure=False)
+                for size, rng in jobs
+            ]
+            for future in futures:
+                yield list(future.result())
+
+        yield run

@@ -25,8 +25,7 @@ import dataclasses
 import math
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -445,7 +444,7 @@ def plan_power(
     Each trial is :func:`simulate_trial` then the report's per-endpoint analysis
     (:func:`analyse_trial`); trial ``i`` uses the ``i``-th child of ``rng.spawn(trials)``, so
     the result is the same for any ``chunk`` and whether chunks run here (``client=None``) or
-    on a Dask ``client`` (:func:`dask_client`). Tests are two-sided at each endpoint's alpha,
+    on a Dask ``client`` (:func:`celltrial.simulate.distributed.dask_client`). Tests are two-sided at each endpoint's alpha,
     as the analysis runs them.
 
     Notes
@@ -478,31 +477,3 @@ def plan_power(
             if progress is not None:
                 progress(len(done))
     return summarise(planned, [results[i] for i in range(trials)], n)
-
-
-@contextmanager
-def dask_client(address: str, *, workers: int | None = None) -> Iterator[Any]:
-    """A Dask client: ``local`` starts a local cluster of ``workers`` processes (one thread
-    each), shut down when the block ends; otherwise the scheduler at ``address`` (only
-    disconnected from). Raises RuntimeError naming ``--dask`` when it cannot be reached."""
-    from dask.distributed import Client, LocalCluster
-
-    cluster: Any = None
-    try:
-        if address == "local":
-            cluster = LocalCluster(  # type: ignore[no-untyped-call]
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-            )
-            client: Any = Client(cluster)  # type: ignore[no-untyped-call]
-        else:
-            client = Client(address, timeout=30)  # type: ignore[no-untyped-call]
-    except OSError as exc:
-        if cluster is not None:
-            cluster.close()
-        raise RuntimeError(f"--dask: cannot reach the scheduler at {address!r}: {exc}") from None
-    try:
-        yield client
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
